@@ -1,0 +1,154 @@
+// Package bus owns the fedmsg wire: the two-frame message, its JSON
+// envelope, canonical JSON and X.509 signatures, and the ZeroMQ
+// subscriber and publisher that move envelopes. It knows nothing about
+// users, filters or delivery.
+package bus
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Envelope is one fedmsg message. Fields holds the whole envelope as
+// decoded (numbers as json.Number, so their original text survives and
+// canonical JSON can be recomputed byte for byte); the typed fields are
+// views of it filled once at decode time for the hot path.
+type Envelope struct {
+	Topic     string
+	Msg       any     // the payload, usually map[string]any
+	Timestamp float64 // seconds since the epoch; 0 when absent
+	MsgID     string
+	I         int64
+	Username  string
+	SeqID     int64 // 0 when absent
+	Crypto    string
+	Signature string
+	// Certificate is base64 of the PEM text, as carried on the wire.
+	Certificate string
+
+	// Fields is every key of the envelope, known or not.
+	Fields map[string]any
+}
+
+// Decode errors. Each is wrapped with detail; test with errors.Is.
+var (
+	ErrFrameCount    = errors.New("not exactly 2 frames")
+	ErrInvalidUTF8   = errors.New("invalid UTF-8")
+	ErrInvalidJSON   = errors.New("invalid JSON")
+	ErrTopicMismatch = errors.New("topic frame differs from envelope topic")
+	ErrMissingField  = errors.New("missing field")
+)
+
+// DecodeFrames decodes a message as it arrives from a SUB socket: exactly
+// two frames, the topic and the JSON envelope, which must agree on the topic.
+func DecodeFrames(frames [][]byte) (*Envelope, error) {
+	if len(frames) != 2 {
+		return nil, fmt.Errorf("decode frames: %w: got %d", ErrFrameCount, len(frames))
+	}
+	if !utf8.Valid(frames[0]) {
+		return nil, fmt.Errorf("decode topic frame: %w", ErrInvalidUTF8)
+	}
+	env, err := Decode(frames[1])
+	if err != nil {
+		return nil, err
+	}
+	if string(frames[0]) != env.Topic {
+		return nil, fmt.Errorf("decode frames: %w: frame %q, envelope %q", ErrTopicMismatch, frames[0], env.Topic)
+	}
+	return env, nil
+}
+
+// Decode decodes one JSON envelope.
+func Decode(data []byte) (*Envelope, error) {
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("decode envelope: %w", ErrInvalidUTF8)
+	}
+	fields, err := decodeObject(data)
+	if err != nil {
+		return nil, fmt.Errorf("decode envelope: %w: %v", ErrInvalidJSON, err)
+	}
+	return FromFields(fields)
+}
+
+// FromFields builds an Envelope from an already decoded JSON object whose
+// numbers are json.Number (as Decode produces them).
+func FromFields(fields map[string]any) (*Envelope, error) {
+	env := &Envelope{Fields: fields}
+	topic, ok := fields["topic"].(string)
+	if !ok {
+		return nil, fmt.Errorf("decode envelope: %w: topic", ErrMissingField)
+	}
+	env.Topic = topic
+	msg, ok := fields["msg"]
+	if !ok {
+		return nil, fmt.Errorf("decode envelope: %w: msg", ErrMissingField)
+	}
+	env.Msg = msg
+	env.Timestamp = numberField(fields, "timestamp")
+	env.I = int64(numberField(fields, "i"))
+	env.SeqID = int64(numberField(fields, "seq_id"))
+	env.MsgID, _ = fields["msg_id"].(string)
+	env.Username, _ = fields["username"].(string)
+	env.Crypto, _ = fields["crypto"].(string)
+	env.Signature, _ = fields["signature"].(string)
+	env.Certificate, _ = fields["certificate"].(string)
+	return env, nil
+}
+
+func numberField(fields map[string]any, key string) float64 {
+	n, ok := fields[key].(json.Number)
+	if !ok {
+		return 0
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil {
+		return 0
+	}
+	return f
+}
+
+// decodeObject decodes a JSON object keeping numbers as json.Number and
+// refusing trailing data.
+func decodeObject(data []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var fields map[string]any
+	if err := dec.Decode(&fields); err != nil {
+		return nil, err
+	}
+	if fields == nil {
+		return nil, errors.New("not an object")
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the envelope")
+	}
+	return fields, nil
+}
+
+// Key is the message's identity for dedup, replay and notifications: its
+// msg_id, or where it has none (old messages often lack it) a hash of its
+// canonical JSON.
+func (e *Envelope) Key() string {
+	if e.MsgID != "" {
+		return e.MsgID
+	}
+	sum := sha256.Sum256(Canonical(e.Fields))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// decodeValue decodes any JSON value keeping numbers as json.Number.
+func decodeValue(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}

@@ -1,0 +1,19 @@
+// Package meta works out what a bus message is about: its app, a title,
+// subtitle and link for people, and the usernames, packages, agent and
+// objects that rules match on. Processors are data, compiled at load; no
+// I/O happens per message.
+package meta
+
+// Description is what one message is about. Sets are sorted and
+// de-duplicated; absent values are "" or nil.
+type Description struct {
+	App       string   `json:"app"`
+	Title     string   `json:"title"`
+	Subtitle  string   `json:"subtitle"`
+	Link      string   `json:"link"`
+	Icon      string   `json:"icon"`
+	Usernames []string `json:"usernames"`
+	Packages  []string `json:"packages"`
+	Agent     string   `json:"agent"`
+	Objects   []string `json:"objects"`
+}
