@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"unicode/utf8"
 )
@@ -91,8 +92,8 @@ func FromFields(fields map[string]any) (*Envelope, error) {
 	}
 	env.Msg = msg
 	env.Timestamp = numberField(fields, "timestamp")
-	env.I = int64(numberField(fields, "i"))
-	env.SeqID = int64(numberField(fields, "seq_id"))
+	env.I = intField(fields, "i")
+	env.SeqID = intField(fields, "seq_id")
 	env.MsgID, _ = fields["msg_id"].(string)
 	env.Username, _ = fields["username"].(string)
 	env.Crypto, _ = fields["crypto"].(string)
@@ -113,6 +114,17 @@ func numberField(fields map[string]any, key string) float64 {
 	return f
 }
 
+// intField reads a counter exactly: through a float64 a counter above
+// 2^53 would lose its low digits.
+func intField(fields map[string]any, key string) int64 {
+	if n, ok := fields[key].(json.Number); ok {
+		if i, err := n.Int64(); err == nil {
+			return i
+		}
+	}
+	return int64(numberField(fields, key))
+}
+
 // decodeObject decodes a JSON object keeping numbers as json.Number and
 // refusing trailing data.
 func decodeObject(data []byte) (map[string]any, error) {
@@ -125,8 +137,10 @@ func decodeObject(data []byte) (map[string]any, error) {
 	if fields == nil {
 		return nil, errors.New("not an object")
 	}
-	if dec.More() {
-		return nil, errors.New("trailing data after the envelope")
+	// More would miss a stray ']' or '}': look for any token at all.
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("trailing data after the envelope at byte %d", end)
 	}
 	return fields, nil
 }
