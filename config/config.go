@@ -1,0 +1,205 @@
+// Package config owns hark's configuration file: a strict YAML decode into
+// plain structs, the defaults that let hark run on a laptop with no file at
+// all, secrets from the environment or files, and a validation pass that
+// reports every problem at once with file:line:col. Runtime packages receive
+// these structs (or parts of them), never the raw file.
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config is the whole configuration. The yaml tags are the key names users
+// write; they are a contract (see `hark config example`).
+type Config struct {
+	Bus      Bus      `yaml:"bus"`
+	Store    Store    `yaml:"store"`
+	Web      Web      `yaml:"web"`
+	Email    Email    `yaml:"email"`
+	IRC      IRC      `yaml:"irc"`
+	Owners   Owners   `yaml:"owners"`
+	Meta     Meta     `yaml:"meta"`
+	History  History  `yaml:"history"`
+	OIDC     OIDC     `yaml:"oidc"`
+	Delivery Delivery `yaml:"delivery"`
+	Users    Users    `yaml:"users"`
+}
+
+// Bus is where messages come from.
+type Bus struct {
+	// Endpoints are publishers hark connects a SUB socket to, one each.
+	Endpoints []Endpoint `yaml:"endpoints"`
+	// Inbound is the address hark serve binds a SUB socket on for
+	// active-mode publishers (fedmsg-relay's inbound role); "" binds none.
+	Inbound            string     `yaml:"inbound"`
+	TopicPrefixes      []string   `yaml:"topic_prefixes"`
+	ValidateSignatures bool       `yaml:"validate_signatures"`
+	Signatures         Signatures `yaml:"signatures"`
+}
+
+// Endpoint is one publisher. In the file it is either a plain URL string or
+// a mapping with url and replay.
+type Endpoint struct {
+	URL string `yaml:"url"`
+	// Replay is the publisher's REP socket for asking for missed messages
+	// when seq_id jumps; "" means none.
+	Replay string `yaml:"replay"`
+}
+
+// Signatures is how X.509-signed messages are checked.
+type Signatures struct {
+	CA  string `yaml:"ca"`
+	CRL string `yaml:"crl"`
+	// RoutingPolicy maps a topic to the certificate CNs allowed to sign it.
+	RoutingPolicy map[string][]string `yaml:"routing_policy"`
+	// Nitpicky rejects messages whose topic has no routing policy entry.
+	Nitpicky bool `yaml:"nitpicky"`
+}
+
+// Store is where state lives.
+type Store struct {
+	Path string `yaml:"path"`
+}
+
+// Web is the HTTP side.
+type Web struct {
+	Listen  string `yaml:"listen"`
+	BaseURL string `yaml:"base_url"`
+	// MetricsListen serves /metrics on a separate address; "" serves it on
+	// Listen.
+	MetricsListen string `yaml:"metrics_listen"`
+}
+
+// Email is the SMTP relay that mail goes through.
+type Email struct {
+	SMTPHost string `yaml:"smtp_host"`
+	SMTPPort int    `yaml:"smtp_port"`
+	// TLS is one of TLSNone, TLSStartTLS, TLSImplicit.
+	TLS          string `yaml:"tls"`
+	From         string `yaml:"from"`
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+// Values of Email.TLS.
+const (
+	TLSNone     = "none"
+	TLSStartTLS = "starttls"
+	TLSImplicit = "tls"
+)
+
+// IRC is the bot that delivers to nicks. An empty Server disables IRC.
+type IRC struct {
+	Server string `yaml:"server"`
+	TLS    bool   `yaml:"tls"`
+	Nick   string `yaml:"nick"`
+	// SASLUser defaults to Nick when SASLPassword is set.
+	SASLUser             string `yaml:"sasl_user"`
+	SASLPassword         string `yaml:"sasl_password"`
+	SASLPasswordFile     string `yaml:"sasl_password_file"`
+	NickServPassword     string `yaml:"nickserv_password"`
+	NickServPasswordFile string `yaml:"nickserv_password_file"`
+}
+
+// Owners is where package ownership (for owned-by and group-owned rules)
+// comes from. An empty Source disables both.
+type Owners struct {
+	// Source is a URL or file of package → owning users.
+	Source string `yaml:"source"`
+	// Groups is a URL or file of package → owning groups.
+	Groups  string        `yaml:"groups"`
+	Refresh time.Duration `yaml:"refresh"`
+}
+
+// Meta is how messages are described.
+type Meta struct {
+	// Processors are files of processor definitions, loaded in order after
+	// the built-in ones.
+	Processors []string `yaml:"processors"`
+	// Aliases maps a bus username to the account name users know
+	// (fedmsg's fas→username mapping, e.g. threebean → ralph).
+	Aliases map[string]string `yaml:"aliases"`
+}
+
+// History is the local store of recent messages that previews search.
+type History struct {
+	// Retention is how long a message is kept after it was received.
+	Retention time.Duration `yaml:"retention"`
+}
+
+// OIDC is the web login. An empty Issuer means local passwords only.
+type OIDC struct {
+	Issuer           string   `yaml:"issuer"`
+	ClientID         string   `yaml:"client_id"`
+	ClientSecret     string   `yaml:"client_secret"`
+	ClientSecretFile string   `yaml:"client_secret_file"`
+	Scopes           []string `yaml:"scopes"`
+	// UsernameClaim is the ID token claim that names the hark user.
+	UsernameClaim string `yaml:"username_claim"`
+}
+
+// Delivery is how hard and how fast notifications are sent.
+type Delivery struct {
+	Retry Retry `yaml:"retry"`
+	Flood Flood `yaml:"flood"`
+}
+
+// Retry is the backoff for a send that failed but may work later.
+type Retry struct {
+	// MaxAttempts is how many sends are tried before a notification is dead.
+	MaxAttempts int           `yaml:"max_attempts"`
+	BackoffMin  time.Duration `yaml:"backoff_min"`
+	BackoffMax  time.Duration `yaml:"backoff_max"`
+}
+
+// Flood turns a storm into a digest: once a destination gets more than Rate
+// notifications within Window, further ones are collected into one digest
+// sent every DigestFor until the storm is over. Rate 0 disables it.
+type Flood struct {
+	Rate      int           `yaml:"rate"`
+	Window    time.Duration `yaml:"window"`
+	DigestFor time.Duration `yaml:"digest_for"`
+}
+
+// Users is the policy for new users.
+type Users struct {
+	// DefaultFilters gives a new user the starter filters (their own
+	// packages, mentions of them) instead of none.
+	DefaultFilters bool `yaml:"default_filters"`
+}
+
+// Default is the configuration used with no file: everything on loopback,
+// the database in the user's data directory.
+func Default() *Config {
+	return &Config{
+		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941"},
+		Store:   Store{Path: defaultStorePath()},
+		Web:     Web{Listen: "127.0.0.1:8080"},
+		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},
+		IRC:     IRC{TLS: true, Nick: "hark"},
+		Owners:  Owners{Refresh: time.Hour},
+		History: History{Retention: 7 * 24 * time.Hour},
+		OIDC:    OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username"},
+		Delivery: Delivery{
+			Retry: Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},
+			Flood: Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},
+		},
+		Users: Users{DefaultFilters: true},
+	}
+}
+
+// defaultStorePath is $XDG_DATA_HOME/hark/hark.db (~/.local/share/...):
+// unlike the working directory it is the same wherever `hark serve` and the
+// admin commands are started, so they find the same database.
+func defaultStorePath() string {
+	if dir := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(dir) {
+		return filepath.Join(dir, "hark", "hark.db")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "hark", "hark.db")
+	}
+	return "hark.db"
+}

@@ -1,0 +1,200 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// validate checks every value and records every problem; it never stops
+// at the first.
+func (d *decoder) validate(c *Config) {
+	for i, ep := range c.Bus.Endpoints {
+		d.zmqAddr(fmt.Sprintf("bus.endpoints[%d].url", i), ep.URL, true)
+		d.zmqAddr(fmt.Sprintf("bus.endpoints[%d].replay", i), ep.Replay, false)
+	}
+	d.zmqAddr("bus.inbound", c.Bus.Inbound, false)
+	for i, p := range c.Bus.TopicPrefixes {
+		if p == "" {
+			d.errorAt(fmt.Sprintf("bus.topic_prefixes[%d]", i), "an empty prefix; leave the list empty to receive every topic")
+		}
+	}
+	if c.Bus.ValidateSignatures && c.Bus.Signatures.CA == "" {
+		d.errorAt("bus.signatures.ca", "required when bus.validate_signatures is true")
+	}
+	d.exists("bus.signatures.ca", c.Bus.Signatures.CA)
+	d.exists("bus.signatures.crl", c.Bus.Signatures.CRL)
+	for topic, cns := range c.Bus.Signatures.RoutingPolicy {
+		key := "bus.signatures.routing_policy." + topic
+		if len(cns) == 0 {
+			d.errorAt(key, "lists no certificate names; the topic could never be accepted")
+		}
+	}
+
+	d.required("store.path", c.Store.Path)
+
+	d.hostPort("web.listen", c.Web.Listen, true)
+	d.hostPort("web.metrics_listen", c.Web.MetricsListen, false)
+	d.httpURL("web.base_url", c.Web.BaseURL, true)
+
+	d.required("email.smtp_host", c.Email.SMTPHost)
+	d.port("email.smtp_port", c.Email.SMTPPort)
+	d.oneOf("email.tls", c.Email.TLS, TLSNone, TLSStartTLS, TLSImplicit)
+	if _, err := mail.ParseAddress(c.Email.From); err != nil {
+		d.errorAt("email.from", "%q is not an email address", c.Email.From)
+	}
+	if c.Email.Password != "" && c.Email.Username == "" {
+		d.errorAt("email.password", "set without email.username")
+	}
+	if c.Email.Password != "" && c.Email.TLS == TLSNone && !isLoopback(c.Email.SMTPHost) {
+		d.errorAt("email.tls", "none would send the SMTP password in clear text to %s", c.Email.SMTPHost)
+	}
+
+	if c.IRC.Server != "" {
+		d.hostPort("irc.server", c.IRC.Server, true)
+		d.required("irc.nick", c.IRC.Nick)
+	}
+
+	d.source("owners.source", c.Owners.Source)
+	d.source("owners.groups", c.Owners.Groups)
+	d.atLeast("owners.refresh", c.Owners.Refresh, time.Minute)
+
+	for i, p := range c.Meta.Processors {
+		d.exists(fmt.Sprintf("meta.processors[%d]", i), p)
+	}
+	for from, to := range c.Meta.Aliases {
+		if to == "" {
+			d.errorAt("meta.aliases."+from, "maps to an empty name")
+		}
+	}
+
+	d.atLeast("history.retention", c.History.Retention, time.Minute)
+
+	if c.OIDC.Issuer != "" {
+		d.httpURL("oidc.issuer", c.OIDC.Issuer, true)
+		d.required("oidc.client_id", c.OIDC.ClientID)
+		d.required("oidc.username_claim", c.OIDC.UsernameClaim)
+		if !slices.Contains(c.OIDC.Scopes, "openid") {
+			d.errorAt("oidc.scopes", "must include openid")
+		}
+	}
+
+	r := c.Delivery.Retry
+	if r.MaxAttempts < 1 {
+		d.errorAt("delivery.retry.max_attempts", "must be at least 1, got %d", r.MaxAttempts)
+	}
+	d.atLeast("delivery.retry.backoff_min", r.BackoffMin, time.Second)
+	if r.BackoffMax < r.BackoffMin {
+		d.errorAt("delivery.retry.backoff_max", "%s is less than backoff_min %s", r.BackoffMax, r.BackoffMin)
+	}
+	f := c.Delivery.Flood
+	if f.Rate < 0 {
+		d.errorAt("delivery.flood.rate", "must be 0 (off) or more, got %d", f.Rate)
+	}
+	if f.Rate > 0 {
+		d.atLeast("delivery.flood.window", f.Window, time.Second)
+		d.atLeast("delivery.flood.digest_for", f.DigestFor, time.Second)
+	}
+}
+
+// absent reports whether v is empty, an error if it is required.
+func (d *decoder) absent(key, v string, required bool) bool {
+	if v == "" && required {
+		d.errorAt(key, "required")
+	}
+	return v == ""
+}
+
+func (d *decoder) required(key, v string) {
+	if v == "" {
+		d.errorAt(key, "required")
+	}
+}
+
+func (d *decoder) oneOf(key, v string, allowed ...string) {
+	if !slices.Contains(allowed, v) {
+		d.errorAt(key, "%q is not one of %v", v, allowed)
+	}
+}
+
+func (d *decoder) atLeast(key string, v, least time.Duration) {
+	if v < least {
+		d.errorAt(key, "must be at least %s, got %s", least, v)
+	}
+}
+
+func (d *decoder) port(key string, p int) {
+	if p < 1 || p > 65535 {
+		d.errorAt(key, "%d is not a port (1-65535)", p)
+	}
+}
+
+// hostPort checks a host:port address such as 127.0.0.1:8080.
+func (d *decoder) hostPort(key, v string, required bool) {
+	if d.absent(key, v, required) {
+		return
+	}
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		d.errorAt(key, "%q is not host:port", v)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		d.errorAt(key, "%q has no valid port", v)
+	}
+}
+
+// zmqAddr checks a ZeroMQ address: tcp://host:port or ipc://path.
+func (d *decoder) zmqAddr(key, v string, required bool) {
+	if d.absent(key, v, required) {
+		return
+	}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		d.errorAt(key, "%q is not a URL", v)
+	case u.Scheme == "tcp":
+		if u.Port() == "" || u.Hostname() == "" || u.Path != "" {
+			d.errorAt(key, "%q is not tcp://host:port", v)
+		}
+	case u.Scheme == "ipc":
+		if u.Opaque == "" && u.Path == "" && u.Host == "" {
+			d.errorAt(key, "%q names no socket path", v)
+		}
+	default:
+		d.errorAt(key, "%q is not a tcp:// or ipc:// address", v)
+	}
+}
+
+func (d *decoder) httpURL(key, v string, required bool) {
+	if d.absent(key, v, required) {
+		return
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		d.errorAt(key, "%q is not an http:// or https:// URL", v)
+	}
+}
+
+// source checks a value that is an http(s) URL or a local file.
+func (d *decoder) source(key, v string) {
+	if u, err := url.Parse(v); err == nil && u.Scheme != "" {
+		d.httpURL(key, v, false)
+		return
+	}
+	d.exists(key, v)
+}
+
+func (d *decoder) exists(key, path string) {
+	if path == "" {
+		return
+	}
+	if _, err := os.Stat(path); err != nil {
+		d.errorAt(key, "%v", err)
+	}
+}
