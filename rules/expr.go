@@ -1,0 +1,165 @@
+package rules
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+)
+
+// The expr sandbox. expr has no evaluation timeout, so what bounds a
+// user's expression is its size (exprMaxNodes), the VM's memory budget
+// (exprMemoryBudget, in expr's allocation units) and a whitelist of
+// builtins that cannot allocate beyond their inputs: repeat allocates
+// before the budget is checked, replace multiplies its input, and the
+// time builtins would make a preview disagree with live matching.
+const (
+	exprMaxNodes     = 500
+	exprMemoryBudget = 100_000
+)
+
+var exprBuiltins = []string{
+	"all", "none", "any", "one", "filter", "map", "find", "findIndex", "findLast", "findLastIndex", "count", "sum",
+	"len", "type", "abs", "ceil", "floor", "round", "int", "float", "string",
+	"trim", "trimPrefix", "trimSuffix", "upper", "lower", "split", "join", "indexOf", "lastIndexOf", "hasPrefix", "hasSuffix",
+	"max", "min", "first", "last", "get", "keys", "values", "uniq", "sort",
+}
+
+// exprEnvTypes declares the expression environment's names and types.
+var exprEnvTypes = map[string]any{
+	"topic":     "",
+	"app":       "",
+	"msg":       map[string]any{},
+	"usernames": []string{},
+	"packages":  []string{},
+	"agent":     "",
+	"msg_id":    "",
+	"timestamp": 0.0,
+	"owner":     "",
+}
+
+var exprOptions = func() []expr.Option {
+	opts := []expr.Option{expr.Env(exprEnvTypes), expr.AsBool(), expr.MaxNodes(exprMaxNodes), expr.DisableAllBuiltins()}
+	for _, b := range exprBuiltins {
+		opts = append(opts, expr.EnableBuiltin(b))
+	}
+	return opts
+}()
+
+// vms reuses expr VMs (a VM is not safe for concurrent use, and a fresh
+// one per run allocates its stack again).
+var vms = sync.Pool{New: func() any { return &vm.VM{MemoryBudget: exprMemoryBudget} }}
+
+func compileExpr(raw json.RawMessage, owner string) (*Rule, error) {
+	var args struct {
+		Expression *string `json:"expression"`
+	}
+	if err := decodeArgs(raw, &args); err != nil {
+		return nil, err
+	}
+	if args.Expression == nil || *args.Expression == "" {
+		return nil, fmt.Errorf("args.expression: missing or empty")
+	}
+	program, err := expr.Compile(*args.Expression, exprOptions...)
+	if err != nil {
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("args.expression: line %d, column %d: %s", fe.Line, fe.Column+1, fe.Message)
+		}
+		return nil, fmt.Errorf("args.expression: %w", err)
+	}
+	// An expression that reads owner differs per owner; any other is
+	// shared by everyone who wrote it.
+	usesOwner := false
+	root := program.Node()
+	ast.Walk(&root, visitor(func(n *ast.Node) {
+		if id, ok := (*n).(*ast.IdentifierNode); ok && id.Value == "owner" {
+			usesOwner = true
+		}
+	}))
+	k := *args.Expression
+	if !usesOwner {
+		owner = ""
+	} else {
+		k = owner + "\x00" + k
+	}
+	return &Rule{
+		Key: key(k),
+		eval: func(m *Message) (bool, error) {
+			env := m.exprEnvironment()
+			env["owner"] = owner
+			v := vms.Get().(*vm.VM)
+			out, err := v.Run(program, env)
+			vms.Put(v)
+			if err != nil {
+				return false, fmt.Errorf("run expression: %w", err)
+			}
+			b, ok := out.(bool)
+			if !ok {
+				return false, fmt.Errorf("run expression: result is %T, not bool", out)
+			}
+			return b, nil
+		},
+	}, nil
+}
+
+type visitor func(*ast.Node)
+
+func (f visitor) Visit(n *ast.Node) { f(n) }
+
+// exprEnvironment builds the expression environment once per message.
+func (m *Message) exprEnvironment() map[string]any {
+	if m.exprEnv == nil {
+		d := m.Desc
+		m.exprEnv = map[string]any{
+			"topic":     m.Env.Topic,
+			"app":       d.App,
+			"msg":       plainNumbers(m.Env.Msg),
+			"usernames": nonNil(d.Usernames),
+			"packages":  nonNil(d.Packages),
+			"agent":     d.Agent,
+			"msg_id":    m.Env.Key(),
+			"timestamp": m.Env.Timestamp,
+		}
+	}
+	return m.exprEnv
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// plainNumbers returns v with json.Number replaced by int or float64, so
+// that expressions compare payload numbers with number literals.
+func plainNumbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := strconv.Atoi(string(v)); err == nil {
+			return i
+		}
+		f, _ := strconv.ParseFloat(string(v), 64)
+		return f
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = plainNumbers(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = plainNumbers(e)
+		}
+		return out
+	}
+	return v
+}

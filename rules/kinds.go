@@ -1,0 +1,215 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Selectivity of the indexable kinds: lower means fewer messages pass,
+// so an index prefers filing a filter under such a rule.
+const (
+	selectName     = 1  // per name: package, user, agent, owner, group
+	selectTopic    = 2  // an exact topic
+	selectApp      = 10 // per name: apps are few and busy
+	selectMaxTopic = 50 // a topic prefix: 50 minus its length, at least selectApp
+)
+
+var catalogue = []Kind{
+	{
+		Name:    "topic",
+		Title:   "Topic",
+		Help:    "The message's whole topic matches a glob: '*' is any run of characters including dots, '?' one character, [set] and [!set] one character in or out of the set. Example: org.fedoraproject.prod.bodhi.update.*",
+		Schema:  patternSchema("An fnmatch glob over the whole topic"),
+		compile: compileTopic,
+	},
+	{
+		Name:    "app",
+		Title:   "Application",
+		Help:    "The message comes from one of these applications (bodhi, buildsys, pagure, ...).",
+		Schema:  namesSchema("names", "Application names"),
+		compile: namesRule("names", FieldApp, selectApp, func(m *Message) []string { return one(m.Desc.App) }),
+	},
+	{
+		Name:    "package",
+		Title:   "Package",
+		Help:    "The message is about one of these packages.",
+		Schema:  namesSchema("names", "Package names"),
+		compile: namesRule("names", FieldPackage, selectName, func(m *Message) []string { return m.Desc.Packages }),
+	},
+	{
+		Name:    "package-regex",
+		Title:   "Package pattern",
+		Help:    "Any of the message's packages matches a regular expression (RE2 syntax, unanchored: use ^ and $ to anchor).",
+		Schema:  patternSchema("An RE2 regular expression"),
+		compile: regexRule(func(m *Message, re *regexp.Regexp) bool { return slices.ContainsFunc(m.Desc.Packages, re.MatchString) }),
+	},
+	{
+		Name:    "user",
+		Title:   "User",
+		Help:    "The message refers to one of these users. @me is the filter's owner.",
+		Schema:  namesSchema("names", "FAS user names, or @me"),
+		compile: namesRule("names", FieldUser, selectName, func(m *Message) []string { return m.Desc.Usernames }),
+	},
+	{
+		Name:    "agent",
+		Title:   "Acting user",
+		Help:    "The user who acted (commented, built, pushed) is one of these. @me is the filter's owner; negate it to leave out your own actions.",
+		Schema:  namesSchema("names", "FAS user names, or @me"),
+		compile: namesRule("names", FieldAgent, selectName, func(m *Message) []string { return one(m.Desc.Agent) }),
+	},
+	{
+		Name:    "owned-by",
+		Title:   "Packages owned by",
+		Help:    "One of the message's packages is owned by one of these users, directly or through one of their groups. @me is the filter's owner.",
+		Schema:  namesSchema("users", "FAS user names, or @me"),
+		compile: namesRule("users", FieldOwner, selectName, (*Message).OwnerUsers),
+	},
+	{
+		Name:    "group-owned",
+		Title:   "Packages owned by group",
+		Help:    "One of the message's packages is owned by one of these groups (names without @).",
+		Schema:  namesSchema("groups", "FAS group names, without @"),
+		compile: namesRule("groups", FieldGroup, selectName, (*Message).OwnerGroups),
+	},
+	{
+		Name:    "regex",
+		Title:   "Message text",
+		Help:    "The JSON of the whole message (keys sorted, compact, accents as typed) matches a regular expression (RE2 syntax, unanchored).",
+		Schema:  patternSchema("An RE2 regular expression"),
+		compile: regexRule(func(m *Message, re *regexp.Regexp) bool { return re.Match(m.Text()) }),
+	},
+	{
+		Name:  "expr",
+		Title: "Expression",
+		Help: "A boolean expr-lang expression over topic, app, msg (the payload), usernames, packages, agent, msg_id, timestamp and owner. " +
+			"Example: app == \"bodhi\" && msg?.update?.status == \"stable\". Reading a missing key is an error and the filter does not match: use ?. and ??.",
+		Schema:  json.RawMessage(`{"type":"object","required":["expression"],"additionalProperties":false,"properties":{"expression":{"type":"string","minLength":1,"description":"A boolean expr-lang expression"}}}`),
+		compile: compileExpr,
+	},
+}
+
+func one(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+func namesSchema(arg, desc string) json.RawMessage {
+	return json.RawMessage(fmt.Sprintf(`{"type":"object","required":[%q],"additionalProperties":false,"properties":{%q:{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":%q}}}`, arg, arg, desc))
+}
+
+func patternSchema(desc string) json.RawMessage {
+	return json.RawMessage(fmt.Sprintf(`{"type":"object","required":["pattern"],"additionalProperties":false,"properties":{"pattern":{"type":"string","minLength":1,"description":%q}}}`, desc))
+}
+
+// namesRule builds the compiler of a kind whose argument is a list of
+// names and which is true when the message's values (from values)
+// include one of them.
+func namesRule(arg string, field Field, selectivity int, values func(*Message) []string) func(json.RawMessage, string) (*Rule, error) {
+	return func(raw json.RawMessage, owner string) (*Rule, error) {
+		var args map[string][]string
+		if err := decodeArgs(raw, &args); err != nil {
+			return nil, err
+		}
+		names, ok := args[arg]
+		for k := range args {
+			if k != arg {
+				return nil, fmt.Errorf("args: unknown argument %q (want %q)", k, arg)
+			}
+		}
+		if !ok || len(names) == 0 {
+			return nil, fmt.Errorf("args.%s: at least one name is needed", arg)
+		}
+		resolved := make([]string, 0, len(names))
+		for i, n := range names {
+			switch {
+			case n == Me && field != FieldGroup:
+				if owner == "" {
+					return nil, fmt.Errorf("args.%s[%d]: @me needs a filter owner", arg, i)
+				}
+				n = owner
+			case strings.TrimSpace(n) == "":
+				return nil, fmt.Errorf("args.%s[%d]: empty name", arg, i)
+			case strings.HasPrefix(n, "@"):
+				return nil, fmt.Errorf("args.%s[%d]: %q: names are written without '@' (only @me is a placeholder)", arg, i, n)
+			}
+			resolved = append(resolved, n)
+		}
+		slices.Sort(resolved)
+		resolved = slices.Compact(resolved)
+		r := &Rule{
+			Key:         key(resolved),
+			Selectivity: selectivity * len(resolved),
+			eval: func(m *Message) (bool, error) {
+				for _, v := range values(m) {
+					if _, found := slices.BinarySearch(resolved, v); found {
+						return true, nil
+					}
+				}
+				return false, nil
+			},
+		}
+		for _, n := range resolved {
+			r.Hints = append(r.Hints, Hint{Field: field, Value: n})
+		}
+		return r, nil
+	}
+}
+
+func decodePattern(raw json.RawMessage) (string, error) {
+	var args struct {
+		Pattern *string `json:"pattern"`
+	}
+	if err := decodeArgs(raw, &args); err != nil {
+		return "", err
+	}
+	if args.Pattern == nil || *args.Pattern == "" {
+		return "", fmt.Errorf("args.pattern: missing or empty")
+	}
+	return *args.Pattern, nil
+}
+
+func compileTopic(raw json.RawMessage, _ string) (*Rule, error) {
+	pattern, err := decodePattern(raw)
+	if err != nil {
+		return nil, err
+	}
+	g, err := CompileGlob(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("args.pattern: %w", err)
+	}
+	r := &Rule{
+		Key:  key(pattern),
+		eval: func(m *Message) (bool, error) { return g.Match(m.Env.Topic), nil },
+	}
+	switch prefix, exact := g.Prefix(); {
+	case exact:
+		r.Hints, r.Selectivity = []Hint{{FieldTopic, prefix}}, selectTopic
+	case prefix != "":
+		r.Hints, r.Selectivity = []Hint{{FieldTopicPrefix, prefix}}, max(selectMaxTopic-len(prefix), selectApp)
+	}
+	return r, nil
+}
+
+// regexRule builds the compiler of a kind whose argument is an RE2
+// pattern applied to something of the message by match.
+func regexRule(match func(*Message, *regexp.Regexp) bool) func(json.RawMessage, string) (*Rule, error) {
+	return func(raw json.RawMessage, _ string) (*Rule, error) {
+		pattern, err := decodePattern(raw)
+		if err != nil {
+			return nil, err
+		}
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			return nil, fmt.Errorf("args.pattern: %w", err)
+		}
+		return &Rule{
+			Key:  key(pattern),
+			eval: func(m *Message) (bool, error) { return match(m, re), nil },
+		}, nil
+	}
+}
