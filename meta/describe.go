@@ -1,0 +1,303 @@
+package meta
+
+import (
+	"embed"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+
+	"hark/bus"
+)
+
+//go:embed processors/*.yaml aliases.yaml
+var embedded embed.FS
+
+// Options configures a Describer.
+type Options struct {
+	// Files are extra processor files (config meta.processors), loaded
+	// after the embedded ones; they extend or override them.
+	Files []string
+	// Aliases map usernames as services send them to the names users are
+	// known by (threebean → ralph). They are added to the embedded
+	// defaults (aliases.yaml) and win over them.
+	Aliases map[string]string
+}
+
+// A Describer works out what messages are about. It is immutable after New
+// and safe for concurrent use.
+type Describer struct {
+	services map[string]*service
+	generic  *service
+	aliases  map[string]string
+}
+
+// New compiles the embedded processors, then opts.Files, and returns a
+// Describer. Every broken file is reported, each error naming file, line
+// and processor.
+func New(opts Options) (*Describer, error) {
+	d := &Describer{services: map[string]*service{}}
+	svcs, replaces, err := loadFS(embedded, "processors")
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range svcs {
+		if err := d.add(s, replaces[i], true); err != nil {
+			return nil, err
+		}
+	}
+	var errs []string
+	for _, f := range opts.Files {
+		s, replace, err := loadFile(f)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		if err := d.add(s, replace, false); err != nil {
+			errs = append(errs, fmt.Sprintf("load processors %s: %v", f, err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	d.generic = d.services[genericService]
+	delete(d.services, genericService)
+	if d.generic == nil {
+		d.generic = &service{name: genericService}
+	}
+	for _, s := range d.services {
+		s.inherit(d.generic)
+	}
+	if d.aliases, err = defaultAliases(); err != nil {
+		return nil, err
+	}
+	for k, v := range opts.Aliases {
+		d.aliases[k] = v
+	}
+	return d, nil
+}
+
+var (
+	defaultOnce sync.Once
+	defaultDesc *Describer
+)
+
+// Default returns the Describer of the embedded processors and aliases
+// alone. The embedded files are tested, so failing to load them is a
+// bug in the build, not a runtime condition: it panics.
+func Default() *Describer {
+	defaultOnce.Do(func() {
+		d, err := New(Options{})
+		if err != nil {
+			panic(err)
+		}
+		defaultDesc = d
+	})
+	return defaultDesc
+}
+
+func defaultAliases() (map[string]string, error) {
+	data, err := embedded.ReadFile("aliases.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("read aliases: %w", err)
+	}
+	aliases := map[string]string{}
+	if err := yaml.Unmarshal(data, &aliases); err != nil {
+		return nil, fmt.Errorf("load aliases aliases.yaml: %w", err)
+	}
+	return aliases, nil
+}
+
+// add merges a loaded service into the set. An extra file's rules come
+// first so they win; its defaults replace those it sets.
+func (d *Describer) add(s *service, replace, embeddedFile bool) error {
+	old, ok := d.services[s.name]
+	switch {
+	case ok && embeddedFile:
+		return fmt.Errorf("load processors: service %q defined twice in the embedded processors", s.name)
+	case !ok || replace:
+		d.services[s.name] = s
+		return nil
+	}
+	old.rules = append(slices.Clone(s.rules), old.rules...)
+	old.defaults.override(&s.defaults)
+	return nil
+}
+
+// override copies into r every field o sets.
+func (r *rule) override(o *rule) {
+	r.fill(o, o.has)
+}
+
+// fill copies from o the fields in mask.
+func (r *rule) fill(o *rule, mask fieldSet) {
+	if mask&hasTitle != 0 {
+		r.title = o.title
+	}
+	if mask&hasSubtitle != 0 {
+		r.subtitle = o.subtitle
+	}
+	if mask&hasLink != 0 {
+		r.link = o.link
+	}
+	if mask&hasIcon != 0 {
+		r.icon = o.icon
+	}
+	if mask&hasUsernames != 0 {
+		r.usernames = o.usernames
+	}
+	if mask&hasPackages != 0 {
+		r.packages = o.packages
+	}
+	if mask&hasAgent != 0 {
+		r.agent = o.agent
+	}
+	if mask&hasObjects != 0 {
+		r.objects = o.objects
+	}
+	r.has |= mask
+}
+
+// inherit resolves defaults once at load, so Describe never looks past the
+// rule it matched: rules take what they leave out from the service
+// defaults, and the defaults take the extractors they leave out from the
+// generic fallback (used when no rule of the service matches).
+func (s *service) inherit(generic *service) {
+	for _, r := range s.rules {
+		r.fill(&s.defaults, s.defaults.has&^r.has)
+	}
+	extractors := hasUsernames | hasPackages | hasAgent | hasObjects
+	s.defaults.fill(&generic.defaults, generic.defaults.has&extractors&^s.defaults.has)
+}
+
+// Describe works out what env is about. It does no I/O, and the same
+// envelope always gives the same Description.
+func (d *Describer) Describe(env *bus.Envelope) Description {
+	app, suffix, title := splitTopic(env.Topic)
+	svc := d.generic
+	if s, ok := d.services[app]; ok {
+		svc = s
+	}
+	var sb strings.Builder
+	r := svc.match(suffix, env.Fields, &sb)
+	desc := Description{App: app, Title: title}
+	if r.has&hasTitle != 0 {
+		desc.Title = r.title.execute(env.Fields, &sb)
+	}
+	desc.Subtitle = r.subtitle.execute(env.Fields, &sb)
+	desc.Link = r.link.execute(env.Fields, &sb)
+	desc.Icon = r.icon.execute(env.Fields, &sb)
+	desc.Usernames = d.alias(set(extract(nil, r.usernames, env.Fields, &sb)))
+	if agent := extract(nil, r.agent, env.Fields, &sb); len(agent) > 0 {
+		desc.Agent = d.aliasOne(agent[0])
+	}
+	desc.Packages = set(extract(nil, r.packages, env.Fields, &sb))
+	desc.Objects = set(extract(nil, r.objects, env.Fields, &sb))
+	return desc
+}
+
+// match returns the first rule matching the topic suffix, or the service's
+// defaults.
+func (s *service) match(suffix string, data map[string]any, sb *strings.Builder) *rule {
+	for _, r := range s.rules {
+		if !r.matches(suffix) {
+			continue
+		}
+		if r.when != nil {
+			switch r.when.execute(data, sb) {
+			case "", "false", "0":
+				continue
+			}
+		}
+		return r
+	}
+	return &s.defaults
+}
+
+func (r *rule) matches(suffix string) bool {
+	for _, p := range r.patterns {
+		if ok, _ := path.Match(p, suffix); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// splitTopic returns the app (the 4th dot-separated token), the topic after
+// it, and the default title: the topic without its prefix and env.
+func splitTopic(topic string) (app, suffix, title string) {
+	rest := topic
+	for range 3 {
+		i := strings.IndexByte(rest, '.')
+		if i < 0 {
+			return "", "", topic
+		}
+		rest = rest[i+1:]
+	}
+	app, suffix, _ = strings.Cut(rest, ".")
+	return app, suffix, rest
+}
+
+// extract appends what every extractor yields.
+func extract(dst []string, es []extractor, data map[string]any, sb *strings.Builder) []string {
+	for i := range es {
+		e := &es[i]
+		start := len(dst)
+		switch {
+		case e.template != nil:
+			for _, line := range strings.Split(e.template.execute(data, sb), "\n") {
+				if line = strings.TrimSpace(line); line != "" {
+					dst = append(dst, line)
+				}
+			}
+		case e.value != "":
+			dst = append(dst, e.value)
+		default:
+			for _, p := range e.paths {
+				dst = p.appendValues(dst, data)
+			}
+		}
+		if len(e.transforms) > 0 {
+			vals := dst[start:]
+			for _, t := range e.transforms {
+				vals = t(vals)
+			}
+			dst = append(dst[:start], vals...)
+		}
+	}
+	return dst
+}
+
+// set sorts and de-duplicates in place, dropping empty strings.
+func set(vals []string) []string {
+	vals = slices.DeleteFunc(vals, func(s string) bool { return s == "" })
+	if len(vals) == 0 {
+		return nil
+	}
+	slices.Sort(vals)
+	return slices.Compact(vals)
+}
+
+func (d *Describer) alias(names []string) []string {
+	changed := false
+	for i, n := range names {
+		if a, ok := d.aliases[n]; ok {
+			names[i] = a
+			changed = true
+		}
+	}
+	if changed {
+		return set(names)
+	}
+	return names
+}
+
+func (d *Describer) aliasOne(name string) string {
+	if a, ok := d.aliases[name]; ok {
+		return a
+	}
+	return name
+}

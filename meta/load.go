@@ -1,0 +1,401 @@
+package meta
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// genericService is the service name of the fallback processor, used for
+// apps no processor file names.
+const genericService = "*"
+
+// A rule is one compiled entry of a processor's topics (or a service's
+// defaults): what to say about the messages it matches.
+type rule struct {
+	patterns []string
+	when     *tmpl
+
+	title, subtitle, link, icon         *tmpl
+	usernames, packages, agent, objects []extractor
+	has                                 fieldSet // which fields the file set, even empty
+}
+
+// fieldSet records which optional fields a rule sets, so that an explicit
+// empty list is kept rather than replaced by the service's default.
+type fieldSet uint16
+
+const (
+	hasTitle fieldSet = 1 << iota
+	hasSubtitle
+	hasLink
+	hasIcon
+	hasUsernames
+	hasPackages
+	hasAgent
+	hasObjects
+)
+
+// A service is every rule for one app, plus the defaults its rules inherit.
+type service struct {
+	name     string
+	defaults rule
+	rules    []*rule
+}
+
+// An extractor yields strings from an envelope: paths, a template or a
+// constant, then transforms.
+type extractor struct {
+	paths      []fieldPath
+	template   *tmpl
+	value      string
+	transforms []transform
+}
+
+// loader parses processor files, keeping file and line for errors.
+type loader struct {
+	file    string
+	service string
+}
+
+func (l *loader) errorf(n *yaml.Node, topic, format string, args ...any) error {
+	where := fmt.Sprintf("%s:%d", l.file, n.Line)
+	who := ""
+	if l.service != "" {
+		who = fmt.Sprintf(" processor %q", l.service)
+	}
+	if topic != "" {
+		who += fmt.Sprintf(" topic %q", topic)
+	}
+	if who != "" {
+		who += ":"
+	}
+	return fmt.Errorf("load processors %s:%s %s", where, who, fmt.Sprintf(format, args...))
+}
+
+// parseFile compiles one processor file. replace reports the file's
+// "replace: true".
+func parseFile(name string, data []byte) (svc *service, replace bool, err error) {
+	l := &loader{file: name}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, false, fmt.Errorf("load processors %s: %w", name, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, false, fmt.Errorf("load processors %s: empty file", name)
+	}
+	top := doc.Content[0]
+	fields, err := l.mapping(top, "", "service", "replace", "topics",
+		"title", "subtitle", "link", "icon", "usernames", "packages", "agent", "objects")
+	if err != nil {
+		return nil, false, err
+	}
+	svcNode, ok := fields["service"]
+	if !ok {
+		return nil, false, l.errorf(top, "", "missing key \"service\"")
+	}
+	if err := l.scalar(svcNode, "", "service", &l.service); err != nil {
+		return nil, false, err
+	}
+	if l.service == "" {
+		return nil, false, l.errorf(svcNode, "", "service: empty name")
+	}
+	svc = &service{name: l.service}
+	if n, ok := fields["replace"]; ok {
+		if err := n.Decode(&replace); err != nil {
+			return nil, false, l.errorf(n, "", "replace: want true or false")
+		}
+	}
+	if err := l.ruleFields(fields, "", &svc.defaults); err != nil {
+		return nil, false, err
+	}
+	if n, ok := fields["topics"]; ok {
+		if n.Kind != yaml.SequenceNode {
+			return nil, false, l.errorf(n, "", "topics: want a list of rules")
+		}
+		for _, tn := range n.Content {
+			r, err := l.rule(tn)
+			if err != nil {
+				return nil, false, err
+			}
+			svc.rules = append(svc.rules, r)
+		}
+	}
+	return svc, replace, nil
+}
+
+// rule compiles one entry of topics.
+func (l *loader) rule(n *yaml.Node) (*rule, error) {
+	fields, err := l.mapping(n, "", "match", "when",
+		"title", "subtitle", "link", "icon", "usernames", "packages", "agent", "objects")
+	if err != nil {
+		return nil, err
+	}
+	m, ok := fields["match"]
+	if !ok {
+		return nil, l.errorf(n, "", "rule without \"match\"")
+	}
+	r := &rule{}
+	if r.patterns, err = l.stringList(m, "", "match"); err != nil {
+		return nil, err
+	}
+	if len(r.patterns) == 0 {
+		return nil, l.errorf(m, "", "match: no pattern")
+	}
+	topic := strings.Join(r.patterns, ",")
+	for _, p := range r.patterns {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, l.errorf(m, topic, "match: bad glob %q: %v", p, err)
+		}
+	}
+	if w, ok := fields["when"]; ok {
+		if r.when, err = l.template(w, topic, "when"); err != nil {
+			return nil, err
+		}
+	}
+	return r, l.ruleFields(fields, topic, r)
+}
+
+// ruleFields compiles the templates and extractors shared by rules and
+// service defaults.
+func (l *loader) ruleFields(fields map[string]*yaml.Node, topic string, r *rule) error {
+	templates := []struct {
+		key  string
+		dst  **tmpl
+		flag fieldSet
+	}{
+		{"title", &r.title, hasTitle},
+		{"subtitle", &r.subtitle, hasSubtitle},
+		{"link", &r.link, hasLink},
+		{"icon", &r.icon, hasIcon},
+	}
+	for _, t := range templates {
+		n, ok := fields[t.key]
+		if !ok {
+			continue
+		}
+		var err error
+		if *t.dst, err = l.template(n, topic, t.key); err != nil {
+			return err
+		}
+		r.has |= t.flag
+	}
+	extractors := []struct {
+		key  string
+		dst  *[]extractor
+		flag fieldSet
+	}{
+		{"usernames", &r.usernames, hasUsernames},
+		{"packages", &r.packages, hasPackages},
+		{"agent", &r.agent, hasAgent},
+		{"objects", &r.objects, hasObjects},
+	}
+	for _, e := range extractors {
+		n, ok := fields[e.key]
+		if !ok {
+			continue
+		}
+		var err error
+		if *e.dst, err = l.extractors(n, topic, e.key); err != nil {
+			return err
+		}
+		r.has |= e.flag
+	}
+	return nil
+}
+
+func (l *loader) template(n *yaml.Node, topic, key string) (*tmpl, error) {
+	var src string
+	if err := l.scalar(n, topic, key, &src); err != nil {
+		return nil, err
+	}
+	t, err := compileTemplate(key, src)
+	if err != nil {
+		return nil, l.errorf(n, topic, "%s: %v", key, err)
+	}
+	return t, nil
+}
+
+// extractors compiles a list of extractors: bare paths or mappings.
+func (l *loader) extractors(n *yaml.Node, topic, key string) ([]extractor, error) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return nil, l.errorf(n, topic, "%s: want a list of extractors", key)
+	}
+	var out []extractor
+	for _, en := range n.Content {
+		e, err := l.extractor(en, topic, key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (l *loader) extractor(n *yaml.Node, topic, key string) (extractor, error) {
+	var e extractor
+	if n.Kind == yaml.ScalarNode {
+		p, err := compilePath(n.Value)
+		if err != nil {
+			return e, l.errorf(n, topic, "%s: %v", key, err)
+		}
+		e.paths = []fieldPath{p}
+		return e, nil
+	}
+	fields, err := l.mapping(n, topic, "path", "paths", "template", "value", "transforms")
+	if err != nil {
+		return e, err
+	}
+	sources := 0
+	var srcs []string
+	if pn, ok := fields["path"]; ok {
+		sources++
+		var s string
+		if err := l.scalar(pn, topic, key+".path", &s); err != nil {
+			return e, err
+		}
+		srcs = append(srcs, s)
+	}
+	if pn, ok := fields["paths"]; ok {
+		sources++
+		list, err := l.stringList(pn, topic, key+".paths")
+		if err != nil {
+			return e, err
+		}
+		srcs = append(srcs, list...)
+	}
+	for _, s := range srcs {
+		p, err := compilePath(s)
+		if err != nil {
+			return e, l.errorf(n, topic, "%s: %v", key, err)
+		}
+		e.paths = append(e.paths, p)
+	}
+	if tn, ok := fields["template"]; ok {
+		sources++
+		if e.template, err = l.template(tn, topic, key+".template"); err != nil {
+			return e, err
+		}
+	}
+	if vn, ok := fields["value"]; ok {
+		sources++
+		if err := l.scalar(vn, topic, key+".value", &e.value); err != nil {
+			return e, err
+		}
+	}
+	if sources != 1 {
+		return e, l.errorf(n, topic, "%s: an extractor needs exactly one of path, paths, template, value", key)
+	}
+	if tn, ok := fields["transforms"]; ok {
+		specs, err := l.stringList(tn, topic, key+".transforms")
+		if err != nil {
+			return e, err
+		}
+		for _, s := range specs {
+			t, err := compileTransform(s)
+			if err != nil {
+				return e, l.errorf(tn, topic, "%s: %v", key, err)
+			}
+			e.transforms = append(e.transforms, t)
+		}
+	}
+	return e, nil
+}
+
+// mapping checks that n is a mapping with only the allowed keys and
+// returns its values by key.
+func (l *loader) mapping(n *yaml.Node, topic string, allowed ...string) (map[string]*yaml.Node, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, l.errorf(n, topic, "want a mapping with keys %s", strings.Join(allowed, ", "))
+	}
+	out := make(map[string]*yaml.Node, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !contains(allowed, k.Value) {
+			return nil, l.errorf(k, topic, "unknown key %q (want one of %s)", k.Value, strings.Join(allowed, ", "))
+		}
+		if _, dup := out[k.Value]; dup {
+			return nil, l.errorf(k, topic, "duplicate key %q", k.Value)
+		}
+		out[k.Value] = v
+	}
+	return out, nil
+}
+
+func (l *loader) scalar(n *yaml.Node, topic, key string, dst *string) error {
+	if n.Kind != yaml.ScalarNode {
+		return l.errorf(n, topic, "%s: want a string", key)
+	}
+	*dst = n.Value
+	return nil
+}
+
+// stringList accepts one string or a list of strings.
+func (l *loader) stringList(n *yaml.Node, topic, key string) ([]string, error) {
+	if n.Kind == yaml.ScalarNode {
+		return []string{n.Value}, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return nil, l.errorf(n, topic, "%s: want a string or a list of strings", key)
+	}
+	out := make([]string, 0, len(n.Content))
+	for _, e := range n.Content {
+		if e.Kind != yaml.ScalarNode {
+			return nil, l.errorf(e, topic, "%s: want a string", key)
+		}
+		out = append(out, e.Value)
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// loadFS compiles every *.yaml of a directory of an fs.FS, in name order.
+func loadFS(fsys fs.FS, dir string) ([]*service, []bool, error) {
+	names, err := fs.Glob(fsys, dir+"/*.yaml")
+	if err != nil {
+		return nil, nil, fmt.Errorf("list processors: %w", err)
+	}
+	var svcs []*service
+	var replaces []bool
+	var errs []error
+	for _, name := range names {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read processors: %w", err))
+			continue
+		}
+		svc, replace, err := parseFile(name, data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		svcs = append(svcs, svc)
+		replaces = append(replaces, replace)
+	}
+	return svcs, replaces, errors.Join(errs...)
+}
+
+// loadFile compiles one processor file from disk.
+func loadFile(name string) (*service, bool, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, false, fmt.Errorf("read processors: %w", err)
+	}
+	return parseFile(name, data)
+}

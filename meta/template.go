@@ -1,0 +1,220 @@
+package meta
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"text/template"
+	"text/template/parse"
+
+	"github.com/dustin/go-humanize"
+)
+
+// A tmpl is a compiled template field. Constants and templates made only
+// of text and plain field references ({{ .msg.update.title }}) are
+// evaluated without text/template's reflection, since they are most of
+// them and Describe runs for every message.
+type tmpl struct {
+	constant string
+	segments []segment          // the fast form, when the template allows it
+	full     *template.Template // everything else
+}
+
+// A segment is literal text or a field reference.
+type segment struct {
+	text string
+	keys []string // nil for text
+}
+
+// noValue is what text/template prints for an absent or null field.
+const noValue = "<no value>"
+
+func compileTemplate(name, src string) (*tmpl, error) {
+	if !strings.Contains(src, "{{") {
+		return &tmpl{constant: src}, nil
+	}
+	t, err := template.New(name).Funcs(templateFuncs).Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("parse template: %w", err)
+	}
+	if segs, ok := fastSegments(t.Tree.Root); ok {
+		return &tmpl{segments: segs}, nil
+	}
+	return &tmpl{full: t}, nil
+}
+
+// fastSegments returns the template as segments when it is only text and
+// plain field references.
+func fastSegments(root *parse.ListNode) ([]segment, bool) {
+	var segs []segment
+	for _, n := range root.Nodes {
+		switch n := n.(type) {
+		case *parse.TextNode:
+			segs = append(segs, segment{text: string(n.Text)})
+		case *parse.ActionNode:
+			p := n.Pipe
+			if len(p.Decl) > 0 || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+				return nil, false
+			}
+			f, ok := p.Cmds[0].Args[0].(*parse.FieldNode)
+			if !ok {
+				return nil, false
+			}
+			segs = append(segs, segment{keys: f.Ident})
+		default:
+			return nil, false
+		}
+	}
+	return segs, true
+}
+
+// execute renders the template over the envelope's fields. A template that
+// would print an absent or null field, or that fails, renders as "": half a
+// sentence is worse than none, and the failure is the message's, not ours.
+func (t *tmpl) execute(data map[string]any, sb *strings.Builder) string {
+	if t == nil {
+		return ""
+	}
+	if t.full == nil && t.segments == nil {
+		return t.constant
+	}
+	sb.Reset()
+	if t.full != nil {
+		if err := t.full.Execute(sb, data); err != nil {
+			return ""
+		}
+		out := sb.String()
+		if strings.Contains(out, noValue) {
+			return ""
+		}
+		return out
+	}
+	for _, s := range t.segments {
+		if s.keys == nil {
+			sb.WriteString(s.text)
+			continue
+		}
+		v, ok := lookup(data, s.keys)
+		if !ok || v == nil {
+			return ""
+		}
+		if str, ok := scalar(v); ok {
+			sb.WriteString(str)
+		} else {
+			fmt.Fprint(sb, v) // as text/template prints maps and lists
+		}
+	}
+	return sb.String()
+}
+
+// templateFuncs are the functions processor templates may call; FORMAT.md
+// lists them. Subjects come last so they work in pipelines.
+var templateFuncs = template.FuncMap{
+	"trunc": func(n int, s string) string {
+		if r := []rune(s); len(r) >= n {
+			return string(r[:n]) + "..."
+		}
+		return s
+	},
+	"cut": func(n int, s string) string {
+		if r := []rune(s); len(r) > n {
+			return string(r[:n])
+		}
+		return s
+	},
+	"token": func(i int, s string) string {
+		toks := strings.Split(s, ".")
+		if i < 0 {
+			i += len(toks)
+		}
+		if i < 0 || i >= len(toks) {
+			return ""
+		}
+		return toks[i]
+	},
+	"default": func(d, v any) any {
+		if v == nil || v == "" {
+			return d
+		}
+		return v
+	},
+	"join": func(sep string, list any) string {
+		l, _ := list.([]any)
+		parts := make([]string, 0, len(l))
+		for _, e := range l {
+			if s, ok := scalar(e); ok {
+				parts = append(parts, s)
+			}
+		}
+		return strings.Join(parts, sep)
+	},
+	"pluck": func(key string, list any) []any {
+		l, _ := list.([]any)
+		out := make([]any, 0, len(l))
+		for _, e := range l {
+			if m, ok := e.(map[string]any); ok {
+				if v, ok := m[key]; ok {
+					out = append(out, v)
+				}
+			}
+		}
+		return out
+	},
+	"first": func(list any) any {
+		if l, _ := list.([]any); len(l) > 0 {
+			return l[0]
+		}
+		return ""
+	},
+	"last": func(list any) any {
+		if l, _ := list.([]any); len(l) > 0 {
+			return l[len(l)-1]
+		}
+		return ""
+	},
+	"humanbytes": func(n any) (string, error) {
+		b, err := toUint(n)
+		return humanize.Bytes(b), err
+	},
+	"ibytes": func(n any) (string, error) {
+		b, err := toUint(n)
+		return humanize.IBytes(b), err
+	},
+	"nvr":      nvrName,
+	"lower":    strings.ToLower,
+	"upper":    strings.ToUpper,
+	"trim":     strings.TrimSpace,
+	"email":    emailUser,
+	"fasemail": fasEmailUser,
+	"openid":   openidUser,
+	"basename": func(s string) string { return s[strings.LastIndexByte(s, '/')+1:] },
+	"dirname":  dirName,
+	"mentions": func(s string) []string { return appendMentions(nil, s) },
+	"split":    func(s string) []string { return appendFields(nil, s) },
+	"trimprefix": func(p, s string) string {
+		return strings.TrimPrefix(s, p)
+	},
+	"trimsuffix": func(x, s string) string {
+		return strings.TrimSuffix(s, x)
+	},
+	"replace": func(old, repl, s string) string {
+		return strings.ReplaceAll(s, old, repl)
+	},
+	"contains":  func(sub, s string) bool { return strings.Contains(s, sub) },
+	"hasprefix": func(p, s string) bool { return strings.HasPrefix(s, p) },
+	"hassuffix": func(x, s string) bool { return strings.HasSuffix(s, x) },
+}
+
+// toUint reads a byte count from a JSON number or its text.
+func toUint(n any) (uint64, error) {
+	s, ok := scalar(n)
+	if !ok {
+		return 0, fmt.Errorf("not a number: %v", n)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("not a byte count: %q", s)
+	}
+	return uint64(f), nil
+}
