@@ -2,6 +2,7 @@ package meta
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -49,24 +50,21 @@ func New(opts Options) (*Describer, error) {
 			return nil, err
 		}
 	}
-	var errs []string
+	var errs []error
 	for _, f := range opts.Files {
 		s, replace, err := loadFile(f)
-		if err != nil {
-			errs = append(errs, err.Error())
-			continue
+		if err == nil {
+			err = d.add(s, replace, false)
 		}
-		if err := d.add(s, replace, false); err != nil {
-			errs = append(errs, fmt.Sprintf("load processors %s: %v", f, err))
-		}
+		errs = append(errs, err)
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	d.generic = d.services[genericService]
 	delete(d.services, genericService)
 	if d.generic == nil {
-		d.generic = &service{name: genericService}
+		d.generic = &service{names: []string{genericService}}
 	}
 	for _, s := range d.services {
 		s.inherit(d.generic)
@@ -111,20 +109,35 @@ func defaultAliases() (map[string]string, error) {
 	return aliases, nil
 }
 
-// add merges a loaded service into the set. An extra file's rules come
-// first so they win; its defaults replace those it sets.
+// add merges a loaded service into the set, once per app it names. An
+// extra file's rules come first so they win; its defaults replace those it
+// sets.
 func (d *Describer) add(s *service, replace, embeddedFile bool) error {
-	old, ok := d.services[s.name]
-	switch {
-	case ok && embeddedFile:
-		return fmt.Errorf("load processors: service %q defined twice in the embedded processors", s.name)
-	case !ok || replace:
-		d.services[s.name] = s
-		return nil
+	for _, name := range s.names {
+		own := s.copyFor(name)
+		old, ok := d.services[name]
+		switch {
+		case ok && embeddedFile:
+			return fmt.Errorf("load processors: service %q defined twice in the embedded processors", name)
+		case !ok || replace:
+			d.services[name] = own
+			continue
+		}
+		old.rules = append(own.rules, old.rules...)
+		old.defaults.override(&own.defaults)
 	}
-	old.rules = append(slices.Clone(s.rules), old.rules...)
-	old.defaults.override(&s.defaults)
 	return nil
+}
+
+// copyFor returns a copy of s for one app, so that merging and inheriting
+// for one app never changes another app served by the same file.
+func (s *service) copyFor(name string) *service {
+	c := &service{names: []string{name}, defaults: s.defaults}
+	for _, r := range s.rules {
+		rc := *r
+		c.rules = append(c.rules, &rc)
+	}
+	return c
 }
 
 // override copies into r every field o sets.

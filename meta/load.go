@@ -43,7 +43,7 @@ const (
 
 // A service is every rule for one app, plus the defaults its rules inherit.
 type service struct {
-	name     string
+	names    []string // the apps it serves; usually one
 	defaults rule
 	rules    []*rule
 }
@@ -60,7 +60,14 @@ type extractor struct {
 // loader parses processor files, keeping file and line for errors.
 type loader struct {
 	file    string
-	service string
+	service string // for errors: the file's service name(s)
+	named   []namedTemplate
+}
+
+// A namedTemplate is an entry of a file's top-level templates, callable
+// from every template of the file with {{ template "name" . }}.
+type namedTemplate struct {
+	name, src string
 }
 
 func (l *loader) errorf(n *yaml.Node, topic, format string, args ...any) error {
@@ -90,7 +97,7 @@ func parseFile(name string, data []byte) (svc *service, replace bool, err error)
 		return nil, false, fmt.Errorf("load processors %s: empty file", name)
 	}
 	top := doc.Content[0]
-	fields, err := l.mapping(top, "", "service", "replace", "topics",
+	fields, err := l.mapping(top, "", "service", "replace", "topics", "templates",
 		"title", "subtitle", "link", "icon", "usernames", "packages", "agent", "objects")
 	if err != nil {
 		return nil, false, err
@@ -99,13 +106,20 @@ func parseFile(name string, data []byte) (svc *service, replace bool, err error)
 	if !ok {
 		return nil, false, l.errorf(top, "", "missing key \"service\"")
 	}
-	if err := l.scalar(svcNode, "", "service", &l.service); err != nil {
+	names, err := l.stringList(svcNode, "", "service")
+	if err != nil {
 		return nil, false, err
 	}
-	if l.service == "" {
+	if len(names) == 0 || contains(names, "") {
 		return nil, false, l.errorf(svcNode, "", "service: empty name")
 	}
-	svc = &service{name: l.service}
+	l.service = strings.Join(names, ",")
+	svc = &service{names: names}
+	if n, ok := fields["templates"]; ok {
+		if err := l.namedTemplates(n); err != nil {
+			return nil, false, err
+		}
+	}
 	if n, ok := fields["replace"]; ok {
 		if err := n.Decode(&replace); err != nil {
 			return nil, false, l.errorf(n, "", "replace: want true or false")
@@ -214,11 +228,34 @@ func (l *loader) template(n *yaml.Node, topic, key string) (*tmpl, error) {
 	if err := l.scalar(n, topic, key, &src); err != nil {
 		return nil, err
 	}
-	t, err := compileTemplate(key, src)
+	t, err := compileTemplate(key, src, l.named)
 	if err != nil {
 		return nil, l.errorf(n, topic, "%s: %v", key, err)
 	}
 	return t, nil
+}
+
+// namedTemplates reads the top-level templates map and checks each entry
+// compiles on its own, so an error names the entry's own line.
+func (l *loader) namedTemplates(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return l.errorf(n, "", "templates: want a mapping of name to template")
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		var src string
+		if err := l.scalar(v, "", "templates."+k.Value, &src); err != nil {
+			return err
+		}
+		l.named = append(l.named, namedTemplate{name: k.Value, src: src})
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if _, err := compileTemplate(k.Value, `{{ template "`+k.Value+`" . }}`, l.named); err != nil {
+			return l.errorf(n.Content[i+1], "", "templates.%s: %v", k.Value, err)
+		}
+	}
+	return nil
 }
 
 // extractors compiles a list of extractors: bare paths or mappings.

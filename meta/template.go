@@ -3,6 +3,7 @@ package meta
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -30,12 +31,18 @@ type segment struct {
 // noValue is what text/template prints for an absent or null field.
 const noValue = "<no value>"
 
-func compileTemplate(name, src string) (*tmpl, error) {
+// compileTemplate compiles src with the file's named templates available.
+func compileTemplate(name, src string, named []namedTemplate) (*tmpl, error) {
 	if !strings.Contains(src, "{{") {
 		return &tmpl{constant: src}, nil
 	}
-	t, err := template.New(name).Funcs(templateFuncs).Parse(src)
-	if err != nil {
+	t := template.New(name).Funcs(templateFuncs)
+	for _, n := range named {
+		if _, err := t.New(n.name).Parse(n.src); err != nil {
+			return nil, fmt.Errorf("parse template %q: %w", n.name, err)
+		}
+	}
+	if _, err := t.Parse(src); err != nil {
 		return nil, fmt.Errorf("parse template: %w", err)
 	}
 	if segs, ok := fastSegments(t.Tree.Root); ok {
@@ -173,6 +180,7 @@ var templateFuncs = template.FuncMap{
 		}
 		return ""
 	},
+	"series": series,
 	"humanbytes": func(n any) (string, error) {
 		b, err := toUint(n)
 		return humanize.Bytes(b), err
@@ -217,4 +225,38 @@ func toUint(n any) (uint64, error) {
 		return 0, fmt.Errorf("not a byte count: %q", s)
 	}
 	return uint64(f), nil
+}
+
+// series writes a list as English the way fedmsg's list_to_series does:
+// de-duplicated and sorted, "a", "a and b", "a, b, and c", "a, b, and 2
+// others", "(nothing)".
+func series(list any) string {
+	const n = 3
+	var items []string
+	switch l := list.(type) {
+	case []any:
+		for _, e := range l {
+			if s, ok := scalar(e); ok {
+				items = append(items, s)
+			}
+		}
+	case []string:
+		items = append(items, l...)
+	}
+	if len(items) == 0 {
+		return "(nothing)"
+	}
+	slices.Sort(items)
+	items = slices.Compact(items)
+	if len(items) == 1 {
+		return items[0]
+	}
+	if len(items) > n {
+		items = append(items[:n-1], fmt.Sprintf("%d others", len(items)-n+1))
+	}
+	conj := " and "
+	if len(items) > 2 {
+		conj = "," + conj
+	}
+	return strings.Join(items[:len(items)-1], ", ") + conj + items[len(items)-1]
 }
