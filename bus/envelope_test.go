@@ -3,11 +3,12 @@ package bus
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -25,12 +26,22 @@ type fedmsgSample struct {
 // sampleAnnotations are the keys the samples file adds to real envelopes.
 var sampleAnnotations = []string{"expected", "_fixture", "x509_signature_check"}
 
-// fedmsgSamples reads the real Fedora messages the tests run against.
+// fedmsgSamples returns the real Fedora messages the tests run against.
 func fedmsgSamples(t testing.TB) []fedmsgSample {
 	t.Helper()
+	samples, err := readSamples()
+	if err != nil {
+		t.Fatalf("read samples: %v", err)
+	}
+	return samples
+}
+
+// readSamples reads the samples file once per test binary; callers must
+// not modify what it returns.
+var readSamples = sync.OnceValues(func() ([]fedmsgSample, error) {
 	f, err := os.Open("../testdata/fedmsg-samples.jsonl")
 	if err != nil {
-		t.Fatalf("open samples: %v", err)
+		return nil, err
 	}
 	defer f.Close()
 	var samples []fedmsgSample
@@ -38,38 +49,23 @@ func fedmsgSamples(t testing.TB) []fedmsgSample {
 	sc.Buffer(nil, 16<<20)
 	for n := 1; sc.Scan(); n++ {
 		raw := bytes.Clone(sc.Bytes())
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &fields); err != nil {
-			t.Fatalf("samples line %d: %v", n, err)
+		fields, err := decodeObject(raw)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
-		s := fedmsgSample{line: n, raw: raw}
-		var fixture struct {
-			Check string `json:"x509_signature_check"`
+		fixture, _ := fields["_fixture"].(map[string]any)
+		s := fedmsgSample{line: n, raw: raw,
+			signed: fixture["x509_signature_check"] == "ok" || fields["x509_signature_check"] == "ok"}
+		// Strip the annotations, keeping every other byte's meaning
+		// (numbers' text included) of the envelope.
+		for _, k := range sampleAnnotations {
+			delete(fields, k)
 		}
-		_ = json.Unmarshal(fields["_fixture"], &fixture)
-		s.signed = fixture.Check == "ok" || string(fields["x509_signature_check"]) == `"ok"`
-		s.envelope = stripAnnotations(t, raw)
+		s.envelope = Canonical(fields)
 		samples = append(samples, s)
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read samples: %v", err)
-	}
-	return samples
-}
-
-// stripAnnotations removes the samples file's annotation keys, keeping
-// every other byte (numbers' text included) of the envelope.
-func stripAnnotations(t testing.TB, raw []byte) []byte {
-	t.Helper()
-	fields, err := decodeObject(raw)
-	if err != nil {
-		t.Fatalf("strip annotations: %v", err)
-	}
-	for _, k := range sampleAnnotations {
-		delete(fields, k)
-	}
-	return Canonical(fields)
-}
+	return samples, sc.Err()
+})
 
 func mustDecode(t testing.TB, data string) *Envelope {
 	t.Helper()
