@@ -260,6 +260,7 @@ func (l *loader) namedTemplates(n *yaml.Node) error {
 
 // extractors compiles a list of extractors: bare paths or mappings.
 func (l *loader) extractors(n *yaml.Node, topic, key string) ([]extractor, error) {
+	n = deref(n)
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil, nil
 	}
@@ -278,6 +279,7 @@ func (l *loader) extractors(n *yaml.Node, topic, key string) ([]extractor, error
 }
 
 func (l *loader) extractor(n *yaml.Node, topic, key string) (extractor, error) {
+	n = deref(n)
 	var e extractor
 	if n.Kind == yaml.ScalarNode {
 		p, err := compilePath(n.Value)
@@ -350,6 +352,7 @@ func (l *loader) extractor(n *yaml.Node, topic, key string) (extractor, error) {
 // mapping checks that n is a mapping with only the allowed keys and
 // returns its values by key.
 func (l *loader) mapping(n *yaml.Node, topic string, allowed ...string) (map[string]*yaml.Node, error) {
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		return nil, l.errorf(n, topic, "want a mapping with keys %s", strings.Join(allowed, ", "))
 	}
@@ -368,6 +371,7 @@ func (l *loader) mapping(n *yaml.Node, topic string, allowed ...string) (map[str
 }
 
 func (l *loader) scalar(n *yaml.Node, topic, key string, dst *string) error {
+	n = deref(n)
 	if n.Kind != yaml.ScalarNode {
 		return l.errorf(n, topic, "%s: want a string", key)
 	}
@@ -377,6 +381,7 @@ func (l *loader) scalar(n *yaml.Node, topic, key string, dst *string) error {
 
 // stringList accepts one string or a list of strings.
 func (l *loader) stringList(n *yaml.Node, topic, key string) ([]string, error) {
+	n = deref(n)
 	if n.Kind == yaml.ScalarNode {
 		return []string{n.Value}, nil
 	}
@@ -385,12 +390,21 @@ func (l *loader) stringList(n *yaml.Node, topic, key string) ([]string, error) {
 	}
 	out := make([]string, 0, len(n.Content))
 	for _, e := range n.Content {
-		if e.Kind != yaml.ScalarNode {
+		if e = deref(e); e.Kind != yaml.ScalarNode {
 			return nil, l.errorf(e, topic, "%s: want a string", key)
 		}
 		out = append(out, e.Value)
 	}
 	return out, nil
+}
+
+// deref follows YAML aliases (*name), which files use to share extractor
+// lists between rules.
+func deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
 }
 
 func contains(list []string, s string) bool {

@@ -37,6 +37,13 @@ func compileTemplate(name, src string, named []namedTemplate) (*tmpl, error) {
 		return &tmpl{constant: src}, nil
 	}
 	t := template.New(name).Funcs(templateFuncs)
+	// include renders a named template into a string, so its result can
+	// be kept in a variable or passed to a function ({{template}} cannot).
+	t.Funcs(template.FuncMap{"include": func(name string, data any) (string, error) {
+		var sb strings.Builder
+		err := t.ExecuteTemplate(&sb, name, data)
+		return sb.String(), err
+	}})
 	for _, n := range named {
 		if _, err := t.New(n.name).Parse(n.src); err != nil {
 			return nil, fmt.Errorf("parse template %q: %w", n.name, err)
@@ -115,7 +122,7 @@ func (t *tmpl) execute(data map[string]any, sb *strings.Builder) string {
 	return sb.String()
 }
 
-// templateFuncs are the functions processor templates may call; FORMAT.md
+// templateFuncs are the functions (besides include, bound per template) processor templates may call; FORMAT.md
 // lists them. Subjects come last so they work in pipelines.
 var templateFuncs = template.FuncMap{
 	"trunc": func(n int, s string) string {
@@ -181,6 +188,30 @@ var templateFuncs = template.FuncMap{
 		return ""
 	},
 	"series": series,
+	"unwrap": func(key string, v any) any {
+		// Services moved from "user": "ralph" to "user": {"name": "ralph"};
+		// unwrap reads both, like the reference's isinstance(x, dict) checks.
+		if m, ok := v.(map[string]any); ok {
+			return m[key]
+		}
+		return v
+	},
+	"capitalize": func(s string) string {
+		// Python's str.capitalize: first character upper, the rest lower.
+		for i, r := range s {
+			return strings.ToUpper(string(r)) + strings.ToLower(s[i+len(string(r)):])
+		}
+		return s
+	},
+	"isdigit": func(s string) bool {
+		return s != "" && strings.Trim(s, "0123456789") == ""
+	},
+	"lastpart": func(sep, s string) string {
+		if i := strings.LastIndex(s, sep); i >= 0 {
+			return s[i+len(sep):]
+		}
+		return s
+	},
 	"humanbytes": func(n any) (string, error) {
 		b, err := toUint(n)
 		return humanize.Bytes(b), err
