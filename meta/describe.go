@@ -203,7 +203,7 @@ func (d *Describer) Describe(env *bus.Envelope) Description {
 	desc.Subtitle = r.subtitle.execute(env.Fields, &sb)
 	desc.Link = r.link.execute(env.Fields, &sb)
 	desc.Icon = r.icon.execute(env.Fields, &sb)
-	desc.Usernames = d.alias(set(extract(nil, r.usernames, env.Fields, &sb)))
+	desc.Usernames = d.aliasSet(extract(nil, r.usernames, env.Fields, &sb))
 	if agent := extract(nil, r.agent, env.Fields, &sb); len(agent) > 0 {
 		desc.Agent = d.aliasOne(agent[0])
 	}
@@ -294,23 +294,23 @@ func set(vals []string) []string {
 	return slices.Compact(vals)
 }
 
-func (d *Describer) alias(names []string) []string {
-	changed := false
+// aliasSet maps names through the aliases and returns them as a set.
+func (d *Describer) aliasSet(names []string) []string {
 	for i, n := range names {
-		if a, ok := d.aliases[n]; ok {
-			names[i] = a
-			changed = true
-		}
+		names[i] = d.aliasOne(n)
 	}
-	if changed {
-		return set(names)
-	}
-	return names
+	return set(names)
 }
 
+// aliasOne maps a name through the aliases, and drops what is still an
+// email address: a username never contains "@", so an address no alias
+// maps names nobody rules can match.
 func (d *Describer) aliasOne(name string) string {
 	if a, ok := d.aliases[name]; ok {
-		return a
+		name = a
+	}
+	if strings.Contains(name, "@") {
+		return ""
 	}
 	return name
 }

@@ -175,6 +175,12 @@ var templateFuncs = template.FuncMap{
 		}
 		return out
 	},
+	"where": func(key, value string, list any) []any {
+		return filterMaps(list, key, func(v string) bool { return v == value })
+	},
+	"wherefold": func(key, value string, list any) []any {
+		return filterMaps(list, key, func(v string) bool { return strings.EqualFold(v, value) })
+	},
 	"first": func(list any) any {
 		if l, _ := list.([]any); len(l) > 0 {
 			return l[0]
@@ -227,6 +233,7 @@ var templateFuncs = template.FuncMap{
 	"email":    emailUser,
 	"fasemail": fasEmailUser,
 	"openid":   openidUser,
+	"fas":      fasUser,
 	"basename": func(s string) string { return s[strings.LastIndexByte(s, '/')+1:] },
 	"dirname":  dirName,
 	"mentions": func(s string) []string { return appendMentions(nil, s) },
@@ -290,4 +297,21 @@ func series(list any) string {
 		conj = "," + conj
 	}
 	return strings.Join(items[:len(items)-1], ", ") + conj + items[len(items)-1]
+}
+
+// filterMaps keeps the maps of list whose key holds a scalar that keep
+// accepts.
+func filterMaps(list any, key string, keep func(string) bool) []any {
+	l, _ := list.([]any)
+	var out []any
+	for _, e := range l {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		if v, ok := scalar(m[key]); ok && keep(v) {
+			out = append(out, e)
+		}
+	}
+	return out
 }

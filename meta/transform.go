@@ -68,6 +68,8 @@ func compileTransform(spec string) (transform, error) {
 		return noArg(eachValue(fasEmailUser))
 	case "openid":
 		return noArg(eachValue(openidUser))
+	case "fas":
+		return noArg(eachValue(fasUser))
 	case "basename":
 		return noArg(eachValue(path.Base))
 	case "dirname":
@@ -184,6 +186,19 @@ func openidUser(v string) string {
 		return ""
 	}
 	return user
+}
+
+// fasUser normalises how services name a Fedora user: an OpenID URL or a
+// @fedoraproject.org address becomes the username; anything else is kept,
+// so that aliases can map other addresses (rbean@redhat.com → ralph).
+func fasUser(v string) string {
+	if u := openidUser(v); u != "" {
+		return u
+	}
+	if u := fasEmailUser(v); u != "" {
+		return u
+	}
+	return v
 }
 
 func dirName(v string) string {
