@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -187,27 +186,25 @@ func NewSubscriber(opts SubscriberOptions) (*Subscriber, error) {
 // CheckEndpoint reports whether s is a ZeroMQ endpoint hark can dial or
 // bind: tcp://HOST:PORT or ipc://PATH.
 func CheckEndpoint(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("parse endpoint %q: %w", s, err)
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return fmt.Errorf("parse endpoint %q: want tcp://HOST:PORT or ipc://PATH", s)
 	}
-	switch u.Scheme {
+	switch scheme {
 	case "tcp":
-		_, port, err := net.SplitHostPort(u.Host)
+		_, port, err := net.SplitHostPort(rest)
 		if err != nil {
 			return fmt.Errorf("parse endpoint %q: want tcp://HOST:PORT: %w", s, err)
 		}
-		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			if port != "*" {
-				return fmt.Errorf("parse endpoint %q: port %q is not a number from 0 to 65535", s, port)
-			}
+		if n, err := strconv.Atoi(port); port != "*" && (err != nil || n < 0 || n > 65535) {
+			return fmt.Errorf("parse endpoint %q: port %q is not a number from 0 to 65535", s, port)
 		}
 	case "ipc":
-		if strings.TrimPrefix(s, "ipc://") == "" {
+		if rest == "" {
 			return fmt.Errorf("parse endpoint %q: want ipc://PATH", s)
 		}
 	default:
-		return fmt.Errorf("parse endpoint %q: transport %q is not tcp or ipc", s, u.Scheme)
+		return fmt.Errorf("parse endpoint %q: transport %q is not tcp or ipc", s, scheme)
 	}
 	return nil
 }

@@ -89,6 +89,7 @@ type collector struct {
 	envs   chan *bus.Envelope
 	probes chan *bus.Envelope
 	gate   chan struct{} // when set, each non-probe message waits for a token
+	held   chan struct{} // told when a message starts waiting at the gate
 }
 
 func subscribe(t *testing.T, opts bus.SubscriberOptions) *collector {
@@ -105,7 +106,7 @@ func subscribeGated(t *testing.T, opts bus.SubscriberOptions, gate chan struct{}
 	if err != nil {
 		t.Fatalf("new subscriber: %v", err)
 	}
-	c := &collector{sub: sub, envs: make(chan *bus.Envelope, 10000), probes: make(chan *bus.Envelope, 100), gate: gate}
+	c := &collector{sub: sub, envs: make(chan *bus.Envelope, 10000), probes: make(chan *bus.Envelope, 100), gate: gate, held: make(chan struct{}, 100)}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -126,6 +127,7 @@ func (c *collector) handle(ctx context.Context, env *bus.Envelope) {
 		return
 	}
 	if c.gate != nil {
+		c.held <- struct{}{}
 		select {
 		case <-c.gate:
 		case <-ctx.Done():
@@ -427,10 +429,13 @@ func TestSubscriberDropNewestCountsOverflow(t *testing.T) {
 	c.settle(t, pub)
 
 	// One message waits in the handler, one in the queue, three are dropped.
-	for n := 1; n <= 5; n++ {
+	received := c.sub.Stats().Received
+	pub.Send(numbered(t, "org.fedoraproject.test.flood", "flood", 1)...)
+	<-c.held
+	for n := 2; n <= 5; n++ {
 		pub.Send(numbered(t, "org.fedoraproject.test.flood", "flood", n)...)
 	}
-	eventually(t, "5 messages received", func() bool { return c.sub.Stats().Received >= 5 })
+	eventually(t, "5 messages received", func() bool { return c.sub.Stats().Received >= received+5 })
 	close(gate)
 	c.expect(t, ids("flood", 1, 2)...)
 	if st := c.sub.Stats(); st.Overflowed != 3 {
@@ -471,7 +476,8 @@ func TestNewSubscriberRejectsBadEndpoint(t *testing.T) {
 		want string
 	}{
 		{"no port", bus.Endpoint{URL: "tcp://127.0.0.1"}, "endpoint 1: parse endpoint"},
-		{"bad port", bus.Endpoint{URL: "tcp://127.0.0.1:http"}, `invalid port ":http"`},
+		{"bad port", bus.Endpoint{URL: "tcp://127.0.0.1:http"}, `port "http"`},
+		{"no transport", bus.Endpoint{URL: "127.0.0.1:9940"}, "want tcp://HOST:PORT or ipc://PATH"},
 		{"unknown transport", bus.Endpoint{URL: "udp://127.0.0.1:9940"}, `transport "udp"`},
 		{"bad replay", bus.Endpoint{URL: "tcp://127.0.0.1:9940", Replay: "127.0.0.1:9941"}, "endpoint 1 replay"},
 	} {
