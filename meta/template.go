@@ -36,7 +36,9 @@ func compileTemplate(name, src string, named []namedTemplate) (*tmpl, error) {
 	if !strings.Contains(src, "{{") {
 		return &tmpl{constant: src}, nil
 	}
-	t := template.New(name).Funcs(templateFuncs)
+	// The field's own template is named so no named template can clash
+	// with it ("link" is both a field and a fine name for a template).
+	t := template.New("field " + name).Funcs(templateFuncs)
 	// include renders a named template into a string, so its result can
 	// be kept in a variable or passed to a function ({{template}} cannot).
 	t.Funcs(template.FuncMap{"include": func(name string, data any) (string, error) {
@@ -194,6 +196,38 @@ var templateFuncs = template.FuncMap{
 		return ""
 	},
 	"series": series,
+	"kindIs": func(kind string, v any) bool {
+		switch v.(type) {
+		case map[string]any:
+			return kind == "map"
+		case []any:
+			return kind == "slice"
+		case string:
+			return kind == "string"
+		case bool:
+			return kind == "bool"
+		case nil:
+			return kind == "null"
+		}
+		_, ok := scalar(v)
+		return ok && kind == "number"
+	},
+	"py": func(v any) string {
+		// Python's str() of a JSON value, for texts the reference formats.
+		switch x := v.(type) {
+		case nil:
+			return "None"
+		case bool:
+			if x {
+				return "True"
+			}
+			return "False"
+		}
+		if s, ok := scalar(v); ok {
+			return s
+		}
+		return fmt.Sprint(v)
+	},
 	"unwrap": func(key string, v any) any {
 		// Services moved from "user": "ralph" to "user": {"name": "ralph"};
 		// unwrap reads both, like the reference's isinstance(x, dict) checks.

@@ -93,6 +93,16 @@ func compileTransform(spec string) (transform, error) {
 			}
 			return dst
 		}), nil
+	case "drop":
+		if err := needArg(); err != nil {
+			return nil, err
+		}
+		return eachValue(func(v string) string {
+			if v == arg {
+				return ""
+			}
+			return v
+		}), nil
 	case "prefix":
 		if err := needArg(); err != nil {
 			return nil, err
