@@ -139,6 +139,21 @@ var templateFuncs = template.FuncMap{
 		}
 		return s
 	},
+	"tokens": func(start, end int, s string) string {
+		// Python's ".".join(s.split(".")[start:end]).
+		toks := strings.Split(s, ".")
+		clamp := func(i int) int {
+			if i < 0 {
+				i += len(toks)
+			}
+			return min(max(i, 0), len(toks))
+		}
+		start, end = clamp(start), clamp(end)
+		if start >= end {
+			return ""
+		}
+		return strings.Join(toks[start:end], ".")
+	},
 	"token": func(i int, s string) string {
 		toks := strings.Split(s, ".")
 		if i < 0 {
