@@ -198,6 +198,16 @@ var templateFuncs = template.FuncMap{
 	"wherefold": func(key, value string, list any) []any {
 		return filterMaps(list, key, func(v string) bool { return strings.EqualFold(v, value) })
 	},
+	"nosuffix": func(suffix string, list any) []any {
+		l, _ := list.([]any)
+		var out []any
+		for _, e := range l {
+			if s, ok := e.(string); ok && !strings.HasSuffix(s, suffix) {
+				out = append(out, s)
+			}
+		}
+		return out
+	},
 	"first": func(list any) any {
 		if l, _ := list.([]any); len(l) > 0 {
 			return l[0]
