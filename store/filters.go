@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// SaveFilter implements Filters.
+func (s *SQLite) SaveFilter(ctx context.Context, f Filter) (Filter, error) {
+	now := time.Now()
+	if f.Created.IsZero() {
+		f.Created = now
+	}
+	f.Updated = now
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if f.ID == 0 {
+			res, err := tx.ExecContext(ctx, insertFilter, f.UserID, f.Name, f.Position, f.Active, f.Oneshot, ms(f.Created), ms(f.Updated))
+			if err != nil {
+				return err
+			}
+			if f.ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+		} else {
+			err := changed(tx.ExecContext(ctx, updateFilter, f.UserID, f.Name, f.Position, f.Active, f.Oneshot, ms(f.Updated), f.ID))(ErrNotFound)
+			if err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, deleteRulesOfFilter, f.ID); err != nil {
+			return err
+		}
+		for i, r := range f.Rules {
+			if _, err := tx.ExecContext(ctx, insertRule, f.ID, i, r.Kind, string(r.Args), r.Negate); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, deleteFilterDestination, f.ID); err != nil {
+			return err
+		}
+		for _, d := range f.DestinationIDs {
+			if _, err := tx.ExecContext(ctx, insertFilterDestination, f.ID, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return f, fmt.Errorf("save filter %q: %w", f.Name, err)
+	}
+	f.Created, f.Updated = fromMS(ms(f.Created)), fromMS(ms(f.Updated))
+	return f, nil
+}
+
+// DeleteFilter implements Filters.
+func (s *SQLite) DeleteFilter(ctx context.Context, id int64) error {
+	if err := changed(s.w.ExecContext(ctx, deleteFilter, id))(ErrNotFound); err != nil {
+		return fmt.Errorf("delete filter %d: %w", id, err)
+	}
+	return nil
+}
+
+// ListFilters implements Filters.
+func (s *SQLite) ListFilters(ctx context.Context, userID int64) ([]Filter, error) {
+	fs, err := s.filters(ctx, selectFiltersOfUser, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list filters of user %d: %w", userID, err)
+	}
+	return fs, nil
+}
+
+// ActiveFilters implements Filters.
+func (s *SQLite) ActiveFilters(ctx context.Context) ([]Filter, error) {
+	fs, err := s.filters(ctx, selectActiveFilters)
+	if err != nil {
+		return nil, fmt.Errorf("list active filters: %w", err)
+	}
+	return fs, nil
+}
+
+// filters runs a filter query and fills in the rules and destinations of
+// what it found with one query each, in one read transaction so the three
+// agree.
+func (s *SQLite) filters(ctx context.Context, query string, args ...any) ([]Filter, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, query, args...)
+	fs, err := collect(rows, err, scanFilter)
+	if err != nil || len(fs) == 0 {
+		return fs, err
+	}
+	byID := make(map[int64]*Filter, len(fs))
+	ids := make([]int64, len(fs))
+	for i := range fs {
+		byID[fs[i].ID] = &fs[i]
+		ids[i] = fs[i].ID
+	}
+	idJSON := jsonIDs(ids)
+	rows, err = tx.QueryContext(ctx, selectRulesOfFilters, idJSON)
+	_, err = collect(rows, err, func(row scanner) (struct{}, error) {
+		var id int64
+		var r Rule
+		var args string
+		if err := row.Scan(&id, &r.Kind, &args, &r.Negate); err != nil {
+			return struct{}{}, err
+		}
+		if args != "" {
+			r.Args = json.RawMessage(args)
+		}
+		byID[id].Rules = append(byID[id].Rules, r)
+		return struct{}{}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, err = tx.QueryContext(ctx, selectDestinationsOfFilters, idJSON)
+	_, err = collect(rows, err, func(row scanner) (struct{}, error) {
+		var id, dest int64
+		if err := row.Scan(&id, &dest); err != nil {
+			return struct{}{}, err
+		}
+		byID[id].DestinationIDs = append(byID[id].DestinationIDs, dest)
+		return struct{}{}, nil
+	})
+	return fs, err
+}
+
+func scanFilter(row scanner) (Filter, error) {
+	var f Filter
+	var created, updated int64
+	err := row.Scan(&f.ID, &f.UserID, &f.Name, &f.Position, &f.Active, &f.Oneshot, &created, &updated)
+	f.Created, f.Updated = fromMS(created), fromMS(updated)
+	return f, err
+}
+
+// jsonIDs is ids as a JSON array, the one parameter that json_each turns
+// into a set, so lists need no SQL built at run time.
+func jsonIDs[T any](ids []T) string {
+	b, _ := json.Marshal(ids) // cannot fail for ints and strings
+	if ids == nil {
+		return "[]"
+	}
+	return string(b)
+}

@@ -1,0 +1,197 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// SQLite is the Store on one SQLite file, in WAL mode so readers never
+// wait for the writer and the admin commands can run beside the service.
+type SQLite struct {
+	// w is the one writing connection: in-process writers queue in Go
+	// rather than spinning on SQLite's busy handler. Other processes are
+	// waited for by busy_timeout; every transaction begins IMMEDIATE, since
+	// a deferred one that later writes fails with SQLITE_BUSY instead.
+	w *sql.DB
+	// r is a pool of read-only connections.
+	r *sql.DB
+}
+
+var _ Store = (*SQLite)(nil)
+
+// dsn is the connection string for path: WAL, synchronous=NORMAL (a commit
+// survives a process crash; only an OS crash may lose the last ones),
+// busy_timeout for other processes, foreign keys, IMMEDIATE transactions.
+func dsn(path string, readOnly bool) string {
+	s := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	if readOnly {
+		s += "&_pragma=query_only(1)"
+	}
+	return s
+}
+
+// Open opens (creating it and its directory if needed) the database at
+// path and brings its schema up to date.
+func Open(ctx context.Context, path string) (*SQLite, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return &SQLite{w: w, r: r}, nil
+}
+
+// SchemaVersion is the number of migrations this build applies.
+func SchemaVersion() int { return len(migrations) - 1 }
+
+// migrate applies the migrations the database lacks, each in its own
+// transaction with the version row it moves.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, createSchemaVersion); err != nil {
+		return fmt.Errorf("create schema version: %w", err)
+	}
+	for {
+		done, err := migrateOne(ctx, db)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func migrateOne(ctx context.Context, db *sql.DB) (done bool, err error) {
+	err = inTx(ctx, db, func(tx *sql.Tx) error {
+		var v int
+		if err := tx.QueryRowContext(ctx, selectSchemaVersion).Scan(&v); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		switch {
+		case v > SchemaVersion():
+			return fmt.Errorf("database schema version %d is newer than this hark's %d", v, SchemaVersion())
+		case v == SchemaVersion():
+			done = true
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v+1]); err != nil {
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+		_, err := tx.ExecContext(ctx, updateSchemaVersion, v+1)
+		return err
+	})
+	return done, err
+}
+
+// Close closes the database.
+func (s *SQLite) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// inTx runs f in a transaction on db, committing when f returns nil.
+func inTx(ctx context.Context, db *sql.DB, f func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// write runs f in a write transaction.
+func (s *SQLite) write(ctx context.Context, f func(*sql.Tx) error) error {
+	return inTx(ctx, s.w, f)
+}
+
+// SettingsVersion implements Store.
+func (s *SQLite) SettingsVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.r.QueryRowContext(ctx, selectSettingsVersion).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read settings version: %w", err)
+	}
+	return v, nil
+}
+
+// ms is t in the schema's unit; the zero time is 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS is the inverse of ms, in UTC.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// changed turns the result of an UPDATE or DELETE that touched no row into
+// the error none: changed(db.Exec(...))(ErrNotFound).
+func changed(res sql.Result, err error) func(none error) error {
+	return func(none error) error {
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return cmp.Or(err, none)
+		}
+		return nil
+	}
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// collect scans every row of rows with scan.
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// one scans a single row, turning no row into ErrNotFound.
+func one[T any](row *sql.Row, scan func(scanner) (T, error)) (T, error) {
+	v, err := scan(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, ErrNotFound
+	}
+	return v, err
+}

@@ -1,0 +1,300 @@
+// Package store keeps hark's state: users, their destinations and filters,
+// the recent message history that previews search, the durable
+// notification queue and the delivery log. Store is the interface the rest
+// of hark uses; SQLite implements it today and a PostgreSQL backend can
+// later. The records are plain data: store knows nothing of how rules are
+// compiled or how notifications are sent.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Errors callers tell apart with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	// ErrTaken is a destination address that belongs to another user.
+	ErrTaken = errors.New("belongs to another user")
+	// ErrBadCode is a wrong or expired confirmation code.
+	ErrBadCode = errors.New("wrong or expired confirmation code")
+)
+
+// Store is all of hark's persistent state. Every method is safe for
+// concurrent use, also across processes sharing one database (the service
+// and the admin commands).
+type Store interface {
+	Users
+	Destinations
+	Filters
+	History
+	Queue
+	// SettingsVersion changes whenever a user, destination or filter does
+	// (also when a one-shot filter is used up), so a running service can
+	// poll it cheaply and reload only when it moved.
+	SettingsVersion(ctx context.Context) (int64, error)
+	Close() error
+}
+
+// Users are the people hark notifies.
+type Users interface {
+	// CreateUser stores u (its ID and Created are set) or fails with
+	// ErrExists when the name is taken.
+	CreateUser(ctx context.Context, u User) (User, error)
+	UserByName(ctx context.Context, name string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	// SetPasswordHash stores a hash made by HashPassword.
+	SetPasswordHash(ctx context.Context, name, hash string) error
+	SetUserDisabled(ctx context.Context, name string, disabled bool) error
+}
+
+// Destinations are where a user's notifications go.
+type Destinations interface {
+	// SaveDestination creates d (ID 0) or updates it by ID. The address
+	// must not belong to another user (ErrTaken).
+	SaveDestination(ctx context.Context, d Destination) (Destination, error)
+	DestinationByAddress(ctx context.Context, kind, address string) (Destination, error)
+	ListDestinations(ctx context.Context, userID int64) ([]Destination, error)
+	// ConfirmDestination marks destination id confirmed if code is its
+	// confirmation code and has not expired at now (else ErrBadCode).
+	ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error
+}
+
+// Filters are users' filters with their rules.
+type Filters interface {
+	// SaveFilter creates f (ID 0) or replaces it by ID, rules and
+	// destinations included, in one transaction.
+	SaveFilter(ctx context.Context, f Filter) (Filter, error)
+	DeleteFilter(ctx context.Context, id int64) error
+	// ListFilters is one user's filters in their order.
+	ListFilters(ctx context.Context, userID int64) ([]Filter, error)
+	// ActiveFilters is every active filter of every enabled user, ordered
+	// by user and position: what the matching index is built from.
+	ActiveFilters(ctx context.Context) ([]Filter, error)
+}
+
+// History is the bounded store of recently received messages.
+type History interface {
+	// AddMessages stores messages not stored yet (by Key) and says how
+	// many were new.
+	AddMessages(ctx context.Context, msgs []Message) (int, error)
+	// HistoryPage is up to limit messages older than cursor, newest
+	// first; the zero cursor starts at the newest. Pass the last
+	// message's Cursor() for the next page.
+	HistoryPage(ctx context.Context, before Cursor, limit int) ([]Message, error)
+	// MessagesByKey returns the stored messages among keys.
+	MessagesByKey(ctx context.Context, keys []string) (map[string]Message, error)
+	// PruneHistory deletes messages received before cutoff, except those
+	// a notification still waiting to be sent refers to.
+	PruneHistory(ctx context.Context, cutoff time.Time) (int64, error)
+}
+
+// Queue is the durable notification queue and the delivery log.
+type Queue interface {
+	// Enqueue stores each message in the history and its matches as
+	// queued notifications, all in one transaction, so a crash keeps all
+	// or none. A notification already queued for the same (message,
+	// destination) is skipped, which makes re-processing a message after
+	// a crash harmless. A one-shot filter is deactivated by the first
+	// message that makes a notification through it; later matches of it,
+	// even in racing transactions, make none.
+	Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, error)
+	// Claim takes up to limit due notifications of one destination, oldest
+	// first, and leases them until now+lease: a sender that crashes before
+	// marking them gets them again after the lease, and two senders never
+	// get the same one within it. Each claim counts as an attempt.
+	Claim(ctx context.Context, destinationID int64, now time.Time, lease time.Duration, limit int) ([]Notification, error)
+	// Pending summarises, per destination, the notifications that are due
+	// at now: what delivery needs to decide on batching.
+	Pending(ctx context.Context, now time.Time) ([]Pending, error)
+	// MarkSent, MarkFailed and MarkDead record a send's outcome on the
+	// notifications and in the delivery log, in one transaction.
+	MarkSent(ctx context.Context, ids []int64, now time.Time) error
+	MarkFailed(ctx context.Context, ids []int64, reason string, retryAt, now time.Time) error
+	MarkDead(ctx context.Context, ids []int64, reason string, now time.Time) error
+	// RequeueDead queues dead notifications again (all of them when ids is
+	// empty) and says how many.
+	RequeueDead(ctx context.Context, ids []int64, now time.Time) (int64, error)
+	// QueueDepth counts notifications by state.
+	QueueDepth(ctx context.Context) (map[State]int64, error)
+	// ListNotifications lists notifications newest first, with the user,
+	// destination and filter names filled in.
+	ListNotifications(ctx context.Context, q NotificationQuery) ([]Notification, error)
+	// DeliveryLog lists outcomes newest first.
+	DeliveryLog(ctx context.Context, q NotificationQuery) ([]LogEntry, error)
+}
+
+// User is a person hark notifies.
+type User struct {
+	ID           int64
+	Name         string
+	Admin        bool
+	Disabled     bool
+	PasswordHash string // "" when the user logs in through OIDC only
+	Timezone     string // IANA name; "" is UTC
+	Created      time.Time
+}
+
+// Destination kinds.
+const (
+	KindEmail = "email"
+	KindIRC   = "irc"
+)
+
+// Destination is an email address or IRC nick of a user, with its
+// confirmation state and delivery preferences.
+type Destination struct {
+	ID      int64
+	UserID  int64
+	Kind    string // KindEmail or KindIRC
+	Address string
+	// Confirmed destinations receive notifications; the others wait for
+	// their owner to answer ConfirmCode before ConfirmExpires.
+	Confirmed      bool
+	ConfirmCode    string
+	ConfirmExpires time.Time
+	Enabled        bool
+	// BatchCount and BatchDelta make a digest: notifications wait until
+	// BatchCount are queued or the oldest waited BatchDelta (0 = off).
+	BatchCount int
+	BatchDelta time.Duration
+	Verbose    bool // digests carry full messages, not one line each
+	Markup     bool // IRC colours
+	// DisabledReason says why delivery turned this destination off (e.g.
+	// the address bounced); "" when it did not.
+	DisabledReason string
+	Created        time.Time
+}
+
+// Filter is one of a user's filters: its rules are ANDed, and it sends to
+// DestinationIDs.
+type Filter struct {
+	ID             int64
+	UserID         int64
+	Name           string
+	Position       int // order among the user's filters, from 0
+	Active         bool
+	Oneshot        bool
+	Rules          []Rule
+	DestinationIDs []int64
+	Created        time.Time
+	Updated        time.Time
+}
+
+// Rule is one rule of a filter as stored: its kind's name and arguments
+// as the rules catalogue defines them.
+type Rule struct {
+	Kind   string          `json:"kind"`
+	Args   json.RawMessage `json:"args,omitempty"`
+	Negate bool            `json:"negate,omitempty"`
+}
+
+// Message is a received bus message as the history keeps it.
+type Message struct {
+	ID          int64  // the history row, for paging
+	Key         string // bus.Envelope.Key(): msg_id or a hash
+	Topic       string
+	Timestamp   time.Time // the message's own timestamp
+	Received    time.Time // when hark stored it; retention counts from here
+	Envelope    json.RawMessage
+	Description json.RawMessage // meta.Description as JSON
+}
+
+// Cursor is a position in the history, newest first.
+type Cursor struct {
+	Timestamp time.Time
+	ID        int64
+}
+
+// Cursor is the position just after m, for the next HistoryPage.
+func (m Message) Cursor() Cursor { return Cursor{m.Timestamp, m.ID} }
+
+// Accepted is one message with everything it matched.
+type Accepted struct {
+	Message Message
+	Matches []Match
+}
+
+// Match is one notification to make: a user's filter matched the message
+// for one of its destinations.
+type Match struct {
+	UserID        int64
+	DestinationID int64
+	FilterID      int64
+	// Oneshot is the filter's flag as the caller's filter snapshot has it;
+	// the store deactivates the filter when this match is its first.
+	Oneshot bool
+	// Why is the filter's rule verdicts, shown to the user as the reason
+	// the notification was sent.
+	Why json.RawMessage
+}
+
+// EnqueueResult says what an Enqueue changed.
+type EnqueueResult struct {
+	Messages      int     // messages new to the history
+	Notifications int     // notifications newly queued
+	UsedUp        []int64 // one-shot filters this batch deactivated
+}
+
+// State is where a notification is in its life.
+type State string
+
+// Notification states.
+const (
+	StateQueued State = "queued"
+	StateSent   State = "sent"
+	StateFailed State = "failed" // tried, will be retried at NextAttempt
+	StateDead   State = "dead"   // given up; RequeueDead revives it
+)
+
+// Notification is one message for one destination of one user.
+type Notification struct {
+	ID            int64
+	MsgKey        string
+	UserID        int64
+	DestinationID int64
+	FilterID      int64 // 0 once the filter was deleted
+	State         State
+	Attempts      int
+	NextAttempt   time.Time
+	LastError     string
+	Why           json.RawMessage
+	Created       time.Time
+	Sent          time.Time // zero until sent
+
+	// Filled by ListNotifications only.
+	UserName    string
+	Destination string // kind:address
+	FilterName  string
+}
+
+// Pending is what waits for one destination.
+type Pending struct {
+	DestinationID int64
+	Due           int
+	Oldest        time.Time // when the oldest due notification was queued
+}
+
+// NotificationQuery narrows a listing. Zero values mean no restriction;
+// Limit 0 means 100.
+type NotificationQuery struct {
+	User  string
+	Limit int
+}
+
+// LogEntry is one outcome in the delivery log: what was sent (or not) to
+// whom, when, through which filter.
+type LogEntry struct {
+	ID             int64
+	NotificationID int64
+	MsgKey         string
+	UserID         int64
+	DestinationID  int64
+	FilterID       int64
+	Outcome        State // sent, failed, dead, or queued for a requeue
+	Detail         string
+	At             time.Time
+}

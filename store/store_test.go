@@ -1,0 +1,460 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// openAt opens the store at path, closing it when the test ends.
+func openAt(t testing.TB, path string) *SQLite {
+	t.Helper()
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func openTest(t testing.TB) *SQLite {
+	t.Helper()
+	return openAt(t, filepath.Join(t.TempDir(), "hark.db"))
+}
+
+// fixture is a user with one confirmed email destination and one filter
+// sending to it.
+type fixture struct {
+	user   User
+	dest   Destination
+	filter Filter
+}
+
+func seed(t testing.TB, s *SQLite, name string, oneshot bool) fixture {
+	t.Helper()
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, User{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.SaveDestination(ctx, Destination{UserID: u.ID, Kind: KindEmail, Address: name + "@example.org", Confirmed: true, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.SaveFilter(ctx, Filter{UserID: u.ID, Name: "bodhi", Active: true, Oneshot: oneshot,
+		Rules:          []Rule{{Kind: "topic", Args: json.RawMessage(`{"glob":"*.bodhi.*"}`)}},
+		DestinationIDs: []int64{d.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{u, d, f}
+}
+
+func message(key string, ts time.Time) Message {
+	return Message{Key: key, Topic: "org.fedoraproject.prod.bodhi.update.comment", Timestamp: ts,
+		Envelope: json.RawMessage(`{"msg_id":"` + key + `"}`), Description: json.RawMessage(`{"app":"bodhi"}`)}
+}
+
+func (f fixture) accepted(key string) Accepted {
+	return Accepted{Message: message(key, time.Unix(1700000000, 0)), Matches: []Match{{
+		UserID: f.user.ID, DestinationID: f.dest.ID, FilterID: f.filter.ID, Oneshot: f.filter.Oneshot,
+		Why: json.RawMessage(`[{"kind":"topic","matched":true}]`)}}}
+}
+
+func TestMigrationsFromEmptyReachTheCurrentVersion(t *testing.T) {
+	s := openTest(t)
+	var v int
+	if err := s.r.QueryRow(selectSchemaVersion).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v != SchemaVersion() || v < 1 {
+		t.Errorf("schema version %d, want %d", v, SchemaVersion())
+	}
+}
+
+func TestReopeningKeepsDataAndSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hark.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(context.Background(), User{Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openAt(t, path)
+	if _, err := s.UserByName(context.Background(), "alice"); err != nil {
+		t.Errorf("after reopening: %v", err)
+	}
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hark.db")
+	s := openAt(t, path)
+	if _, err := s.w.Exec(updateSchemaVersion, SchemaVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Open(context.Background(), path); err == nil {
+		t.Error("opened a database from a newer hark")
+	}
+}
+
+func TestUserNamesAreUnique(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	if _, err := s.CreateUser(ctx, User{Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, User{Name: "alice"}); !errors.Is(err, ErrExists) {
+		t.Errorf("second alice: got %v, want ErrExists", err)
+	}
+}
+
+func TestPasswordRoundTrip(t *testing.T) {
+	defer func(c int) { passwordCost = c }(passwordCost)
+	passwordCost = bcrypt.MinCost
+	s := openTest(t)
+	ctx := context.Background()
+	seed(t, s, "alice", false)
+	hash, err := HashPassword("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPasswordHash(ctx, "alice", hash); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := s.UserByName(ctx, "alice")
+	if !CheckPassword(u.PasswordHash, "correct horse") || CheckPassword(u.PasswordHash, "wrong") {
+		t.Error("stored hash does not check the password")
+	}
+	if err := s.SetPasswordHash(ctx, "nobody", hash); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown user: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestDestinationAddressBelongsToOneUser(t *testing.T) {
+	s := openTest(t)
+	alice := seed(t, s, "alice", false)
+	bob := seed(t, s, "bob", false)
+	_, err := s.SaveDestination(context.Background(), Destination{UserID: bob.user.ID, Kind: KindEmail, Address: alice.dest.Address})
+	if !errors.Is(err, ErrTaken) {
+		t.Errorf("got %v, want ErrTaken", err)
+	}
+}
+
+func TestDestinationConfirmation(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	now := time.Unix(1700000000, 0)
+	d := f.dest
+	d.Confirmed, d.ConfirmCode, d.ConfirmExpires = false, "abc123", now.Add(time.Hour)
+	d, err := s.SaveDestination(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		code string
+		at   time.Time
+		want error
+	}{
+		{"wrong code", "nope", now, ErrBadCode},
+		{"expired", "abc123", now.Add(2 * time.Hour), ErrBadCode},
+		{"right code in time", "abc123", now, nil},
+		{"code is single use", "abc123", now, ErrBadCode},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := s.ConfirmDestination(ctx, d.ID, tc.code, tc.at); !errors.Is(err, tc.want) {
+				t.Errorf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFiltersKeepRulesDestinationsAndOrder(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	second, err := s.SaveFilter(ctx, Filter{UserID: f.user.ID, Name: "first", Position: -1, Active: true,
+		Rules: []Rule{{Kind: "user", Args: json.RawMessage(`{"names":["@me"]}`)}, {Kind: "agent", Args: json.RawMessage(`{"names":["@me"]}`), Negate: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListFilters(ctx, f.user.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != second.ID || len(got[0].Rules) != 2 || !got[0].Rules[1].Negate ||
+		got[1].DestinationIDs[0] != f.dest.ID || string(got[1].Rules[0].Args) != `{"glob":"*.bodhi.*"}` {
+		t.Errorf("got %+v", got)
+	}
+}
+
+func TestActiveFiltersSkipInactiveAndDisabledUsers(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	alice := seed(t, s, "alice", false)
+	seed(t, s, "bob", false)
+	carol := seed(t, s, "carol", false)
+	if err := s.SetUserDisabled(ctx, "bob", true); err != nil {
+		t.Fatal(err)
+	}
+	carol.filter.Active = false
+	if _, err := s.SaveFilter(ctx, carol.filter); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ActiveFilters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != alice.filter.ID {
+		t.Errorf("got %+v, want alice's filter only", got)
+	}
+}
+
+func TestSettingsVersionMovesOnEveryChange(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", true)
+	for _, tc := range []struct {
+		name   string
+		change func() error
+	}{
+		{"filter saved", func() error { _, err := s.SaveFilter(ctx, f.filter); return err }},
+		{"destination saved", func() error { _, err := s.SaveDestination(ctx, f.dest); return err }},
+		{"user disabled", func() error { return s.SetUserDisabled(ctx, "alice", true) }},
+		{"one-shot used up", func() error { _, err := s.Enqueue(ctx, []Accepted{f.accepted("m1")}); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := s.SettingsVersion(ctx)
+			if err := tc.change(); err != nil {
+				t.Fatal(err)
+			}
+			if after, _ := s.SettingsVersion(ctx); after <= before {
+				t.Errorf("version %d → %d", before, after)
+			}
+		})
+	}
+}
+
+func TestReEnqueueAfterCrashMakesNoDuplicate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hark.db")
+	ctx := context.Background()
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := seed(t, s, "alice", false)
+	if _, err := s.Enqueue(ctx, []Accepted{f.accepted("m1")}); err != nil {
+		t.Fatal(err)
+	}
+	// The service died after committing but before recording progress;
+	// on restart it sees m1 again (replay, or a publisher's resend).
+	s.Close()
+	s = openAt(t, path)
+	res, err := s.Enqueue(ctx, []Accepted{f.accepted("m1"), f.accepted("m2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Notifications != 1 || res.Messages != 1 {
+		t.Errorf("re-enqueue made %+v, want only m2 new", res)
+	}
+	depth, _ := s.QueueDepth(ctx)
+	if depth[StateQueued] != 2 {
+		t.Errorf("queued %d, want 2", depth[StateQueued])
+	}
+}
+
+// TestOneshotFiresOnceUnderRaces races writers in two "processes" (two
+// stores on one file), each with several goroutines, all matching the
+// same one-shot filter with different messages.
+func TestOneshotFiresOnceUnderRaces(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hark.db")
+	stores := []*SQLite{openAt(t, path), openAt(t, path)}
+	f := seed(t, stores[0], "alice", true)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var usedUp, made int
+	for i := range 8 {
+		wg.Go(func() {
+			res, err := stores[i%2].Enqueue(context.Background(), []Accepted{f.accepted(fmt.Sprintf("m%d", i))})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			usedUp += len(res.UsedUp)
+			made += res.Notifications
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	depth, _ := stores[0].QueueDepth(context.Background())
+	if usedUp != 1 || made != 1 || depth[StateQueued] != 1 {
+		t.Errorf("used up %d times, %d notifications reported, %d queued; want 1, 1, 1", usedUp, made, depth[StateQueued])
+	}
+	got, _ := stores[1].ListFilters(context.Background(), f.user.ID)
+	if got[0].Active {
+		t.Error("the one-shot filter is still active")
+	}
+}
+
+func TestConcurrentWritersAcrossProcessesNeverFailBusy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hark.db")
+	stores := []*SQLite{openAt(t, path), openAt(t, path), openAt(t, path)}
+	f := seed(t, stores[0], "alice", false)
+	var wg sync.WaitGroup
+	const writers, perWriter = 6, 40
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				s := stores[w%len(stores)]
+				if _, err := s.Enqueue(context.Background(), []Accepted{f.accepted(fmt.Sprintf("w%d-%d", w, i))}); err != nil {
+					t.Errorf("writer %d: %v", w, err)
+					return
+				}
+				if i%10 == 0 { // the admin CLI writing meanwhile
+					if _, err := s.SaveDestination(context.Background(), f.dest); err != nil {
+						t.Errorf("writer %d: %v", w, err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	depth, _ := stores[0].QueueDepth(context.Background())
+	if depth[StateQueued] != writers*perWriter {
+		t.Errorf("queued %d, want %d", depth[StateQueued], writers*perWriter)
+	}
+}
+
+func TestClaimLeasesDueNotifications(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	if _, err := s.Enqueue(ctx, []Accepted{f.accepted("m1"), f.accepted("m2"), f.accepted("m3")}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Add(time.Second)
+	first, err := s.Claim(ctx, f.dest.ID, now, time.Minute, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := s.Claim(ctx, f.dest.ID, now, time.Minute, 10)
+	afterLease, _ := s.Claim(ctx, f.dest.ID, now.Add(2*time.Minute), time.Minute, 10)
+	if len(first) != 2 || first[0].MsgKey != "m1" || first[0].Attempts != 1 || len(second) != 1 || second[0].MsgKey != "m3" || len(afterLease) != 3 {
+		t.Errorf("claims: %d (%+v), %d, %d after the lease", len(first), first, len(second), len(afterLease))
+	}
+}
+
+func TestOutcomesMoveStateAndLog(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	if _, err := s.Enqueue(ctx, []Accepted{f.accepted("m1"), f.accepted("m2")}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Add(time.Second)
+	ns, _ := s.Claim(ctx, f.dest.ID, now, time.Minute, 10)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.MarkSent(ctx, []int64{ns[0].ID}, now))
+	must(s.MarkFailed(ctx, []int64{ns[1].ID}, "connection refused", now.Add(time.Minute), now))
+	if p, _ := s.Pending(ctx, now); len(p) != 0 {
+		t.Errorf("a failed notification is due before its retry: %+v", p)
+	}
+	if p, _ := s.Pending(ctx, now.Add(time.Minute)); len(p) != 1 || p[0].Due != 1 {
+		t.Errorf("pending at retry time: %+v", p)
+	}
+	must(s.MarkDead(ctx, []int64{ns[1].ID}, "gave up", now))
+	depth, _ := s.QueueDepth(ctx)
+	if depth[StateSent] != 1 || depth[StateDead] != 1 {
+		t.Errorf("depth %v", depth)
+	}
+	if n, err := s.RequeueDead(ctx, nil, now); err != nil || n != 1 {
+		t.Errorf("requeued %d, %v", n, err)
+	}
+	log, _ := s.DeliveryLog(ctx, NotificationQuery{User: "alice"})
+	var outcomes []State
+	for _, e := range log {
+		outcomes = append(outcomes, e.Outcome)
+	}
+	if fmt.Sprint(outcomes) != "[queued dead failed sent]" {
+		t.Errorf("log outcomes newest first: %v", outcomes)
+	}
+	list, _ := s.ListNotifications(ctx, NotificationQuery{User: "alice"})
+	if len(list) != 2 || list[1].State != StateSent || list[1].Sent.IsZero() || list[1].FilterName != "bodhi" ||
+		list[1].Destination != "email:alice@example.org" || list[0].State != StateQueued {
+		t.Errorf("listing: %+v", list)
+	}
+}
+
+func TestHistoryPagesNewestFirst(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	base := time.Unix(1700000000, 0)
+	var msgs []Message
+	for i := range 25 {
+		msgs = append(msgs, message(fmt.Sprintf("m%02d", i), base.Add(time.Duration(i%5)*time.Second)))
+	}
+	if n, err := s.AddMessages(ctx, msgs); err != nil || n != 25 {
+		t.Fatalf("added %d, %v", n, err)
+	}
+	var seen []string
+	var cur Cursor
+	for {
+		page, err := s.HistoryPage(ctx, cur, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, m := range page {
+			if len(seen) > 0 && m.Timestamp.After(msgs[0].Timestamp.Add(time.Hour)) {
+				t.Fatal("bad timestamp")
+			}
+			seen = append(seen, m.Key)
+		}
+		cur = page[len(page)-1].Cursor()
+	}
+	if len(seen) != 25 || seen[0] != "m24" || seen[24] != "m00" {
+		t.Errorf("pages gave %v", seen)
+	}
+}
+
+func TestPruneHistoryKeepsMessagesAwaitingDelivery(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	old := time.Now().Add(-48 * time.Hour)
+	waiting := f.accepted("waiting")
+	waiting.Message.Received = old
+	stale := message("stale", old)
+	stale.Received = old
+	if _, err := s.Enqueue(ctx, []Accepted{waiting, {Message: stale}, {Message: message("fresh", time.Now())}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.PruneHistory(ctx, time.Now().Add(-24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want 1", n, err)
+	}
+	got, _ := s.MessagesByKey(ctx, []string{"waiting", "stale", "fresh"})
+	if _, ok := got["stale"]; ok || len(got) != 2 {
+		t.Errorf("left %v", got)
+	}
+}
