@@ -171,7 +171,7 @@ var templateFuncs = template.FuncMap{
 		return v
 	},
 	"join": func(sep string, list any) string {
-		l, _ := list.([]any)
+		l := toList(list)
 		parts := make([]string, 0, len(l))
 		for _, e := range l {
 			if s, ok := scalar(e); ok {
@@ -181,7 +181,7 @@ var templateFuncs = template.FuncMap{
 		return strings.Join(parts, sep)
 	},
 	"pluck": func(key string, list any) []any {
-		l, _ := list.([]any)
+		l := toList(list)
 		out := make([]any, 0, len(l))
 		for _, e := range l {
 			if m, ok := e.(map[string]any); ok {
@@ -199,7 +199,7 @@ var templateFuncs = template.FuncMap{
 		return filterMaps(list, key, func(v string) bool { return strings.EqualFold(v, value) })
 	},
 	"nosuffix": func(suffix string, list any) []any {
-		l, _ := list.([]any)
+		l := toList(list)
 		var out []any
 		for _, e := range l {
 			if s, ok := e.(string); ok && !strings.HasSuffix(s, suffix) {
@@ -209,13 +209,13 @@ var templateFuncs = template.FuncMap{
 		return out
 	},
 	"first": func(list any) any {
-		if l, _ := list.([]any); len(l) > 0 {
+		if l := toList(list); len(l) > 0 {
 			return l[0]
 		}
 		return ""
 	},
 	"last": func(list any) any {
-		if l, _ := list.([]any); len(l) > 0 {
+		if l := toList(list); len(l) > 0 {
 			return l[len(l)-1]
 		}
 		return ""
@@ -330,15 +330,10 @@ func toUint(n any) (uint64, error) {
 func series(list any) string {
 	const n = 3
 	var items []string
-	switch l := list.(type) {
-	case []any:
-		for _, e := range l {
-			if s, ok := scalar(e); ok {
-				items = append(items, s)
-			}
+	for _, e := range toList(list) {
+		if s, ok := scalar(e); ok {
+			items = append(items, s)
 		}
-	case []string:
-		items = append(items, l...)
 	}
 	if len(items) == 0 {
 		return "(nothing)"
@@ -361,7 +356,7 @@ func series(list any) string {
 // filterMaps keeps the maps of list whose key holds a scalar that keep
 // accepts.
 func filterMaps(list any, key string, keep func(string) bool) []any {
-	l, _ := list.([]any)
+	l := toList(list)
 	var out []any
 	for _, e := range l {
 		m, ok := e.(map[string]any)
@@ -373,4 +368,20 @@ func filterMaps(list any, key string, keep func(string) bool) []any {
 		}
 	}
 	return out
+}
+
+// toList reads a JSON list, or the []string that split and mentions
+// return, as []any; anything else is an empty list.
+func toList(v any) []any {
+	switch l := v.(type) {
+	case []any:
+		return l
+	case []string:
+		out := make([]any, len(l))
+		for i, s := range l {
+			out[i] = s
+		}
+		return out
+	}
+	return nil
 }
