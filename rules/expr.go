@@ -90,7 +90,8 @@ func compileExpr(raw json.RawMessage, owner string) (*Rule, error) {
 		k = owner + "\x00" + k
 	}
 	return &Rule{
-		Key: key(k),
+		Key:  key(k),
+		Cost: costExpr,
 		eval: func(m *Message) (bool, error) {
 			env := m.exprEnvironment()
 			env["owner"] = owner

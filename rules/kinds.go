@@ -17,6 +17,15 @@ const (
 	selectMaxTopic = 50 // a topic prefix: 50 minus its length, at least selectApp
 )
 
+// Costs of evaluation, cheapest first.
+const (
+	costLookup = iota // names in a sorted set
+	costGlob
+	costPackageRegex
+	costTextRegex
+	costExpr
+)
+
 var catalogue = []Kind{
 	{
 		Name:    "topic",
@@ -44,7 +53,7 @@ var catalogue = []Kind{
 		Title:   "Package pattern",
 		Help:    "Any of the message's packages matches a regular expression (RE2 syntax, unanchored: use ^ and $ to anchor).",
 		Schema:  patternSchema("An RE2 regular expression"),
-		compile: regexRule(func(m *Message, re *regexp.Regexp) bool { return slices.ContainsFunc(m.Desc.Packages, re.MatchString) }),
+		compile: regexRule(costPackageRegex, func(m *Message, re *regexp.Regexp) bool { return slices.ContainsFunc(m.Desc.Packages, re.MatchString) }),
 	},
 	{
 		Name:    "user",
@@ -79,7 +88,7 @@ var catalogue = []Kind{
 		Title:   "Message text",
 		Help:    "The JSON of the whole message (keys sorted, compact, accents as typed) matches a regular expression (RE2 syntax, unanchored).",
 		Schema:  patternSchema("An RE2 regular expression"),
-		compile: regexRule(func(m *Message, re *regexp.Regexp) bool { return re.Match(m.Text()) }),
+		compile: regexRule(costTextRegex, func(m *Message, re *regexp.Regexp) bool { return re.Match(m.Text()) }),
 	},
 	{
 		Name:  "expr",
@@ -107,8 +116,8 @@ func patternSchema(desc string) json.RawMessage {
 }
 
 // namesRule builds the compiler of a kind whose argument is a list of
-// names and which is true when the message's values (from values)
-// include one of them.
+// names and which is true when the message's values (from values, sorted
+// as meta.Description promises) include one of them.
 func namesRule(arg string, field Field, selectivity int, values func(*Message) []string) func(json.RawMessage, string) (*Rule, error) {
 	return func(raw json.RawMessage, owner string) (*Rule, error) {
 		var args map[string][]string
@@ -144,20 +153,28 @@ func namesRule(arg string, field Field, selectivity int, values func(*Message) [
 		r := &Rule{
 			Key:         key(resolved),
 			Selectivity: selectivity * len(resolved),
-			eval: func(m *Message) (bool, error) {
-				for _, v := range values(m) {
-					if _, found := slices.BinarySearch(resolved, v); found {
-						return true, nil
-					}
-				}
-				return false, nil
-			},
+			eval:        func(m *Message) (bool, error) { return intersects(resolved, values(m)), nil },
 		}
 		for _, n := range resolved {
 			r.Hints = append(r.Hints, Hint{Field: field, Value: n})
 		}
 		return r, nil
 	}
+}
+
+// intersects reports whether two sorted sets share an element, searching
+// the larger with the elements of the smaller: a package has few owners
+// but a rule may list many, and the reverse.
+func intersects(a, b []string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	for _, x := range a {
+		if _, found := slices.BinarySearch(b, x); found {
+			return true
+		}
+	}
+	return false
 }
 
 func decodePattern(raw json.RawMessage) (string, error) {
@@ -184,6 +201,7 @@ func compileTopic(raw json.RawMessage, _ string) (*Rule, error) {
 	}
 	r := &Rule{
 		Key:  key(pattern),
+		Cost: costGlob,
 		eval: func(m *Message) (bool, error) { return g.Match(m.Env.Topic), nil },
 	}
 	switch prefix, exact := g.Prefix(); {
@@ -197,7 +215,7 @@ func compileTopic(raw json.RawMessage, _ string) (*Rule, error) {
 
 // regexRule builds the compiler of a kind whose argument is an RE2
 // pattern applied to something of the message by match.
-func regexRule(match func(*Message, *regexp.Regexp) bool) func(json.RawMessage, string) (*Rule, error) {
+func regexRule(cost int, match func(*Message, *regexp.Regexp) bool) func(json.RawMessage, string) (*Rule, error) {
 	return func(raw json.RawMessage, _ string) (*Rule, error) {
 		pattern, err := decodePattern(raw)
 		if err != nil {
@@ -209,6 +227,7 @@ func regexRule(match func(*Message, *regexp.Regexp) bool) func(json.RawMessage, 
 		}
 		return &Rule{
 			Key:  key(pattern),
+			Cost: cost,
 			eval: func(m *Message) (bool, error) { return match(m, re), nil },
 		}, nil
 	}

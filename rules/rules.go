@@ -67,6 +67,10 @@ type Rule struct {
 	// lower being more selective; an index uses it to choose which of a
 	// filter's rules to file the filter under.
 	Selectivity int
+	// Cost ranks how expensive the rule is to evaluate (a set lookup, a
+	// glob, a regex over the whole message, an expression), so a filter
+	// can try its cheap rules first: a false one spares the others.
+	Cost int
 
 	eval func(*Message) (bool, error)
 }

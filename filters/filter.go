@@ -1,0 +1,33 @@
+// Package filters holds users' filters and matches one bus message against
+// all of them at once. A filter is an AND of rules (each may be negated);
+// a user's filters are ORed, and for each of the user's destinations the
+// first matching filter in the user's order is the one reported. The
+// Index files every active filter under what a message must have for it
+// to match, so a message evaluates only the filters that could match it,
+// and each distinct rule at most once. It knows nothing about delivery or
+// storage.
+package filters
+
+import (
+	"hark/rules"
+)
+
+// Filter is one of a user's filters, as stored and exported.
+type Filter struct {
+	Name   string `json:"name"`
+	Active bool   `json:"active"`
+	// OneShot filters deactivate themselves on the first match that
+	// produces a notification.
+	OneShot bool `json:"oneshot"`
+	// Destinations are "email:ADDRESS" or "irc:NICK".
+	Destinations []string     `json:"destinations"`
+	Rules        []rules.Spec `json:"rules"`
+}
+
+// Hit is one notification to make: a (user, destination) pair and the
+// first of the user's filters that matched for that destination.
+type Hit struct {
+	User        string `json:"user"`
+	Filter      string `json:"filter"`
+	Destination string `json:"destination"`
+}

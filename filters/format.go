@@ -1,0 +1,265 @@
+package filters
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+
+	"hark/rules"
+)
+
+// FormatVersion is the version of the export format this package writes
+// and reads.
+const FormatVersion = 1
+
+// Export is the export/import format of one user's filters, stable and
+// documented for people who keep their filters in git:
+//
+//	{"version": 1, "user": "alice", "filters": [
+//	  {"name": "my packages", "active": true, "oneshot": false,
+//	   "destinations": ["email:alice@example.org", "irc:alice"],
+//	   "rules": [{"kind": "owned-by", "args": {"users": ["@me"]}, "negate": false}]}]}
+//
+// Filter names are unique per user. Importing replaces the user's filters
+// with the file's, or with --merge adds and updates them by name; a
+// destination the user does not have yet is created unconfirmed.
+type Export struct {
+	Version int      `json:"version"`
+	User    string   `json:"user"`
+	Filters []Filter `json:"filters"`
+}
+
+// ParseExport decodes and validates an export file. Every problem is
+// reported, each with the file, the line and the field at fault.
+func ParseExport(name string, data []byte) (*Export, error) {
+	var e Export
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		off := dec.InputOffset()
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			off = se.Offset
+		case errors.As(err, &te):
+			off = te.Offset
+		}
+		return nil, fmt.Errorf("parse filters %s:%d: %w", name, lineAt(data, off), err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("parse filters %s:%d: trailing data after the JSON object", name, lineAt(data, dec.InputOffset()))
+	}
+	lines := positions(data)
+	var errs []error
+	report := func(path string, err error) {
+		errs = append(errs, fmt.Errorf("parse filters %s:%d: %s: %w", name, lines.of(path), path, err))
+	}
+	if e.Version != FormatVersion {
+		report("version", fmt.Errorf("version %d is not supported (want %d)", e.Version, FormatVersion))
+	}
+	if strings.TrimSpace(e.User) == "" {
+		report("user", errors.New("missing user"))
+	}
+	check(e.Filters, e.User, true, report)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &e, nil
+}
+
+// Validate checks a user's filters: names present and unique, and
+// destinations well formed. Rules are checked when compiled.
+func Validate(fs []Filter) error {
+	var errs []error
+	check(fs, "", false, func(path string, err error) { errs = append(errs, fmt.Errorf("%s: %w", path, err)) })
+	return errors.Join(errs...)
+}
+
+// check reports what is wrong with fs, by JSON path; with compile, rules
+// are compiled for owner too.
+func check(fs []Filter, owner string, compile bool, report func(path string, err error)) {
+	seen := map[string]int{}
+	for i, f := range fs {
+		at := fmt.Sprintf("filters[%d]", i)
+		switch prev, dup := seen[f.Name]; {
+		case strings.TrimSpace(f.Name) == "":
+			report(at+".name", errors.New("missing name"))
+		case dup:
+			report(at+".name", fmt.Errorf("duplicate name %q (also filters[%d])", f.Name, prev))
+		default:
+			seen[f.Name] = i
+		}
+		for j, d := range f.Destinations {
+			if err := CheckDestination(d); err != nil {
+				report(fmt.Sprintf("%s.destinations[%d]", at, j), err)
+			}
+		}
+		if !compile {
+			continue
+		}
+		for j, r := range f.Rules {
+			if _, err := rules.Compile(r.Kind, r.Args, owner); err != nil {
+				report(fmt.Sprintf("%s.rules[%d]", at, j), err)
+			}
+		}
+	}
+}
+
+// CheckDestination checks a destination: "email:ADDRESS" with a bare
+// address, or "irc:NICK" with a nick IRC accepts.
+func CheckDestination(d string) error {
+	kind, addr, ok := strings.Cut(d, ":")
+	switch {
+	case !ok || addr == "":
+		return fmt.Errorf("destination %q: want email:ADDRESS or irc:NICK", d)
+	case kind == "email":
+		a, err := mail.ParseAddress(addr)
+		if err != nil || a.Address != addr {
+			return fmt.Errorf("destination %q: not a bare email address", d)
+		}
+	case kind == "irc":
+		if !validNick(addr) {
+			return fmt.Errorf("destination %q: not an IRC nick", d)
+		}
+	default:
+		return fmt.Errorf("destination %q: unknown kind %q (want email or irc)", d, kind)
+	}
+	return nil
+}
+
+// validNick follows RFC 2812: a letter or special first, then letters,
+// digits, specials and '-'.
+func validNick(n string) bool {
+	if len(n) > 32 {
+		return false
+	}
+	for i, c := range []byte(n) {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		special := strings.IndexByte("[]\\`_^{|}", c) >= 0
+		if !letter && !special && (i == 0 || !(c >= '0' && c <= '9' || c == '-')) {
+			return false
+		}
+	}
+	return n != ""
+}
+
+// Import returns a user's filters after importing e: the file's filters,
+// or with merge, the current ones updated by name and the file's new ones
+// appended in the file's order.
+func Import(current []Filter, e *Export, merge bool) []Filter {
+	if !merge {
+		return slices.Clone(e.Filters)
+	}
+	out := slices.Clone(current)
+	for _, f := range e.Filters {
+		if i := slices.IndexFunc(out, func(c Filter) bool { return c.Name == f.Name }); i >= 0 {
+			out[i] = f
+		} else {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// NewDestinations returns the destinations fs use that are not in have,
+// in order of first use: the ones an import creates, unconfirmed.
+func NewDestinations(have []string, fs []Filter) []string {
+	var out []string
+	for _, f := range fs {
+		for _, d := range f.Destinations {
+			if !slices.Contains(have, d) && !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+//go:embed defaults.json
+var defaultsJSON []byte
+
+// Defaults returns the filters a new user starts with, delivering to
+// destinations: FMN's defaults, events on packages the user owns and
+// events referring to the user, both without the user's own actions and
+// the noisiest catch-alls. Their rules say "@me", resolved to the user
+// when compiled.
+func Defaults(destinations []string) []Filter {
+	e, err := ParseExport("defaults.json", defaultsJSON)
+	if err != nil {
+		panic(err) // embedded data, checked by the tests
+	}
+	for i := range e.Filters {
+		e.Filters[i].Destinations = slices.Clone(destinations)
+	}
+	return e.Filters
+}
+
+// lines maps a JSON path to the line its value starts on.
+type lines map[string]int
+
+func (l lines) of(path string) int {
+	for {
+		if n, ok := l[path]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return 1
+		}
+		path = path[:i]
+	}
+}
+
+// positions walks a JSON document and records where each value starts,
+// by path ("filters[2].rules[0].args"), so errors found after decoding can
+// name a line. data must be valid JSON.
+func positions(data []byte) lines {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	out := lines{}
+	var walk func(path string)
+	walk = func(path string) {
+		out[path] = lineAt(data, dec.InputOffset())
+		tok, err := dec.Token()
+		if err != nil {
+			return
+		}
+		switch tok {
+		case json.Delim('{'):
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return
+				}
+				key, _ := k.(string)
+				if path != "" {
+					key = path + "." + key
+				}
+				walk(key)
+			}
+			dec.Token()
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				walk(path + "[" + strconv.Itoa(i) + "]")
+			}
+			dec.Token()
+		}
+	}
+	walk("")
+	return out
+}
+
+// lineAt returns the line of the first token at or after off.
+func lineAt(data []byte, off int64) int {
+	i := min(int(off), len(data))
+	for i < len(data) && strings.IndexByte(" \t\r\n:,", data[i]) >= 0 {
+		i++
+	}
+	return 1 + bytes.Count(data[:i], []byte("\n"))
+}

@@ -1,0 +1,458 @@
+package filters
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"hark/bus"
+	"hark/meta"
+	"hark/rules"
+)
+
+// Options configure an Index.
+type Options struct {
+	// Owners returns the ownership data to match with now; it is called
+	// once per message. nil means no ownership data: owned-by and
+	// group-owned rules never match.
+	Owners func() rules.Ownership
+	// OnFire is called when Match uses up a one-shot filter, after the
+	// filter has left the index, so the store can deactivate it too.
+	OnFire func(user, filter string)
+}
+
+// Index matches a message against every user's active filters. Each
+// filter is filed under one of its positive indexable rules (the most
+// selective: a package, a user, an owner rather than an app), since a
+// message lacking what that rule needs cannot match the filter; filters
+// without such a rule are evaluated for every message. Candidates are
+// then verified in full. Changes are incremental: replacing one user's
+// filters touches only that user's entries, under a write lock held for
+// the few map edits, never for compiling.
+//
+// An Index is safe for concurrent use.
+type Index struct {
+	opts Options
+
+	// wmu serializes writers and guards the rule table.
+	wmu    sync.Mutex
+	slots  map[string]*slot
+	free   []int
+	nextID atomic.Int64
+	seq    uint64
+
+	// mu guards what Match reads: users, order and the postings.
+	mu         sync.RWMutex
+	users      map[string]*userFilters
+	order      []*userFilters // by seq: the order hits are reported in
+	post       [rules.NumFields]map[string][]*compiled
+	prefixLens []int       // distinct topic-prefix lengths, ascending
+	prefixN    map[int]int // how many prefixes have each length
+	always     []*compiled
+
+	errs errorCounter
+}
+
+// userFilters is one user's filters: specs as given (for export), and the
+// active ones compiled, in order.
+type userFilters struct {
+	name     string
+	seq      uint64
+	specs    []Filter
+	compiled []*compiled
+}
+
+// New returns an empty index.
+func New(opts Options) *Index {
+	ix := &Index{opts: opts, slots: map[string]*slot{}, users: map[string]*userFilters{}, prefixN: map[int]int{}}
+	for i := range ix.post {
+		ix.post[i] = map[string][]*compiled{}
+	}
+	return ix
+}
+
+// SetUser replaces a user's filters with fs, in order. Either all of them
+// compile and the user's entries are swapped, or nothing changes.
+func (ix *Index) SetUser(user string, fs []Filter) error {
+	if err := Validate(fs); err != nil {
+		return fmt.Errorf("set filters of %s: %w", user, err)
+	}
+	compiledRules := make([][]*rules.Rule, len(fs))
+	for i, f := range fs {
+		if !f.Active {
+			continue
+		}
+		for j, spec := range f.Rules {
+			r, err := rules.Compile(spec.Kind, spec.Args, user)
+			if err != nil {
+				return fmt.Errorf("set filters of %s: filter %q: rule %d: %w", user, f.Name, j+1, err)
+			}
+			compiledRules[i] = append(compiledRules[i], r)
+		}
+	}
+
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	uf := &userFilters{name: user, specs: slices.Clone(fs)}
+	if old := ix.users[user]; old != nil {
+		uf.seq = old.seq // a user keeps their place in the reporting order
+	} else {
+		ix.seq++
+		uf.seq = ix.seq
+	}
+	for i, f := range uf.specs {
+		if !f.Active {
+			continue
+		}
+		c := &compiled{user: uf, name: f.Name, pos: i, dests: f.Destinations, once: f.OneShot, spec: &uf.specs[i]}
+		for j, r := range compiledRules[i] {
+			c.rules = append(c.rules, ruleRef{slot: ix.intern(r), negate: f.Rules[j].Negate, at: j})
+		}
+		// AND does not care about order, and a false cheap rule spares
+		// the regexes and expressions.
+		slices.SortStableFunc(c.rules, func(a, b ruleRef) int { return cmp.Compare(a.slot.rule.Cost, b.slot.rule.Cost) })
+		c.anchor = anchorOf(c)
+		uf.compiled = append(uf.compiled, c)
+	}
+
+	ix.mu.Lock()
+	old := ix.users[user]
+	if old != nil {
+		ix.unfile(old.compiled...)
+		i := slices.Index(ix.order, old)
+		ix.order[i] = uf
+	} else {
+		ix.order = append(ix.order, uf)
+	}
+	ix.users[user] = uf
+	ix.file(uf.compiled...)
+	ix.mu.Unlock()
+
+	if old != nil {
+		ix.release(old.compiled...)
+	}
+	return nil
+}
+
+// RemoveUser drops a user and their filters.
+func (ix *Index) RemoveUser(user string) {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	ix.mu.Lock()
+	old := ix.users[user]
+	if old == nil {
+		ix.mu.Unlock()
+		return
+	}
+	ix.unfile(old.compiled...)
+	delete(ix.users, user)
+	ix.order = slices.DeleteFunc(ix.order, func(u *userFilters) bool { return u == old })
+	ix.mu.Unlock()
+	ix.release(old.compiled...)
+}
+
+// Filters returns a user's filters as they stand, one-shots that fired
+// now inactive; nil for an unknown user.
+func (ix *Index) Filters(user string) []Filter {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	if uf := ix.users[user]; uf != nil {
+		return slices.Clone(uf.specs)
+	}
+	return nil
+}
+
+// Match is the per-message path: it returns the notifications to make
+// for env, described by desc, and uses up the one-shot filters that
+// produced one.
+func (ix *Index) Match(env *bus.Envelope, desc *meta.Description) []Hit {
+	return ix.match(env, desc, true)
+}
+
+// DryRun is Match without side effects: one-shot filters stay armed.
+// Previews and `hark match` use it.
+func (ix *Index) DryRun(env *bus.Envelope, desc *meta.Description) []Hit {
+	return ix.match(env, desc, false)
+}
+
+func (ix *Index) match(env *bus.Envelope, desc *meta.Description, consume bool) []Hit {
+	m := rules.NewMessage(env, desc, ix.ownership())
+	s := getScratch(int(ix.nextID.Load()))
+	defer s.release()
+
+	ix.mu.RLock()
+	s.cands = ix.collect(m, s.cands)
+	ix.mu.RUnlock()
+	if len(s.cands) == 0 {
+		return nil
+	}
+	// One filter may be reached through several names (a rule on two
+	// packages the message both has); sorting brings each user's
+	// candidates together in the user's order.
+	slices.SortFunc(s.cands, func(a, b *compiled) int {
+		return cmp.Or(cmp.Compare(a.user.seq, b.user.seq), cmp.Compare(a.pos, b.pos))
+	})
+	cands := slices.Compact(s.cands)
+	var hits []Hit
+	var fired []*compiled
+	for i := 0; i < len(cands); {
+		j := i + 1
+		for j < len(cands) && cands[j].user == cands[i].user {
+			j++
+		}
+		hits = s.matchUser(cands[i:j], m, &ix.errs, consume, hits, &fired)
+		i = j
+	}
+	for _, f := range fired {
+		ix.retire(f)
+	}
+	return hits
+}
+
+// Naive evaluates every active filter of every user, without the index
+// but with the same compiled rules and per-message rule cache: the
+// baseline the index is measured and property-tested against. It has no
+// side effects.
+func (ix *Index) Naive(env *bus.Envelope, desc *meta.Description) []Hit {
+	m := rules.NewMessage(env, desc, ix.ownership())
+	s := getScratch(int(ix.nextID.Load()))
+	defer s.release()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	var hits []Hit
+	for _, uf := range ix.order {
+		hits = s.matchUser(uf.compiled, m, &ix.errs, false, hits, nil)
+	}
+	return hits
+}
+
+func (ix *Index) ownership() rules.Ownership {
+	if ix.opts.Owners == nil {
+		return nil
+	}
+	return ix.opts.Owners()
+}
+
+// collect appends the filters a message could match. Called with mu held.
+func (ix *Index) collect(m *rules.Message, cands []*compiled) []*compiled {
+	topic := m.Env.Topic
+	cands = append(cands, ix.always...)
+	cands = append(cands, ix.post[rules.FieldTopic][topic]...)
+	for _, n := range ix.prefixLens {
+		if n > len(topic) {
+			break
+		}
+		cands = append(cands, ix.post[rules.FieldTopicPrefix][topic[:n]]...)
+	}
+	d := m.Desc
+	if d.App != "" {
+		cands = append(cands, ix.post[rules.FieldApp][d.App]...)
+	}
+	if d.Agent != "" {
+		cands = append(cands, ix.post[rules.FieldAgent][d.Agent]...)
+	}
+	cands = appendPosted(cands, ix.post[rules.FieldPackage], d.Packages)
+	cands = appendPosted(cands, ix.post[rules.FieldUser], d.Usernames)
+	if len(d.Packages) > 0 {
+		if len(ix.post[rules.FieldOwner]) > 0 {
+			cands = appendPosted(cands, ix.post[rules.FieldOwner], m.OwnerUsers())
+		}
+		if len(ix.post[rules.FieldGroup]) > 0 {
+			cands = appendPosted(cands, ix.post[rules.FieldGroup], m.OwnerGroups())
+		}
+	}
+	return cands
+}
+
+func appendPosted(cands []*compiled, post map[string][]*compiled, keys []string) []*compiled {
+	for _, k := range keys {
+		cands = append(cands, post[k]...)
+	}
+	return cands
+}
+
+// anchorOf picks the rule a filter is filed under: the most selective
+// positive rule that has hints. nil means the filter is evaluated for
+// every message (only negations, regex, expr, leading-wildcard globs).
+func anchorOf(c *compiled) *slot {
+	var best *slot
+	for _, r := range c.rules {
+		if r.negate || r.slot.rule.Hints == nil {
+			continue
+		}
+		if best == nil || r.slot.rule.Selectivity < best.rule.Selectivity {
+			best = r.slot
+		}
+	}
+	return best
+}
+
+// file adds filters to the postings. Called with mu held for writing.
+func (ix *Index) file(fs ...*compiled) {
+	for _, f := range fs {
+		if f.anchor == nil {
+			ix.always = append(ix.always, f)
+			continue
+		}
+		for _, h := range f.anchor.rule.Hints {
+			ix.post[h.Field][h.Value] = append(ix.post[h.Field][h.Value], f)
+			if h.Field == rules.FieldTopicPrefix {
+				ix.countPrefix(len(h.Value), +1)
+			}
+		}
+	}
+}
+
+// unfile removes filters from the postings. Called with mu held for
+// writing.
+func (ix *Index) unfile(fs ...*compiled) {
+	for _, f := range fs {
+		if f.anchor == nil {
+			ix.always = remove(ix.always, f)
+			continue
+		}
+		for _, h := range f.anchor.rule.Hints {
+			post := ix.post[h.Field]
+			if rest := remove(post[h.Value], f); len(rest) > 0 {
+				post[h.Value] = rest
+			} else {
+				delete(post, h.Value)
+			}
+			if h.Field == rules.FieldTopicPrefix {
+				ix.countPrefix(len(h.Value), -1)
+			}
+		}
+	}
+}
+
+// remove deletes f from list in place, without keeping order (candidates
+// are sorted anyway). Called with mu held for writing, so no Match is
+// reading the list.
+func remove(list []*compiled, f *compiled) []*compiled {
+	i := slices.Index(list, f)
+	if i < 0 {
+		return list
+	}
+	last := len(list) - 1
+	list[i] = list[last]
+	list[last] = nil
+	return list[:last]
+}
+
+func (ix *Index) countPrefix(n, delta int) {
+	ix.prefixN[n] += delta
+	if ix.prefixN[n] > 0 && delta > 0 && ix.prefixN[n] == delta {
+		ix.prefixLens = append(ix.prefixLens, n)
+		slices.Sort(ix.prefixLens)
+	}
+	if ix.prefixN[n] == 0 {
+		delete(ix.prefixN, n)
+		ix.prefixLens = slices.DeleteFunc(ix.prefixLens, func(l int) bool { return l == n })
+	}
+}
+
+// intern returns the shared slot of a rule, creating it on first use.
+// Called with wmu held.
+func (ix *Index) intern(r *rules.Rule) *slot {
+	if s := ix.slots[r.Key]; s != nil {
+		s.refs++
+		return s
+	}
+	s := &slot{rule: r, refs: 1}
+	if n := len(ix.free); n > 0 {
+		s.id, ix.free = ix.free[n-1], ix.free[:n-1]
+	} else {
+		s.id = int(ix.nextID.Add(1) - 1)
+	}
+	ix.slots[r.Key] = s
+	return s
+}
+
+// release drops filters' references to their rules, freeing rules no
+// filter uses any more. Called with wmu held. A freed id may be reused
+// while a Match that began earlier is still running; that is safe
+// because one Match's candidates all come from one consistent view, in
+// which an id belongs to one rule.
+func (ix *Index) release(fs ...*compiled) {
+	for _, f := range fs {
+		for _, r := range f.rules {
+			if r.slot.refs--; r.slot.refs == 0 {
+				delete(ix.slots, r.slot.rule.Key)
+				ix.free = append(ix.free, r.slot.id)
+			}
+		}
+	}
+}
+
+// retire takes a one-shot filter that fired out of the index and marks
+// it inactive in its user's filters, unless those were replaced
+// meanwhile.
+func (ix *Index) retire(f *compiled) {
+	ix.wmu.Lock()
+	uf := f.user
+	current := ix.users[uf.name] == uf
+	if current {
+		ix.mu.Lock()
+		ix.unfile(f)
+		uf.compiled = slices.DeleteFunc(slices.Clone(uf.compiled), func(c *compiled) bool { return c == f })
+		ix.mu.Unlock()
+		f.spec.Active = false
+		ix.release(f)
+	}
+	ix.wmu.Unlock()
+	if current && ix.opts.OnFire != nil {
+		ix.opts.OnFire(uf.name, f.name)
+	}
+}
+
+// Stats describes an index, for the service's metrics.
+type Stats struct {
+	Users   int // users with filters
+	Filters int // active filters
+	Rules   int // distinct compiled rules
+	Always  int // filters evaluated for every message
+	// RuleErrors counts rule evaluations that failed, by kind.
+	RuleErrors map[string]uint64
+}
+
+// Stats returns the index's current figures.
+func (ix *Index) Stats() Stats {
+	ix.wmu.Lock()
+	rulesN := len(ix.slots)
+	ix.wmu.Unlock()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	st := Stats{Users: len(ix.users), Rules: rulesN, Always: len(ix.always), RuleErrors: ix.errs.snapshot()}
+	for _, uf := range ix.order {
+		st.Filters += len(uf.compiled)
+	}
+	return st
+}
+
+// errorCounter counts rule evaluation errors by kind. Errors are rare, so
+// a mutex is cheap enough and keeps the snapshot consistent.
+type errorCounter struct {
+	mu     sync.Mutex
+	byKind map[string]uint64
+}
+
+func (c *errorCounter) add(kind string) {
+	c.mu.Lock()
+	if c.byKind == nil {
+		c.byKind = map[string]uint64{}
+	}
+	c.byKind[kind]++
+	c.mu.Unlock()
+}
+
+func (c *errorCounter) snapshot() map[string]uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]uint64, len(c.byKind))
+	for k, v := range c.byKind {
+		out[k] = v
+	}
+	return out
+}

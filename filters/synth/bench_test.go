@@ -1,0 +1,52 @@
+package synth
+
+import (
+	"os"
+	"testing"
+
+	"hark/filters"
+	"hark/rules"
+)
+
+func loadIndex(b *testing.B) ([]Sample, *filters.Index) {
+	f, err := os.Open("../../testdata/fedmsg-samples.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	samples, err := ReadSamples(f, Expected)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pop, err := NewPopulation(1, Issue4, samples)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ix := filters.New(filters.Options{Owners: func() rules.Ownership { return pop.Owners }})
+	if err := pop.Load(ix); err != nil {
+		b.Fatal(err)
+	}
+	return samples, ix
+}
+
+// BenchmarkMatch runs the issue 4 population over the sample messages,
+// one message per op, through the index and through the naive baseline.
+// Run with -cpu 1 to match `hark bench match`.
+func BenchmarkMatch(b *testing.B) {
+	samples, ix := loadIndex(b)
+	for _, bc := range []struct {
+		name  string
+		match func(*Sample) []filters.Hit
+	}{
+		{"index", func(s *Sample) []filters.Hit { return ix.DryRun(s.Env, s.Desc) }},
+		{"naive", func(s *Sample) []filters.Hit { return ix.Naive(s.Env, s.Desc) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				bc.match(&samples[i%len(samples)])
+				i++
+			}
+		})
+	}
+}
