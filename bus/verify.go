@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Reasons a message fails verification. Verify's errors wrap exactly one
@@ -420,4 +422,38 @@ func commonName(cert *x509.Certificate) string {
 		}
 	}
 	return "(no CN)"
+}
+
+// LoadRoutingPolicy reads a routing policy file: a YAML (or JSON) mapping
+// from a full topic to the list of certificate CNs allowed to sign it, as
+// fedmsg's routing_policy dict. Errors name the file and line.
+func LoadRoutingPolicy(path string) (map[string][]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load routing policy: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("load routing policy %s: %w", path, err)
+	}
+	policy := map[string][]string{}
+	if len(doc.Content) == 0 {
+		return policy, nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("load routing policy %s:%d: want a mapping from topic to a list of certificate CNs", path, root.Line)
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, value := root.Content[i], root.Content[i+1]
+		var cns []string
+		if err := value.Decode(&cns); err != nil {
+			return nil, fmt.Errorf("load routing policy %s:%d: topic %s: want a list of certificate CNs", path, value.Line, key.Value)
+		}
+		if _, dup := policy[key.Value]; dup {
+			return nil, fmt.Errorf("load routing policy %s:%d: topic %s listed twice", path, key.Line, key.Value)
+		}
+		policy[key.Value] = cns
+	}
+	return policy, nil
 }
