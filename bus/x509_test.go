@@ -783,3 +783,36 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+func TestLoadRoutingPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name, content string
+		want          map[string][]string
+		wantErr       string
+	}{
+		{"YAML", "a.b: [koji, bodhi]\nc.d:\n  - pkgs\n", map[string][]string{"a.b": {"koji", "bodhi"}, "c.d": {"pkgs"}}, ""},
+		{"JSON as fedmsg writes it", `{"a.b": ["koji"], "c.d": []}`, map[string][]string{"a.b": {"koji"}, "c.d": {}}, ""},
+		{"empty file", "", map[string][]string{}, ""},
+		{"not a mapping", "- a.b\n", nil, "policy.yaml:1: want a mapping"},
+		{"CNs not a list", "a.b: [x]\nc.d: {x: y}\n", nil, "policy.yaml:2: topic c.d: want a list"},
+		{"topic twice", "a.b: [x]\n\na.b: [y]\n", nil, "policy.yaml:3: topic a.b listed twice"},
+		{"not YAML", "a.b: [x\n", nil, "policy.yaml: yaml: line"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "policy.yaml")
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := LoadRoutingPolicy(path)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("LoadRoutingPolicy = %v, %v; want an error saying %q", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("LoadRoutingPolicy = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
