@@ -41,7 +41,15 @@ type Describer struct {
 // and processor.
 func New(opts Options) (*Describer, error) {
 	d := &Describer{services: map[string]*service{}}
-	svcs, replaces, err := loadFS(embedded, "processors")
+	aliases, err := defaultAliases()
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range opts.Aliases {
+		aliases[k] = v
+	}
+	d.aliases = aliases
+	svcs, replaces, err := loadFS(embedded, "processors", aliases)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +60,7 @@ func New(opts Options) (*Describer, error) {
 	}
 	var errs []error
 	for _, f := range opts.Files {
-		s, replace, err := loadFile(f)
+		s, replace, err := loadFile(f, aliases)
 		if err == nil {
 			err = d.add(s, replace, false)
 		}
@@ -68,12 +76,6 @@ func New(opts Options) (*Describer, error) {
 	}
 	for _, s := range d.services {
 		s.inherit(d.generic)
-	}
-	if d.aliases, err = defaultAliases(); err != nil {
-		return nil, err
-	}
-	for k, v := range opts.Aliases {
-		d.aliases[k] = v
 	}
 	return d, nil
 }
@@ -306,10 +308,7 @@ func (d *Describer) aliasSet(names []string) []string {
 // email address: a username never contains "@", so an address no alias
 // maps names nobody rules can match.
 func (d *Describer) aliasOne(name string) string {
-	if a, ok := d.aliases[name]; ok {
-		name = a
-	}
-	if strings.Contains(name, "@") {
+	if name = aliasOf(d.aliases, name); strings.Contains(name, "@") {
 		return ""
 	}
 	return name

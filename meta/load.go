@@ -62,6 +62,7 @@ type loader struct {
 	file    string
 	service string // for errors: the file's service name(s)
 	named   []namedTemplate
+	aliases map[string]string // for the alias function and transform
 }
 
 // A namedTemplate is an entry of a file's top-level templates, callable
@@ -87,8 +88,8 @@ func (l *loader) errorf(n *yaml.Node, topic, format string, args ...any) error {
 
 // parseFile compiles one processor file. replace reports the file's
 // "replace: true".
-func parseFile(name string, data []byte) (svc *service, replace bool, err error) {
-	l := &loader{file: name}
+func parseFile(name string, data []byte, aliases map[string]string) (svc *service, replace bool, err error) {
+	l := &loader{file: name, aliases: aliases}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, false, fmt.Errorf("load processors %s: %w", name, err)
@@ -228,7 +229,7 @@ func (l *loader) template(n *yaml.Node, topic, key string) (*tmpl, error) {
 	if err := l.scalar(n, topic, key, &src); err != nil {
 		return nil, err
 	}
-	t, err := compileTemplate(key, src, l.named)
+	t, err := compileTemplate(key, src, l.named, l.aliases)
 	if err != nil {
 		return nil, l.errorf(n, topic, "%s: %v", key, err)
 	}
@@ -251,7 +252,7 @@ func (l *loader) namedTemplates(n *yaml.Node) error {
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
-		if _, err := compileTemplate(k.Value, `{{ template "`+k.Value+`" . }}`, l.named); err != nil {
+		if _, err := compileTemplate(k.Value, `{{ template "`+k.Value+`" . }}`, l.named, l.aliases); err != nil {
 			return l.errorf(n.Content[i+1], "", "templates.%s: %v", k.Value, err)
 		}
 	}
@@ -339,7 +340,7 @@ func (l *loader) extractor(n *yaml.Node, topic, key string) (extractor, error) {
 			return e, err
 		}
 		for _, s := range specs {
-			t, err := compileTransform(s)
+			t, err := compileTransform(s, l.aliases)
 			if err != nil {
 				return e, l.errorf(tn, topic, "%s: %v", key, err)
 			}
@@ -417,7 +418,7 @@ func contains(list []string, s string) bool {
 }
 
 // loadFS compiles every *.yaml of a directory of an fs.FS, in name order.
-func loadFS(fsys fs.FS, dir string) ([]*service, []bool, error) {
+func loadFS(fsys fs.FS, dir string, aliases map[string]string) ([]*service, []bool, error) {
 	names, err := fs.Glob(fsys, dir+"/*.yaml")
 	if err != nil {
 		return nil, nil, fmt.Errorf("list processors: %w", err)
@@ -431,7 +432,7 @@ func loadFS(fsys fs.FS, dir string) ([]*service, []bool, error) {
 			errs = append(errs, fmt.Errorf("read processors: %w", err))
 			continue
 		}
-		svc, replace, err := parseFile(name, data)
+		svc, replace, err := parseFile(name, data, aliases)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -443,10 +444,10 @@ func loadFS(fsys fs.FS, dir string) ([]*service, []bool, error) {
 }
 
 // loadFile compiles one processor file from disk.
-func loadFile(name string) (*service, bool, error) {
+func loadFile(name string, aliases map[string]string) (*service, bool, error) {
 	data, err := os.ReadFile(name)
 	if err != nil {
 		return nil, false, fmt.Errorf("read processors: %w", err)
 	}
-	return parseFile(name, data)
+	return parseFile(name, data, aliases)
 }

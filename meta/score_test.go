@@ -193,7 +193,7 @@ func expectedSet(v any) []string {
 	l, _ := v.([]any)
 	out := []string{}
 	for _, e := range l {
-		if s, ok := e.(string); ok && s != "" {
+		if s, ok := scalar(e); ok && s != "" { // odcs objects are numbers
 			out = append(out, s)
 		}
 	}

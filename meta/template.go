@@ -32,7 +32,7 @@ type segment struct {
 const noValue = "<no value>"
 
 // compileTemplate compiles src with the file's named templates available.
-func compileTemplate(name, src string, named []namedTemplate) (*tmpl, error) {
+func compileTemplate(name, src string, named []namedTemplate, aliases map[string]string) (*tmpl, error) {
 	if !strings.Contains(src, "{{") {
 		return &tmpl{constant: src}, nil
 	}
@@ -41,11 +41,16 @@ func compileTemplate(name, src string, named []namedTemplate) (*tmpl, error) {
 	t := template.New("field " + name).Funcs(templateFuncs)
 	// include renders a named template into a string, so its result can
 	// be kept in a variable or passed to a function ({{template}} cannot).
-	t.Funcs(template.FuncMap{"include": func(name string, data any) (string, error) {
-		var sb strings.Builder
-		err := t.ExecuteTemplate(&sb, name, data)
-		return sb.String(), err
-	}})
+	// alias maps a name through the username aliases, for texts and
+	// objects that name users (meetbot's "threebean's meeting").
+	t.Funcs(template.FuncMap{
+		"include": func(name string, data any) (string, error) {
+			var sb strings.Builder
+			err := t.ExecuteTemplate(&sb, name, data)
+			return sb.String(), err
+		},
+		"alias": func(name string) string { return aliasOf(aliases, name) },
+	})
 	for _, n := range named {
 		if _, err := t.New(n.name).Parse(n.src); err != nil {
 			return nil, fmt.Errorf("parse template %q: %w", n.name, err)
@@ -124,7 +129,8 @@ func (t *tmpl) execute(data map[string]any, sb *strings.Builder) string {
 	return sb.String()
 }
 
-// templateFuncs are the functions (besides include, bound per template) processor templates may call; FORMAT.md
+// templateFuncs are the functions (besides include and alias, bound per
+// template) processor templates may call; FORMAT.md
 // lists them. Subjects come last so they work in pipelines.
 var templateFuncs = template.FuncMap{
 	"trunc": func(n int, s string) string {
@@ -207,6 +213,15 @@ var templateFuncs = template.FuncMap{
 			}
 		}
 		return out
+	},
+	"keys": func(m any) []string {
+		mm, _ := m.(map[string]any)
+		return sortedKeys(mm)
+	},
+	"hasKey": func(key string, m any) bool {
+		mm, _ := m.(map[string]any)
+		_, ok := mm[key]
+		return ok
 	},
 	"first": func(list any) any {
 		if l := toList(list); len(l) > 0 {
@@ -297,6 +312,9 @@ var templateFuncs = template.FuncMap{
 	"dirname":  dirName,
 	"mentions": func(s string) []string { return appendMentions(nil, s) },
 	"split":    func(s string) []string { return appendFields(nil, s) },
+	"trimchars": func(cutset, s string) string {
+		return strings.Trim(s, cutset)
+	},
 	"trimprefix": func(p, s string) string {
 		return strings.TrimPrefix(s, p)
 	},

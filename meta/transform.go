@@ -39,7 +39,7 @@ func expandValue(f func(dst []string, v string) []string) transform {
 
 // compileTransform parses one entry of an extractor's transforms list:
 // a name, optionally followed by ":" and an argument.
-func compileTransform(spec string) (transform, error) {
+func compileTransform(spec string, aliases map[string]string) (transform, error) {
 	name, arg, hasArg := strings.Cut(spec, ":")
 	needArg := func() error {
 		if !hasArg || arg == "" {
@@ -68,6 +68,8 @@ func compileTransform(spec string) (transform, error) {
 		return noArg(eachValue(fasEmailUser))
 	case "openid":
 		return noArg(eachValue(openidUser))
+	case "alias":
+		return noArg(eachValue(func(v string) string { return aliasOf(aliases, v) }))
 	case "fas":
 		return noArg(eachValue(fasUser))
 	case "basename":
@@ -196,6 +198,14 @@ func openidUser(v string) string {
 		return ""
 	}
 	return user
+}
+
+// aliasOf maps a name through aliases, keeping names without one.
+func aliasOf(aliases map[string]string, name string) string {
+	if a, ok := aliases[name]; ok {
+		return a
+	}
+	return name
 }
 
 // fasUser normalises how services name a Fedora user: an OpenID URL or a
