@@ -10,6 +10,9 @@ import (
 
 // SaveDestination implements Destinations.
 func (s *SQLite) SaveDestination(ctx context.Context, d Destination) (Destination, error) {
+	if err := CheckAddress(d.Kind, d.Address); err != nil {
+		return d, fmt.Errorf("save destination: %w", err)
+	}
 	if d.Created.IsZero() {
 		d.Created = time.Now()
 	}

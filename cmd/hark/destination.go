@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"hark/config"
+	"hark/store"
+)
+
+func init() {
+	commands["destination"] = command{summary: "set a user's email address or IRC nick and its preferences", run: runDestination}
+}
+
+func runDestination(ctx context.Context, args []string, io stdio) int {
+	fs := flag.NewFlagSet("hark destination set", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(io.err, `Usage: hark destination set NAME KIND:ADDRESS [key=value]...
+
+Creates the destination (unconfirmed unless confirmed=true) or updates it.
+KIND is email or irc. Keys: %s.
+Booleans are true or false; batch_delta is a duration like 90s.
+`, strings.Join(store.Preferences, ", "))
+		fs.PrintDefaults()
+	}
+	if len(args) == 0 || args[0] != "set" {
+		fs.SetOutput(io.err)
+		fs.Usage()
+		return 2
+	}
+	return adminCommand(ctx, "hark destination set", fs, args[1:], io, func(ctx context.Context, s store.Store, _ *config.Config, args []string) error {
+		if len(args) < 2 {
+			return usagef("want NAME and KIND:ADDRESS")
+		}
+		kind, address, err := store.ParseDestination(args[1])
+		if err != nil {
+			return usagef("%v", err)
+		}
+		u, err := s.UserByName(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		d, err := s.DestinationByAddress(ctx, kind, address)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			d = store.Destination{UserID: u.ID, Kind: kind, Address: address, Enabled: true}
+		case err != nil:
+			return err
+		case d.UserID != u.ID:
+			return fmt.Errorf("%s: %w", args[1], store.ErrTaken)
+		}
+		for _, kv := range args[2:] {
+			key, value, ok := strings.Cut(kv, "=")
+			if !ok {
+				return usagef("%q is not key=value", kv)
+			}
+			if err := d.SetPreference(key, value); err != nil {
+				return usagef("%v", err)
+			}
+		}
+		verb := "updated"
+		if d.ID == 0 {
+			verb = "created"
+		}
+		if d, err = s.SaveDestination(ctx, d); err != nil {
+			return err
+		}
+		fmt.Fprintf(io.out, "%s %s:%s for %s: enabled=%t confirmed=%t batch_count=%d batch_delta=%s verbose=%t markup=%t\n",
+			verb, d.Kind, d.Address, u.Name, d.Enabled, d.Confirmed, d.BatchCount, d.BatchDelta, d.Verbose, d.Markup)
+		return nil
+	})
+}

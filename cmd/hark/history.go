@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"hark/bus"
+	"hark/config"
+	"hark/meta"
+	"hark/store"
+)
+
+func init() {
+	commands["history"] = command{summary: "history import FILE: seed the message history that previews search", run: runHistory}
+}
+
+// importBatch is how many messages go into one transaction.
+const importBatch = 500
+
+func runHistory(ctx context.Context, args []string, io stdio) int {
+	fs := flag.NewFlagSet("hark history import", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(io.err, "Usage: hark history import FILE\n\nStores the envelopes in FILE (JSON lines) with their descriptions in the history.")
+		fs.PrintDefaults()
+	}
+	if len(args) == 0 || args[0] != "import" {
+		fs.SetOutput(io.err)
+		fs.Usage()
+		return 2
+	}
+	return adminCommand(ctx, "hark history import", fs, args[1:], io, func(ctx context.Context, s store.Store, cfg *config.Config, args []string) error {
+		if len(args) != 1 {
+			return usagef("want one FILE")
+		}
+		desc, err := meta.New(meta.Options{Files: cfg.Meta.Processors, Aliases: cfg.Meta.Aliases})
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(args[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		var batch []store.Message
+		read, added, bad := 0, 0, 0
+		flush := func() error {
+			n, err := s.AddMessages(ctx, batch)
+			added += n
+			batch = batch[:0]
+			return err
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 64<<20)
+		for line := 1; sc.Scan(); line++ {
+			text := bytes.TrimSpace(sc.Bytes())
+			if len(text) == 0 {
+				continue
+			}
+			env, err := bus.Decode(text)
+			var m store.Message
+			if err == nil {
+				m, err = store.NewMessage(env.Key(), env.Topic, env.Timestamp, bytes.Clone(text), desc.Describe(env))
+			}
+			if err != nil {
+				fmt.Fprintf(io.err, "hark history import: %s:%d: %v\n", args[0], line, err)
+				bad++
+				continue
+			}
+			read++
+			if batch = append(batch, m); len(batch) == importBatch {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("read %s: %w", args[0], err)
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(io.out, "imported %d messages (%d already in the history)\n", added, read-added)
+		if bad > 0 {
+			return fmt.Errorf("%d lines of %s were not envelopes", bad, args[0])
+		}
+		return nil
+	})
+}
