@@ -61,3 +61,36 @@ func enqueueAutocommit(ctx context.Context, s *SQLite, a Accepted) error {
 	}
 	return nil
 }
+
+// BenchmarkHistoryPage pages 100 messages at a time through a history of
+// 100,000, from a cursor halfway down; the baseline is the first page.
+func BenchmarkHistoryPage(b *testing.B) {
+	const total = 100_000
+	ctx := context.Background()
+	s := openTest(b)
+	base := time.Unix(1700000000, 0)
+	batch := make([]Message, 0, 1000)
+	for i := range total {
+		batch = append(batch, message(fmt.Sprintf("m%d", i), base.Add(time.Duration(i)*time.Second)))
+		if len(batch) == cap(batch) {
+			if _, err := s.AddMessages(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	middle := Cursor{Timestamp: base.Add(total / 2 * time.Second), ID: total / 2}
+	for _, tc := range []struct {
+		name   string
+		cursor Cursor
+	}{{"first", Cursor{}}, {"middle", middle}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				page, err := s.HistoryPage(ctx, tc.cursor, 100)
+				if err != nil || len(page) != 100 {
+					b.Fatalf("page of %d, %v", len(page), err)
+				}
+			}
+		})
+	}
+}

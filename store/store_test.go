@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -456,5 +457,40 @@ func TestPruneHistoryKeepsMessagesAwaitingDelivery(t *testing.T) {
 	got, _ := s.MessagesByKey(ctx, []string{"waiting", "stale", "fresh"})
 	if _, ok := got["stale"]; ok || len(got) != 2 {
 		t.Errorf("left %v", got)
+	}
+}
+
+// TestHistoryPagingUsesTheIndex checks the plan rather than a time: paging
+// newest first must walk messages_ts, never sort the whole table.
+func TestHistoryPagingUsesTheIndex(t *testing.T) {
+	s := openTest(t)
+	for _, tc := range []struct {
+		name  string
+		query string
+		args  []any
+	}{
+		{"first page", selectHistoryFirst, []any{100}},
+		{"later page", selectHistoryPage, []any{0, 0, 100}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, err := s.r.Query("EXPLAIN QUERY PLAN "+tc.query, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			joined := fmt.Sprint(plan)
+			if !strings.Contains(joined, "messages_ts") || strings.Contains(joined, "TEMP B-TREE") {
+				t.Errorf("plan %v", plan)
+			}
+		})
 	}
 }
