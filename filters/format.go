@@ -42,16 +42,7 @@ func ParseExport(name string, data []byte) (*Export, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
-		off := dec.InputOffset()
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			off = se.Offset
-		case errors.As(err, &te):
-			off = te.Offset
-		}
-		return nil, fmt.Errorf("parse filters %s:%d: %w", name, lineAt(data, off), err)
+		return nil, fmt.Errorf("parse filters %s:%d: %w", name, decodeErrorLine(data, err), err)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("parse filters %s:%d: trailing data after the JSON object", name, lineAt(data, dec.InputOffset()))
@@ -253,6 +244,32 @@ func positions(data []byte) lines {
 	}
 	walk("")
 	return out
+}
+
+// decodeErrorLine finds the line a decoding error is about.
+func decodeErrorLine(data []byte, err error) int {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
+	case errors.As(err, &te):
+		return 1 + bytes.Count(data[:min(int(te.Offset), len(data))], []byte("\n"))
+	}
+	// encoding/json says which field is unknown but not where: find it.
+	if _, field, ok := strings.Cut(err.Error(), "unknown field "); ok {
+		field, _ = strconv.Unquote(field)
+		best := 0
+		for path, line := range positions(data) {
+			if (path == field || strings.HasSuffix(path, "."+field)) && (best == 0 || line < best) {
+				best = line
+			}
+		}
+		if best > 0 {
+			return best
+		}
+	}
+	return 1
 }
 
 // lineAt returns the line of the first token at or after off.

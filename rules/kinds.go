@@ -88,7 +88,7 @@ var catalogue = []Kind{
 		Title:   "Message text",
 		Help:    "The JSON of the whole message (keys sorted, compact, accents as typed) matches a regular expression (RE2 syntax, unanchored).",
 		Schema:  patternSchema("An RE2 regular expression"),
-		compile: regexRule(costTextRegex, func(m *Message, re *regexp.Regexp) bool { return re.Match(m.Text()) }),
+		compile: compileTextRegex,
 	},
 	{
 		Name:  "expr",
@@ -231,4 +231,25 @@ func regexRule(cost int, match func(*Message, *regexp.Regexp) bool) func(json.Ra
 			eval: func(m *Message) (bool, error) { return match(m, re), nil },
 		}, nil
 	}
+}
+
+// compileTextRegex compiles the regex rule, which runs over the whole
+// message: the costliest rule per message after expr, so it first looks
+// for a literal the pattern requires.
+func compileTextRegex(raw json.RawMessage, owner string) (*Rule, error) {
+	r, err := regexRule(costTextRegex, func(m *Message, re *regexp.Regexp) bool { return re.Match(m.Text()) })(raw, owner)
+	if err != nil {
+		return nil, err
+	}
+	pattern, _ := decodePattern(raw)
+	if lf, ok := requiredLiteral(pattern); ok {
+		full := r.eval
+		r.eval = func(m *Message) (bool, error) {
+			if !lf.mayMatch(m) {
+				return false, nil
+			}
+			return full(m)
+		}
+	}
+	return r, nil
 }

@@ -100,6 +100,7 @@ type Message struct {
 
 	text       []byte
 	textDone   bool
+	lower      []byte
 	exprEnv    map[string]any
 	ownerUsers []string
 	ownerGrps  []string
