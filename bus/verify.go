@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -77,7 +78,17 @@ type Verifier struct {
 	revoked  map[string]map[string]time.Time // CA raw subject → serial → revocation time
 	policy   map[string][]string
 	nitpicky bool
+
+	// certs caches parsed carried certificates by their wire text: a bus
+	// has a few hundred publishers, and parsing a certificate costs more
+	// than the RSA check itself.
+	certsMu sync.Mutex
+	certs   map[string]*x509.Certificate
 }
+
+// certCacheSize bounds the certificate cache; when full it starts over,
+// which only costs re-parsing.
+const certCacheSize = 1024
 
 // NewVerifier loads the CA bundle and CRL named by opts.
 func NewVerifier(opts VerifyOptions) (*Verifier, error) {
@@ -173,7 +184,7 @@ func (v *Verifier) Verify(env *Envelope) error {
 	if err != nil {
 		return err
 	}
-	cert, err := carriedCertificate(env.Fields)
+	cert, err := v.certificate(env.Fields)
 	if err != nil {
 		return err
 	}
@@ -213,6 +224,28 @@ func wrappedBase64(fields map[string]any, key string) ([]byte, error) {
 		return nil, fail(ErrMalformedSigning, "%s is not base64: %v", key, err)
 	}
 	return data, nil
+}
+
+// certificate is carriedCertificate through the cache.
+func (v *Verifier) certificate(fields map[string]any) (*x509.Certificate, error) {
+	text, _ := fields["certificate"].(string)
+	v.certsMu.Lock()
+	cert, ok := v.certs[text]
+	v.certsMu.Unlock()
+	if ok {
+		return cert, nil
+	}
+	cert, err := carriedCertificate(fields)
+	if err != nil {
+		return nil, err
+	}
+	v.certsMu.Lock()
+	if v.certs == nil || len(v.certs) >= certCacheSize {
+		v.certs = make(map[string]*x509.Certificate)
+	}
+	v.certs[text] = cert
+	v.certsMu.Unlock()
+	return cert, nil
 }
 
 func carriedCertificate(fields map[string]any) (*x509.Certificate, error) {
