@@ -60,9 +60,9 @@ type extractor struct {
 // loader parses processor files, keeping file and line for errors.
 type loader struct {
 	file    string
-	service string // for errors: the file's service name(s)
-	named   []namedTemplate
+	service string            // for errors: the file's service name(s)
 	aliases map[string]string // for the alias function and transform
+	set     *templateSet      // the file's named templates and functions
 }
 
 // A namedTemplate is an entry of a file's top-level templates, callable
@@ -89,7 +89,7 @@ func (l *loader) errorf(n *yaml.Node, topic, format string, args ...any) error {
 // parseFile compiles one processor file. replace reports the file's
 // "replace: true".
 func parseFile(name string, data []byte, aliases map[string]string) (svc *service, replace bool, err error) {
-	l := &loader{file: name, aliases: aliases}
+	l := &loader{file: name, aliases: aliases, set: newTemplateSet(aliases)}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, false, fmt.Errorf("load processors %s: %w", name, err)
@@ -229,32 +229,39 @@ func (l *loader) template(n *yaml.Node, topic, key string) (*tmpl, error) {
 	if err := l.scalar(n, topic, key, &src); err != nil {
 		return nil, err
 	}
-	t, err := compileTemplate(key, src, l.named, l.aliases)
+	t, err := compileTemplate(key, src, l.set)
 	if err != nil {
 		return nil, l.errorf(n, topic, "%s: %v", key, err)
 	}
 	return t, nil
 }
 
-// namedTemplates reads the top-level templates map and checks each entry
-// compiles on its own, so an error names the entry's own line.
+// namedTemplates reads the top-level templates map and compiles it into
+// the file's template set.
 func (l *loader) namedTemplates(n *yaml.Node) error {
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		return l.errorf(n, "", "templates: want a mapping of name to template")
 	}
+	var named []namedTemplate
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		var src string
 		if err := l.scalar(v, "", "templates."+k.Value, &src); err != nil {
 			return err
 		}
-		l.named = append(l.named, namedTemplate{name: k.Value, src: src})
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		if _, err := compileTemplate(k.Value, `{{ template "`+k.Value+`" . }}`, l.named, l.aliases); err != nil {
-			return l.errorf(n.Content[i+1], "", "templates.%s: %v", k.Value, err)
+		// Compiled alone first, so an error names the entry's own line.
+		one := newTemplateSet(l.aliases)
+		for j := 0; j < len(n.Content); j += 2 {
+			one.named[n.Content[j].Value] = nil // known to {{template}}
 		}
+		if err := one.addNamed([]namedTemplate{{k.Value, src}}); err != nil {
+			return l.errorf(v, "", "templates.%s: %v", k.Value, err)
+		}
+		named = append(named, namedTemplate{name: k.Value, src: src})
+	}
+	if err := l.set.addNamed(named); err != nil {
+		return l.errorf(n, "", "templates: %v", err)
 	}
 	return nil
 }

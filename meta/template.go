@@ -1,93 +1,88 @@
 package meta
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 	"text/template/parse"
 
 	"github.com/dustin/go-humanize"
 )
 
-// A tmpl is a compiled template field. Constants and templates made only
-// of text and plain field references ({{ .msg.update.title }}) are
-// evaluated without text/template's reflection, since they are most of
-// them and Describe runs for every message.
+// A tmpl is a compiled template field: a constant, or a compiled
+// template (see eval.go).
 type tmpl struct {
 	constant string
-	segments []segment          // the fast form, when the template allows it
-	full     *template.Template // everything else
+	body     node
+	set      *templateSet
 }
 
-// A segment is literal text or a field reference.
-type segment struct {
-	text string
-	keys []string // nil for text
+// newTemplateSet returns the set a file's templates share: its named
+// templates, and the functions, with alias bound to the username aliases
+// (for texts and objects that name users: meetbot's "threebean's
+// meeting").
+func newTemplateSet(aliases map[string]string) *templateSet {
+	funcs := make(map[string]function, len(builtins)+len(templateFuncs)+1)
+	for n, f := range builtins {
+		funcs[n] = f
+	}
+	for n, f := range templateFuncs {
+		funcs[n] = f
+	}
+	funcs["alias"] = fn1(func(name string) string { return aliasOf(aliases, name) })
+	// include is compiled specially (it runs named templates); listing it
+	// here lets the parser accept it.
+	funcs["include"] = function{arity: 2}
+	return &templateSet{named: map[string]node{}, funcs: funcs}
 }
 
-// noValue is what text/template prints for an absent or null field.
-const noValue = "<no value>"
+// addNamed parses and compiles named templates; the names are known
+// before any body compiles, so they may call each other in any order.
+func (ts *templateSet) addNamed(named []namedTemplate) error {
+	trees := map[string]*parse.Tree{}
+	for _, n := range named {
+		parsed, err := ts.parse(n.name, n.src)
+		if err != nil {
+			return fmt.Errorf("parse template %q: %w", n.name, err)
+		}
+		for name, t := range parsed {
+			trees[name] = t
+			ts.named[name] = nil
+		}
+	}
+	for name, t := range trees {
+		body, err := ts.compileTree(t)
+		if err != nil {
+			return fmt.Errorf("compile template %q: %w", name, err)
+		}
+		ts.named[name] = body
+	}
+	return nil
+}
 
-// compileTemplate compiles src with the file's named templates available.
-func compileTemplate(name, src string, named []namedTemplate, aliases map[string]string) (*tmpl, error) {
+// compileTemplate compiles one template field of a file.
+func compileTemplate(name, src string, set *templateSet) (*tmpl, error) {
 	if !strings.Contains(src, "{{") {
 		return &tmpl{constant: src}, nil
 	}
 	// The field's own template is named so no named template can clash
 	// with it ("link" is both a field and a fine name for a template).
-	t := template.New("field " + name).Funcs(templateFuncs)
-	// include renders a named template into a string, so its result can
-	// be kept in a variable or passed to a function ({{template}} cannot).
-	// alias maps a name through the username aliases, for texts and
-	// objects that name users (meetbot's "threebean's meeting").
-	t.Funcs(template.FuncMap{
-		"include": func(name string, data any) (string, error) {
-			var sb strings.Builder
-			err := t.ExecuteTemplate(&sb, name, data)
-			return sb.String(), err
-		},
-		"alias": func(name string) string { return aliasOf(aliases, name) },
-	})
-	for _, n := range named {
-		if _, err := t.New(n.name).Parse(n.src); err != nil {
-			return nil, fmt.Errorf("parse template %q: %w", n.name, err)
-		}
-	}
-	if _, err := t.Parse(src); err != nil {
+	root := "field " + name
+	trees, err := set.parse(root, src)
+	if err != nil {
 		return nil, fmt.Errorf("parse template: %w", err)
 	}
-	if segs, ok := fastSegments(t.Tree.Root); ok {
-		return &tmpl{segments: segs}, nil
+	if len(trees) > 1 {
+		return nil, errors.New("parse template: define named templates under the top-level templates key")
 	}
-	return &tmpl{full: t}, nil
-}
-
-// fastSegments returns the template as segments when it is only text and
-// plain field references.
-func fastSegments(root *parse.ListNode) ([]segment, bool) {
-	var segs []segment
-	for _, n := range root.Nodes {
-		switch n := n.(type) {
-		case *parse.TextNode:
-			segs = append(segs, segment{text: string(n.Text)})
-		case *parse.ActionNode:
-			p := n.Pipe
-			if len(p.Decl) > 0 || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
-				return nil, false
-			}
-			f, ok := p.Cmds[0].Args[0].(*parse.FieldNode)
-			if !ok {
-				return nil, false
-			}
-			segs = append(segs, segment{keys: f.Ident})
-		default:
-			return nil, false
-		}
+	body, err := set.compileTree(trees[root])
+	if err != nil {
+		return nil, fmt.Errorf("compile template: %w", err)
 	}
-	return segs, true
+	return &tmpl{body: body, set: set}, nil
 }
 
 // execute renders the template over the envelope's fields. A template that
@@ -97,55 +92,111 @@ func (t *tmpl) execute(data map[string]any, sb *strings.Builder) string {
 	if t == nil {
 		return ""
 	}
-	if t.full == nil && t.segments == nil {
+	if t.body == nil {
 		return t.constant
 	}
 	sb.Reset()
-	if t.full != nil {
-		if err := t.full.Execute(sb, data); err != nil {
-			return ""
-		}
-		out := sb.String()
-		if strings.Contains(out, noValue) {
-			return ""
-		}
-		return out
-	}
-	for _, s := range t.segments {
-		if s.keys == nil {
-			sb.WriteString(s.text)
-			continue
-		}
-		v, ok := lookup(data, s.keys)
-		if !ok || v == nil {
-			return ""
-		}
-		if str, ok := scalar(v); ok {
-			sb.WriteString(str)
-		} else {
-			fmt.Fprint(sb, v) // as text/template prints maps and lists
-		}
+	s := state{root: data, sb: sb, set: t.set}
+	var vars [8]variable
+	s.vars = append(vars[:0], variable{"$", any(data)})
+	if err := t.body(&s, any(data)); err != nil {
+		return ""
 	}
 	return sb.String()
+}
+
+// fn1, fn2 and fn3 adapt typed Go functions to template functions: each
+// argument is converted once per call (string and int from JSON scalars,
+// any as is), without reflection.
+func fn1[A, R any](f func(A) R) function {
+	return function{1, func(a []any) (any, error) {
+		x, err := arg[A](a[0])
+		if err != nil {
+			return nil, err
+		}
+		return f(x), nil
+	}}
+}
+
+func fn1e[A, R any](f func(A) (R, error)) function {
+	return function{1, func(a []any) (any, error) {
+		x, err := arg[A](a[0])
+		if err != nil {
+			return nil, err
+		}
+		return f(x)
+	}}
+}
+
+func fn2[A, B, R any](f func(A, B) R) function {
+	return function{2, func(a []any) (any, error) {
+		x, err := arg[A](a[0])
+		if err != nil {
+			return nil, err
+		}
+		y, err := arg[B](a[1])
+		if err != nil {
+			return nil, err
+		}
+		return f(x, y), nil
+	}}
+}
+
+func fn3[A, B, C, R any](f func(A, B, C) R) function {
+	return function{3, func(a []any) (any, error) {
+		x, err := arg[A](a[0])
+		if err != nil {
+			return nil, err
+		}
+		y, err := arg[B](a[1])
+		if err != nil {
+			return nil, err
+		}
+		z, err := arg[C](a[2])
+		if err != nil {
+			return nil, err
+		}
+		return f(x, y, z), nil
+	}}
+}
+
+// arg converts a template argument to a Go parameter type.
+func arg[T any](v any) (T, error) {
+	var zero T
+	var r any
+	var err error
+	switch any(zero).(type) {
+	case string:
+		r, err = toString(v)
+	case int:
+		r, err = toInt(v)
+	default:
+		t, _ := v.(T)
+		return t, nil
+	}
+	if err != nil {
+		return zero, err
+	}
+	return r.(T), nil
 }
 
 // templateFuncs are the functions (besides include and alias, bound per
 // template) processor templates may call; FORMAT.md
 // lists them. Subjects come last so they work in pipelines.
-var templateFuncs = template.FuncMap{
-	"trunc": func(n int, s string) string {
+var templateFuncs = map[string]function{
+	"trunc": fn2(func(n int, s string) string {
 		if r := []rune(s); len(r) >= n {
 			return string(r[:n]) + "..."
 		}
 		return s
-	},
-	"cut": func(n int, s string) string {
+	}),
+	"cut": fn2(func(n int, s string) string {
 		if r := []rune(s); len(r) > n {
 			return string(r[:n])
 		}
 		return s
-	},
-	"tokens": func(start, end int, s string) string {
+	}),
+	"tokens": fn3(func(start, end int, s string) string {
 		// Python's ".".join(s.split(".")[start:end]).
 		toks := strings.Split(s, ".")
 		clamp := func(i int) int {
@@ -159,8 +210,8 @@ var templateFuncs = template.FuncMap{
 			return ""
 		}
 		return strings.Join(toks[start:end], ".")
-	},
-	"token": func(i int, s string) string {
+	}),
+	"token": fn2(func(i int, s string) string {
 		toks := strings.Split(s, ".")
 		if i < 0 {
 			i += len(toks)
@@ -169,14 +220,14 @@ var templateFuncs = template.FuncMap{
 			return ""
 		}
 		return toks[i]
-	},
-	"default": func(d, v any) any {
+	}),
+	"default": fn2(func(d, v any) any {
 		if v == nil || v == "" {
 			return d
 		}
 		return v
-	},
-	"join": func(sep string, list any) string {
+	}),
+	"join": fn2(func(sep string, list any) string {
 		l := toList(list)
 		parts := make([]string, 0, len(l))
 		for _, e := range l {
@@ -185,8 +236,8 @@ var templateFuncs = template.FuncMap{
 			}
 		}
 		return strings.Join(parts, sep)
-	},
-	"pluck": func(key string, list any) []any {
+	}),
+	"pluck": fn2(func(key string, list any) []any {
 		l := toList(list)
 		out := make([]any, 0, len(l))
 		for _, e := range l {
@@ -197,46 +248,45 @@ var templateFuncs = template.FuncMap{
 			}
 		}
 		return out
-	},
-	"where": func(key, value string, list any) []any {
+	}),
+	"where": fn3(func(key, value string, list any) []any {
 		return filterMaps(list, key, func(v string) bool { return v == value })
-	},
-	"wherefold": func(key, value string, list any) []any {
+	}),
+	"wherefold": fn3(func(key, value string, list any) []any {
 		return filterMaps(list, key, func(v string) bool { return strings.EqualFold(v, value) })
-	},
-	"nosuffix": func(suffix string, list any) []any {
-		l := toList(list)
+	}),
+	"nosuffix": fn2(func(suffix string, list any) []any {
 		var out []any
-		for _, e := range l {
+		for _, e := range toList(list) {
 			if s, ok := e.(string); ok && !strings.HasSuffix(s, suffix) {
 				out = append(out, s)
 			}
 		}
 		return out
-	},
-	"keys": func(m any) []string {
+	}),
+	"keys": fn1(func(m any) []string {
 		mm, _ := m.(map[string]any)
 		return sortedKeys(mm)
-	},
-	"hasKey": func(key string, m any) bool {
+	}),
+	"hasKey": fn2(func(key string, m any) bool {
 		mm, _ := m.(map[string]any)
 		_, ok := mm[key]
 		return ok
-	},
-	"first": func(list any) any {
+	}),
+	"first": fn1(func(list any) any {
 		if l := toList(list); len(l) > 0 {
 			return l[0]
 		}
 		return ""
-	},
-	"last": func(list any) any {
+	}),
+	"last": fn1(func(list any) any {
 		if l := toList(list); len(l) > 0 {
 			return l[len(l)-1]
 		}
 		return ""
-	},
-	"series": series,
-	"kindIs": func(kind string, v any) bool {
+	}),
+	"series": fn1(series),
+	"kindIs": fn2(func(kind string, v any) bool {
 		switch v.(type) {
 		case map[string]any:
 			return kind == "map"
@@ -251,8 +301,8 @@ var templateFuncs = template.FuncMap{
 		}
 		_, ok := scalar(v)
 		return ok && kind == "number"
-	},
-	"py": func(v any) string {
+	}),
+	"py": fn1(func(v any) string {
 		// Python's str() of a JSON value, for texts the reference formats.
 		switch x := v.(type) {
 		case nil:
@@ -267,66 +317,58 @@ var templateFuncs = template.FuncMap{
 			return s
 		}
 		return fmt.Sprint(v)
-	},
-	"unwrap": func(key string, v any) any {
+	}),
+	"unwrap": fn2(func(key string, v any) any {
 		// Services moved from "user": "ralph" to "user": {"name": "ralph"};
 		// unwrap reads both, like the reference's isinstance(x, dict) checks.
 		if m, ok := v.(map[string]any); ok {
 			return m[key]
 		}
 		return v
-	},
-	"capitalize": func(s string) string {
+	}),
+	"capitalize": fn1(func(s string) string {
 		// Python's str.capitalize: first character upper, the rest lower.
 		for i, r := range s {
 			return strings.ToUpper(string(r)) + strings.ToLower(s[i+len(string(r)):])
 		}
 		return s
-	},
-	"isdigit": func(s string) bool {
+	}),
+	"isdigit": fn1(func(s string) bool {
 		return s != "" && strings.Trim(s, "0123456789") == ""
-	},
-	"lastpart": func(sep, s string) string {
+	}),
+	"lastpart": fn2(func(sep, s string) string {
 		if i := strings.LastIndex(s, sep); i >= 0 {
 			return s[i+len(sep):]
 		}
 		return s
-	},
-	"humanbytes": func(n any) (string, error) {
+	}),
+	"humanbytes": fn1e(func(n any) (string, error) {
 		b, err := toUint(n)
 		return humanize.Bytes(b), err
-	},
-	"ibytes": func(n any) (string, error) {
+	}),
+	"ibytes": fn1e(func(n any) (string, error) {
 		b, err := toUint(n)
 		return humanize.IBytes(b), err
-	},
-	"nvr":      nvrName,
-	"lower":    strings.ToLower,
-	"upper":    strings.ToUpper,
-	"trim":     strings.TrimSpace,
-	"email":    emailUser,
-	"fasemail": fasEmailUser,
-	"openid":   openidUser,
-	"fas":      fasUser,
-	"basename": func(s string) string { return s[strings.LastIndexByte(s, '/')+1:] },
-	"dirname":  dirName,
-	"mentions": func(s string) []string { return appendMentions(nil, s) },
-	"split":    func(s string) []string { return appendFields(nil, s) },
-	"trimchars": func(cutset, s string) string {
-		return strings.Trim(s, cutset)
-	},
-	"trimprefix": func(p, s string) string {
-		return strings.TrimPrefix(s, p)
-	},
-	"trimsuffix": func(x, s string) string {
-		return strings.TrimSuffix(s, x)
-	},
-	"replace": func(old, repl, s string) string {
-		return strings.ReplaceAll(s, old, repl)
-	},
-	"contains":  func(sub, s string) bool { return strings.Contains(s, sub) },
-	"hasprefix": func(p, s string) bool { return strings.HasPrefix(s, p) },
-	"hassuffix": func(x, s string) bool { return strings.HasSuffix(s, x) },
+	}),
+	"nvr":        fn1(nvrName),
+	"lower":      fn1(strings.ToLower),
+	"upper":      fn1(strings.ToUpper),
+	"trim":       fn1(strings.TrimSpace),
+	"email":      fn1(emailUser),
+	"fasemail":   fn1(fasEmailUser),
+	"openid":     fn1(openidUser),
+	"fas":        fn1(fasUser),
+	"basename":   fn1(func(s string) string { return s[strings.LastIndexByte(s, '/')+1:] }),
+	"dirname":    fn1(dirName),
+	"mentions":   fn1(func(s string) []string { return appendMentions(nil, s) }),
+	"split":      fn1(func(s string) []string { return appendFields(nil, s) }),
+	"trimchars":  fn2(func(cutset, s string) string { return strings.Trim(s, cutset) }),
+	"trimprefix": fn2(func(p, s string) string { return strings.TrimPrefix(s, p) }),
+	"trimsuffix": fn2(func(x, s string) string { return strings.TrimSuffix(s, x) }),
+	"replace":    fn3(func(old, repl, s string) string { return strings.ReplaceAll(s, old, repl) }),
+	"contains":   fn2(func(sub, s string) bool { return strings.Contains(s, sub) }),
+	"hasprefix":  fn2(func(p, s string) bool { return strings.HasPrefix(s, p) }),
+	"hassuffix":  fn2(func(x, s string) bool { return strings.HasSuffix(s, x) }),
 }
 
 // toUint reads a byte count from a JSON number or its text.
