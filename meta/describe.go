@@ -233,12 +233,46 @@ func (s *service) match(suffix string, data map[string]any, sb *strings.Builder)
 }
 
 func (r *rule) matches(suffix string) bool {
-	for _, p := range r.patterns {
-		if ok, _ := path.Match(p, suffix); ok {
+	for _, g := range r.globs {
+		if g.match(suffix) {
 			return true
 		}
 	}
 	return false
+}
+
+// A glob is a compiled match pattern. Most patterns are a plain topic
+// suffix or a prefix followed by "*"; those compare strings, the rest go
+// through path.Match. Every message tries many rules, so this matters.
+type glob struct {
+	pattern string
+	exact   bool // pattern has no metacharacters
+	prefix  bool // pattern is literal text then a final "*"
+}
+
+func compileGlob(p string) (glob, error) {
+	if _, err := path.Match(p, ""); err != nil {
+		return glob{}, err
+	}
+	const meta = `*?[\`
+	switch {
+	case !strings.ContainsAny(p, meta):
+		return glob{pattern: p, exact: true}, nil
+	case strings.HasSuffix(p, "*") && !strings.ContainsAny(p[:len(p)-1], meta):
+		return glob{pattern: p[:len(p)-1], prefix: true}, nil
+	}
+	return glob{pattern: p}, nil
+}
+
+func (g glob) match(s string) bool {
+	switch {
+	case g.exact:
+		return s == g.pattern
+	case g.prefix:
+		return strings.HasPrefix(s, g.pattern)
+	}
+	ok, _ := path.Match(g.pattern, s)
+	return ok
 }
 
 // splitTopic returns the app (the 4th dot-separated token), the topic after

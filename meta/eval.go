@@ -36,6 +36,8 @@ type function struct {
 type state struct {
 	root  map[string]any
 	vars  []variable
+	frame int // vars[frame] is the running template's "$"
+	args  []any
 	sb    *strings.Builder
 	set   *templateSet
 	depth int
@@ -176,18 +178,19 @@ func (c *compiler) branch(b *parse.BranchNode, with bool) (node, error) {
 	}
 	return func(s *state, dot any) error {
 		mark := len(s.vars)
-		defer func() { s.vars = s.vars[:mark] }()
 		v, err := pipe(s, dot)
-		if err != nil {
-			return err
-		}
-		if truth(v) {
-			if with {
-				dot = v
+		if err == nil {
+			if truth(v) {
+				if with {
+					dot = v
+				}
+				err = body(s, dot)
+			} else {
+				err = elseBody(s, dot)
 			}
-			return body(s, dot)
 		}
-		return elseBody(s, dot)
+		s.vars = s.vars[:mark]
+		return err
 	}, nil
 }
 
@@ -209,7 +212,7 @@ func (c *compiler) rangeNode(r *parse.RangeNode) (node, error) {
 	}
 	return func(s *state, dot any) error {
 		mark := len(s.vars)
-		defer func() { s.vars = s.vars[:mark] }()
+		defer func() { s.vars = s.vars[:mark] }() // range is rare; clarity wins
 		v, err := pipe(s, dot)
 		if err != nil {
 			return err
@@ -290,6 +293,8 @@ func (c *compiler) templateNode(t *parse.TemplateNode) (node, error) {
 }
 
 // run executes a named template with data as dot and "$", writing to out.
+// It runs on the caller's state in a new variable frame, so a call costs
+// no allocation.
 func (ts *templateSet) run(s *state, name string, data any, out *strings.Builder) error {
 	body, ok := ts.named[name]
 	if !ok {
@@ -298,9 +303,14 @@ func (ts *templateSet) run(s *state, name string, data any, out *strings.Builder
 	if s.depth >= maxDepth {
 		return errDepth
 	}
-	inner := state{root: s.root, sb: out, set: ts, depth: s.depth + 1}
-	inner.vars = append(inner.vars, variable{"$", data})
-	return body(&inner, data)
+	frame, sb, mark := s.frame, s.sb, len(s.vars)
+	s.frame, s.sb = mark, out
+	s.vars = append(s.vars, variable{"$", data})
+	s.depth++
+	err := body(s, data)
+	s.depth--
+	s.frame, s.sb, s.vars = frame, sb, s.vars[:mark]
+	return err
 }
 
 // pipe compiles a pipeline: commands chained with "|", each getting the
@@ -342,7 +352,7 @@ func (c *compiler) pipe(p *parse.PipeNode) (expr, error) {
 			return nil, err
 		}
 		if isAssign {
-			for i := len(s.vars) - 1; i >= 0; i-- {
+			for i := len(s.vars) - 1; i >= s.frame; i-- {
 				if s.vars[i].name == name {
 					s.vars[i].value = v
 					return v, nil
@@ -441,19 +451,22 @@ func (c *compiler) call(cmd *parse.CommandNode, id *parse.IdentifierNode) (func(
 	if f.arity >= 0 && len(args) != f.arity && len(args) != f.arity-1 {
 		return nil, c.errorf(id, "wrong number of arguments for %s: want %d, got %d", name, f.arity, len(args))
 	}
+	// Arguments go on the state's argument stack: nested calls push above
+	// and pop back to where they started, so no call allocates a slice.
 	return func(s *state, dot any, final any, hasFinal bool) (any, error) {
-		var buf [4]any
-		vals := buf[:0]
+		base := len(s.args)
+		defer func() { s.args = s.args[:base] }()
 		for _, a := range args {
 			v, err := a(s, dot)
 			if err != nil {
 				return nil, err
 			}
-			vals = append(vals, v)
+			s.args = append(s.args, v)
 		}
 		if hasFinal {
-			vals = append(vals, final)
+			s.args = append(s.args, final)
 		}
+		vals := s.args[base:]
 		if f.arity >= 0 && len(vals) != f.arity {
 			return nil, fmt.Errorf("wrong number of arguments for %s", name)
 		}
@@ -473,13 +486,10 @@ func (c *compiler) operand(n parse.Node) (expr, error) {
 	case *parse.VariableNode:
 		name, keys := n.Ident[0], n.Ident[1:]
 		return func(s *state, _ any) (any, error) {
-			for i := len(s.vars) - 1; i >= 0; i-- {
+			for i := len(s.vars) - 1; i >= s.frame; i-- {
 				if s.vars[i].name == name {
 					return fields(s.vars[i].value, keys), nil
 				}
-			}
-			if name == "$" {
-				return fields(any(s.root), keys), nil
 			}
 			return nil, fmt.Errorf("undefined variable %s", name)
 		}, nil

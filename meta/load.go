@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -19,6 +18,7 @@ const genericService = "*"
 // defaults): what to say about the messages it matches.
 type rule struct {
 	patterns []string
+	globs    []glob
 	when     *tmpl
 
 	title, subtitle, link, icon         *tmpl
@@ -164,9 +164,11 @@ func (l *loader) rule(n *yaml.Node) (*rule, error) {
 	}
 	topic := strings.Join(r.patterns, ",")
 	for _, p := range r.patterns {
-		if _, err := path.Match(p, ""); err != nil {
+		g, err := compileGlob(p)
+		if err != nil {
 			return nil, l.errorf(m, topic, "match: bad glob %q: %v", p, err)
 		}
+		r.globs = append(r.globs, g)
 	}
 	if w, ok := fields["when"]; ok {
 		if r.when, err = l.template(w, topic, "when"); err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template/parse"
 
 	"github.com/dustin/go-humanize"
@@ -96,13 +97,29 @@ func (t *tmpl) execute(data map[string]any, sb *strings.Builder) string {
 		return t.constant
 	}
 	sb.Reset()
-	s := state{root: data, sb: sb, set: t.set}
-	var vars [8]variable
-	s.vars = append(vars[:0], variable{"$", any(data)})
-	if err := t.body(&s, any(data)); err != nil {
+	s := getState()
+	defer putState(s)
+	s.root, s.sb, s.set = data, sb, t.set
+	s.vars = append(s.vars, variable{"$", any(data)})
+	if err := t.body(s, any(data)); err != nil {
 		return ""
 	}
 	return sb.String()
+}
+
+// statePool recycles execution states with their variable and argument
+// stacks, so executing a template allocates only its output.
+var statePool = sync.Pool{New: func() any {
+	return &state{vars: make([]variable, 0, 16), args: make([]any, 0, 16)}
+}}
+
+func getState() *state { return statePool.Get().(*state) }
+
+func putState(s *state) {
+	clear(s.vars[:cap(s.vars)])
+	clear(s.args[:cap(s.args)])
+	*s = state{vars: s.vars[:0], args: s.args[:0]}
+	statePool.Put(s)
 }
 
 // fn1, fn2 and fn3 adapt typed Go functions to template functions: each
