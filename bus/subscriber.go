@@ -25,6 +25,12 @@ type SignatureChecker interface {
 type Endpoint struct {
 	// URL is the publisher's ZeroMQ endpoint, e.g. tcp://hub.example:9940.
 	URL string
+	// Bind makes the subscriber bind URL and wait for active-mode
+	// publishers to connect (fedmsg-relay's inbound role, where
+	// fedmsg-logger and `hark publish` connect), instead of dialing a
+	// publisher. A bound endpoint has no silence watchdog: no one may
+	// publish for days.
+	Bind bool
 	// Replay is the publisher's replay (REP) endpoint, asked for the
 	// messages missed when its seq_id skips; empty when it has none.
 	Replay string
@@ -256,7 +262,7 @@ func (s *Subscriber) runEndpoint(ctx context.Context, ep Endpoint) {
 			zmq4.WithDialerMaxRetries(-1), // the default gives up after 2.5 s
 			zmq4.WithDialerTimeout(dialTimeout),
 			zmq4.WithLogger(zlog))
-		err := s.dial(sock, ep.URL)
+		err := s.dial(sock, ep)
 		if err == nil {
 			s.receive(ctx, sock, ep, seq)
 		}
@@ -275,14 +281,20 @@ func (s *Subscriber) runEndpoint(ctx context.Context, ep Endpoint) {
 	}
 }
 
-func (s *Subscriber) dial(sock zmq4.Socket, endpoint string) error {
+func (s *Subscriber) dial(sock zmq4.Socket, ep Endpoint) error {
 	for _, topic := range s.opts.Topics {
 		if err := sock.SetOption(zmq4.OptionSubscribe, topic); err != nil {
 			return fmt.Errorf("subscribe to %q: %w", topic, err)
 		}
 	}
-	if err := sock.Dial(endpoint); err != nil {
-		return fmt.Errorf("dial %s: %w", endpoint, err)
+	if ep.Bind {
+		if err := sock.Listen(ep.URL); err != nil {
+			return fmt.Errorf("bind %s: %w", ep.URL, err)
+		}
+		return nil
+	}
+	if err := sock.Dial(ep.URL); err != nil {
+		return fmt.Errorf("dial %s: %w", ep.URL, err)
 	}
 	return nil
 }
@@ -292,7 +304,7 @@ func (s *Subscriber) dial(sock zmq4.Socket, endpoint string) error {
 // anew.
 func (s *Subscriber) receive(ctx context.Context, sock zmq4.Socket, ep Endpoint, seq *sequence) {
 	var silent atomic.Bool
-	if s.opts.Silence > 0 {
+	if s.opts.Silence > 0 && !ep.Bind {
 		watchdog := time.AfterFunc(s.opts.Silence, func() {
 			silent.Store(true)
 			sock.Close() // unblocks Recv

@@ -511,3 +511,29 @@ func TestParseOverflow(t *testing.T) {
 		})
 	}
 }
+
+// An inbound endpoint is bound by the subscriber, and active-mode
+// publishers (fedmsg-logger, hark publish) connect to it.
+func TestSubscriberBindsInboundForActivePublishers(t *testing.T) {
+	endpoint := testpeer.Endpoint(testpeer.FreePort(t))
+	c := subscribe(t, bus.SubscriberOptions{Endpoints: []bus.Endpoint{{URL: endpoint, Bind: true}}})
+	ctx := context.Background()
+	for _, name := range []string{"first", "second"} {
+		pub, err := bus.NewPublisher(ctx, bus.PublisherOptions{Endpoint: endpoint, Modname: "logger", Username: name})
+		if err != nil {
+			t.Fatalf("new publisher %s: %v", name, err)
+		}
+		var want []string
+		for n := range 3 {
+			env, err := pub.Publish(ctx, "log", map[string]any{"log": fmt.Sprint(name, n)})
+			if err != nil {
+				t.Fatalf("publish: %v", err)
+			}
+			want = append(want, env.Key())
+		}
+		c.expect(t, want...)
+		if err := pub.Close(); err != nil {
+			t.Fatalf("close publisher: %v", err)
+		}
+	}
+}

@@ -66,6 +66,16 @@ func (s *SQLite) ListDestinations(ctx context.Context, userID int64) ([]Destinat
 	return ds, nil
 }
 
+// AllDestinations implements Destinations.
+func (s *SQLite) AllDestinations(ctx context.Context) ([]Destination, error) {
+	rows, err := s.r.QueryContext(ctx, selectAllDestinations)
+	ds, err := collect(rows, err, scanDestination)
+	if err != nil {
+		return nil, fmt.Errorf("list all destinations: %w", err)
+	}
+	return ds, nil
+}
+
 // ConfirmDestination implements Destinations.
 func (s *SQLite) ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error {
 	if err := changed(s.w.ExecContext(ctx, confirmDestination, id, code, ms(now)))(ErrBadCode); err != nil {

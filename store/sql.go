@@ -194,6 +194,7 @@ WHERE id = ?`
 	selectDestinationByAddress = `SELECT ` + destinationColumns + ` FROM destinations WHERE kind = ? AND address = ?`
 	selectDestinationByID      = `SELECT ` + destinationColumns + ` FROM destinations WHERE id = ?`
 	selectDestinationsOfUser   = `SELECT ` + destinationColumns + ` FROM destinations WHERE user_id = ? ORDER BY kind, address`
+	selectAllDestinations      = `SELECT ` + destinationColumns + ` FROM destinations ORDER BY user_id, kind, address`
 	confirmDestination         = `
 UPDATE destinations SET confirmed = 1, confirm_code = ''
 WHERE id = ? AND confirm_code != '' AND confirm_code = ? AND confirm_expires >= ?`

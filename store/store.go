@@ -58,6 +58,9 @@ type Destinations interface {
 	SaveDestination(ctx context.Context, d Destination) (Destination, error)
 	DestinationByAddress(ctx context.Context, kind, address string) (Destination, error)
 	ListDestinations(ctx context.Context, userID int64) ([]Destination, error)
+	// AllDestinations is every user's destinations in one read: what the
+	// service maps filters' destinations with when it reloads them.
+	AllDestinations(ctx context.Context) ([]Destination, error)
 	// ConfirmDestination marks destination id confirmed if code is its
 	// confirmation code and has not expired at now (else ErrBadCode).
 	ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error
