@@ -196,33 +196,32 @@ func (d *Describer) Describe(env *bus.Envelope) Description {
 	if s, ok := d.services[app]; ok {
 		svc = s
 	}
-	var sb strings.Builder
-	r := svc.match(suffix, env.Fields, &sb)
+	r := svc.match(suffix, env.Fields)
 	desc := Description{App: app, Title: title}
 	if r.has&hasTitle != 0 {
-		desc.Title = r.title.execute(env.Fields, &sb)
+		desc.Title = r.title.execute(env.Fields)
 	}
-	desc.Subtitle = r.subtitle.execute(env.Fields, &sb)
-	desc.Link = r.link.execute(env.Fields, &sb)
-	desc.Icon = r.icon.execute(env.Fields, &sb)
-	desc.Usernames = d.aliasSet(extract(nil, r.usernames, env.Fields, &sb))
-	if agent := extract(nil, r.agent, env.Fields, &sb); len(agent) > 0 {
+	desc.Subtitle = r.subtitle.execute(env.Fields)
+	desc.Link = r.link.execute(env.Fields)
+	desc.Icon = r.icon.execute(env.Fields)
+	desc.Usernames = d.aliasSet(extract(nil, r.usernames, env.Fields))
+	if agent := extract(nil, r.agent, env.Fields); len(agent) > 0 {
 		desc.Agent = d.aliasOne(agent[0])
 	}
-	desc.Packages = set(extract(nil, r.packages, env.Fields, &sb))
-	desc.Objects = set(extract(nil, r.objects, env.Fields, &sb))
+	desc.Packages = set(extract(nil, r.packages, env.Fields))
+	desc.Objects = set(extract(nil, r.objects, env.Fields))
 	return desc
 }
 
 // match returns the first rule matching the topic suffix, or the service's
 // defaults.
-func (s *service) match(suffix string, data map[string]any, sb *strings.Builder) *rule {
+func (s *service) match(suffix string, data map[string]any) *rule {
 	for _, r := range s.rules {
 		if !r.matches(suffix) {
 			continue
 		}
 		if r.when != nil {
-			switch r.when.execute(data, sb) {
+			switch r.when.execute(data) {
 			case "", "false", "0":
 				continue
 			}
@@ -291,13 +290,13 @@ func splitTopic(topic string) (app, suffix, title string) {
 }
 
 // extract appends what every extractor yields.
-func extract(dst []string, es []extractor, data map[string]any, sb *strings.Builder) []string {
+func extract(dst []string, es []extractor, data map[string]any) []string {
 	for i := range es {
 		e := &es[i]
 		start := len(dst)
 		switch {
 		case e.template != nil:
-			for _, line := range strings.Split(e.template.execute(data, sb), "\n") {
+			for _, line := range strings.Split(e.template.execute(data), "\n") {
 				if line = strings.TrimSpace(line); line != "" {
 					dst = append(dst, line)
 				}

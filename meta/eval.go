@@ -38,7 +38,7 @@ type state struct {
 	vars  []variable
 	frame int // vars[frame] is the running template's "$"
 	args  []any
-	sb    *strings.Builder
+	out   []byte // output; include and nested runs append and cut back
 	set   *templateSet
 	depth int
 }
@@ -122,7 +122,7 @@ func (c *compiler) node(n parse.Node) (node, error) {
 	case *parse.TextNode:
 		text := string(n.Text)
 		return func(s *state, _ any) error {
-			s.sb.WriteString(text)
+			s.out = append(s.out, text...)
 			return nil
 		}, nil
 	case *parse.CommentNode:
@@ -143,7 +143,7 @@ func (c *compiler) node(n parse.Node) (node, error) {
 			if err != nil {
 				return err
 			}
-			return printValue(s.sb, v)
+			return s.print(v)
 		}, nil
 	case *parse.IfNode:
 		return c.branch(&n.BranchNode, false)
@@ -288,14 +288,14 @@ func (c *compiler) templateNode(t *parse.TemplateNode) (node, error) {
 				return err
 			}
 		}
-		return set.run(s, name, data, s.sb)
+		return set.run(s, name, data)
 	}, nil
 }
 
-// run executes a named template with data as dot and "$", writing to out.
-// It runs on the caller's state in a new variable frame, so a call costs
-// no allocation.
-func (ts *templateSet) run(s *state, name string, data any, out *strings.Builder) error {
+// run executes a named template with data as dot and "$", appending to
+// the output. It runs on the caller's state in a new variable frame, so a
+// call costs no allocation.
+func (ts *templateSet) run(s *state, name string, data any) error {
 	body, ok := ts.named[name]
 	if !ok {
 		return fmt.Errorf("no template %q", name)
@@ -303,13 +303,13 @@ func (ts *templateSet) run(s *state, name string, data any, out *strings.Builder
 	if s.depth >= maxDepth {
 		return errDepth
 	}
-	frame, sb, mark := s.frame, s.sb, len(s.vars)
-	s.frame, s.sb = mark, out
+	frame, mark := s.frame, len(s.vars)
+	s.frame = mark
 	s.vars = append(s.vars, variable{"$", data})
 	s.depth++
 	err := body(s, data)
 	s.depth--
-	s.frame, s.sb, s.vars = frame, sb, s.vars[:mark]
+	s.frame, s.vars = frame, s.vars[:mark]
 	return err
 }
 
@@ -319,7 +319,14 @@ func (c *compiler) pipe(p *parse.PipeNode) (expr, error) {
 	if p == nil {
 		return func(*state, any) (any, error) { return nil, nil }, nil
 	}
-	cmds := make([]func(s *state, dot any, final any, hasFinal bool) (any, error), 0, len(p.Cmds))
+	var eval expr
+	if len(p.Cmds) == 1 && len(p.Decl) == 0 {
+		// The common case, {{ .msg.x }} or {{ f a b }}: no chaining layer.
+		if op, ok := c.singleOperand(p.Cmds[0]); ok {
+			return op()
+		}
+	}
+	cmds := make([]command, 0, len(p.Cmds))
 	for _, cmd := range p.Cmds {
 		cc, err := c.command(cmd)
 		if err != nil {
@@ -327,25 +334,25 @@ func (c *compiler) pipe(p *parse.PipeNode) (expr, error) {
 		}
 		cmds = append(cmds, cc)
 	}
-	var names []string
-	for _, v := range p.Decl {
-		names = append(names, v.Ident[0])
-	}
-	isAssign := p.IsAssign
-	eval := func(s *state, dot any) (any, error) {
-		var v any
-		for i, cmd := range cmds {
-			var err error
-			if v, err = cmd(s, dot, v, i > 0); err != nil {
-				return nil, err
+	if len(cmds) == 1 {
+		cmd := cmds[0]
+		eval = func(s *state, dot any) (any, error) { return cmd(s, dot, nil, false) }
+	} else {
+		eval = func(s *state, dot any) (any, error) {
+			var v any
+			for i, cmd := range cmds {
+				var err error
+				if v, err = cmd(s, dot, v, i > 0); err != nil {
+					return nil, err
+				}
 			}
+			return v, nil
 		}
-		return v, nil
 	}
-	if len(names) == 0 {
+	if len(p.Decl) == 0 {
 		return eval, nil
 	}
-	name := names[0]
+	name, isAssign := p.Decl[0].Ident[0], p.IsAssign
 	return func(s *state, dot any) (any, error) {
 		v, err := eval(s, dot)
 		if err != nil {
@@ -365,8 +372,24 @@ func (c *compiler) pipe(p *parse.PipeNode) (expr, error) {
 	}, nil
 }
 
+// singleOperand reports whether cmd is a lone operand (not a call), and
+// if so how to compile it.
+func (c *compiler) singleOperand(cmd *parse.CommandNode) (func() (expr, error), bool) {
+	if len(cmd.Args) != 1 {
+		return nil, false
+	}
+	if _, ok := cmd.Args[0].(*parse.IdentifierNode); ok {
+		return nil, false
+	}
+	return func() (expr, error) { return c.operand(cmd.Args[0]) }, true
+}
+
+// A command is one stage of a pipeline; final is the previous stage's
+// result when hasFinal.
+type command func(s *state, dot any, final any, hasFinal bool) (any, error)
+
 // command compiles one command: a function call, or a single operand.
-func (c *compiler) command(cmd *parse.CommandNode) (func(s *state, dot any, final any, hasFinal bool) (any, error), error) {
+func (c *compiler) command(cmd *parse.CommandNode) (command, error) {
 	first := cmd.Args[0]
 	if id, ok := first.(*parse.IdentifierNode); ok {
 		return c.call(cmd, id)
@@ -386,7 +409,7 @@ func (c *compiler) command(cmd *parse.CommandNode) (func(s *state, dot any, fina
 	}, nil
 }
 
-func (c *compiler) call(cmd *parse.CommandNode, id *parse.IdentifierNode) (func(s *state, dot any, final any, hasFinal bool) (any, error), error) {
+func (c *compiler) call(cmd *parse.CommandNode, id *parse.IdentifierNode) (command, error) {
 	args := make([]expr, 0, len(cmd.Args)-1)
 	for _, a := range cmd.Args[1:] {
 		e, err := c.operand(a)
@@ -435,11 +458,16 @@ func (c *compiler) call(cmd *parse.CommandNode, id *parse.IdentifierNode) (func(
 			if err != nil {
 				return nil, err
 			}
-			var out strings.Builder
-			if err := set.run(s, fmt.Sprint(n), data, &out); err != nil {
+			// The output goes to the end of the shared buffer and is cut
+			// back off: one allocation, for the resulting string.
+			start := len(s.out)
+			err = set.run(s, fmt.Sprint(n), data)
+			out := string(s.out[start:])
+			s.out = s.out[:start]
+			if err != nil {
 				return nil, err
 			}
-			return out.String(), nil
+			return out, nil
 		}, nil
 	}
 	f, ok := c.set.funcs[name]
@@ -455,10 +483,10 @@ func (c *compiler) call(cmd *parse.CommandNode, id *parse.IdentifierNode) (func(
 	// and pop back to where they started, so no call allocates a slice.
 	return func(s *state, dot any, final any, hasFinal bool) (any, error) {
 		base := len(s.args)
-		defer func() { s.args = s.args[:base] }()
 		for _, a := range args {
 			v, err := a(s, dot)
 			if err != nil {
+				s.args = s.args[:base]
 				return nil, err
 			}
 			s.args = append(s.args, v)
@@ -468,9 +496,12 @@ func (c *compiler) call(cmd *parse.CommandNode, id *parse.IdentifierNode) (func(
 		}
 		vals := s.args[base:]
 		if f.arity >= 0 && len(vals) != f.arity {
+			s.args = s.args[:base]
 			return nil, fmt.Errorf("wrong number of arguments for %s", name)
 		}
-		return f.call(vals)
+		v, err := f.call(vals)
+		s.args = s.args[:base]
+		return v, err
 	}, nil
 }
 
@@ -512,7 +543,7 @@ func (c *compiler) operand(n parse.Node) (expr, error) {
 		}
 		return func(s *state, dot any) (any, error) { return call(s, dot, nil, false) }, nil
 	case *parse.StringNode:
-		v := n.Text
+		var v any = n.Text // boxed once, not per evaluation
 		return func(*state, any) (any, error) { return v, nil }, nil
 	case *parse.BoolNode:
 		v := n.True
@@ -571,17 +602,17 @@ func truth(v any) bool {
 	return true
 }
 
-// printValue writes v as text/template prints it; an absent or null
+// print writes v as text/template prints it; an absent or null
 // value fails the template.
-func printValue(sb *strings.Builder, v any) error {
+func (s *state) print(v any) error {
 	if v == nil {
 		return errNoValue
 	}
-	if s, ok := scalar(v); ok {
-		sb.WriteString(s)
+	if str, ok := scalar(v); ok {
+		s.out = append(s.out, str...)
 		return nil
 	}
-	fmt.Fprint(sb, v)
+	s.out = fmt.Append(s.out, v)
 	return nil
 }
 

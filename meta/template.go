@@ -89,28 +89,28 @@ func compileTemplate(name, src string, set *templateSet) (*tmpl, error) {
 // execute renders the template over the envelope's fields. A template that
 // would print an absent or null field, or that fails, renders as "": half a
 // sentence is worse than none, and the failure is the message's, not ours.
-func (t *tmpl) execute(data map[string]any, sb *strings.Builder) string {
+func (t *tmpl) execute(data map[string]any) string {
 	if t == nil {
 		return ""
 	}
 	if t.body == nil {
 		return t.constant
 	}
-	sb.Reset()
 	s := getState()
-	defer putState(s)
-	s.root, s.sb, s.set = data, sb, t.set
+	s.root, s.set = data, t.set
 	s.vars = append(s.vars, variable{"$", any(data)})
-	if err := t.body(s, any(data)); err != nil {
-		return ""
+	out := ""
+	if err := t.body(s, any(data)); err == nil {
+		out = string(s.out)
 	}
-	return sb.String()
+	putState(s)
+	return out
 }
 
 // statePool recycles execution states with their variable and argument
 // stacks, so executing a template allocates only its output.
 var statePool = sync.Pool{New: func() any {
-	return &state{vars: make([]variable, 0, 16), args: make([]any, 0, 16)}
+	return &state{vars: make([]variable, 0, 16), args: make([]any, 0, 16), out: make([]byte, 0, 256)}
 }}
 
 func getState() *state { return statePool.Get().(*state) }
@@ -118,7 +118,7 @@ func getState() *state { return statePool.Get().(*state) }
 func putState(s *state) {
 	clear(s.vars[:cap(s.vars)])
 	clear(s.args[:cap(s.args)])
-	*s = state{vars: s.vars[:0], args: s.args[:0]}
+	*s = state{vars: s.vars[:0], args: s.args[:0], out: s.out[:0]}
 	statePool.Put(s)
 }
 
