@@ -12,7 +12,8 @@ import (
 type compiled struct {
 	user   *userFilters
 	name   string
-	pos    int // position in the user's order
+	pos    int    // position in the user's order
+	ord    uint64 // user's seq and pos in one number: the reporting order
 	dests  []string
 	rules  []ruleRef
 	spec   *Filter

@@ -44,22 +44,30 @@ func (ix *Index) Explain(env *bus.Envelope, desc *meta.Description) []Explanatio
 	var out []Explanation
 	for _, uf := range ix.order {
 		for _, f := range uf.compiled {
-			e := Explanation{User: uf.name, Filter: f.name, Candidate: slices.Contains(cands, f), Matched: len(f.rules) > 0}
-			e.Rules = make([]Verdict, len(f.rules))
-			for _, r := range f.rules {
-				spec := f.spec.Rules[r.at]
-				v := Verdict{Kind: spec.Kind, Args: spec.Args, Negate: spec.Negate}
-				val, err := r.slot.rule.Eval(m)
-				if err != nil {
-					v.Error = err.Error()
-				} else {
-					v.Value, v.Pass = val, val != r.negate
-				}
+			e := Explanation{User: uf.name, Filter: f.name, Candidate: slices.Contains(cands, f), Rules: verdicts(f, m)}
+			e.Matched = len(e.Rules) > 0
+			for _, v := range e.Rules {
 				e.Matched = e.Matched && v.Pass
-				e.Rules[r.at] = v
 			}
 			out = append(out, e)
 		}
+	}
+	return out
+}
+
+// verdicts evaluates every rule of f on m, in the filter's order.
+func verdicts(f *compiled, m *rules.Message) []Verdict {
+	out := make([]Verdict, len(f.rules))
+	for _, r := range f.rules {
+		spec := f.spec.Rules[r.at]
+		v := Verdict{Kind: spec.Kind, Args: spec.Args, Negate: spec.Negate}
+		val, err := r.slot.rule.Eval(m)
+		if err != nil {
+			v.Error = err.Error()
+		} else {
+			v.Value, v.Pass = val, val != r.negate
+		}
+		out[r.at] = v
 	}
 	return out
 }

@@ -76,6 +76,9 @@ func New(opts Options) *Index {
 // SetUser replaces a user's filters with fs, in order. Either all of them
 // compile and the user's entries are swapped, or nothing changes.
 func (ix *Index) SetUser(user string, fs []Filter) error {
+	if len(fs) >= 1<<24 {
+		return fmt.Errorf("set filters of %s: %d filters is more than anyone needs", user, len(fs))
+	}
 	if err := Validate(fs); err != nil {
 		return fmt.Errorf("set filters of %s: %w", user, err)
 	}
@@ -106,7 +109,7 @@ func (ix *Index) SetUser(user string, fs []Filter) error {
 		if !f.Active {
 			continue
 		}
-		c := &compiled{user: uf, name: f.Name, pos: i, dests: f.Destinations, once: f.OneShot, spec: &uf.specs[i]}
+		c := &compiled{user: uf, name: f.Name, pos: i, ord: uf.seq<<24 | uint64(i), dests: f.Destinations, once: f.OneShot, spec: &uf.specs[i]}
 		for j, r := range compiledRules[i] {
 			c.rules = append(c.rules, ruleRef{slot: ix.intern(r), negate: f.Rules[j].Negate, at: j})
 		}
@@ -191,9 +194,7 @@ func (ix *Index) match(env *bus.Envelope, desc *meta.Description, consume bool) 
 	// One filter may be reached through several names (a rule on two
 	// packages the message both has); sorting brings each user's
 	// candidates together in the user's order.
-	slices.SortFunc(s.cands, func(a, b *compiled) int {
-		return cmp.Or(cmp.Compare(a.user.seq, b.user.seq), cmp.Compare(a.pos, b.pos))
-	})
+	slices.SortFunc(s.cands, func(a, b *compiled) int { return cmp.Compare(a.ord, b.ord) })
 	cands := slices.Compact(s.cands)
 	var hits []Hit
 	var fired []*compiled

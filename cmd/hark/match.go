@@ -23,10 +23,15 @@ func init() {
 // matchLine is one output line of hark match.
 type matchLine struct {
 	Line      int                   `json:"line"`
-	MsgID     string                `json:"msg_id,omitempty"`
-	Error     string                `json:"error,omitempty"`
+	MsgID     string                `json:"msg_id"`
 	Matches   []matchEntry          `json:"matches"`
 	Unmatched []filters.Explanation `json:"unmatched,omitempty"`
+}
+
+// errorLine is the output line for an input line that is not an envelope.
+type errorLine struct {
+	Line  int    `json:"line"`
+	Error string `json:"error"`
 }
 
 type matchEntry struct {
@@ -110,13 +115,14 @@ func runMatch(ctx context.Context, args []string, io stdio) int {
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
-		res := matchLine{Line: line, Matches: []matchEntry{}}
+		var res any
 		if env, err := bus.Decode(sc.Bytes()); err != nil {
-			res.Error, res.Matches = err.Error(), nil
+			res = errorLine{Line: line, Error: err.Error()}
 		} else {
 			desc := describer.Describe(env)
-			res.MsgID = env.Key()
-			res.Matches, res.Unmatched = matchOne(ix, env, &desc, explain)
+			ml := matchLine{Line: line, MsgID: env.Key()}
+			ml.Matches, ml.Unmatched = matchOne(ix, env, &desc, explain)
+			res = ml
 		}
 		if err := enc.Encode(res); err != nil {
 			fmt.Fprintf(io.err, "hark match: %v\n", err)
