@@ -327,8 +327,8 @@ func (c *compiler) pipe(p *parse.PipeNode) (expr, error) {
 		}
 	}
 	cmds := make([]command, 0, len(p.Cmds))
-	for _, cmd := range p.Cmds {
-		cc, err := c.command(cmd)
+	for i, cmd := range p.Cmds {
+		cc, err := c.command(cmd, i > 0)
 		if err != nil {
 			return nil, err
 		}
@@ -389,10 +389,10 @@ func (c *compiler) singleOperand(cmd *parse.CommandNode) (func() (expr, error), 
 type command func(s *state, dot any, final any, hasFinal bool) (any, error)
 
 // command compiles one command: a function call, or a single operand.
-func (c *compiler) command(cmd *parse.CommandNode) (command, error) {
+func (c *compiler) command(cmd *parse.CommandNode, piped bool) (command, error) {
 	first := cmd.Args[0]
 	if id, ok := first.(*parse.IdentifierNode); ok {
-		return c.call(cmd, id)
+		return c.call(cmd, id, piped)
 	}
 	if len(cmd.Args) > 1 {
 		return nil, c.errorf(cmd, "can't give arguments to non-function %s", first)
@@ -409,7 +409,9 @@ func (c *compiler) command(cmd *parse.CommandNode) (command, error) {
 	}, nil
 }
 
-func (c *compiler) call(cmd *parse.CommandNode, id *parse.IdentifierNode) (command, error) {
+// call compiles a function call; piped says a previous pipeline stage
+// supplies the last argument.
+func (c *compiler) call(cmd *parse.CommandNode, id *parse.IdentifierNode, piped bool) (command, error) {
 	args := make([]expr, 0, len(cmd.Args)-1)
 	for _, a := range cmd.Args[1:] {
 		e, err := c.operand(a)
@@ -474,10 +476,9 @@ func (c *compiler) call(cmd *parse.CommandNode, id *parse.IdentifierNode) (comma
 	if !ok {
 		return nil, c.errorf(id, "function %q not defined", name)
 	}
-	// A piped value arrives as the last argument; the arity is checked
-	// for the call as written, allowing for one piped value.
-	if f.arity >= 0 && len(args) != f.arity && len(args) != f.arity-1 {
-		return nil, c.errorf(id, "wrong number of arguments for %s: want %d, got %d", name, f.arity, len(args))
+	// A piped value arrives as the last argument.
+	if n := len(args) + btoi(piped); f.arity >= 0 && n != f.arity {
+		return nil, c.errorf(id, "wrong number of arguments for %s: want %d, got %d", name, f.arity, n)
 	}
 	// Arguments go on the state's argument stack: nested calls push above
 	// and pop back to where they started, so no call allocates a slice.
@@ -494,12 +495,7 @@ func (c *compiler) call(cmd *parse.CommandNode, id *parse.IdentifierNode) (comma
 		if hasFinal {
 			s.args = append(s.args, final)
 		}
-		vals := s.args[base:]
-		if f.arity >= 0 && len(vals) != f.arity {
-			s.args = s.args[:base]
-			return nil, fmt.Errorf("wrong number of arguments for %s", name)
-		}
-		v, err := f.call(vals)
+		v, err := f.call(s.args[base:])
 		s.args = s.args[:base]
 		return v, err
 	}, nil
@@ -537,7 +533,7 @@ func (c *compiler) operand(n parse.Node) (expr, error) {
 	case *parse.PipeNode:
 		return c.pipe(n)
 	case *parse.IdentifierNode:
-		call, err := c.call(&parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pos, Args: []parse.Node{n}}, n)
+		call, err := c.call(&parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pos, Args: []parse.Node{n}}, n, false)
 		if err != nil {
 			return nil, err
 		}
@@ -563,6 +559,13 @@ func (c *compiler) operand(n parse.Node) (expr, error) {
 		return func(*state, any) (any, error) { return v, nil }, nil
 	}
 	return nil, c.errorf(n, "unsupported operand %s", n)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // fields follows map keys; anything but a map along the way is absent.
