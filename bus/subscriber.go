@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -257,11 +258,16 @@ func (s *Subscriber) runEndpoint(ctx context.Context, ep Endpoint) {
 	seq := &sequence{}
 	zlog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	for ctx.Err() == nil {
-		sock := zmq4.NewSub(ctx,
-			zmq4.WithAutomaticReconnect(true),
-			zmq4.WithDialerMaxRetries(-1), // the default gives up after 2.5 s
-			zmq4.WithDialerTimeout(dialTimeout),
-			zmq4.WithLogger(zlog))
+		opts := []zmq4.Option{zmq4.WithLogger(zlog)}
+		if !ep.Bind {
+			// A bound socket must not reconnect: zmq4 would dial its own
+			// listening address when an active publisher leaves.
+			opts = append(opts,
+				zmq4.WithAutomaticReconnect(true),
+				zmq4.WithDialerMaxRetries(-1), // the default gives up after 2.5 s
+				zmq4.WithDialerTimeout(dialTimeout))
+		}
+		sock := zmq4.NewSub(ctx, opts...)
 		err := s.dial(sock, ep)
 		if err == nil {
 			s.receive(ctx, sock, ep, seq)
@@ -329,6 +335,11 @@ func (s *Subscriber) receiveLoop(ctx context.Context, sock zmq4.Socket, ep Endpo
 		msg, err := sock.Recv()
 		if ctx.Err() != nil {
 			return
+		}
+		if err != nil && ep.Bind && errors.Is(err, io.EOF) {
+			// An active publisher left; the bound socket serves others.
+			s.log.Debug("active publisher disconnected", "endpoint", ep.URL)
+			continue
 		}
 		if err != nil {
 			// zmq4 reports a lost connection once, after it has

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"hark/bus"
+	"hark/config"
+	"hark/metrics"
+	"hark/router"
+	"hark/store"
+)
+
+func init() {
+	commands["serve"] = command{summary: "run the service: read the bus, match every user's filters, queue notifications", run: runServe}
+}
+
+func runServe(ctx context.Context, args []string, io stdio) int {
+	fs := flag.NewFlagSet("hark serve", flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	load := configFlag(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(io.err, "Usage: hark serve [--config FILE]\n\nRuns hark on the configuration's settings (built-in defaults without a file):")
+		fmt.Fprintln(io.err, "reads the bus, matches filters, queues notifications, serves /metrics and /healthz.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(io.err, nil))
+	cfg, err := load()
+	if err != nil {
+		fmt.Fprintf(io.err, "hark serve: %v\n", err)
+		return 2
+	}
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("hark serve stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// serve wires the service together and runs it until ctx is done, then
+// drains: the sources stop, what they handed over is committed, the web
+// server finishes its requests, and the store is closed.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	st, err := store.Open(ctx, cfg.Store.Path)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	describer, err := newDescriber(cfg)
+	if err != nil {
+		return err
+	}
+	ownership, err := newOwners(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	index := newIndex(ownership)
+	subOpts := bus.SubscriberOptions{Endpoints: busEndpoints(cfg), Topics: cfg.Bus.TopicPrefixes, Logger: log}
+	if cfg.Bus.ValidateSignatures {
+		if subOpts.Verifier, err = newVerifier(cfg); err != nil {
+			return err
+		}
+	}
+	sub, err := bus.NewSubscriber(subOpts)
+	if err != nil {
+		return err
+	}
+	rt, err := router.New(router.Options{Store: st, Describer: describer, Index: index, Retention: cfg.History.Retention, Logger: log})
+	if err != nil {
+		return err
+	}
+
+	sources := []metrics.Source{metrics.Bus(sub.Stats), metrics.Router(rt.Stats), metrics.Index(index.Stats), metrics.Queue(st.QueueDepth)}
+	if ownership != nil {
+		sources = append(sources, metrics.Owners(ownership.Stats))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := st.SettingsVersion(r.Context()); err != nil {
+			http.Error(w, "store unavailable: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	metricsHandler := metrics.Handler(log, sources...)
+	servers := []*http.Server{{Addr: cfg.Web.Listen, Handler: mux}}
+	if cfg.Web.MetricsListen != "" {
+		metricsMux := http.NewServeMux()
+		metricsMux.Handle("GET /metrics", metricsHandler)
+		servers = append(servers, &http.Server{Addr: cfg.Web.MetricsListen, Handler: metricsMux})
+	} else {
+		mux.Handle("GET /metrics", metricsHandler)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(servers)+1)
+	for _, srv := range servers {
+		ln, err := net.Listen("tcp", srv.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", srv.Addr, err)
+		}
+		log.Info("serving http", "addr", ln.Addr().String())
+		wg.Go(func() {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("serve http on %s: %w", srv.Addr, err)
+				cancel()
+			}
+		})
+	}
+	if ownership != nil {
+		wg.Go(func() { ownership.Run(ctx, cfg.Owners.Refresh) })
+	}
+	log.Info("hark serving", "store", cfg.Store.Path, "endpoints", len(subOpts.Endpoints), "inbound", cfg.Bus.Inbound)
+	if err := rt.Run(ctx, sub); err != nil {
+		errs <- err
+		cancel()
+	}
+	shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	for _, srv := range servers {
+		srv.Shutdown(shutdown)
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	log.Info("hark stopped", "committed", rt.Stats().Committed)
+	return errors.Join(all...)
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"hark/bus"
+	"hark/config"
+	"hark/filters"
+	"hark/meta"
+	"hark/owners"
+	"hark/rules"
+)
+
+// The constructors here turn configuration sections into the runtime
+// objects several subcommands share, so every command builds them alike.
+
+// newDescriber is the meta describer the config asks for: the built-in
+// processors, the config's extra files, and its username aliases.
+func newDescriber(cfg *config.Config) (*meta.Describer, error) {
+	return meta.New(meta.Options{Files: cfg.Meta.Processors, Aliases: cfg.Meta.Aliases})
+}
+
+// newVerifier is the signature checker of bus.signatures.
+func newVerifier(cfg *config.Config) (*bus.Verifier, error) {
+	sig := cfg.Bus.Signatures
+	return bus.NewVerifier(bus.VerifyOptions{CAFile: sig.CA, CRLFile: sig.CRL, RoutingPolicy: sig.RoutingPolicy, Nitpicky: sig.Nitpicky})
+}
+
+// newOwners loads package ownership from owners.source, or returns nil
+// when none is configured (owned-by and group-owned then never match).
+func newOwners(ctx context.Context, cfg *config.Config, log *slog.Logger) (*owners.Refresher, error) {
+	if cfg.Owners.Source == "" {
+		return nil, nil
+	}
+	return owners.NewRefresher(ctx, owners.Source{Aliases: cfg.Owners.Source, Groups: cfg.Owners.Groups}, log)
+}
+
+// newIndex is an empty filter index that reads ownership from ref (nil:
+// none).
+func newIndex(ref *owners.Refresher) *filters.Index {
+	var opts filters.Options
+	if ref != nil {
+		opts.Owners = func() rules.Ownership { return ref.Current() }
+	}
+	return filters.New(opts)
+}
+
+// busEndpoints is the config's publishers to dial, plus the inbound
+// address to bind for active-mode publishers.
+func busEndpoints(cfg *config.Config) []bus.Endpoint {
+	var eps []bus.Endpoint
+	for _, ep := range cfg.Bus.Endpoints {
+		eps = append(eps, bus.Endpoint{URL: ep.URL, Replay: ep.Replay})
+	}
+	if cfg.Bus.Inbound != "" {
+		eps = append(eps, bus.Endpoint{URL: cfg.Bus.Inbound, Bind: true})
+	}
+	return eps
+}

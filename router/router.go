@@ -1,0 +1,298 @@
+// Package router is hark's per-message path, from the bus to the durable
+// queue: every message is described once, matched once against every
+// user's filters through the index, and committed with its history row in
+// small batches. It also keeps the index in step with the filters in the
+// store while it runs. It sends nothing: delivery reads the queue.
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"hark/bus"
+	"hark/filters"
+	"hark/meta"
+	"hark/store"
+)
+
+// Store is what the router needs of hark's store.
+type Store interface {
+	SettingsVersion(ctx context.Context) (int64, error)
+	ListUsers(ctx context.Context) ([]store.User, error)
+	AllDestinations(ctx context.Context) ([]store.Destination, error)
+	ActiveFilters(ctx context.Context) ([]store.Filter, error)
+	Enqueue(ctx context.Context, batch []store.Accepted) (store.EnqueueResult, error)
+	PruneHistory(ctx context.Context, cutoff time.Time) (int64, error)
+}
+
+// Describer works out what a message is about; *meta.Describer is the real
+// one.
+type Describer interface {
+	Describe(env *bus.Envelope) meta.Description
+}
+
+// Source delivers bus messages to a handler until ctx is done;
+// *bus.Subscriber is one.
+type Source interface {
+	Run(ctx context.Context, handle func(context.Context, *bus.Envelope)) error
+}
+
+// Options configure a Router. Zero durations and sizes take the defaults
+// documented on each field.
+type Options struct {
+	Store     Store
+	Describer Describer
+	Index     *filters.Index
+	// BatchSize is the most messages committed in one transaction
+	// (default 256).
+	BatchSize int
+	// FlushEvery bounds how long a received message waits to be committed
+	// (default 100ms): the window a crash can lose.
+	FlushEvery time.Duration
+	// ReloadEvery is how often the store is asked whether filters,
+	// destinations or users changed (default 500ms), so a change takes
+	// effect within a second.
+	ReloadEvery time.Duration
+	// Retention is how long a message stays in the history after it was
+	// received (0 keeps it forever); it is pruned every PruneEvery
+	// (default 10 minutes).
+	Retention  time.Duration
+	PruneEvery time.Duration
+	Logger     *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Stats is a snapshot of the router's counters, for metrics.
+type Stats struct {
+	Handled       uint64 // messages described and matched
+	Matches       uint64 // (user, destination) matches found
+	Committed     uint64 // messages committed to the store
+	Notifications uint64 // notifications newly queued
+	CommitErrors  uint64 // failed commits (retried)
+	Reloads       uint64 // filter reloads into the index
+	ReloadErrors  uint64 // reloads that failed (the old filters stay)
+}
+
+// Router runs the per-message path. Create it with New, then Run it.
+type Router struct {
+	opts    Options
+	log     *slog.Logger
+	dir     atomic.Pointer[directory]
+	pending chan store.Accepted
+	version atomic.Int64 // the settings version the index reflects
+
+	stats struct {
+		handled, matches, committed, notifications,
+		commitErrors, reloads, reloadErrors atomic.Uint64
+	}
+}
+
+// New checks opts and fills its defaults.
+func New(opts Options) (*Router, error) {
+	if opts.Store == nil || opts.Describer == nil || opts.Index == nil {
+		return nil, errors.New("new router: Store, Describer and Index are required")
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 256
+	}
+	if opts.FlushEvery <= 0 {
+		opts.FlushEvery = 100 * time.Millisecond
+	}
+	if opts.ReloadEvery <= 0 {
+		opts.ReloadEvery = 500 * time.Millisecond
+	}
+	if opts.PruneEvery <= 0 {
+		opts.PruneEvery = 10 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	r := &Router{opts: opts, log: opts.Logger, pending: make(chan store.Accepted, opts.BatchSize)}
+	r.dir.Store(&directory{})
+	r.version.Store(-1)
+	return r, nil
+}
+
+// Stats returns a snapshot of the counters.
+func (r *Router) Stats() Stats {
+	return Stats{
+		Handled:       r.stats.handled.Load(),
+		Matches:       r.stats.matches.Load(),
+		Committed:     r.stats.committed.Load(),
+		Notifications: r.stats.notifications.Load(),
+		CommitErrors:  r.stats.commitErrors.Load(),
+		Reloads:       r.stats.reloads.Load(),
+		ReloadErrors:  r.stats.reloadErrors.Load(),
+	}
+}
+
+// Run loads the filters, then feeds every source's messages through the
+// per-message path until ctx is done. It then stops the sources, commits
+// what they handed over, and returns: a message handed to the router
+// before shutdown is committed, not dropped.
+func (r *Router) Run(ctx context.Context, sources ...Source) error {
+	if err := r.Reload(ctx); err != nil {
+		return err
+	}
+	var committer sync.WaitGroup
+	committer.Go(r.commitLoop)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { r.reloadLoop(ctx) })
+	if r.opts.Retention > 0 {
+		wg.Go(func() { r.pruneLoop(ctx) })
+	}
+	errs := make([]error, len(sources))
+	for i, src := range sources {
+		wg.Go(func() { errs[i] = src.Run(ctx, r.Handle) })
+	}
+	wg.Wait()
+	close(r.pending)
+	committer.Wait()
+	return errors.Join(errs...)
+}
+
+// Handle is the whole per-message path: describe once, match once, queue
+// once. Nothing per user happens before Match; nothing blocks on the
+// network after it. It blocks while the committer is behind, which holds
+// the source back instead of dropping the message.
+func (r *Router) Handle(ctx context.Context, env *bus.Envelope) {
+	desc := r.opts.Describer.Describe(env)
+	hits := r.opts.Index.Match(env, &desc)
+	acc := r.accept(env, &desc, hits)
+	r.stats.handled.Add(1)
+	r.stats.matches.Add(uint64(len(acc.Matches)))
+	select {
+	case r.pending <- acc:
+	case <-ctx.Done():
+		r.log.Warn("message not committed: shutting down", "msg_id", env.Key(), "topic", env.Topic)
+	}
+}
+
+// accept turns a message and its hits into what the store commits: the
+// history row, and one match per hit with the store's IDs and the reason
+// the filter matched.
+func (r *Router) accept(env *bus.Envelope, desc *meta.Description, hits []filters.Hit) store.Accepted {
+	now := r.opts.Now()
+	descJSON, _ := json.Marshal(desc) // plain strings and slices: cannot fail
+	acc := store.Accepted{Message: store.Message{
+		Key:         env.Key(),
+		Topic:       env.Topic,
+		Timestamp:   messageTime(env, now),
+		Received:    now,
+		Envelope:    bus.CompactUTF8(env.Fields),
+		Description: descJSON,
+	}}
+	if len(hits) == 0 {
+		return acc
+	}
+	dir := r.dir.Load()
+	for _, h := range hits {
+		f, ok := dir.filter(h.User, h.Filter)
+		dest, okDest := dir.destination(h.User, h.Destination)
+		if !ok || !okDest {
+			// The index and the directory are swapped one after the
+			// other during a reload; the next message sees both new.
+			r.log.Warn("match dropped: filter or destination changed under it",
+				"msg_id", acc.Message.Key, "user", h.User, "filter", h.Filter, "destination", h.Destination)
+			continue
+		}
+		why, _ := json.Marshal(r.opts.Index.Why(env, desc, h.User, h.Filter))
+		acc.Matches = append(acc.Matches, store.Match{
+			UserID: f.userID, DestinationID: dest, FilterID: f.id, Oneshot: f.oneshot, Why: why,
+		})
+	}
+	return acc
+}
+
+// messageTime is the message's own timestamp, or now for a message that
+// carries none.
+func messageTime(env *bus.Envelope, now time.Time) time.Time {
+	if env.Timestamp <= 0 {
+		return now
+	}
+	sec := int64(env.Timestamp)
+	return time.Unix(sec, int64((env.Timestamp-float64(sec))*1e9))
+}
+
+// commitLoop commits pending messages in batches of up to BatchSize, at
+// least every FlushEvery, until pending is closed and drained.
+func (r *Router) commitLoop() {
+	batch := make([]store.Accepted, 0, r.opts.BatchSize)
+	timer := time.NewTimer(r.opts.FlushEvery)
+	defer timer.Stop()
+	for {
+		select {
+		case acc, ok := <-r.pending:
+			if !ok {
+				r.commit(batch)
+				return
+			}
+			batch = append(batch, acc)
+			if len(batch) < r.opts.BatchSize {
+				continue
+			}
+		case <-timer.C:
+		}
+		batch = r.commit(batch)
+		timer.Reset(r.opts.FlushEvery)
+	}
+}
+
+// commit writes batch to the store, retrying with backoff until it
+// succeeds: the messages were accepted from the bus, so they are not
+// dropped because the disk was briefly busy or full. It returns batch
+// emptied for reuse.
+func (r *Router) commit(batch []store.Accepted) []store.Accepted {
+	if len(batch) == 0 {
+		return batch
+	}
+	backoff := 50 * time.Millisecond
+	for {
+		res, err := r.opts.Store.Enqueue(context.Background(), batch)
+		if err == nil {
+			r.stats.committed.Add(uint64(len(batch)))
+			r.stats.notifications.Add(uint64(res.Notifications))
+			if len(res.UsedUp) > 0 {
+				r.log.Info("one-shot filters used up", "filters", res.UsedUp)
+			}
+			return batch[:0]
+		}
+		r.stats.commitErrors.Add(1)
+		r.log.Error("commit messages failed, retrying", "messages", len(batch), "first_msg_id", batch[0].Message.Key, "err", err)
+		// A failed commit may leave one-shot filters used up in the index
+		// but not in the store: reload from the store's truth.
+		r.version.Store(-1)
+		time.Sleep(backoff)
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// pruneLoop keeps the history within Retention until ctx is done.
+func (r *Router) pruneLoop(ctx context.Context) {
+	tick := time.NewTicker(r.opts.PruneEvery)
+	defer tick.Stop()
+	for {
+		n, err := r.opts.Store.PruneHistory(ctx, r.opts.Now().Add(-r.opts.Retention))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			r.log.Error("prune history failed", "err", err)
+		case n > 0:
+			r.log.Info("pruned history", "messages", n, "retention", r.opts.Retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,238 @@
+package router_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hark/bus"
+	"hark/filters"
+	"hark/meta"
+	"hark/router"
+	"hark/store"
+)
+
+// samples is the real bus messages of testdata, without the file's own
+// annotations.
+func samples(t testing.TB) []*bus.Envelope {
+	t.Helper()
+	f, err := os.Open("../testdata/fedmsg-samples.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []*bus.Envelope
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		env, err := bus.Decode(sc.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		delete(env.Fields, "expected")
+		delete(env.Fields, "_fixture")
+		out = append(out, env)
+	}
+	return out
+}
+
+// sliceSource hands a fixed list of envelopes to the router, then waits
+// for shutdown like a bus subscriber does.
+type sliceSource struct {
+	envs []*bus.Envelope
+	done chan struct{}
+}
+
+func (s *sliceSource) Run(ctx context.Context, handle func(context.Context, *bus.Envelope)) error {
+	for _, env := range s.envs {
+		handle(ctx, env)
+	}
+	close(s.done)
+	<-ctx.Done()
+	return nil
+}
+
+type world struct {
+	st  *store.SQLite
+	ix  *filters.Index
+	rt  *router.Router
+	ctx context.Context
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	desc, err := meta.New(meta.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := filters.New(filters.Options{})
+	rt, err := router.New(router.Options{Store: st, Describer: desc, Index: ix, ReloadEvery: 20 * time.Millisecond,
+		FlushEvery: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &world{st: st, ix: ix, rt: rt, ctx: ctx}
+}
+
+// user creates a user with one destination (confirmed or not) and one
+// filter with the given rules sending to it.
+func (w *world) user(t *testing.T, name string, confirmed, oneshot bool, rules ...store.Rule) store.Filter {
+	t.Helper()
+	u, err := w.st.CreateUser(w.ctx, store.User{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := w.st.SaveDestination(w.ctx, store.Destination{UserID: u.ID, Kind: store.KindEmail, Address: name + "@example.org", Confirmed: confirmed, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := w.st.SaveFilter(w.ctx, store.Filter{UserID: u.ID, Name: "mine", Active: true, Oneshot: oneshot, Rules: rules, DestinationIDs: []int64{d.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// run feeds envs through the router and stops it once they are handled.
+func (w *world) run(t *testing.T, envs []*bus.Envelope) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(w.ctx)
+	src := &sliceSource{envs: envs, done: make(chan struct{})}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := w.rt.Run(ctx, src); err != nil {
+			t.Errorf("run router: %v", err)
+		}
+	})
+	<-src.done
+	cancel()
+	wg.Wait()
+}
+
+func (w *world) notifications(t *testing.T, user string) []store.Notification {
+	t.Helper()
+	ns, err := w.st.ListNotifications(w.ctx, store.NotificationQuery{User: user, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+func rule(kind, args string, negate bool) store.Rule {
+	return store.Rule{Kind: kind, Args: json.RawMessage(args), Negate: negate}
+}
+
+func TestRouterQueuesMatchesWithReasonAndKeepsEveryMessageInHistory(t *testing.T) {
+	w := newWorld(t)
+	w.user(t, "alice", true, false, rule("app", `{"names": ["bodhi"]}`, false))
+	w.user(t, "bob", false, false, rule("app", `{"names": ["bodhi"]}`, false)) // unconfirmed: gets nothing
+	envs := samples(t)
+	wantBodhi := 0
+	keys := map[string]bool{}
+	for _, env := range envs {
+		if !keys[env.Key()] && topicApp(env.Topic) == "bodhi" {
+			wantBodhi++
+		}
+		keys[env.Key()] = true
+	}
+	w.run(t, envs)
+
+	got := w.notifications(t, "alice")
+	if len(got) != wantBodhi {
+		t.Fatalf("alice has %d notifications, want one per distinct bodhi message: %d", len(got), wantBodhi)
+	}
+	var why []filters.Verdict
+	if err := json.Unmarshal(got[0].Why, &why); err != nil || len(why) != 1 || !why[0].Pass || why[0].Kind != "app" {
+		t.Errorf("why = %s (%v), want the app rule's passing verdict", got[0].Why, err)
+	}
+	if n := len(w.notifications(t, "bob")); n != 0 {
+		t.Errorf("bob (unconfirmed) has %d notifications, want 0", n)
+	}
+	page, err := w.st.HistoryPage(w.ctx, store.Cursor{}, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != len(keys) {
+		t.Errorf("history holds %d messages, want every distinct one: %d", len(page), len(keys))
+	}
+}
+
+func TestRouterOneShotFilterNotifiesOnce(t *testing.T) {
+	w := newWorld(t)
+	w.user(t, "alice", true, true, rule("app", `{"names": ["bodhi"]}`, false))
+	w.run(t, samples(t))
+	if n := len(w.notifications(t, "alice")); n != 1 {
+		t.Fatalf("one-shot filter made %d notifications, want 1", n)
+	}
+	fs, err := w.st.ActiveFilters(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 0 {
+		t.Errorf("one-shot filter still active after firing: %+v", fs)
+	}
+}
+
+func TestRouterPicksUpFilterChangesWhileRunning(t *testing.T) {
+	w := newWorld(t)
+	f := w.user(t, "alice", true, false, rule("app", `{"names": ["nothing-publishes-this"]}`, false))
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
+	handle := make(chan *bus.Envelope)
+	var wg sync.WaitGroup
+	wg.Go(func() { w.rt.Run(ctx, chanSource(handle)) })
+	defer wg.Wait()
+	defer cancel()
+
+	env := samples(t)[0]
+	handle <- env
+	f.Rules = []store.Rule{rule("topic", `{"pattern": "`+env.Topic+`"}`, false)}
+	if _, err := w.st.SaveFilter(w.ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for len(w.notifications(t, "alice")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("filter change not in effect within a second")
+		}
+		env2 := *env
+		env2.MsgID = "changed-" + time.Now().String()
+		handle <- &env2
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// chanSource hands over what arrives on a channel.
+type chanSource chan *bus.Envelope
+
+func (c chanSource) Run(ctx context.Context, handle func(context.Context, *bus.Envelope)) error {
+	for {
+		select {
+		case env := <-c:
+			handle(ctx, env)
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func topicApp(topic string) string {
+	if parts := strings.Split(topic, "."); len(parts) > 3 {
+		return parts[3]
+	}
+	return ""
+}
