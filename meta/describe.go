@@ -149,29 +149,15 @@ func (r *rule) override(o *rule) {
 
 // fill copies from o the fields in mask.
 func (r *rule) fill(o *rule, mask fieldSet) {
-	if mask&hasTitle != 0 {
-		r.title = o.title
+	for i := range r.texts {
+		if mask&hasText(i) != 0 {
+			r.texts[i] = o.texts[i]
+		}
 	}
-	if mask&hasSubtitle != 0 {
-		r.subtitle = o.subtitle
-	}
-	if mask&hasLink != 0 {
-		r.link = o.link
-	}
-	if mask&hasIcon != 0 {
-		r.icon = o.icon
-	}
-	if mask&hasUsernames != 0 {
-		r.usernames = o.usernames
-	}
-	if mask&hasPackages != 0 {
-		r.packages = o.packages
-	}
-	if mask&hasAgent != 0 {
-		r.agent = o.agent
-	}
-	if mask&hasObjects != 0 {
-		r.objects = o.objects
+	for j := range r.lists {
+		if mask&hasList(j) != 0 {
+			r.lists[j] = o.lists[j]
+		}
 	}
 	r.has |= mask
 }
@@ -184,8 +170,7 @@ func (s *service) inherit(generic *service) {
 	for _, r := range s.rules {
 		r.fill(&s.defaults, s.defaults.has&^r.has)
 	}
-	extractors := hasUsernames | hasPackages | hasAgent | hasObjects
-	s.defaults.fill(&generic.defaults, generic.defaults.has&extractors&^s.defaults.has)
+	s.defaults.fill(&generic.defaults, generic.defaults.has&allLists&^s.defaults.has)
 }
 
 // Describe works out what env is about. It does no I/O, and the same
@@ -198,18 +183,18 @@ func (d *Describer) Describe(env *bus.Envelope) Description {
 	}
 	r := svc.match(suffix, env.Fields)
 	desc := Description{App: app, Title: title}
-	if r.has&hasTitle != 0 {
-		desc.Title = r.title.execute(env.Fields)
+	if r.has&hasText(textTitle) != 0 {
+		desc.Title = r.texts[textTitle].execute(env.Fields)
 	}
-	desc.Subtitle = r.subtitle.execute(env.Fields)
-	desc.Link = r.link.execute(env.Fields)
-	desc.Icon = r.icon.execute(env.Fields)
-	desc.Usernames = d.aliasSet(extract(nil, r.usernames, env.Fields))
-	if agent := extract(nil, r.agent, env.Fields); len(agent) > 0 {
+	desc.Subtitle = r.texts[textSubtitle].execute(env.Fields)
+	desc.Link = r.texts[textLink].execute(env.Fields)
+	desc.Icon = r.texts[textIcon].execute(env.Fields)
+	desc.Usernames = d.aliasSet(extract(nil, r.lists[listUsernames], env.Fields))
+	if agent := extract(nil, r.lists[listAgent], env.Fields); len(agent) > 0 {
 		desc.Agent = d.aliasOne(agent[0])
 	}
-	desc.Packages = set(extract(nil, r.packages, env.Fields))
-	desc.Objects = set(extract(nil, r.objects, env.Fields))
+	desc.Packages = set(extract(nil, r.lists[listPackages], env.Fields))
+	desc.Objects = set(extract(nil, r.lists[listObjects], env.Fields))
 	return desc
 }
 

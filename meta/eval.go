@@ -164,15 +164,7 @@ func (c *compiler) node(n parse.Node) (node, error) {
 // branch compiles if and with: the pipeline's variables live until the
 // end of the block, as in text/template.
 func (c *compiler) branch(b *parse.BranchNode, with bool) (node, error) {
-	pipe, err := c.pipe(b.Pipe)
-	if err != nil {
-		return nil, err
-	}
-	body, err := c.list(b.List)
-	if err != nil {
-		return nil, err
-	}
-	elseBody, err := c.list(b.ElseList)
+	pipe, body, elseBody, err := c.block(b.Pipe, b.List, b.ElseList)
 	if err != nil {
 		return nil, err
 	}
@@ -194,19 +186,26 @@ func (c *compiler) branch(b *parse.BranchNode, with bool) (node, error) {
 	}, nil
 }
 
+// block compiles the parts of if, with and range.
+func (c *compiler) block(p *parse.PipeNode, list, elseList *parse.ListNode) (expr, node, node, error) {
+	pipe, err := c.pipe(p)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	body, err := c.list(list)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	elseBody, err := c.list(elseList)
+	return pipe, body, elseBody, err
+}
+
 func (c *compiler) rangeNode(r *parse.RangeNode) (node, error) {
 	// The pipeline is evaluated without its declarations: range assigns
 	// them per element.
 	decl := r.Pipe.Decl
-	pipe, err := c.pipe(&parse.PipeNode{NodeType: parse.NodePipe, Pos: r.Pipe.Pos, Cmds: r.Pipe.Cmds})
-	if err != nil {
-		return nil, err
-	}
-	body, err := c.list(r.List)
-	if err != nil {
-		return nil, err
-	}
-	elseBody, err := c.list(r.ElseList)
+	bare := &parse.PipeNode{NodeType: parse.NodePipe, Pos: r.Pipe.Pos, Cmds: r.Pipe.Cmds}
+	pipe, body, elseBody, err := c.block(bare, r.List, r.ElseList)
 	if err != nil {
 		return nil, err
 	}

@@ -21,25 +21,45 @@ type rule struct {
 	globs    []glob
 	when     *tmpl
 
-	title, subtitle, link, icon         *tmpl
-	usernames, packages, agent, objects []extractor
-	has                                 fieldSet // which fields the file set, even empty
+	texts [numTexts]*tmpl       // title, subtitle, link, icon
+	lists [numLists][]extractor // usernames, packages, agent, objects
+	has   fieldSet              // which of them the file set, even empty
 }
 
-// fieldSet records which optional fields a rule sets, so that an explicit
-// empty list is kept rather than replaced by the service's default.
-type fieldSet uint16
+// The template fields and extractor fields of a rule, by index, with their
+// keys in processor files.
+const (
+	textTitle = iota
+	textSubtitle
+	textLink
+	textIcon
+	numTexts
+)
 
 const (
-	hasTitle fieldSet = 1 << iota
-	hasSubtitle
-	hasLink
-	hasIcon
-	hasUsernames
-	hasPackages
-	hasAgent
-	hasObjects
+	listUsernames = iota
+	listPackages
+	listAgent
+	listObjects
+	numLists
 )
+
+var (
+	textKeys = [numTexts]string{"title", "subtitle", "link", "icon"}
+	listKeys = [numLists]string{"usernames", "packages", "agent", "objects"}
+)
+
+// fieldSet records which optional fields a rule sets, so that an explicit
+// empty list is kept rather than replaced by the service's default: bit
+// i for texts[i], bit numTexts+j for lists[j].
+type fieldSet uint16
+
+func hasText(i int) fieldSet { return 1 << i }
+
+func hasList(j int) fieldSet { return 1 << (numTexts + j) }
+
+// allLists is every extractor field.
+const allLists = fieldSet((1<<numLists - 1) << numTexts)
 
 // A service is every rule for one app, plus the defaults its rules inherit.
 type service struct {
@@ -181,47 +201,23 @@ func (l *loader) rule(n *yaml.Node) (*rule, error) {
 // ruleFields compiles the templates and extractors shared by rules and
 // service defaults.
 func (l *loader) ruleFields(fields map[string]*yaml.Node, topic string, r *rule) error {
-	templates := []struct {
-		key  string
-		dst  **tmpl
-		flag fieldSet
-	}{
-		{"title", &r.title, hasTitle},
-		{"subtitle", &r.subtitle, hasSubtitle},
-		{"link", &r.link, hasLink},
-		{"icon", &r.icon, hasIcon},
+	for i, key := range textKeys {
+		if n, ok := fields[key]; ok {
+			var err error
+			if r.texts[i], err = l.template(n, topic, key); err != nil {
+				return err
+			}
+			r.has |= hasText(i)
+		}
 	}
-	for _, t := range templates {
-		n, ok := fields[t.key]
-		if !ok {
-			continue
+	for j, key := range listKeys {
+		if n, ok := fields[key]; ok {
+			var err error
+			if r.lists[j], err = l.extractors(n, topic, key); err != nil {
+				return err
+			}
+			r.has |= hasList(j)
 		}
-		var err error
-		if *t.dst, err = l.template(n, topic, t.key); err != nil {
-			return err
-		}
-		r.has |= t.flag
-	}
-	extractors := []struct {
-		key  string
-		dst  *[]extractor
-		flag fieldSet
-	}{
-		{"usernames", &r.usernames, hasUsernames},
-		{"packages", &r.packages, hasPackages},
-		{"agent", &r.agent, hasAgent},
-		{"objects", &r.objects, hasObjects},
-	}
-	for _, e := range extractors {
-		n, ok := fields[e.key]
-		if !ok {
-			continue
-		}
-		var err error
-		if *e.dst, err = l.extractors(n, topic, e.key); err != nil {
-			return err
-		}
-		r.has |= e.flag
 	}
 	return nil
 }

@@ -126,18 +126,13 @@ func putState(s *state) {
 // argument is converted once per call (string and int from JSON scalars,
 // any as is), without reflection.
 func fn1[A, R any](f func(A) R) function {
-	return function{1, func(a []any) (any, error) {
-		x, err := arg[A](a[0])
-		if err != nil {
-			return nil, err
-		}
-		return f(x), nil
-	}}
+	return fn1e(func(x A) (R, error) { return f(x), nil })
 }
 
 func fn1e[A, R any](f func(A) (R, error)) function {
 	return function{1, func(a []any) (any, error) {
-		x, err := arg[A](a[0])
+		var err error
+		x := conv[A](a[0], &err)
 		if err != nil {
 			return nil, err
 		}
@@ -147,11 +142,8 @@ func fn1e[A, R any](f func(A) (R, error)) function {
 
 func fn2[A, B, R any](f func(A, B) R) function {
 	return function{2, func(a []any) (any, error) {
-		x, err := arg[A](a[0])
-		if err != nil {
-			return nil, err
-		}
-		y, err := arg[B](a[1])
+		var err error
+		x, y := conv[A](a[0], &err), conv[B](a[1], &err)
 		if err != nil {
 			return nil, err
 		}
@@ -161,20 +153,23 @@ func fn2[A, B, R any](f func(A, B) R) function {
 
 func fn3[A, B, C, R any](f func(A, B, C) R) function {
 	return function{3, func(a []any) (any, error) {
-		x, err := arg[A](a[0])
-		if err != nil {
-			return nil, err
-		}
-		y, err := arg[B](a[1])
-		if err != nil {
-			return nil, err
-		}
-		z, err := arg[C](a[2])
+		var err error
+		x, y, z := conv[A](a[0], &err), conv[B](a[1], &err), conv[C](a[2], &err)
 		if err != nil {
 			return nil, err
 		}
 		return f(x, y, z), nil
 	}}
+}
+
+// conv is arg that records the first error in *err, so adapters convert
+// all their arguments and check once.
+func conv[T any](v any, err *error) T {
+	t, e := arg[T](v)
+	if e != nil && *err == nil {
+		*err = e
+	}
+	return t
 }
 
 // arg converts a template argument to a Go parameter type.

@@ -53,29 +53,12 @@ func compileTransform(spec string, aliases map[string]string) (transform, error)
 		}
 		return t, nil
 	}
+	if f, ok := oneValue[name]; ok {
+		return noArg(eachValue(f))
+	}
 	switch name {
-	case "nvr":
-		return noArg(eachValue(nvrName))
-	case "lower":
-		return noArg(eachValue(strings.ToLower))
-	case "upper":
-		return noArg(eachValue(strings.ToUpper))
-	case "trim":
-		return noArg(eachValue(strings.TrimSpace))
-	case "email":
-		return noArg(eachValue(emailUser))
-	case "fasemail":
-		return noArg(eachValue(fasEmailUser))
-	case "openid":
-		return noArg(eachValue(openidUser))
 	case "alias":
 		return noArg(eachValue(func(v string) string { return aliasOf(aliases, v) }))
-	case "fas":
-		return noArg(eachValue(fasUser))
-	case "basename":
-		return noArg(eachValue(path.Base))
-	case "dirname":
-		return noArg(eachValue(dirName))
 	case "mentions":
 		return noArg(expandValue(appendMentions))
 	case "first":
@@ -105,26 +88,12 @@ func compileTransform(spec string, aliases map[string]string) (transform, error)
 			}
 			return v
 		}), nil
-	case "prefix":
+	case "prefix", "suffix", "trimprefix", "trimsuffix":
 		if err := needArg(); err != nil {
 			return nil, err
 		}
-		return eachValue(func(v string) string { return arg + v }), nil
-	case "suffix":
-		if err := needArg(); err != nil {
-			return nil, err
-		}
-		return eachValue(func(v string) string { return v + arg }), nil
-	case "trimprefix":
-		if err := needArg(); err != nil {
-			return nil, err
-		}
-		return eachValue(func(v string) string { return strings.TrimPrefix(v, arg) }), nil
-	case "trimsuffix":
-		if err := needArg(); err != nil {
-			return nil, err
-		}
-		return eachValue(func(v string) string { return strings.TrimSuffix(v, arg) }), nil
+		f := withArg[name]
+		return eachValue(func(v string) string { return f(v, arg) }), nil
 	case "replace":
 		old, repl, ok := strings.Cut(arg, ":")
 		if !ok || old == "" {
@@ -151,6 +120,28 @@ func compileTransform(spec string, aliases map[string]string) (transform, error)
 		}), nil
 	}
 	return nil, fmt.Errorf("unknown transform %q", name)
+}
+
+// oneValue are the transforms that rewrite each value on its own.
+var oneValue = map[string]func(string) string{
+	"nvr":      nvrName,
+	"lower":    strings.ToLower,
+	"upper":    strings.ToUpper,
+	"trim":     strings.TrimSpace,
+	"email":    emailUser,
+	"fasemail": fasEmailUser,
+	"openid":   openidUser,
+	"fas":      fasUser,
+	"basename": path.Base,
+	"dirname":  dirName,
+}
+
+// withArg are the transforms of a value and their argument.
+var withArg = map[string]func(v, arg string) string{
+	"prefix":     func(v, arg string) string { return arg + v },
+	"suffix":     func(v, arg string) string { return v + arg },
+	"trimprefix": strings.TrimPrefix,
+	"trimsuffix": strings.TrimSuffix,
 }
 
 // nvrName turns a name-version-release into the name by dropping the last
