@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -265,5 +266,33 @@ func TestEmbeddedProcessorsLoad(t *testing.T) {
 	}
 	if len(d.services) < 40 {
 		t.Errorf("%d services loaded, want the ~50 of the samples", len(d.services))
+	}
+}
+
+// TestDescribeConcurrently runs under -race: a Describer is shared by
+// every consumer goroutine.
+func TestDescribeConcurrently(t *testing.T) {
+	d := Default()
+	samples := loadSamples(t)
+	want := make([]Description, len(samples))
+	for i, s := range samples {
+		want[i] = d.Describe(s.env)
+	}
+	done := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for i, s := range samples {
+				if got := d.Describe(s.env); !equalDescription(got, want[i]) {
+					done <- fmt.Errorf("line %d: got %+v, want %+v", s.line, got, want[i])
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -33,6 +33,10 @@ func newTemplateSet(aliases map[string]string) *templateSet {
 	for n, f := range templateFuncs {
 		funcs[n] = f
 	}
+	// Every one-value transform is a function too: {{ nvr .msg.build }}.
+	for n, f := range oneValue {
+		funcs[n] = fn1(f)
+	}
 	funcs["alias"] = fn1(func(name string) string { return aliasOf(aliases, name) })
 	// include is compiled specially (it runs named templates); listing it
 	// here lets the parser accept it.
@@ -362,16 +366,6 @@ var templateFuncs = map[string]function{
 		b, err := toUint(n)
 		return humanize.IBytes(b), err
 	}),
-	"nvr":        fn1(nvrName),
-	"lower":      fn1(strings.ToLower),
-	"upper":      fn1(strings.ToUpper),
-	"trim":       fn1(strings.TrimSpace),
-	"email":      fn1(emailUser),
-	"fasemail":   fn1(fasEmailUser),
-	"openid":     fn1(openidUser),
-	"fas":        fn1(fasUser),
-	"basename":   fn1(func(s string) string { return s[strings.LastIndexByte(s, '/')+1:] }),
-	"dirname":    fn1(dirName),
 	"mentions":   fn1(func(s string) []string { return appendMentions(nil, s) }),
 	"split":      fn1(func(s string) []string { return appendFields(nil, s) }),
 	"trimchars":  fn2(func(cutset, s string) string { return strings.Trim(s, cutset) }),
