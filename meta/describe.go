@@ -181,32 +181,34 @@ func (d *Describer) Describe(env *bus.Envelope) Description {
 	if s, ok := d.services[app]; ok {
 		svc = s
 	}
-	r := svc.match(suffix, env.Fields)
+	s := getState()
+	defer putState(s)
+	r := svc.match(suffix, env.Fields, s)
 	desc := Description{App: app, Title: title}
 	if r.has&hasText(textTitle) != 0 {
-		desc.Title = r.texts[textTitle].execute(env.Fields)
+		desc.Title = r.texts[textTitle].execute(s, env.Fields)
 	}
-	desc.Subtitle = r.texts[textSubtitle].execute(env.Fields)
-	desc.Link = r.texts[textLink].execute(env.Fields)
-	desc.Icon = r.texts[textIcon].execute(env.Fields)
-	desc.Usernames = d.aliasSet(extract(nil, r.lists[listUsernames], env.Fields))
-	if agent := extract(nil, r.lists[listAgent], env.Fields); len(agent) > 0 {
+	desc.Subtitle = r.texts[textSubtitle].execute(s, env.Fields)
+	desc.Link = r.texts[textLink].execute(s, env.Fields)
+	desc.Icon = r.texts[textIcon].execute(s, env.Fields)
+	desc.Usernames = d.aliasSet(extract(nil, r.lists[listUsernames], env.Fields, s))
+	if agent := extract(nil, r.lists[listAgent], env.Fields, s); len(agent) > 0 {
 		desc.Agent = d.aliasOne(agent[0])
 	}
-	desc.Packages = set(extract(nil, r.lists[listPackages], env.Fields))
-	desc.Objects = set(extract(nil, r.lists[listObjects], env.Fields))
+	desc.Packages = set(extract(nil, r.lists[listPackages], env.Fields, s))
+	desc.Objects = set(extract(nil, r.lists[listObjects], env.Fields, s))
 	return desc
 }
 
 // match returns the first rule matching the topic suffix, or the service's
 // defaults.
-func (s *service) match(suffix string, data map[string]any) *rule {
+func (s *service) match(suffix string, data map[string]any, st *state) *rule {
 	for _, r := range s.rules {
 		if !r.matches(suffix) {
 			continue
 		}
 		if r.when != nil {
-			switch r.when.execute(data) {
+			switch r.when.execute(st, data) {
 			case "", "false", "0":
 				continue
 			}
@@ -275,13 +277,15 @@ func splitTopic(topic string) (app, suffix, title string) {
 }
 
 // extract appends what every extractor yields.
-func extract(dst []string, es []extractor, data map[string]any) []string {
+func extract(dst []string, es []extractor, data map[string]any, s *state) []string {
 	for i := range es {
 		e := &es[i]
 		start := len(dst)
 		switch {
 		case e.template != nil:
-			for _, line := range strings.Split(e.template.execute(data), "\n") {
+			for rest := e.template.execute(s, data); rest != ""; {
+				var line string
+				line, rest, _ = strings.Cut(rest, "\n")
 				if line = strings.TrimSpace(line); line != "" {
 					dst = append(dst, line)
 				}

@@ -162,7 +162,7 @@ func TestTemplates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := tm.execute(root); got != tc.want {
+			if got := tm.execute(getState(), root); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -197,7 +197,7 @@ func TestTemplateRecursionIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tm.execute(map[string]any{}); got != "" {
+	if got := tm.execute(getState(), map[string]any{}); got != "" {
 		t.Errorf("got %q, want the failed template's \"\"", got)
 	}
 }

@@ -93,22 +93,21 @@ func compileTemplate(name, src string, set *templateSet) (*tmpl, error) {
 // execute renders the template over the envelope's fields. A template that
 // would print an absent or null field, or that fails, renders as "": half a
 // sentence is worse than none, and the failure is the message's, not ours.
-func (t *tmpl) execute(data map[string]any) string {
+// s is scratch state, reused across the templates of one message.
+func (t *tmpl) execute(s *state, data map[string]any) string {
 	if t == nil {
 		return ""
 	}
 	if t.body == nil {
 		return t.constant
 	}
-	s := getState()
-	s.root, s.set = data, t.set
-	s.vars = append(s.vars, variable{"$", any(data)})
-	out := ""
-	if err := t.body(s, any(data)); err == nil {
-		out = string(s.out)
+	s.root, s.set, s.frame, s.depth = data, t.set, 0, 0
+	s.vars = append(s.vars[:0], variable{"$", any(data)})
+	s.args, s.out = s.args[:0], s.out[:0]
+	if err := t.body(s, any(data)); err != nil {
+		return ""
 	}
-	putState(s)
-	return out
+	return string(s.out)
 }
 
 // statePool recycles execution states with their variable and argument
