@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -14,7 +15,7 @@ import (
 )
 
 var disagreementsPath = flag.String("meta.disagreements", "",
-	"write every disagreement of TestScoreAgainstReference to this file (default: a new file in $TMPDIR)")
+	"write every disagreement of TestScoreAgainstReference to this file (default: hark-meta-disagreements.txt in $TMPDIR)")
 
 // sample is one message of testdata/fedmsg-samples.jsonl with what the
 // reference implementation derived from it.
@@ -87,12 +88,11 @@ func TestScoreAgainstReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := *disagreementsPath
-	var out *os.File
 	if path == "" {
-		out, err = os.CreateTemp("", "hark-meta-disagreements-*.txt")
-	} else {
-		out, err = os.Create(path)
+		// One stable name, overwritten by each run, so runs leave no litter.
+		path = filepath.Join(os.TempDir(), "hark-meta-disagreements.txt")
 	}
+	out, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
