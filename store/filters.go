@@ -10,49 +10,95 @@ import (
 
 // SaveFilter implements Filters.
 func (s *SQLite) SaveFilter(ctx context.Context, f Filter) (Filter, error) {
-	now := time.Now()
-	if f.Created.IsZero() {
-		f.Created = now
+	err := s.write(ctx, func(tx *sql.Tx) error { return saveFilter(ctx, tx, &f, time.Now()) })
+	if err != nil {
+		return f, fmt.Errorf("save filter %q: %w", f.Name, err)
 	}
-	f.Updated = now
+	return f, nil
+}
+
+// ReplaceFilters implements Filters. A filter whose name the user
+// already has keeps its ID, so the notifications it made still name it.
+func (s *SQLite) ReplaceFilters(ctx context.Context, userID int64, fs []Filter) ([]Filter, error) {
+	now := time.Now()
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if f.ID == 0 {
-			res, err := tx.ExecContext(ctx, insertFilter, f.UserID, f.Name, f.Position, f.Active, f.Oneshot, ms(f.Created), ms(f.Updated))
-			if err != nil {
-				return err
-			}
-			if f.ID, err = res.LastInsertId(); err != nil {
-				return err
-			}
-		} else {
-			err := changed(tx.ExecContext(ctx, updateFilter, f.UserID, f.Name, f.Position, f.Active, f.Oneshot, ms(f.Updated), f.ID))(ErrNotFound)
-			if err != nil {
-				return err
-			}
+		rows, err := tx.QueryContext(ctx, selectFilterNamesOfUser, userID)
+		type named struct {
+			id   int64
+			name string
 		}
-		if _, err := tx.ExecContext(ctx, deleteRulesOfFilter, f.ID); err != nil {
+		old, err := collect(rows, err, func(row scanner) (named, error) {
+			var n named
+			return n, row.Scan(&n.id, &n.name)
+		})
+		if err != nil {
 			return err
 		}
-		for i, r := range f.Rules {
-			if _, err := tx.ExecContext(ctx, insertRule, f.ID, i, r.Kind, string(r.Args), r.Negate); err != nil {
+		ids := make(map[string]int64, len(old))
+		for _, n := range old {
+			ids[n.name] = n.id
+		}
+		for i := range fs {
+			fs[i].ID, fs[i].UserID, fs[i].Position = ids[fs[i].Name], userID, i
+			delete(ids, fs[i].Name)
+		}
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, deleteFilter, id); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, deleteFilterDestination, f.ID); err != nil {
-			return err
-		}
-		for _, d := range f.DestinationIDs {
-			if _, err := tx.ExecContext(ctx, insertFilterDestination, f.ID, d); err != nil {
-				return err
+		for i := range fs {
+			if err := saveFilter(ctx, tx, &fs[i], now); err != nil {
+				return fmt.Errorf("filter %q: %w", fs[i].Name, err)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return f, fmt.Errorf("save filter %q: %w", f.Name, err)
+		return nil, fmt.Errorf("replace filters of user %d: %w", userID, err)
+	}
+	return fs, nil
+}
+
+// saveFilter creates f (ID 0) or replaces it by ID within tx, rules and
+// destinations included.
+func saveFilter(ctx context.Context, tx *sql.Tx, f *Filter, now time.Time) error {
+	if f.Created.IsZero() {
+		f.Created = now
+	}
+	f.Updated = now
+	if f.ID == 0 {
+		res, err := tx.ExecContext(ctx, insertFilter, f.UserID, f.Name, f.Position, f.Active, f.Oneshot, ms(f.Created), ms(f.Updated))
+		if err != nil {
+			return err
+		}
+		if f.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+	} else {
+		err := changed(tx.ExecContext(ctx, updateFilter, f.UserID, f.Name, f.Position, f.Active, f.Oneshot, ms(f.Updated), f.ID))(ErrNotFound)
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, deleteRulesOfFilter, f.ID); err != nil {
+		return err
+	}
+	for i, r := range f.Rules {
+		if _, err := tx.ExecContext(ctx, insertRule, f.ID, i, r.Kind, string(r.Args), r.Negate); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, deleteFilterDestination, f.ID); err != nil {
+		return err
+	}
+	for _, d := range f.DestinationIDs {
+		if _, err := tx.ExecContext(ctx, insertFilterDestination, f.ID, d); err != nil {
+			return err
+		}
 	}
 	f.Created, f.Updated = fromMS(ms(f.Created)), fromMS(ms(f.Updated))
-	return f, nil
+	return nil
 }
 
 // DeleteFilter implements Filters.

@@ -209,6 +209,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`
 UPDATE filters SET user_id = ?, name = ?, position = ?, active = ?, oneshot = ?, updated = ?
 WHERE id = ?`
 	deleteFilter            = `DELETE FROM filters WHERE id = ?`
+	selectFilterNamesOfUser = `SELECT id, name FROM filters WHERE user_id = ?`
 	deleteRulesOfFilter     = `DELETE FROM rules WHERE filter_id = ?`
 	insertRule              = `INSERT INTO rules (filter_id, position, kind, args, negate) VALUES (?, ?, ?, ?, ?)`
 	deleteFilterDestination = `DELETE FROM filter_destinations WHERE filter_id = ?`

@@ -72,6 +72,10 @@ type Filters interface {
 	// destinations included, in one transaction.
 	SaveFilter(ctx context.Context, f Filter) (Filter, error)
 	DeleteFilter(ctx context.Context, id int64) error
+	// ReplaceFilters makes fs, in order, the user's filters, in one
+	// transaction: what importing a filter file does. It returns fs with
+	// their IDs.
+	ReplaceFilters(ctx context.Context, userID int64, fs []Filter) ([]Filter, error)
 	// ListFilters is one user's filters in their order.
 	ListFilters(ctx context.Context, userID int64) ([]Filter, error)
 	// ActiveFilters is every active filter of every enabled user, ordered

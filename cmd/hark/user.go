@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"hark/accounts"
 	"hark/config"
 	"hark/store"
 )
@@ -17,7 +18,7 @@ func init() {
 }
 
 const userUsage = `Usage:
-  hark user add NAME [--email ADDR]... [--irc NICK]... [--admin] [--confirmed]
+  hark user add NAME [--email ADDR]... [--irc NICK]... [--admin] [--confirmed] [--defaults]
   hark user list
   hark user passwd NAME    (the password is read from stdin)
   hark user disable NAME`
@@ -58,6 +59,7 @@ func runUserAdd(ctx context.Context, args []string, io stdio) int {
 	fs.Var(&nicks, "irc", "an IRC `NICK` to notify (repeatable)")
 	admin := fs.Bool("admin", false, "the user administers hark")
 	confirmed := fs.Bool("confirmed", false, "the destinations need no confirmation")
+	defaults := fs.Bool("defaults", false, "give the user the default filters (my packages, things about me; not my own actions)")
 	return adminCommand(ctx, "hark user add", fs, args, io, func(ctx context.Context, s store.Store, _ *config.Config, args []string) error {
 		name, err := oneName(args)
 		if err != nil {
@@ -92,6 +94,13 @@ func runUserAdd(ctx context.Context, args []string, io stdio) int {
 			}
 		}
 		fmt.Fprintf(io.out, "added user %s with %d destinations\n", name, len(dests))
+		if *defaults {
+			n, err := accounts.AddDefaults(ctx, s, name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(io.out, "added %d default filters\n", n)
+		}
 		return nil
 	})
 }
