@@ -49,20 +49,20 @@ func New(opts Options) (*Describer, error) {
 		aliases[k] = v
 	}
 	d.aliases = aliases
-	svcs, replaces, err := loadFS(embedded, "processors", aliases)
+	svcs, err := loadFS(embedded, "processors", aliases)
 	if err != nil {
 		return nil, err
 	}
-	for i, s := range svcs {
-		if err := d.add(s, replaces[i], true); err != nil {
+	for _, s := range svcs {
+		if err := d.add(s, true); err != nil {
 			return nil, err
 		}
 	}
 	var errs []error
 	for _, f := range opts.Files {
-		s, replace, err := loadFile(f, aliases)
+		s, err := loadFile(f, aliases)
 		if err == nil {
-			err = d.add(s, replace, false)
+			err = d.add(s, false)
 		}
 		errs = append(errs, err)
 	}
@@ -114,19 +114,19 @@ func defaultAliases() (map[string]string, error) {
 // add merges a loaded service into the set, once per app it names. An
 // extra file's rules come first so they win; its defaults replace those it
 // sets.
-func (d *Describer) add(s *service, replace, embeddedFile bool) error {
+func (d *Describer) add(s *service, embeddedFile bool) error {
 	for _, name := range s.names {
 		own := s.copyFor(name)
 		old, ok := d.services[name]
 		switch {
 		case ok && embeddedFile:
 			return fmt.Errorf("load processors: service %q defined twice in the embedded processors", name)
-		case !ok || replace:
+		case !ok || s.replace:
 			d.services[name] = own
 			continue
 		}
 		old.rules = append(own.rules, old.rules...)
-		old.defaults.override(&own.defaults)
+		old.defaults.fill(&own.defaults, own.defaults.has)
 	}
 	return nil
 }
@@ -140,11 +140,6 @@ func (s *service) copyFor(name string) *service {
 		c.rules = append(c.rules, &rc)
 	}
 	return c
-}
-
-// override copies into r every field o sets.
-func (r *rule) override(o *rule) {
-	r.fill(o, o.has)
 }
 
 // fill copies from o the fields in mask.

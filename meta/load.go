@@ -64,6 +64,7 @@ const allLists = fieldSet((1<<numLists - 1) << numTexts)
 // A service is every rule for one app, plus the defaults its rules inherit.
 type service struct {
 	names    []string // the apps it serves; usually one
+	replace  bool     // an extra file's "replace: true"
 	defaults rule
 	rules    []*rule
 }
@@ -106,62 +107,61 @@ func (l *loader) errorf(n *yaml.Node, topic, format string, args ...any) error {
 	return fmt.Errorf("load processors %s:%s %s", where, who, fmt.Sprintf(format, args...))
 }
 
-// parseFile compiles one processor file. replace reports the file's
-// "replace: true".
-func parseFile(name string, data []byte, aliases map[string]string) (svc *service, replace bool, err error) {
+// parseFile compiles one processor file.
+func parseFile(name string, data []byte, aliases map[string]string) (*service, error) {
 	l := &loader{file: name, aliases: aliases, set: newTemplateSet(aliases)}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, false, fmt.Errorf("load processors %s: %w", name, err)
+		return nil, fmt.Errorf("load processors %s: %w", name, err)
 	}
 	if len(doc.Content) == 0 {
-		return nil, false, fmt.Errorf("load processors %s: empty file", name)
+		return nil, fmt.Errorf("load processors %s: empty file", name)
 	}
 	top := doc.Content[0]
 	fields, err := l.mapping(top, "", "service", "replace", "topics", "templates",
 		"title", "subtitle", "link", "icon", "usernames", "packages", "agent", "objects")
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	svcNode, ok := fields["service"]
 	if !ok {
-		return nil, false, l.errorf(top, "", "missing key \"service\"")
+		return nil, l.errorf(top, "", "missing key \"service\"")
 	}
 	names, err := l.stringList(svcNode, "", "service")
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if len(names) == 0 || contains(names, "") {
-		return nil, false, l.errorf(svcNode, "", "service: empty name")
+		return nil, l.errorf(svcNode, "", "service: empty name")
 	}
 	l.service = strings.Join(names, ",")
-	svc = &service{names: names}
+	svc := &service{names: names}
 	if n, ok := fields["templates"]; ok {
 		if err := l.namedTemplates(n); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 	}
 	if n, ok := fields["replace"]; ok {
-		if err := n.Decode(&replace); err != nil {
-			return nil, false, l.errorf(n, "", "replace: want true or false")
+		if err := n.Decode(&svc.replace); err != nil {
+			return nil, l.errorf(n, "", "replace: want true or false")
 		}
 	}
 	if err := l.ruleFields(fields, "", &svc.defaults); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if n, ok := fields["topics"]; ok {
 		if n.Kind != yaml.SequenceNode {
-			return nil, false, l.errorf(n, "", "topics: want a list of rules")
+			return nil, l.errorf(n, "", "topics: want a list of rules")
 		}
 		for _, tn := range n.Content {
 			r, err := l.rule(tn)
 			if err != nil {
-				return nil, false, err
+				return nil, err
 			}
 			svc.rules = append(svc.rules, r)
 		}
 	}
-	return svc, replace, nil
+	return svc, nil
 }
 
 // rule compiles one entry of topics.
@@ -423,13 +423,12 @@ func contains(list []string, s string) bool {
 }
 
 // loadFS compiles every *.yaml of a directory of an fs.FS, in name order.
-func loadFS(fsys fs.FS, dir string, aliases map[string]string) ([]*service, []bool, error) {
+func loadFS(fsys fs.FS, dir string, aliases map[string]string) ([]*service, error) {
 	names, err := fs.Glob(fsys, dir+"/*.yaml")
 	if err != nil {
-		return nil, nil, fmt.Errorf("list processors: %w", err)
+		return nil, fmt.Errorf("list processors: %w", err)
 	}
 	var svcs []*service
-	var replaces []bool
 	var errs []error
 	for _, name := range names {
 		data, err := fs.ReadFile(fsys, name)
@@ -437,22 +436,21 @@ func loadFS(fsys fs.FS, dir string, aliases map[string]string) ([]*service, []bo
 			errs = append(errs, fmt.Errorf("read processors: %w", err))
 			continue
 		}
-		svc, replace, err := parseFile(name, data, aliases)
+		svc, err := parseFile(name, data, aliases)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		svcs = append(svcs, svc)
-		replaces = append(replaces, replace)
 	}
-	return svcs, replaces, errors.Join(errs...)
+	return svcs, errors.Join(errs...)
 }
 
 // loadFile compiles one processor file from disk.
-func loadFile(name string, aliases map[string]string) (*service, bool, error) {
+func loadFile(name string, aliases map[string]string) (*service, error) {
 	data, err := os.ReadFile(name)
 	if err != nil {
-		return nil, false, fmt.Errorf("read processors: %w", err)
+		return nil, fmt.Errorf("read processors: %w", err)
 	}
 	return parseFile(name, data, aliases)
 }

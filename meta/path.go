@@ -142,20 +142,6 @@ func walk(dst []string, v any, steps []step) []string {
 	return dst
 }
 
-// lookup follows plain keys and returns the value found, for templates.
-func lookup(v any, keys []string) (any, bool) {
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if v, ok = m[k]; !ok {
-			return nil, false
-		}
-	}
-	return v, true
-}
-
 // scalar renders a JSON scalar as text; maps, lists and null are not scalars.
 func scalar(v any) (string, bool) {
 	switch x := v.(type) {
