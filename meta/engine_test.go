@@ -114,7 +114,7 @@ func TestBadTransforms(t *testing.T) {
 
 func TestTemplates(t *testing.T) {
 	root := data(t, `{"topic": "org.fedoraproject.prod.bodhi.update.request.testing",
-		"msg": {"user": {"name": "ralph"}, "agent": "lmacken", "karma": 1, "ok": true, "none": null,
+		"msg": {"user": {"name": "ralph"}, "agent": "lmacken", "karma": 1, "zero": 0, "zerof": 0.0, "ok": true, "none": null,
 		"title": "gnome-settings-daemon-3.6.1-1.fc18", "tags": ["b", "a", "c", "d"],
 		"pkgs": [{"distro": "Fedora", "name": "x"}, {"distro": "Debian", "name": "y"}]}}`)
 	set := newTemplateSet(map[string]string{"threebean": "ralph"})
@@ -156,6 +156,7 @@ func TestTemplates(t *testing.T) {
 		{"function failure fails the template", `{{ index .msg.tags 9 }}`, ""},
 		{"len and index", `{{ len .msg.tags }}{{ index .msg.tags 0 }}`, "4b"},
 		{"kindIs", `{{ kindIs "map" .msg.user }}{{ kindIs "number" .msg.karma }}`, "truetrue"},
+		{"zero is false", `{{ if .msg.zero }}t{{ else }}f{{ end }}{{ if .msg.zerof }}t{{ else }}f{{ end }}{{ if .msg.karma }}t{{ end }}`, "fft"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tm, err := compileTemplate("test", tc.src, set)

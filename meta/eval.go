@@ -589,7 +589,8 @@ func truth(v any) bool {
 	case string:
 		return x != ""
 	case json.Number:
-		return x != "" && x != "0"
+		f, err := x.Float64()
+		return err != nil || f != 0
 	case int:
 		return x != 0
 	case float64:
