@@ -109,7 +109,8 @@ type IRC struct {
 type Owners struct {
 	// Source is a URL or file of package → owning users.
 	Source string `yaml:"source"`
-	// Groups is a URL or file of package → owning groups.
+	// Groups is a URL or file of group → members, so that owned-by also
+	// counts packages a user owns through their groups.
 	Groups  string        `yaml:"groups"`
 	Refresh time.Duration `yaml:"refresh"`
 }

@@ -93,8 +93,7 @@ func runTail(ctx context.Context, args []string, io stdio) int {
 		Logger:    slog.New(slog.NewTextHandler(io.err, nil)),
 	}
 	if o.validate {
-		sig := cfg.Bus.Signatures
-		v, err := bus.NewVerifier(bus.VerifyOptions{CAFile: sig.CA, CRLFile: sig.CRL, RoutingPolicy: sig.RoutingPolicy, Nitpicky: sig.Nitpicky})
+		v, err := newVerifier(cfg)
 		if err != nil {
 			fmt.Fprintf(io.err, "hark tail: %v\n", err)
 			return 1
@@ -108,7 +107,7 @@ func runTail(ctx context.Context, args []string, io stdio) int {
 	}
 	p := &tailPrinter{out: io.out, include: include, exclude: exclude, pretty: o.pretty, json: o.json}
 	if !o.json && !o.pretty {
-		if p.describer, err = meta.New(meta.Options{Files: cfg.Meta.Processors}); err != nil {
+		if p.describer, err = newDescriber(cfg); err != nil {
 			fmt.Fprintf(io.err, "hark tail: %v\n", err)
 			return 1
 		}
