@@ -126,16 +126,24 @@ type Item struct {
 
 // Topics is the batch's distinct topics in first-seen order: a digest
 // carries one header per value so mail filters see all of them.
-func (b *Batch) Topics() []string { return b.distinct(func(it *Item) []string { return []string{it.Topic} }) }
+func (b *Batch) Topics() []string {
+	return b.distinct(func(it *Item) []string { return []string{it.Topic} })
+}
 
 // Usernames is the batch's distinct usernames in first-seen order.
-func (b *Batch) Usernames() []string { return b.distinct(func(it *Item) []string { return it.Usernames }) }
+func (b *Batch) Usernames() []string {
+	return b.distinct(func(it *Item) []string { return it.Usernames })
+}
 
 // Packages is the batch's distinct packages in first-seen order.
-func (b *Batch) Packages() []string { return b.distinct(func(it *Item) []string { return it.Packages }) }
+func (b *Batch) Packages() []string {
+	return b.distinct(func(it *Item) []string { return it.Packages })
+}
 
 // MsgIDs is the batch's message ids, one per item.
-func (b *Batch) MsgIDs() []string { return b.distinct(func(it *Item) []string { return []string{it.MsgID} }) }
+func (b *Batch) MsgIDs() []string {
+	return b.distinct(func(it *Item) []string { return []string{it.MsgID} })
+}
 
 func (b *Batch) distinct(values func(*Item) []string) []string {
 	var out []string
