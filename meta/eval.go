@@ -29,6 +29,11 @@ type expr func(s *state, dot any) (any, error)
 type function struct {
 	arity int
 	call  func(args []any) (any, error)
+	// call1 and call2, when set, take one or two arguments directly: most
+	// calls are written with all their arguments, and skipping the
+	// argument stack makes them markedly cheaper.
+	call1 func(a any) (any, error)
+	call2 func(a, b any) (any, error)
 }
 
 // state is one execution: the root data, variables in scope and the set
@@ -479,6 +484,30 @@ func (c *compiler) call(cmd *parse.CommandNode, id *parse.IdentifierNode, piped 
 	if n := len(args) + btoi(piped); f.arity >= 0 && n != f.arity {
 		return nil, c.errorf(id, "wrong number of arguments for %s: want %d, got %d", name, f.arity, n)
 	}
+	switch {
+	case f.call1 != nil && len(args) == 1 && !piped:
+		a0, call1 := args[0], f.call1
+		return func(s *state, dot any, _ any, _ bool) (any, error) {
+			x, err := a0(s, dot)
+			if err != nil {
+				return nil, err
+			}
+			return call1(x)
+		}, nil
+	case f.call2 != nil && len(args) == 2 && !piped:
+		a0, a1, call2 := args[0], args[1], f.call2
+		return func(s *state, dot any, _ any, _ bool) (any, error) {
+			x, err := a0(s, dot)
+			if err != nil {
+				return nil, err
+			}
+			y, err := a1(s, dot)
+			if err != nil {
+				return nil, err
+			}
+			return call2(x, y)
+		}, nil
+	}
 	// Arguments go on the state's argument stack: nested calls push above
 	// and pop back to where they started, so no call allocates a slice.
 	return func(s *state, dot any, final any, hasFinal bool) (any, error) {
@@ -624,8 +653,9 @@ func (s *state) print(v any) error {
 var builtins = map[string]function{
 	"and": {arity: -1},
 	"or":  {arity: -1},
-	"not": {1, func(a []any) (any, error) { return !truth(a[0]), nil }},
-	"len": {1, func(a []any) (any, error) {
+	"not": {arity: 1, call: func(a []any) (any, error) { return !truth(a[0]), nil },
+		call1: func(a any) (any, error) { return !truth(a), nil }},
+	"len": {arity: 1, call: func(a []any) (any, error) {
 		switch x := a[0].(type) {
 		case string:
 			return len(x), nil
@@ -638,7 +668,7 @@ var builtins = map[string]function{
 		}
 		return nil, fmt.Errorf("len of %T", a[0])
 	}},
-	"index": {2, func(a []any) (any, error) {
+	"index": {arity: 2, call: func(a []any) (any, error) {
 		switch x := a[0].(type) {
 		case []any:
 			i, err := toInt(a[1])
@@ -659,7 +689,7 @@ var builtins = map[string]function{
 		return nil, nil
 	}},
 	// eq a b c is a==b || a==c, as in text/template.
-	"eq": {-1, func(a []any) (any, error) {
+	"eq": {arity: -1, call2: func(a, b any) (any, error) { return equal(a, b), nil }, call: func(a []any) (any, error) {
 		if len(a) < 2 {
 			return nil, errors.New("eq needs two arguments")
 		}
@@ -670,12 +700,13 @@ var builtins = map[string]function{
 		}
 		return false, nil
 	}},
-	"ne": {2, func(a []any) (any, error) { return !equal(a[0], a[1]), nil }},
-	"lt": {2, func(a []any) (any, error) { return compare(a[0], a[1], func(c int) bool { return c < 0 }) }},
-	"le": {2, func(a []any) (any, error) { return compare(a[0], a[1], func(c int) bool { return c <= 0 }) }},
-	"gt": {2, func(a []any) (any, error) { return compare(a[0], a[1], func(c int) bool { return c > 0 }) }},
-	"ge": {2, func(a []any) (any, error) { return compare(a[0], a[1], func(c int) bool { return c >= 0 }) }},
-	"printf": {-1, func(a []any) (any, error) {
+	"ne": {arity: 2, call: func(a []any) (any, error) { return !equal(a[0], a[1]), nil },
+		call2: func(a, b any) (any, error) { return !equal(a, b), nil }},
+	"lt": {arity: 2, call: func(a []any) (any, error) { return compare(a[0], a[1], func(c int) bool { return c < 0 }) }},
+	"le": {arity: 2, call: func(a []any) (any, error) { return compare(a[0], a[1], func(c int) bool { return c <= 0 }) }},
+	"gt": {arity: 2, call: func(a []any) (any, error) { return compare(a[0], a[1], func(c int) bool { return c > 0 }) }},
+	"ge": {arity: 2, call: func(a []any) (any, error) { return compare(a[0], a[1], func(c int) bool { return c >= 0 }) }},
+	"printf": {arity: -1, call: func(a []any) (any, error) {
 		if len(a) == 0 {
 			return nil, errors.New("printf needs a format")
 		}
@@ -685,7 +716,7 @@ var builtins = map[string]function{
 		}
 		return fmt.Sprintf(f, a[1:]...), nil
 	}},
-	"slice": {-1, func(a []any) (any, error) {
+	"slice": {arity: -1, call: func(a []any) (any, error) {
 		if len(a) < 1 || len(a) > 3 {
 			return nil, errors.New("slice takes 1 to 3 arguments")
 		}
@@ -726,9 +757,9 @@ var builtins = map[string]function{
 		}
 		return nil, fmt.Errorf("slice of %T", a[0])
 	}},
-	"println": {-1, func(a []any) (any, error) { return fmt.Sprintln(a...), nil }},
-	"print":   {-1, func(a []any) (any, error) { return fmt.Sprint(a...), nil }},
-	"urlquery": {-1, func(a []any) (any, error) {
+	"println": {arity: -1, call: func(a []any) (any, error) { return fmt.Sprintln(a...), nil }},
+	"print":   {arity: -1, call: func(a []any) (any, error) { return fmt.Sprint(a...), nil }},
+	"urlquery": {arity: -1, call: func(a []any) (any, error) {
 		var sb strings.Builder
 		for _, v := range a {
 			if s, ok := scalar(v); ok {

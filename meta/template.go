@@ -133,29 +133,31 @@ func fn1[A, R any](f func(A) R) function {
 }
 
 func fn1e[A, R any](f func(A) (R, error)) function {
-	return function{1, func(a []any) (any, error) {
+	call1 := func(a any) (any, error) {
 		var err error
-		x := conv[A](a[0], &err)
+		x := conv[A](a, &err)
 		if err != nil {
 			return nil, err
 		}
 		return f(x)
-	}}
+	}
+	return function{arity: 1, call1: call1, call: func(a []any) (any, error) { return call1(a[0]) }}
 }
 
 func fn2[A, B, R any](f func(A, B) R) function {
-	return function{2, func(a []any) (any, error) {
+	call2 := func(a, b any) (any, error) {
 		var err error
-		x, y := conv[A](a[0], &err), conv[B](a[1], &err)
+		x, y := conv[A](a, &err), conv[B](b, &err)
 		if err != nil {
 			return nil, err
 		}
 		return f(x, y), nil
-	}}
+	}
+	return function{arity: 2, call2: call2, call: func(a []any) (any, error) { return call2(a[0], a[1]) }}
 }
 
 func fn3[A, B, C, R any](f func(A, B, C) R) function {
-	return function{3, func(a []any) (any, error) {
+	return function{arity: 3, call: func(a []any) (any, error) {
 		var err error
 		x, y, z := conv[A](a[0], &err), conv[B](a[1], &err), conv[C](a[2], &err)
 		if err != nil {
