@@ -34,6 +34,21 @@ type Envelope struct {
 
 	// Fields is every key of the envelope, known or not.
 	Fields map[string]any
+
+	// Severity is the publisher's level (SeverityDebug … SeverityError).
+	// fedmsg has none, so ZeroMQ messages are SeverityInfo.
+	Severity int
+	// Headers are the AMQP headers as JSON values; nil from ZeroMQ.
+	Headers map[string]any
+	// Objects are what the publisher declares the message is about
+	// (fedora-messaging's object headers); nil when it declares nothing.
+	// meta merges them into what its processors extract.
+	Objects *Objects
+	// Ack, when not nil, must be called once by whoever takes the
+	// message: with nil once its effects are durable, or with an error
+	// when they never will be, so the source can have it redelivered.
+	// ZeroMQ has no acknowledgement and leaves it nil.
+	Ack func(error)
 }
 
 // Decode errors. Each is wrapped with detail; test with errors.Is.
@@ -79,7 +94,7 @@ func Decode(data []byte) (*Envelope, error) {
 // FromFields builds an Envelope from an already decoded JSON object whose
 // numbers are json.Number (as Decode produces them).
 func FromFields(fields map[string]any) (*Envelope, error) {
-	env := &Envelope{Fields: fields}
+	env := &Envelope{Fields: fields, Severity: SeverityInfo}
 	topic, ok := fields["topic"].(string)
 	if !ok {
 		return nil, fmt.Errorf("decode envelope: %w: topic", ErrMissingField)
@@ -132,9 +147,13 @@ func decodeObject(data []byte) (map[string]any, error) {
 }
 
 // Key is the message's identity for dedup, replay and notifications: its
-// msg_id, or where it has none (old messages often lack it) a hash of its
+// msg_id (for a message bridged from AMQP, the AMQP message_id it was
+// published with, so both routes give one key), or where it has none (old messages often lack it) a hash of its
 // canonical JSON.
 func (e *Envelope) Key() string {
+	if id, ok := amqpBridgedID(e); ok {
+		return id
+	}
 	if e.MsgID != "" {
 		return e.MsgID
 	}

@@ -84,7 +84,7 @@ type Router struct {
 	opts    Options
 	log     *slog.Logger
 	dir     atomic.Pointer[directory]
-	pending chan store.Accepted
+	pending chan pending
 	version atomic.Int64 // the settings version the index reflects
 
 	stats struct {
@@ -116,7 +116,7 @@ func New(opts Options) (*Router, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	r := &Router{opts: opts, log: opts.Logger, pending: make(chan store.Accepted, opts.BatchSize)}
+	r := &Router{opts: opts, log: opts.Logger, pending: make(chan pending, opts.BatchSize)}
 	r.dir.Store(&directory{})
 	r.version.Store(-1)
 	return r, nil
@@ -164,7 +164,9 @@ func (r *Router) Run(ctx context.Context, sources ...Source) error {
 // Handle is the whole per-message path: describe once, match once, queue
 // once. Nothing per user happens before Match; nothing blocks on the
 // network after it. It blocks while the committer is behind, which holds
-// the source back instead of dropping the message.
+// the source back instead of dropping the message. env.Ack, if any, is
+// called once the message is committed, or with ErrShuttingDown when it
+// never will be.
 func (r *Router) Handle(ctx context.Context, env *bus.Envelope) {
 	desc := r.opts.Describer.Describe(env)
 	hits := r.opts.Index.Match(env, &desc)
@@ -172,10 +174,24 @@ func (r *Router) Handle(ctx context.Context, env *bus.Envelope) {
 	r.stats.handled.Add(1)
 	r.stats.matches.Add(uint64(len(acc.Matches)))
 	select {
-	case r.pending <- acc:
+	case r.pending <- pending{acc, env.Ack}:
 	case <-ctx.Done():
 		r.log.Warn("message not committed: shutting down", "msg_id", env.Key(), "topic", env.Topic)
+		if env.Ack != nil {
+			env.Ack(ErrShuttingDown)
+		}
 	}
+}
+
+// ErrShuttingDown is what a message's Ack gets when the router stops
+// before committing it: its source should have it delivered again.
+var ErrShuttingDown = errors.New("router shutting down before commit")
+
+// pending is a message waiting for its commit, and how to tell its source
+// that it is committed (nil: the source does not care).
+type pending struct {
+	acc store.Accepted
+	ack func(error)
 }
 
 // accept turns a message and its hits into what the store commits: the
@@ -225,25 +241,37 @@ func messageTime(env *bus.Envelope, now time.Time) time.Time {
 }
 
 // commitLoop commits pending messages in batches of up to BatchSize, at
-// least every FlushEvery, until pending is closed and drained.
+// least every FlushEvery, until pending is closed and drained. Only after
+// a batch is committed are its messages acknowledged to their sources.
 func (r *Router) commitLoop() {
 	batch := make([]store.Accepted, 0, r.opts.BatchSize)
+	acks := make([]func(error), 0, r.opts.BatchSize)
 	timer := time.NewTimer(r.opts.FlushEvery)
 	defer timer.Stop()
+	flush := func() {
+		batch = r.commit(batch)
+		for _, ack := range acks {
+			if ack != nil {
+				ack(nil)
+			}
+		}
+		acks = acks[:0]
+	}
 	for {
 		select {
-		case acc, ok := <-r.pending:
+		case p, ok := <-r.pending:
 			if !ok {
-				r.commit(batch)
+				flush()
 				return
 			}
-			batch = append(batch, acc)
+			batch = append(batch, p.acc)
+			acks = append(acks, p.ack)
 			if len(batch) < r.opts.BatchSize {
 				continue
 			}
 		case <-timer.C:
 		}
-		batch = r.commit(batch)
+		flush()
 		timer.Reset(r.opts.FlushEvery)
 	}
 }

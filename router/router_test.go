@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -235,4 +236,66 @@ func topicApp(topic string) string {
 		return parts[3]
 	}
 	return ""
+}
+
+func TestRouterAcknowledgesMessagesOnlyOnceCommitted(t *testing.T) {
+	w := newWorld(t)
+	envs := samples(t)[:20]
+	type ackResult struct {
+		key       string
+		err       error
+		committed bool
+	}
+	results := make(chan ackResult, len(envs))
+	for _, env := range envs {
+		env.Ack = func(err error) {
+			// Looked up from inside Ack: what the source is told must
+			// already be in the store.
+			got, lookupErr := w.st.MessagesByKey(w.ctx, []string{env.Key()})
+			if lookupErr != nil {
+				t.Errorf("look up %s: %v", env.Key(), lookupErr)
+			}
+			_, ok := got[env.Key()]
+			results <- ackResult{env.Key(), err, ok}
+		}
+	}
+	w.run(t, envs)
+	close(results)
+	n := 0
+	for r := range results {
+		n++
+		if r.err != nil || !r.committed {
+			t.Errorf("message %s acknowledged with err %v, committed %v; want nil after commit", r.key, r.err, r.committed)
+		}
+	}
+	if n != len(envs) {
+		t.Errorf("%d of %d messages acknowledged", n, len(envs))
+	}
+}
+
+func TestRouterNacksMessageItStopsBeforeCommitting(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "hark.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	// BatchSize 1 leaves room for one pending message; without Run
+	// nothing commits it, so the next Handle finds the router full.
+	rt, err := router.New(router.Options{Store: st, Describer: meta.Default(), Index: filters.New(filters.Options{}),
+		BatchSize: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs := samples(t)
+	var got []error
+	for _, env := range envs[:2] {
+		env.Ack = func(err error) { got = append(got, err) }
+	}
+	rt.Handle(context.Background(), envs[0])
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel()
+	rt.Handle(stopped, envs[1])
+	if len(got) != 1 || !errors.Is(got[0], router.ErrShuttingDown) {
+		t.Fatalf("acks = %v, want only the dropped message's, with ErrShuttingDown", got)
+	}
 }

@@ -1,0 +1,308 @@
+package bus
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// AMQPOptions configure an AMQPSource. Zero values take the defaults
+// documented on each field.
+type AMQPOptions struct {
+	// URL is the broker, amqp:// or amqps://.
+	URL string
+	// Exchange is the topic exchange to bind to (default amq.topic, where
+	// fedora-messaging publishes). Exchanges outside amq.* are declared.
+	Exchange string
+	// Queue names a durable queue that outlives hark, so what is published
+	// while hark is down waits for it; "" asks for a server-named
+	// exclusive queue that lives as long as the connection.
+	Queue string
+	// Bindings are routing keys (topic patterns) bound to the queue
+	// (default "#": everything).
+	Bindings []string
+	// Prefetch is how many unacknowledged messages the broker sends ahead
+	// (default 1024). It must exceed the consumer's commit batch, or every
+	// batch waits for its flush timer.
+	Prefetch int
+	// CertFile and KeyFile are a TLS client certificate; with them the
+	// source logs in with SASL EXTERNAL, as Fedora's broker requires.
+	// CAFile verifies the broker (default: the system's roots).
+	CertFile, KeyFile, CAFile string
+	// App, AppURL and Contact are sent as the connection's client
+	// properties app, app_url and app_contacts_email, which Fedora's
+	// broker administrators use to reach a consumer's owner.
+	App, AppURL, Contact string
+	// AutoAck has the broker forget a message once it is sent, for
+	// readers such as hark tail that keep nothing; Envelope.Ack is then
+	// nil.
+	AutoAck bool
+	// ReconnectMin and ReconnectMax bound the backoff between connection
+	// attempts (defaults 500ms and 15s).
+	ReconnectMin, ReconnectMax time.Duration
+	Logger                     *slog.Logger
+}
+
+// AMQPSource reads fedora-messaging messages from an AMQP 0-9-1 broker and
+// hands them, as Envelopes, one at a time to a handler. It is a Source
+// like Subscriber. Unless AutoAck is set, each Envelope's Ack must be
+// called: nil acknowledges the message, an error has it requeued. A body
+// that is not a JSON object is rejected without requeue, so it cannot
+// block the queue. A lost connection is dialed again with backoff, and the
+// queue and bindings declared again.
+type AMQPSource struct {
+	opts  AMQPOptions
+	log   *slog.Logger
+	dial  amqp.Config
+	stats struct {
+		received, invalid, reconnects atomic.Uint64
+	}
+}
+
+// NewAMQPSource checks opts, loads the TLS files and fills the defaults.
+func NewAMQPSource(opts AMQPOptions) (*AMQPSource, error) {
+	u, err := parseAMQPURL(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("new amqp source: %w", err)
+	}
+	if opts.Exchange == "" {
+		opts.Exchange = "amq.topic"
+	}
+	if len(opts.Bindings) == 0 {
+		opts.Bindings = []string{"#"}
+	}
+	if opts.Prefetch <= 0 {
+		opts.Prefetch = 1024
+	}
+	if opts.ReconnectMin <= 0 {
+		opts.ReconnectMin = 500 * time.Millisecond
+	}
+	if opts.ReconnectMax < opts.ReconnectMin {
+		opts.ReconnectMax = max(15*time.Second, opts.ReconnectMin)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	dial, err := amqpConfig(opts)
+	if err != nil {
+		return nil, fmt.Errorf("new amqp source: %w", err)
+	}
+	return &AMQPSource{opts: opts, log: opts.Logger.With("broker", u.Redacted()), dial: dial}, nil
+}
+
+// parseAMQPURL checks that raw is a broker URL.
+func parseAMQPURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an amqp:// or amqps:// URL", raw)
+	}
+	return u, nil
+}
+
+// amqpConfig is the connection's TLS, SASL and client properties.
+func amqpConfig(opts AMQPOptions) (amqp.Config, error) {
+	props := amqp.NewConnectionProperties()
+	props.SetClientConnectionName("hark")
+	for k, v := range map[string]string{"app": opts.App, "app_url": opts.AppURL, "app_contacts_email": opts.Contact} {
+		if v != "" {
+			props[k] = v
+		}
+	}
+	cfg := amqp.Config{Properties: props, Heartbeat: 10 * time.Second, Locale: "en_US"}
+	if (opts.CertFile == "") != (opts.KeyFile == "") {
+		return cfg, errors.New("load client certificate: a certificate file needs its key file and the other way round")
+	}
+	if opts.CertFile == "" && opts.CAFile == "" {
+		return cfg, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if opts.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(opts.CertFile, opts.KeyFile)
+		if err != nil {
+			return cfg, fmt.Errorf("load client certificate %s: %w", opts.CertFile, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+		cfg.SASL = []amqp.Authentication{&amqp.ExternalAuth{}}
+	}
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return cfg, fmt.Errorf("load CA %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return cfg, fmt.Errorf("load CA %s: no PEM certificate in it", opts.CAFile)
+		}
+	}
+	cfg.TLSClientConfig = tc
+	return cfg, nil
+}
+
+// Stats returns a snapshot of the counters. Only Received, Invalid and
+// Reconnects apply to AMQP.
+func (s *AMQPSource) Stats() Stats {
+	return Stats{
+		Received:   s.stats.received.Load(),
+		Invalid:    s.stats.invalid.Load(),
+		Reconnects: s.stats.reconnects.Load(),
+	}
+}
+
+// Plus is the sum of two snapshots, for a service reading several
+// sources.
+func (s Stats) Plus(o Stats) Stats {
+	return Stats{
+		Received:       s.Received + o.Received,
+		Invalid:        s.Invalid + o.Invalid,
+		BadSignature:   s.BadSignature + o.BadSignature,
+		Duplicates:     s.Duplicates + o.Duplicates,
+		Overflowed:     s.Overflowed + o.Overflowed,
+		Replayed:       s.Replayed + o.Replayed,
+		ReplayFailures: s.ReplayFailures + o.ReplayFailures,
+		Reconnects:     s.Reconnects + o.Reconnects,
+	}
+}
+
+// Run consumes until ctx is done, reconnecting with backoff whenever the
+// connection is lost. Messages handed over but not yet acknowledged when
+// the connection goes are requeued by the broker.
+func (s *AMQPSource) Run(ctx context.Context, handle func(context.Context, *Envelope)) error {
+	backoff := s.opts.ReconnectMin
+	for {
+		consumed, err := s.session(ctx, handle)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if consumed {
+			backoff = s.opts.ReconnectMin
+		}
+		s.stats.reconnects.Add(1)
+		s.log.Warn("amqp connection lost, reconnecting", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, s.opts.ReconnectMax)
+	}
+}
+
+// session is one connection: declare, bind, consume until the connection
+// or ctx ends. consumed reports whether it got as far as consuming, which
+// resets the backoff.
+func (s *AMQPSource) session(ctx context.Context, handle func(context.Context, *Envelope)) (consumed bool, err error) {
+	conn, err := amqp.DialConfig(s.opts.URL, s.dial)
+	if err != nil {
+		return false, fmt.Errorf("dial amqp broker: %w", err)
+	}
+	defer conn.Close()
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	ch, err := conn.Channel()
+	if err != nil {
+		return false, fmt.Errorf("open amqp channel: %w", err)
+	}
+	queue, err := s.declare(ch)
+	if err != nil {
+		return false, err
+	}
+	deliveries, err := ch.Consume(queue, "", s.opts.AutoAck, false, false, false, nil)
+	if err != nil {
+		return false, fmt.Errorf("consume amqp queue %q: %w", queue, err)
+	}
+	s.log.Info("amqp consuming", "queue", queue, "exchange", s.opts.Exchange, "bindings", s.opts.Bindings)
+	for {
+		select {
+		case <-ctx.Done():
+			return true, nil
+		case d, ok := <-deliveries:
+			if !ok {
+				if err := <-closed; err != nil {
+					return true, err
+				}
+				return true, errors.New("amqp channel closed")
+			}
+			s.deliver(ctx, &d, handle)
+		}
+	}
+}
+
+// declare sets the prefetch, declares the exchange (outside amq.*) and
+// queue, binds the queue, and returns its name.
+func (s *AMQPSource) declare(ch *amqp.Channel) (string, error) {
+	if !s.opts.AutoAck {
+		if err := ch.Qos(s.opts.Prefetch, 0, false); err != nil {
+			return "", fmt.Errorf("set amqp prefetch %d: %w", s.opts.Prefetch, err)
+		}
+	}
+	if !strings.HasPrefix(s.opts.Exchange, "amq.") {
+		if err := ch.ExchangeDeclare(s.opts.Exchange, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
+			return "", fmt.Errorf("declare amqp exchange %q: %w", s.opts.Exchange, err)
+		}
+	}
+	named := s.opts.Queue != ""
+	q, err := ch.QueueDeclare(s.opts.Queue, named, false, !named, false, nil)
+	if err != nil {
+		return "", fmt.Errorf("declare amqp queue %q: %w", s.opts.Queue, err)
+	}
+	for _, key := range s.opts.Bindings {
+		if err := ch.QueueBind(q.Name, key, s.opts.Exchange, false, nil); err != nil {
+			return "", fmt.Errorf("bind amqp queue %q to %q with %q: %w", q.Name, s.opts.Exchange, key, err)
+		}
+	}
+	return q.Name, nil
+}
+
+// deliver maps one delivery and hands it over with its acknowledgement,
+// or rejects it for good when it cannot be read: requeued, it would come
+// back forever.
+func (s *AMQPSource) deliver(ctx context.Context, d *amqp.Delivery, handle func(context.Context, *Envelope)) {
+	env, err := FromAMQP(d)
+	if err != nil {
+		s.stats.invalid.Add(1)
+		s.log.Warn("amqp message rejected", "msg_id", d.MessageId, "routing_key", d.RoutingKey, "err", err)
+		if !s.opts.AutoAck {
+			if err := d.Reject(false); err != nil {
+				s.log.Warn("reject amqp message failed", "msg_id", d.MessageId, "err", err)
+			}
+		}
+		return
+	}
+	s.stats.received.Add(1)
+	if !s.opts.AutoAck {
+		env.Ack = s.acker(d)
+	}
+	handle(ctx, env)
+}
+
+// acker is the Ack of one delivery. A second call is ignored: acknowledging
+// a delivery tag twice is a protocol error that closes the channel.
+func (s *AMQPSource) acker(d *amqp.Delivery) func(error) {
+	var done atomic.Bool
+	ack, tag, id := d.Acknowledger, d.DeliveryTag, d.MessageId
+	return func(cause error) {
+		if done.Swap(true) {
+			return
+		}
+		var err error
+		if cause == nil {
+			err = ack.Ack(tag, false)
+		} else {
+			err = ack.Nack(tag, false, true)
+		}
+		if err != nil {
+			// The channel is gone; the broker requeues the message, and
+			// the store's de-duplication absorbs the redelivery.
+			s.log.Debug("acknowledge amqp message failed", "msg_id", id, "err", err)
+		}
+	}
+}
