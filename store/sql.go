@@ -9,6 +9,8 @@ import "strings"
 // been applied. Append only: a released migration never changes.
 var migrations = []string{
 	1: schemaV1,
+	2: schemaV2,
+	3: schemaV3,
 }
 
 const createSchemaVersion = `
@@ -291,4 +293,142 @@ SELECT l.id, l.notification_id, l.msg_key, l.user_id, l.destination_id, l.filter
 FROM delivery_log l JOIN users u ON u.id = l.user_id
 WHERE ?1 = '' OR u.name = ?1
 ORDER BY l.id DESC LIMIT ?2`
+)
+
+// schemaV2 is what the web UI keeps: login sessions, API tokens and failed
+// logins. Sessions and tokens are stored as SHA-256 hashes of the secret
+// the browser or script holds, so a copy of the database logs no one in.
+const schemaV2 = `
+CREATE TABLE sessions (
+	hash     TEXT    PRIMARY KEY,
+	user_id  INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	created  INTEGER NOT NULL,
+	expires  INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+CREATE TABLE api_tokens (
+	id        INTEGER PRIMARY KEY,
+	user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	name      TEXT    NOT NULL,
+	hash      TEXT    NOT NULL UNIQUE,
+	created   INTEGER NOT NULL,
+	last_used INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX api_tokens_user ON api_tokens (user_id);
+
+CREATE TABLE login_failures (
+	key TEXT    NOT NULL,
+	at  INTEGER NOT NULL
+);
+CREATE INDEX login_failures_key ON login_failures (key, at);
+
+-- first_login is when the user first logged in to the web UI (0: never),
+-- which is when they get the default filters.
+ALTER TABLE users ADD COLUMN first_login INTEGER NOT NULL DEFAULT 0;
+`
+
+const (
+	insertSession        = `INSERT INTO sessions (hash, user_id, created, expires) VALUES (?, ?, ?, ?)`
+	deleteSession        = `DELETE FROM sessions WHERE hash = ?`
+	deleteExpiredSession = `DELETE FROM sessions WHERE expires <= ?`
+	selectSessionUser    = `
+SELECT u.id, u.name, u.admin, u.disabled, u.password_hash, u.timezone, u.created
+FROM sessions s JOIN users u ON u.id = s.user_id
+WHERE s.hash = ? AND s.expires > ?`
+
+	insertAPIToken    = `INSERT INTO api_tokens (user_id, name, hash, created) VALUES (?, ?, ?, ?)`
+	deleteAPIToken    = `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`
+	selectAPITokens   = `SELECT id, user_id, name, created, last_used FROM api_tokens WHERE user_id = ? ORDER BY id`
+	touchAPIToken     = `UPDATE api_tokens SET last_used = ? WHERE hash = ? RETURNING user_id`
+	selectUserByID    = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
+	updateUserTZ      = `UPDATE users SET timezone = ? WHERE name = ?`
+	deleteUserByName  = `DELETE FROM users WHERE name = ?`
+	deleteDestination = `DELETE FROM destinations WHERE id = ?`
+	selectDestination = `SELECT ` + destinationColumns + ` FROM destinations WHERE id = ?`
+
+	markFirstLogin      = `UPDATE users SET first_login = ? WHERE id = ? AND first_login = 0`
+	insertLoginFailure  = `INSERT INTO login_failures (key, at) VALUES (?, ?)`
+	countLoginFailures  = `SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?`
+	pruneLoginFailures  = `DELETE FROM login_failures WHERE at <= ?`
+	selectFilterMatches = `
+SELECT filter_id, COUNT(DISTINCT msg_key) FROM notifications
+WHERE user_id = ? AND filter_id IS NOT NULL AND created > ?
+GROUP BY filter_id`
+)
+
+// schemaV3 files every history message under what the indexable rules
+// look up (its topic, app, packages, usernames and agent), so that a
+// preview reads only the messages that can match a filter rather than the
+// whole history. The terms come from the stored description by triggers,
+// so whoever writes messages (the router, history import) needs not know,
+// and rows already stored are filed by the migration itself.
+var schemaV3 = `
+CREATE TABLE message_terms (
+	field  TEXT    NOT NULL,
+	value  TEXT    NOT NULL,
+	ts     INTEGER NOT NULL,
+	msg_id INTEGER NOT NULL,
+	PRIMARY KEY (field, value, ts, msg_id)
+) WITHOUT ROWID;
+CREATE TRIGGER messages_insert_terms AFTER INSERT ON messages BEGIN
+	INSERT OR IGNORE INTO message_terms (field, value, ts, msg_id) ` + messageTerms("NEW", "") + `;
+END;
+-- Deleting by the same terms finds each row by its primary key: no
+-- second index on msg_id is needed.
+CREATE TRIGGER messages_delete_terms AFTER DELETE ON messages BEGIN
+	DELETE FROM message_terms WHERE (field, value, ts, msg_id) IN (` + messageTerms("OLD", "") + `);
+END;
+INSERT OR IGNORE INTO message_terms (field, value, ts, msg_id) ` + messageTerms("m", "messages m") + `;
+`
+
+// messageTerms is a SELECT of the (field, value, ts, msg_id) terms of the
+// message row named row, read from the table source from ("" inside a
+// trigger, where NEW and OLD need no FROM). A description that is not
+// valid JSON files the message under its topic only.
+func messageTerms(row, from string) string {
+	src := func(extra string) string {
+		switch {
+		case from == "" && extra == "":
+			return ""
+		case from == "":
+			return " FROM " + extra
+		case extra == "":
+			return " FROM " + from
+		}
+		return " FROM " + from + ", " + extra
+	}
+	valid := "json_valid(" + row + ".description)"
+	one := func(field string) string {
+		return `SELECT '` + field + `', ` + row + `.description ->> '$.` + field + `', ` + row + `.ts, ` + row + `.id` + src("") +
+			` WHERE ` + valid + ` AND ` + row + `.description ->> '$.` + field + `' != ''`
+	}
+	each := func(field, key string) string {
+		return `SELECT '` + field + `', e.value, ` + row + `.ts, ` + row + `.id` +
+			src(`json_each(CASE WHEN `+valid+` THEN `+row+`.description ELSE '{}' END, '$.`+key+`') e`) +
+			` WHERE e.type = 'text' AND e.value != ''`
+	}
+	return strings.Join([]string{
+		`SELECT 'topic', ` + row + `.topic, ` + row + `.ts, ` + row + `.id` + src(""),
+		one("app"),
+		one("agent"),
+		each("package", "packages"),
+		each("user", "usernames"),
+	}, "\nUNION ALL ")
+}
+
+// Preview: history narrowed by terms (see schemaV3).
+const (
+	// ?1 is a JSON array of [field, low, high] ranges; a message having a
+	// term in any of them qualifies. The inner query walks the terms'
+	// primary key and sorts only the qualifying rows.
+	selectHistoryByTerms = `
+SELECT ` + messageColumns + ` FROM messages WHERE id IN (
+	SELECT t.msg_id FROM json_each(?1) w
+	JOIN message_terms t ON t.field = w.value ->> 0 AND t.value BETWEEN w.value ->> 1 AND w.value ->> 2
+	WHERE (t.ts, t.msg_id) < (?2, ?3)
+	GROUP BY t.ts, t.msg_id
+	ORDER BY t.ts DESC, t.msg_id DESC LIMIT ?4)
+ORDER BY ts DESC, id DESC`
+	selectTermValues = `SELECT DISTINCT value FROM message_terms WHERE field = ? ORDER BY value`
 )

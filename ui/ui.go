@@ -1,0 +1,145 @@
+// Package ui is hark's web interface: server-rendered pages for people and
+// a JSON API under /api/v1 for their scripts, over the same handlers'
+// logic. It owns login (local passwords and OpenID Connect), sessions, API
+// tokens, authorization of every object against its owner, CSRF protection
+// and security headers. Business rules stay in the packages it calls:
+// rules validate arguments, accounts imports and exports filters, store
+// keeps everything, delivery sends confirmations.
+package ui
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"hark/store"
+)
+
+// Store is what the web UI needs of hark's store.
+type Store interface {
+	store.Store
+	store.Web
+}
+
+// Confirmer sends a destination its confirmation code: for email a
+// message with the link, for IRC a private message with the code. The
+// delivery packages implement it; link is the absolute confirmation URL.
+type Confirmer interface {
+	SendConfirmation(ctx context.Context, d store.Destination, link string) error
+}
+
+// Tester sends one test notification to a confirmed destination, so a
+// user can see that delivery to it works.
+type Tester interface {
+	SendTest(ctx context.Context, d store.Destination) error
+}
+
+// Unsubscriber resolves a one-click unsubscribe token (carried by every
+// notification email) to the destination it turns off.
+type Unsubscriber interface {
+	ResolveUnsubscribe(ctx context.Context, token string) (store.Destination, error)
+}
+
+// Options configure a Server.
+type Options struct {
+	Store Store
+	// BaseURL is where people reach the UI (config web.base_url); links
+	// in emails are made from it, and cookies are Secure when it is https.
+	BaseURL string
+	Logger  *slog.Logger
+	// OIDC enables OpenID Connect login; nil means local passwords only.
+	OIDC *OIDCOptions
+	// DefaultFilters gives a user the default filters on their first
+	// login (config users.default_filters).
+	DefaultFilters bool
+	// SessionTTL is how long a login lasts; 0 means 7 days.
+	SessionTTL time.Duration
+	// Confirmer, Tester and Unsubscriber come from delivery; nil ones
+	// make their actions answer that the channel is not configured.
+	Confirmer    Confirmer
+	Tester       Tester
+	Unsubscriber Unsubscriber
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the web UI as an http.Handler.
+type Server struct {
+	opts    Options
+	store   Store
+	log     *slog.Logger
+	base    *url.URL
+	secure  bool // cookies only over https
+	now     func() time.Time
+	pages   *pages
+	oidc    *oidcLogin
+	handler http.Handler
+
+	setupMu    sync.Mutex
+	setupToken string // "" once an admin exists
+}
+
+// New builds the UI. When no admin exists yet it makes a one-time setup
+// link (SetupURL) that lets the first person to open it create one.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("new web ui: no store")
+	}
+	base, err := url.Parse(opts.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("new web ui: base url %q is not an http(s) URL", opts.BaseURL)
+	}
+	base.Path = strings.TrimSuffix(base.Path, "/")
+	s := &Server{
+		opts: opts, store: opts.Store, log: opts.Logger, base: base, secure: base.Scheme == "https",
+		now: opts.Now,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.opts.SessionTTL == 0 {
+		s.opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if s.pages, err = loadPages(); err != nil {
+		return nil, fmt.Errorf("new web ui: %w", err)
+	}
+	if opts.OIDC != nil {
+		if s.oidc, err = newOIDCLogin(ctx, *opts.OIDC, s.url("/login/oidc/callback")); err != nil {
+			return nil, fmt.Errorf("new web ui: %w", err)
+		}
+	}
+	if err := s.initSetup(ctx); err != nil {
+		return nil, fmt.Errorf("new web ui: %w", err)
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// url is the absolute URL of path under the base URL.
+func (s *Server) url(path string) string {
+	u := *s.base
+	u.Path += path
+	return u.String()
+}
+
+// randomSecret is 32 random bytes, URL-safe: session cookies, API tokens,
+// setup links and confirmation codes are all unguessable this way.
+func randomSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand panics instead)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
