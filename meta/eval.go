@@ -37,20 +37,17 @@ type function struct {
 }
 
 // state is one execution: the root data, variables in scope and the set
-// of named templates.
+// of named templates. Variables live in slots fixed at compile time
+// (text/template's scoping is lexical), relative to the running
+// template's frame.
 type state struct {
 	root  map[string]any
-	vars  []variable
+	vars  []any
 	frame int // vars[frame] is the running template's "$"
 	args  []any
 	out   []byte // output; include and nested runs append and cut back
 	set   *templateSet
 	depth int
-}
-
-type variable struct {
-	name  string
-	value any
 }
 
 // A templateSet is a file's named templates, compiled once and shared by
@@ -81,13 +78,30 @@ func (ts *templateSet) parse(name, src string) (map[string]*parse.Tree, error) {
 
 // compileTree compiles a parsed template body.
 func (ts *templateSet) compileTree(t *parse.Tree) (node, error) {
-	c := compiler{set: ts, tree: t}
+	c := compiler{set: ts, tree: t, scope: []string{"$"}}
 	return c.list(t.Root)
 }
 
 type compiler struct {
-	set  *templateSet
-	tree *parse.Tree
+	set   *templateSet
+	tree  *parse.Tree
+	scope []string // the variables in scope, by slot
+}
+
+// declare gives a new variable the next slot.
+func (c *compiler) declare(name string) int {
+	c.scope = append(c.scope, name)
+	return len(c.scope) - 1
+}
+
+// slot finds the innermost variable of that name.
+func (c *compiler) slot(n parse.Node, name string) (int, error) {
+	for i := len(c.scope) - 1; i >= 0; i-- {
+		if c.scope[i] == name {
+			return i, nil
+		}
+	}
+	return 0, c.errorf(n, "undefined variable %s", name)
 }
 
 func (c *compiler) errorf(n parse.Node, format string, args ...any) error {
@@ -169,7 +183,7 @@ func (c *compiler) node(n parse.Node) (node, error) {
 // branch compiles if and with: the pipeline's variables live until the
 // end of the block, as in text/template.
 func (c *compiler) branch(b *parse.BranchNode, with bool) (node, error) {
-	pipe, body, elseBody, err := c.block(b.Pipe, b.List, b.ElseList)
+	pipe, body, elseBody, err := c.block(b.Pipe, nil, b.List, b.ElseList)
 	if err != nil {
 		return nil, err
 	}
@@ -191,16 +205,25 @@ func (c *compiler) branch(b *parse.BranchNode, with bool) (node, error) {
 	}, nil
 }
 
-// block compiles the parts of if, with and range.
-func (c *compiler) block(p *parse.PipeNode, list, elseList *parse.ListNode) (expr, node, node, error) {
+// block compiles the parts of if, with and range, keeping the compile-time
+// scope in step with what runs: the pipeline's (or range's) variables are
+// visible in the body; else runs instead of the body, not after it.
+func (c *compiler) block(p *parse.PipeNode, rangeVars []string, list, elseList *parse.ListNode) (expr, node, node, error) {
+	mark := len(c.scope)
+	defer func() { c.scope = c.scope[:mark] }()
 	pipe, err := c.pipe(p)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	for _, v := range rangeVars {
+		c.declare(v)
+	}
+	afterPipe := len(c.scope)
 	body, err := c.list(list)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	c.scope = c.scope[:afterPipe]
 	elseBody, err := c.list(elseList)
 	return pipe, body, elseBody, err
 }
@@ -208,9 +231,12 @@ func (c *compiler) block(p *parse.PipeNode, list, elseList *parse.ListNode) (exp
 func (c *compiler) rangeNode(r *parse.RangeNode) (node, error) {
 	// The pipeline is evaluated without its declarations: range assigns
 	// them per element.
-	decl := r.Pipe.Decl
+	var names []string
+	for _, v := range r.Pipe.Decl {
+		names = append(names, v.Ident[0])
+	}
 	bare := &parse.PipeNode{NodeType: parse.NodePipe, Pos: r.Pipe.Pos, Cmds: r.Pipe.Cmds}
-	pipe, body, elseBody, err := c.block(bare, r.List, r.ElseList)
+	pipe, body, elseBody, err := c.block(bare, names, r.List, r.ElseList)
 	if err != nil {
 		return nil, err
 	}
@@ -223,11 +249,11 @@ func (c *compiler) rangeNode(r *parse.RangeNode) (node, error) {
 		}
 		one := func(key, elem any) error {
 			s.vars = s.vars[:mark]
-			switch len(decl) {
+			switch len(names) {
 			case 1:
-				s.vars = append(s.vars, variable{decl[0].Ident[0], elem})
+				s.vars = append(s.vars, elem)
 			case 2:
-				s.vars = append(s.vars, variable{decl[0].Ident[0], key}, variable{decl[1].Ident[0], elem})
+				s.vars = append(s.vars, key, elem)
 			}
 			return body(s, elem)
 		}
@@ -309,7 +335,7 @@ func (ts *templateSet) run(s *state, name string, data any) error {
 	}
 	frame, mark := s.frame, len(s.vars)
 	s.frame = mark
-	s.vars = append(s.vars, variable{"$", data})
+	s.vars = append(s.vars, data)
 	s.depth++
 	err := body(s, data)
 	s.depth--
@@ -356,22 +382,30 @@ func (c *compiler) pipe(p *parse.PipeNode) (expr, error) {
 	if len(p.Decl) == 0 {
 		return eval, nil
 	}
-	name, isAssign := p.Decl[0].Ident[0], p.IsAssign
+	name := p.Decl[0].Ident[0]
+	if p.IsAssign {
+		slot, err := c.slot(p, name)
+		if err != nil {
+			return nil, err
+		}
+		return func(s *state, dot any) (any, error) {
+			v, err := eval(s, dot)
+			if err != nil {
+				return nil, err
+			}
+			if i := s.frame + slot; i < len(s.vars) {
+				s.vars[i] = v
+			}
+			return v, nil
+		}, nil
+	}
+	c.declare(name)
 	return func(s *state, dot any) (any, error) {
 		v, err := eval(s, dot)
 		if err != nil {
 			return nil, err
 		}
-		if isAssign {
-			for i := len(s.vars) - 1; i >= s.frame; i-- {
-				if s.vars[i].name == name {
-					s.vars[i].value = v
-					return v, nil
-				}
-			}
-			return nil, fmt.Errorf("undefined variable %s", name)
-		}
-		s.vars = append(s.vars, variable{name, v})
+		s.vars = append(s.vars, v)
 		return v, nil
 	}, nil
 }
@@ -539,14 +573,18 @@ func (c *compiler) operand(n parse.Node) (expr, error) {
 		keys := n.Ident
 		return func(_ *state, dot any) (any, error) { return fields(dot, keys), nil }, nil
 	case *parse.VariableNode:
-		name, keys := n.Ident[0], n.Ident[1:]
+		slot, err := c.slot(n, n.Ident[0])
+		if err != nil {
+			return nil, err
+		}
+		keys := n.Ident[1:]
 		return func(s *state, _ any) (any, error) {
-			for i := len(s.vars) - 1; i >= s.frame; i-- {
-				if s.vars[i].name == name {
-					return fields(s.vars[i].value, keys), nil
-				}
+			// The bound check only matters for a range's variables named
+			// in its else, which runs with none of them set.
+			if i := s.frame + slot; i < len(s.vars) {
+				return fields(s.vars[i], keys), nil
 			}
-			return nil, fmt.Errorf("undefined variable %s", name)
+			return nil, nil
 		}, nil
 	case *parse.ChainNode:
 		inner, err := c.operand(n.Node)

@@ -102,7 +102,7 @@ func (t *tmpl) execute(s *state, data map[string]any) string {
 		return t.constant
 	}
 	s.root, s.set, s.frame, s.depth = data, t.set, 0, 0
-	s.vars = append(s.vars[:0], variable{"$", any(data)})
+	s.vars = append(s.vars[:0], any(data))
 	s.args, s.out = s.args[:0], s.out[:0]
 	if err := t.body(s, any(data)); err != nil {
 		return ""
@@ -113,7 +113,7 @@ func (t *tmpl) execute(s *state, data map[string]any) string {
 // statePool recycles execution states with their variable and argument
 // stacks, so executing a template allocates only its output.
 var statePool = sync.Pool{New: func() any {
-	return &state{vars: make([]variable, 0, 16), args: make([]any, 0, 16), out: make([]byte, 0, 256)}
+	return &state{vars: make([]any, 0, 16), args: make([]any, 0, 16), out: make([]byte, 0, 256)}
 }}
 
 func getState() *state { return statePool.Get().(*state) }
