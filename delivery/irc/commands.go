@@ -1,0 +1,170 @@
+package irc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/irc.v4"
+
+	"hark/store"
+)
+
+// Store is what the bot's commands read and change: the destination of
+// the nick that wrote, and its owner's filters. store.Store implements it.
+type Store interface {
+	DestinationByAddress(ctx context.Context, kind, address string) (store.Destination, error)
+	SaveDestination(ctx context.Context, d store.Destination) (store.Destination, error)
+	ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error
+	ListFilters(ctx context.Context, userID int64) ([]store.Filter, error)
+}
+
+// commandTimeout bounds one command's store work and reply.
+const commandTimeout = 30 * time.Second
+
+// runCommands answers private messages one at a time until the session
+// ends, so a flood of commands is paced by the same token bucket as
+// notifications.
+func (s *session) runCommands() {
+	for {
+		select {
+		case <-s.done:
+			return
+		case m := <-s.commands:
+			// Not tied to the session: a reply may go out after a reconnect.
+			ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+			s.b.command(ctx, s, m)
+			cancel()
+		}
+	}
+}
+
+// command answers one private message.
+func (b *Bot) command(ctx context.Context, s *session, m *irc.Message) {
+	nick, text := m.Name, strings.TrimSpace(m.Trailing())
+	if strings.HasPrefix(text, "\x01") { // CTCP (VERSION, ACTION…): not a command
+		return
+	}
+	reply, err := b.answer(ctx, s, nick, text)
+	if err != nil {
+		b.log.Error("irc command failed", "from", nick, "command", firstWord(text), "err", err)
+		reply = []string{"Sorry, that failed on hark's side; try again later."}
+	}
+	if err := b.Say(ctx, nick, reply); err != nil {
+		b.log.Warn("irc command reply not sent", "to", nick, "err", err)
+	}
+}
+
+func firstWord(text string) string {
+	w, _, _ := strings.Cut(text, " ")
+	return strings.ToLower(w)
+}
+
+// answer runs one command and returns the reply; err is hark's own
+// failure (the store), not the user's mistake.
+func (b *Bot) answer(ctx context.Context, s *session, nick, text string) ([]string, error) {
+	words := strings.Fields(text)
+	cmd := strings.ToLower(strings.Join(words, " "))
+	if cmd == "help" || cmd == "" {
+		return b.render.Text("help", nil, nil, b.Width(nick))
+	}
+	known := []string{"stop", "start", "list filters", "confirm"}
+	if !slices.Contains(known, cmd) && !(len(words) == 2 && strings.EqualFold(words[0], "confirm")) {
+		return []string{fmt.Sprintf("Unknown command %q. Send help for the list.", text)}, nil
+	}
+	if b.opts.Store == nil {
+		return []string{"Commands are not available on this hark."}, nil
+	}
+	if b.opts.RequireIdentified {
+		ok, err := s.identified(nick)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return []string{"Identify to services (NickServ) first: hark takes commands only from identified nicks."}, nil
+		}
+	}
+	d, err := b.opts.Store.DestinationByAddress(ctx, store.KindIRC, nick)
+	if errors.Is(err, store.ErrNotFound) {
+		return []string{fmt.Sprintf("The nick %s is not a destination of any hark user; add it on hark's web page first.", nick)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cmd == "stop" || cmd == "start":
+		return b.setEnabled(ctx, d, cmd == "start")
+	case cmd == "list filters":
+		return b.listFilters(ctx, d)
+	case len(words) == 2:
+		return b.confirm(ctx, d, words[1])
+	}
+	return []string{"Send confirm followed by the code the bot sent you."}, nil
+}
+
+func (b *Bot) setEnabled(ctx context.Context, d store.Destination, enabled bool) ([]string, error) {
+	d.Enabled = enabled
+	if _, err := b.opts.Store.SaveDestination(ctx, d); err != nil {
+		return nil, err
+	}
+	if !enabled {
+		return []string{"Stopped: hark sends nothing to this nick until you send start."}, nil
+	}
+	if !d.Confirmed {
+		return []string{"Started, but this nick is not confirmed yet: send confirm CODE with the code the bot sent you."}, nil
+	}
+	return []string{"Started: hark sends notifications to this nick again."}, nil
+}
+
+func (b *Bot) listFilters(ctx context.Context, d store.Destination) ([]string, error) {
+	fs, err := b.opts.Store.ListFilters(ctx, d.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if len(fs) == 0 {
+		return []string{"You have no filters."}, nil
+	}
+	lines := []string{fmt.Sprintf("You have %d filter%s:", len(fs), plural(len(fs)))}
+	for i, f := range fs {
+		var notes []string
+		if !f.Active {
+			notes = append(notes, "inactive")
+		}
+		if f.Oneshot {
+			notes = append(notes, "one-shot")
+		}
+		if slices.Contains(f.DestinationIDs, d.ID) {
+			notes = append(notes, "sends here")
+		}
+		line := fmt.Sprintf("%d. %s", i+1, f.Name)
+		if len(notes) > 0 {
+			line += " (" + strings.Join(notes, ", ") + ")"
+		}
+		lines = append(lines, line)
+	}
+	return lines, nil
+}
+
+func (b *Bot) confirm(ctx context.Context, d store.Destination, code string) ([]string, error) {
+	if d.Confirmed {
+		return []string{"This nick is already confirmed."}, nil
+	}
+	err := b.opts.Store.ConfirmDestination(ctx, d.ID, code, time.Now())
+	if errors.Is(err, store.ErrBadCode) {
+		return []string{"That code is wrong or has expired; ask for a new one on hark's web page."}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []string{"Confirmed: hark will send your notifications to this nick."}, nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -1,0 +1,226 @@
+package testpeer
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// ngircdConf is the smallest ngircd setup tests need: loopback only, no
+// DNS, ident or PAM lookups that would stall registration, no flood
+// penalties (MaxPenaltyTime=0) so the client's own rate limit is what a
+// test measures, and long nicks so tests can name their clients freely.
+const ngircdConf = `[Global]
+Name = irc.hark.test
+Info = hark test server
+Listen = 127.0.0.1
+Ports = %d
+[Limits]
+MaxPenaltyTime = 0
+MaxNickLength = 30
+PingTimeout = 120
+PongTimeout = 60
+[Options]
+DNS = no
+Ident = no
+PAM = no
+`
+
+// IRCd is Debian's ngircd listening on a free loopback port.
+type IRCd struct {
+	// Addr is host:port for clients; it stays the same across Restart.
+	Addr string
+	t    testing.TB
+	conf string
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+}
+
+// StartIRCd starts ngircd in the foreground on a free port and stops it
+// in t.Cleanup. Without ngircd the test skips, or fails when CI=true.
+func StartIRCd(t testing.TB) *IRCd {
+	t.Helper()
+	bin, err := exec.LookPath("ngircd")
+	if err != nil {
+		missingPackage(t, "ngircd", err)
+	}
+	port := FreePort(t)
+	conf := filepath.Join(t.TempDir(), "ngircd.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, ngircdConf, port), 0o644); err != nil {
+		t.Fatalf("write ngircd config: %v", err)
+	}
+	d := &IRCd{Addr: fmt.Sprintf("127.0.0.1:%d", port), t: t, conf: conf}
+	d.start(bin)
+	t.Cleanup(d.Stop)
+	return d
+}
+
+func (d *IRCd) start(bin string) {
+	d.t.Helper()
+	d.log = new(bytes.Buffer)
+	d.cmd = exec.Command(bin, "-n", "-f", d.conf)
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		d.t.Fatalf("start ngircd: %v", err)
+	}
+	deadline := time.Now().Add(peerTimeout)
+	for {
+		c, err := net.Dial("tcp", d.Addr)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("ngircd never listened on %s: %v\n%s", d.Addr, err, d.log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop kills ngircd, as an outage would, and reaps it.
+func (d *IRCd) Stop() {
+	if d.cmd == nil || d.cmd.ProcessState != nil {
+		return
+	}
+	_ = d.cmd.Process.Kill()
+	_ = d.cmd.Wait()
+}
+
+// Restart starts ngircd again on the same port after Stop.
+func (d *IRCd) Restart() {
+	d.t.Helper()
+	d.Stop()
+	d.start(d.cmd.Path)
+}
+
+// missingPackage is Missing for a peer that a Debian package of the same
+// name provides.
+func missingPackage(t testing.TB, pkg string, err error) {
+	t.Helper()
+	msg := fmt.Sprintf("%s is not available (%v); on Debian: apt-get install %s, or run .ci/run", pkg, err, pkg)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// Line is one line an IRC client received and when it arrived.
+type Line struct {
+	Raw string // as on the wire, without CR LF
+	At  time.Time
+}
+
+// IRCClient is a plain TCP IRC client: it registers a nick, answers PINGs
+// and records every line the server sends it, so tests see exactly what a
+// person's client would.
+type IRCClient struct {
+	Nick string
+	t    testing.TB
+	conn net.Conn
+
+	mu    sync.Mutex
+	lines []Line
+	more  chan struct{} // closed and replaced whenever a line arrives
+}
+
+// DialIRC connects nick to addr and waits until the server welcomed it.
+func DialIRC(t testing.TB, addr, nick string) *IRCClient {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial irc %s: %v", addr, err)
+	}
+	c := &IRCClient{Nick: nick, t: t, conn: conn, more: make(chan struct{})}
+	t.Cleanup(func() { conn.Close() })
+	go c.read()
+	c.Send("NICK " + nick)
+	c.Send("USER " + nick + " 0 * :hark test client")
+	c.Wait(" 001 ")
+	return c
+}
+
+func (c *IRCClient) read() {
+	r := bufio.NewReader(c.conn)
+	for {
+		raw, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		raw = strings.TrimRight(raw, "\r\n")
+		if token, ok := strings.CutPrefix(raw, "PING "); ok {
+			fmt.Fprintf(c.conn, "PONG %s\r\n", token)
+		}
+		c.mu.Lock()
+		c.lines = append(c.lines, Line{Raw: raw, At: now})
+		close(c.more)
+		c.more = make(chan struct{})
+		c.mu.Unlock()
+	}
+}
+
+// Send writes one raw line.
+func (c *IRCClient) Send(line string) {
+	c.t.Helper()
+	if _, err := fmt.Fprintf(c.conn, "%s\r\n", line); err != nil {
+		c.t.Fatalf("irc client %s: send %q: %v", c.Nick, line, err)
+	}
+}
+
+// Privmsg sends text to target.
+func (c *IRCClient) Privmsg(target, text string) {
+	c.t.Helper()
+	c.Send("PRIVMSG " + target + " :" + text)
+}
+
+// Lines returns every line received so far that contains substr.
+func (c *IRCClient) Lines(substr string) []Line {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Line
+	for _, l := range c.lines {
+		if strings.Contains(l.Raw, substr) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// WaitN waits until n lines containing substr have arrived and returns
+// them; the test fails with everything received after timeout.
+func (c *IRCClient) WaitN(substr string, n int, timeout time.Duration) []Line {
+	c.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		c.mu.Lock()
+		more := c.more
+		c.mu.Unlock()
+		if got := c.Lines(substr); len(got) >= n {
+			return got
+		}
+		select {
+		case <-more:
+		case <-deadline:
+			var all []string
+			for _, l := range c.Lines("") {
+				all = append(all, l.Raw)
+			}
+			c.t.Fatalf("irc client %s: %d lines with %q after %v, want %d; received:\n%s",
+				c.Nick, len(c.Lines(substr)), substr, timeout, n, strings.Join(all, "\n"))
+		}
+	}
+}
+
+// Wait waits for one line containing substr and returns the first such.
+func (c *IRCClient) Wait(substr string) Line {
+	c.t.Helper()
+	return c.WaitN(substr, 1, peerTimeout)[0]
+}
