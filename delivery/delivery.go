@@ -122,6 +122,8 @@ type Item struct {
 	Unsubscribe string
 	// Why is the filter's rule verdicts as the store keeps them.
 	Why json.RawMessage
+
+	attempts int // tries so far, this one included: the retry stage's input
 }
 
 // Topics is the batch's distinct topics in first-seen order: a digest

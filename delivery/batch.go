@@ -1,0 +1,58 @@
+package delivery
+
+import (
+	"time"
+
+	"hark/store"
+)
+
+// take is one claim the plan asks for: n notifications, sent one by one
+// (NotDigest) or as digests.
+type take struct {
+	n          int
+	digest     DigestReason
+	floodUntil time.Time
+}
+
+// plan is the batching stage with flood control: what of p, due for dest
+// at now, goes out now and how. Notifications it holds back simply stay
+// queued, so a pending digest survives a restart.
+func (d *Deliverer) plan(dest store.Destination, p store.Pending, now time.Time) []take {
+	if until, ok := d.flood.storm(dest.ID); ok {
+		if now.Before(until) {
+			return nil // the storm's digest goes out at until
+		}
+		next := d.flood.calm(dest.ID, p.Due, now)
+		return []take{{n: p.Due, digest: DigestFlood, floodUntil: next}}
+	}
+	if dest.BatchCount > 0 || dest.BatchDelta > 0 {
+		return batched(dest, p, now)
+	}
+	allowed := d.flood.allowed(dest.ID, now)
+	if p.Due <= allowed {
+		return []take{{n: p.Due}}
+	}
+	d.flood.start(dest.ID, now)
+	d.o.Logger.Info("flood control: digests instead of single messages", "destination", dest.ID,
+		"due", p.Due, "rate", d.o.Flood.Rate, "window", d.o.Flood.Window, "digest_for", d.o.Flood.DigestFor)
+	if allowed == 0 {
+		return nil
+	}
+	return []take{{n: allowed}}
+}
+
+// batched is a digest destination's plan: everything once the oldest
+// waited BatchDelta, else one digest of BatchCount per BatchCount queued.
+func batched(dest store.Destination, p store.Pending, now time.Time) []take {
+	if dest.BatchDelta > 0 && now.Sub(p.Oldest) >= dest.BatchDelta {
+		return []take{{n: p.Due, digest: DigestBatched}}
+	}
+	if dest.BatchCount == 0 {
+		return nil
+	}
+	var ts []take
+	for range p.Due / dest.BatchCount {
+		ts = append(ts, take{n: dest.BatchCount, digest: DigestBatched})
+	}
+	return ts
+}

@@ -1,0 +1,160 @@
+package delivery
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"hark/store"
+)
+
+// Store is what delivery needs of hark's store; *store.SQLite is one.
+type Store interface {
+	SettingsVersion(ctx context.Context) (int64, error)
+	ListUsers(ctx context.Context) ([]store.User, error)
+	AllDestinations(ctx context.Context) ([]store.Destination, error)
+	FilterNames(ctx context.Context) ([]store.FilterName, error)
+	MessagesByKey(ctx context.Context, keys []string) (map[string]store.Message, error)
+	Pending(ctx context.Context, now time.Time) ([]store.Pending, error)
+	Claim(ctx context.Context, destinationID int64, now time.Time, lease time.Duration, limit int) ([]store.Notification, error)
+	MarkSent(ctx context.Context, ids []int64, now time.Time) error
+	MarkFailed(ctx context.Context, ids []int64, reason string, retryAt, now time.Time) error
+	MarkDead(ctx context.Context, ids []int64, reason string, now time.Time) error
+	RequeueDead(ctx context.Context, ids []int64, now time.Time) (int64, error)
+	DisableDestination(ctx context.Context, id int64, reason string) error
+	SetConfirmCode(ctx context.Context, id int64, code string, expires time.Time) error
+	SetFilterActive(ctx context.Context, userID, id int64, active bool) error
+}
+
+// Retry is the backoff for sends that may work later.
+type Retry struct {
+	// MaxAttempts is how many sends are tried before a notification is
+	// dead-lettered.
+	MaxAttempts int
+	// BackoffMin and BackoffMax bound the wait before the next attempt,
+	// which doubles per attempt and is jittered so that many failed
+	// notifications do not come back at the same instant.
+	BackoffMin, BackoffMax time.Duration
+}
+
+// Flood is flood control: past Rate notifications within Window, a
+// destination gets one digest every DigestFor instead. Rate 0 is off.
+type Flood struct {
+	Rate      int
+	Window    time.Duration
+	DigestFor time.Duration
+}
+
+// Options configure a Deliverer. Zero values take the defaults each field
+// documents.
+type Options struct {
+	Store   Store
+	Senders Senders
+	// BaseURL is web.base_url: links to filters, confirmation and
+	// unsubscribe pages start with it.
+	BaseURL string
+	// Key signs unsubscribe tokens (see LoadKey); it must stay the same
+	// across restarts or old links stop working.
+	Key   []byte
+	Retry Retry
+	Flood Flood
+	// SendTimeout bounds one send (default 30s). A claimed notification is
+	// leased for SendTimeout plus a margin: after a crash, what was in
+	// flight is tried again once the lease ran out.
+	SendTimeout time.Duration
+	// PollEvery is how often the queue is read (default 200ms): the
+	// delay a new notification waits before it is sent.
+	PollEvery time.Duration
+	// DisableAfter is how many permanent failures in a row disable a
+	// destination (default 3): a dead address stops being tried.
+	DisableAfter int
+	// ConfirmFor is how long a confirmation link stays valid (default
+	// 24h); ConfirmEvery is the least time between two confirmation
+	// mails to one address, and ConfirmPerDay how many one user may ask
+	// for in a day (defaults 10m and 10), so hark cannot be used to mail
+	// strangers.
+	ConfirmFor    time.Duration
+	ConfirmEvery  time.Duration
+	ConfirmPerDay int
+	// Now and Jitter are the clock and the source of jitter (a number in
+	// [0, 1)); tests replace them.
+	Now    func() time.Time
+	Jitter func() float64
+	Logger *slog.Logger
+}
+
+// Deliverer sends what the queue holds: one worker per destination kind.
+type Deliverer struct {
+	o     Options
+	dir   directory
+	flood *flood
+	stats stats
+	conf  confirmLimits
+
+	mu        sync.Mutex
+	permanent map[int64]int // destination → permanent failures in a row
+}
+
+// New checks o and fills its defaults.
+func New(o Options) (*Deliverer, error) {
+	if o.Store == nil {
+		return nil, errors.New("new deliverer: no store")
+	}
+	if len(o.Key) < 16 {
+		return nil, errors.New("new deliverer: unsubscribe key shorter than 16 bytes")
+	}
+	o.Retry.MaxAttempts = cmp.Or(o.Retry.MaxAttempts, 10)
+	o.Retry.BackoffMin = cmp.Or(o.Retry.BackoffMin, 30*time.Second)
+	o.Retry.BackoffMax = max(o.Retry.BackoffMax, o.Retry.BackoffMin)
+	o.SendTimeout = cmp.Or(o.SendTimeout, 30*time.Second)
+	o.PollEvery = cmp.Or(o.PollEvery, 200*time.Millisecond)
+	o.DisableAfter = cmp.Or(o.DisableAfter, 3)
+	o.ConfirmFor = cmp.Or(o.ConfirmFor, 24*time.Hour)
+	o.ConfirmEvery = cmp.Or(o.ConfirmEvery, 10*time.Minute)
+	o.ConfirmPerDay = cmp.Or(o.ConfirmPerDay, 10)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Jitter == nil {
+		o.Jitter = rand.Float64
+	}
+	o.Logger = cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
+	d := &Deliverer{o: o, permanent: map[int64]int{}}
+	d.dir.st = o.Store
+	d.flood = newFlood(o.Flood)
+	return d, nil
+}
+
+// lease is how long a claimed notification is held by this process.
+func (d *Deliverer) lease() time.Duration { return d.o.SendTimeout + 10*time.Second }
+
+// Run delivers until ctx is done: one worker per kind with a Sender, so a
+// kind whose server is down never holds up another.
+func (d *Deliverer) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for kind := range d.o.Senders {
+		wg.Go(func() { d.work(ctx, kind) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// work runs Pass for kind every PollEvery until ctx is done.
+func (d *Deliverer) work(ctx context.Context, kind string) {
+	t := time.NewTicker(d.o.PollEvery)
+	defer t.Stop()
+	for {
+		if err := d.Pass(ctx, kind); err != nil && ctx.Err() == nil {
+			d.o.Logger.Error("deliver", "kind", kind, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// singleChunk is how many notifications sent one by one are claimed at
+// once: enough to reuse one SMTP connection for a burst, few enough that
+// their lease outlives the sends.
+const singleChunk = 20
+
+// Pass is one round of the pipeline over the queue for one destination
+// kind, in the order a notification goes through it:
+//
+//	batch (plan)  → which due notifications go now, alone or as a digest
+//	flood control → part of plan: past the rate, a digest later instead
+//	claim         → lease them in the store
+//	render        → Batches with everything the sender shows, split to size
+//	send + retry  → the kind's Sender; backoff or dead letter on failure
+//	record        → sent, failed or dead in the store, stats, bounces
+//
+// The worker calls it every PollEvery; tests call it with their own clock.
+func (d *Deliverer) Pass(ctx context.Context, kind string) error {
+	sender := d.o.Senders[kind]
+	if sender == nil {
+		return fmt.Errorf("deliver %s: no sender", kind)
+	}
+	dir, err := d.dir.get(ctx)
+	if err != nil {
+		return err
+	}
+	now := d.o.Now()
+	pending, err := d.o.Store.Pending(ctx, now)
+	if err != nil {
+		return err
+	}
+	for _, p := range pending {
+		dest, ok := dir.dests[p.DestinationID]
+		if !ok || dest.Kind != kind || !receives(dest) || d.dir.disabled(dest.ID) {
+			continue
+		}
+		for _, t := range d.plan(dest, p, now) {
+			if err := d.deliver(ctx, sender, dir, dest.ID, t, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deliver claims what take t says and sends it. A failed send is
+// recorded, not returned: only store errors stop the pass.
+func (d *Deliverer) deliver(ctx context.Context, sender Sender, dir *snapshot, destID int64, t take, now time.Time) error {
+	for left := t.n; left > 0; {
+		limit := left
+		if t.digest == NotDigest {
+			limit = min(left, singleChunk)
+		}
+		ns, err := d.o.Store.Claim(ctx, destID, now, d.lease(), limit)
+		if err != nil || len(ns) == 0 {
+			return err
+		}
+		left -= len(ns)
+		batches, err := d.render(ctx, dir, destID, ns, t)
+		if err != nil {
+			return err
+		}
+		for i, b := range batches {
+			out := d.send(ctx, sender, b)
+			if err := d.record(ctx, b, out); err != nil {
+				return err
+			}
+			if out.err != nil && out.retryable {
+				// The server is failing: what this claim holds and was not
+				// tried waits with the failed one rather than being tried now.
+				return d.record(ctx, joinBatches(batches[i+1:]), out)
+			}
+		}
+	}
+	return nil
+}

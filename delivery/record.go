@@ -1,0 +1,107 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+)
+
+// outcome is what a send came to.
+type outcome struct {
+	err       error
+	retryable bool
+	at        time.Time
+}
+
+// send is the send stage: the sender, bounded by SendTimeout. A panic-free
+// sender that reports an error without saying whether it is retryable
+// gets retried: losing a notification is worse than one more attempt.
+func (d *Deliverer) send(ctx context.Context, s Sender, b *Batch) outcome {
+	ctx, cancel := context.WithTimeout(ctx, d.o.SendTimeout)
+	defer cancel()
+	retryable, err := s.Send(ctx, b)
+	return outcome{err: err, retryable: retryable, at: d.o.Now()}
+}
+
+// record is the record stage: the batch's notifications become sent,
+// failed with a retry time, or dead, in the store; flood control, the
+// stats and the bounce count learn of it.
+func (d *Deliverer) record(ctx context.Context, b *Batch, out outcome) error {
+	if len(b.Items) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(b.Items))
+	for i, it := range b.Items {
+		ids[i] = it.NotificationID
+	}
+	dest := b.Destination.ID
+	switch {
+	case out.err == nil:
+		if err := d.o.Store.MarkSent(ctx, ids, out.at); err != nil {
+			return err
+		}
+		if b.Digest == NotDigest {
+			d.flood.count(dest, len(ids), out.at)
+		}
+		d.bounced(dest, false)
+		d.stats.sent(b, out.at)
+		return nil
+	case out.retryable && attempts(b) < d.o.Retry.MaxAttempts:
+		retryAt := out.at.Add(d.backoff(attempts(b)))
+		d.stats.add(b.Destination.Kind, "failed", len(ids))
+		d.o.Logger.Warn("send failed, will retry", "destination", dest, "notifications", len(ids), "retry_at", retryAt, "err", out.err)
+		return d.o.Store.MarkFailed(ctx, ids, out.err.Error(), retryAt, out.at)
+	}
+	reason := out.err.Error()
+	if out.retryable {
+		reason = fmt.Sprintf("gave up after %d attempts: %s", attempts(b), reason)
+	}
+	d.stats.add(b.Destination.Kind, "dead", len(ids))
+	d.o.Logger.Warn("send failed, dead-lettered", "destination", dest, "notifications", len(ids), "err", reason)
+	if err := d.o.Store.MarkDead(ctx, ids, reason, out.at); err != nil {
+		return err
+	}
+	if !out.retryable && d.bounced(dest, true) {
+		why := fmt.Sprintf("disabled after %d permanent delivery failures in a row; the last: %s", d.o.DisableAfter, out.err)
+		d.dir.disable(dest)
+		d.o.Logger.Warn("destination disabled", "destination", dest, "address", b.Destination.Address, "reason", why)
+		return d.o.Store.DisableDestination(ctx, dest, why)
+	}
+	return nil
+}
+
+// attempts is how often the batch's most tried notification was tried,
+// this attempt included (Claim counts it).
+func attempts(b *Batch) int {
+	n := 0
+	for _, it := range b.Items {
+		n = max(n, it.attempts)
+	}
+	return n
+}
+
+// backoff is the wait after the given attempt: BackoffMin doubled per
+// attempt up to BackoffMax, of which a random half is taken off (equal
+// jitter), so retries of one outage spread out yet never come too soon.
+func (d *Deliverer) backoff(attempt int) time.Duration {
+	r := d.o.Retry
+	full := float64(r.BackoffMin) * math.Pow(2, float64(max(0, attempt-1)))
+	full = min(full, float64(r.BackoffMax))
+	return time.Duration(full/2 + d.o.Jitter()*full/2)
+}
+
+// bounced counts a permanent failure of dest (or resets the count on a
+// success) and says whether dest has now failed DisableAfter times in a
+// row. The count lives in memory: a restart gives a dead address
+// DisableAfter more tries.
+func (d *Deliverer) bounced(dest int64, failed bool) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !failed {
+		delete(d.permanent, dest)
+		return false
+	}
+	d.permanent[dest]++
+	return d.permanent[dest] >= d.o.DisableAfter
+}

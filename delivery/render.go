@@ -1,0 +1,93 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"hark/meta"
+	"hark/store"
+)
+
+// defaultMaxDigest bounds a digest for senders that state no limit.
+const defaultMaxDigest = 100
+
+// render is the render stage: the claimed notifications ns of destination
+// destID as Batches, one per notification, or digests of at most the
+// sender's MaxDigest items each (a larger digest is split into parts,
+// never cut).
+func (d *Deliverer) render(ctx context.Context, dir *snapshot, destID int64, ns []store.Notification, t take) ([]*Batch, error) {
+	keys := make([]string, len(ns))
+	for i, n := range ns {
+		keys[i] = n.MsgKey
+	}
+	msgs, err := d.o.Store.MessagesByKey(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	items := make([]Item, len(ns))
+	for i, n := range ns {
+		items[i] = d.item(dir, n, msgs[n.MsgKey])
+	}
+	dest := dir.dests[destID]
+	u := dir.users[dest.UserID]
+	base := Batch{User: u.name, Destination: dest, Location: u.loc, Verbose: dest.Verbose, Markup: dest.Markup,
+		Digest: t.digest, FloodUntil: t.floodUntil}
+	size := 1
+	if t.digest != NotDigest {
+		size = defaultMaxDigest
+		if l, ok := d.o.Senders[dest.Kind].(DigestLimiter); ok && l.MaxDigest() > 0 {
+			size = l.MaxDigest()
+		}
+	}
+	var out []*Batch
+	for start := 0; start < len(items); start += size {
+		b := base
+		b.Items = items[start:min(start+size, len(items))]
+		out = append(out, &b)
+	}
+	if t.digest != NotDigest && len(out) > 1 {
+		for i, b := range out {
+			b.Part, b.Parts = i+1, len(out)
+		}
+	}
+	return out, nil
+}
+
+// item is notification n of message m (the zero Message when the history
+// lost it, in which case the item still names the message and filter).
+func (d *Deliverer) item(dir *snapshot, n store.Notification, m store.Message) Item {
+	var desc meta.Description
+	if len(m.Description) > 0 {
+		// A description that does not decode leaves the fields empty; the
+		// notification still goes out with its topic and msg_id.
+		_ = json.Unmarshal(m.Description, &desc)
+	}
+	it := Item{
+		NotificationID: n.ID, MsgID: n.MsgKey, Topic: m.Topic,
+		App: desc.App, Title: desc.Title, Subtitle: desc.Subtitle, Link: desc.Link, Icon: desc.Icon,
+		Agent: desc.Agent, Usernames: desc.Usernames, Packages: desc.Packages,
+		Time: m.Timestamp, Queued: n.Created, Why: n.Why, FilterID: n.FilterID, attempts: n.Attempts,
+	}
+	if f, ok := dir.filters[n.FilterID]; ok && n.FilterID != 0 {
+		it.FilterName = f.Name
+		it.FilterLink = d.o.BaseURL + "/filters/" + strconv.FormatInt(f.ID, 10)
+		it.Unsubscribe = d.o.BaseURL + "/unsubscribe/" + d.UnsubscribeToken(f.UserID, f.ID)
+	}
+	return it
+}
+
+// joinBatches is one batch holding every item of bs, for recording them
+// together.
+func joinBatches(bs []*Batch) *Batch {
+	if len(bs) == 0 {
+		return &Batch{}
+	}
+	j := *bs[0]
+	j.Items = nil
+	for _, b := range bs {
+		j.Items = append(j.Items, b.Items...)
+	}
+	return &j
+}

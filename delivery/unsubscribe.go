@@ -1,0 +1,104 @@
+package delivery
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// ErrBadToken is an unsubscribe token that was not made by this hark (or
+// was mangled on the way).
+var ErrBadToken = errors.New("invalid unsubscribe token")
+
+// tokenMAC is how many bytes of HMAC-SHA256 a token carries: 128 bits
+// cannot be guessed, and keep the URL short.
+const tokenMAC = 16
+
+// UnsubscribeToken is the token of the one-click unsubscribe URL for
+// filter filterID of user userID: the two ids and an HMAC over them with
+// the deliverer's key. It needs no table, never expires, and cannot be
+// forged or pointed at another user's filter without the key.
+func (d *Deliverer) UnsubscribeToken(userID, filterID int64) string {
+	msg := binary.AppendUvarint(binary.AppendUvarint(nil, uint64(userID)), uint64(filterID))
+	return base64.RawURLEncoding.EncodeToString(append(msg, d.mac(msg)...))
+}
+
+func (d *Deliverer) mac(msg []byte) []byte {
+	h := hmac.New(sha256.New, d.o.Key)
+	h.Write([]byte("hark unsubscribe\x00"))
+	h.Write(msg)
+	return h.Sum(nil)[:tokenMAC]
+}
+
+// ParseUnsubscribeToken checks token and returns the user and filter it
+// names.
+func (d *Deliverer) ParseUnsubscribeToken(token string) (userID, filterID int64, err error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) <= tokenMAC {
+		return 0, 0, ErrBadToken
+	}
+	msg, sum := raw[:len(raw)-tokenMAC], raw[len(raw)-tokenMAC:]
+	if !hmac.Equal(sum, d.mac(msg)) {
+		return 0, 0, ErrBadToken
+	}
+	u, n := binary.Uvarint(msg)
+	f, m := binary.Uvarint(msg[max(n, 0):])
+	if n <= 0 || m <= 0 || n+m != len(msg) {
+		return 0, 0, ErrBadToken
+	}
+	return int64(u), int64(f), nil
+}
+
+// Unsubscribe applies a one-click unsubscribe (RFC 8058): it turns off
+// the filter token names and returns its id. The web UI serves
+// {base_url}/unsubscribe/{token} and calls this for the POST.
+func (d *Deliverer) Unsubscribe(ctx context.Context, token string) (filterID int64, err error) {
+	userID, filterID, err := d.ParseUnsubscribeToken(token)
+	if err != nil {
+		return 0, fmt.Errorf("unsubscribe: %w", err)
+	}
+	if err := d.o.Store.SetFilterActive(ctx, userID, filterID, false); err != nil {
+		return 0, fmt.Errorf("unsubscribe: %w", err)
+	}
+	return filterID, nil
+}
+
+// LoadKey reads the unsubscribe key at path, creating it (32 random bytes,
+// mode 0600) when it does not exist: serve keeps it beside the database.
+func LoadKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) < 16 {
+			return nil, fmt.Errorf("load key %s: %d bytes, want at least 16", path, len(key))
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("load key: %w", err)
+	}
+	key = make([]byte, 32)
+	rand.Read(key)
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return LoadKey(path) // another process made it first
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create key: %w", err)
+	}
+	_, err = f.Write(key)
+	if err = errors.Join(err, f.Close()); err != nil {
+		return nil, fmt.Errorf("create key %s: %w", path, err)
+	}
+	return key, nil
+}

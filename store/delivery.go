@@ -1,0 +1,69 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// This file holds what delivery needs beyond the Queue: targeted updates
+// that change one column, so they never overwrite what the web UI or an
+// admin command saved meanwhile.
+
+// DisableDestination records why delivery turned destination id off (its
+// address bounced, say); the destination receives nothing until its
+// owner clears DisabledReason.
+func (s *SQLite) DisableDestination(ctx context.Context, id int64, reason string) error {
+	if err := changed(s.w.ExecContext(ctx, disableDestination, reason, id))(ErrNotFound); err != nil {
+		return fmt.Errorf("disable destination %d: %w", id, err)
+	}
+	return nil
+}
+
+// SetConfirmCode gives unconfirmed destination id a new confirmation code
+// valid until expires. A confirmed destination is left alone (ErrNotFound).
+func (s *SQLite) SetConfirmCode(ctx context.Context, id int64, code string, expires time.Time) error {
+	if err := changed(s.w.ExecContext(ctx, setConfirmCode, code, ms(expires), id))(ErrNotFound); err != nil {
+		return fmt.Errorf("set confirmation code of destination %d: %w", id, err)
+	}
+	return nil
+}
+
+// SetFilterActive turns filter id of user userID on or off: what a
+// one-click unsubscribe link does.
+func (s *SQLite) SetFilterActive(ctx context.Context, userID, id int64, active bool) error {
+	if err := changed(s.w.ExecContext(ctx, setFilterActive, active, ms(time.Now()), id, userID))(ErrNotFound); err != nil {
+		return fmt.Errorf("set filter %d active=%t: %w", id, active, err)
+	}
+	return nil
+}
+
+// FilterName is a filter's identity as notifications show it.
+type FilterName struct {
+	ID     int64
+	UserID int64
+	Name   string
+	Active bool
+}
+
+// FilterNames is every filter's name in one read, active or not: what
+// delivery names the filter that triggered a notification with.
+func (s *SQLite) FilterNames(ctx context.Context) ([]FilterName, error) {
+	rows, err := s.r.QueryContext(ctx, selectFilterNames)
+	fs, err := collect(rows, err, func(row scanner) (FilterName, error) {
+		var f FilterName
+		return f, row.Scan(&f.ID, &f.UserID, &f.Name, &f.Active)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list filter names: %w", err)
+	}
+	return fs, nil
+}
+
+// Delivery's SQL.
+const (
+	disableDestination = `UPDATE destinations SET disabled_reason = ? WHERE id = ?`
+	setConfirmCode     = `UPDATE destinations SET confirm_code = ?, confirm_expires = ? WHERE id = ? AND confirmed = 0`
+	setFilterActive    = `UPDATE filters SET active = ?, updated = ? WHERE id = ? AND user_id = ?`
+	selectFilterNames  = `SELECT id, user_id, name, active FROM filters`
+)
