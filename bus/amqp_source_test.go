@@ -1,0 +1,247 @@
+package bus_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"hark/bus"
+	"hark/internal/testpeer"
+)
+
+// amqpSample is one sample envelope as fedora-messaging would publish it,
+// and what the source must make of it.
+type amqpSample struct {
+	msg   testpeer.FedoraMessage
+	env   *bus.Envelope // the sample itself
+	users []string      // announced in object headers
+}
+
+// amqpSamples are testdata's real messages published with fresh UUIDs,
+// their expected usernames and packages as object headers.
+func amqpSamples(t *testing.T) []amqpSample {
+	t.Helper()
+	data, err := os.ReadFile("../testdata/fedmsg-samples.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []amqpSample
+	sent := time.Date(2026, 11, 23, 7, 56, 44, 0, time.UTC)
+	for line := range bytes.Lines(data) {
+		env, err := bus.Decode(bytes.TrimSpace(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var expected struct{ Usernames, Packages []string }
+		raw, _ := json.Marshal(env.Fields["expected"])
+		json.Unmarshal(raw, &expected)
+		m := testpeer.NewFedoraMessage(t, env.Topic, env.Msg, uuid.NewString(), bus.SeverityInfo, sent, expected.Usernames, expected.Packages)
+		out = append(out, amqpSample{msg: m, env: env, users: expected.Usernames})
+	}
+	return out
+}
+
+// consumer runs an AMQPSource on the test's broker corner and collects
+// what it hands over; ack decides what each Ack gets.
+type consumer struct {
+	src  *bus.AMQPSource
+	envs chan *bus.Envelope
+	stop func()
+}
+
+func startConsumer(t *testing.T, b *testpeer.Broker, ack func(*bus.Envelope) error) *consumer {
+	t.Helper()
+	src, err := bus.NewAMQPSource(bus.AMQPOptions{URL: b.URL, Exchange: b.Exchange, Queue: b.Queue,
+		ReconnectMin: 50 * time.Millisecond, ReconnectMax: 500 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &consumer{src: src, envs: make(chan *bus.Envelope, 4096)}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := src.Run(ctx, func(_ context.Context, env *bus.Envelope) {
+			c.envs <- env
+			env.Ack(ack(env))
+		}); err != nil {
+			t.Errorf("run amqp source: %v", err)
+		}
+	})
+	c.stop = sync.OnceFunc(func() { cancel(); wg.Wait() })
+	t.Cleanup(c.stop)
+	return c
+}
+
+// next returns the next envelope, failing after a generous wait.
+func (c *consumer) next(t *testing.T) *bus.Envelope {
+	t.Helper()
+	select {
+	case env := <-c.envs:
+		return env
+	case <-time.After(30 * time.Second):
+		t.Fatal("no message from the amqp source within 30s")
+		return nil
+	}
+}
+
+func ackAll(*bus.Envelope) error { return nil }
+
+func TestAMQPSourceReadsWhatPikaPublishes(t *testing.T) {
+	b := testpeer.RabbitMQ(t)
+	b.DeclareQueue("#")
+	samples := amqpSamples(t)
+	pika := b.StartPika()
+	msgs := make([]testpeer.FedoraMessage, len(samples))
+	for i, s := range samples {
+		msgs[i] = s.msg
+	}
+	pika.Publish(msgs, 0)
+	pika.Wait()
+	c := startConsumer(t, b, ackAll)
+	for i, s := range samples {
+		env := c.next(t)
+		if env.Topic != s.env.Topic || env.MsgID != s.msg.MessageID || env.Severity != bus.SeverityInfo {
+			t.Fatalf("message %d: topic %q id %q severity %d, want %q %q info", i, env.Topic, env.MsgID, env.Severity, s.env.Topic, s.msg.MessageID)
+		}
+		if got, want := bus.Canonical(map[string]any{"m": env.Msg}), bus.Canonical(map[string]any{"m": s.env.Msg}); string(got) != string(want) {
+			t.Fatalf("message %d (%s): payload changed on the way:\n got %s\nwant %s", i, env.Topic, got, want)
+		}
+		var users []string
+		if env.Objects != nil {
+			users = slices.Sorted(slices.Values(env.Objects.Users))
+		}
+		if want := slices.Sorted(slices.Values(s.users)); !slices.Equal(users, want) {
+			t.Errorf("message %d: users %v, want %v", i, users, want)
+		}
+	}
+	eventually(t, "every acknowledged message leaves the queue", func() bool { return b.Depth() == 0 })
+}
+
+func TestAMQPSourceRejectsMalformedBodyWithoutBlockingQueue(t *testing.T) {
+	b := testpeer.RabbitMQ(t)
+	b.DeclareQueue("#")
+	good := testpeer.NewFedoraMessage(t, "org.fedoraproject.prod.hark.good", map[string]any{"ok": true}, uuid.NewString(), bus.SeverityInfo, time.Now(), nil, nil)
+	bad := good
+	bad.Body, bad.MessageID = `{"truncated": `, uuid.NewString()
+	pika := b.StartPika()
+	pika.Publish([]testpeer.FedoraMessage{bad, good}, 0)
+	pika.Wait()
+	c := startConsumer(t, b, ackAll)
+	if env := c.next(t); env.MsgID != good.MessageID {
+		t.Fatalf("got %q, want the good message after the rejected one", env.MsgID)
+	}
+	eventually(t, "the queue is empty", func() bool { return b.Depth() == 0 })
+	if s := c.src.Stats(); s.Invalid != 1 || s.Received != 1 {
+		t.Errorf("stats %+v, want 1 invalid and 1 received", s)
+	}
+}
+
+func TestAMQPSourceRedeliversWhatIsNotAcknowledged(t *testing.T) {
+	b := testpeer.RabbitMQ(t)
+	b.DeclareQueue("#")
+	msg := testpeer.NewFedoraMessage(t, "org.fedoraproject.prod.hark.retry", map[string]any{}, uuid.NewString(), bus.SeverityInfo, time.Now(), nil, nil)
+	pika := b.StartPika()
+	pika.Publish([]testpeer.FedoraMessage{msg}, 0)
+	pika.Wait()
+
+	var mu sync.Mutex
+	refused := 0
+	c := startConsumer(t, b, func(*bus.Envelope) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if refused == 0 {
+			refused++
+			return fmt.Errorf("not committed")
+		}
+		return nil
+	})
+	first, second := c.next(t), c.next(t)
+	if first.MsgID != msg.MessageID || second.MsgID != msg.MessageID {
+		t.Errorf("got %q then %q, want the refused message delivered again", first.MsgID, second.MsgID)
+	}
+	eventually(t, "the queue is empty", func() bool { return b.Depth() == 0 })
+}
+
+func TestAMQPSourceResumesAfterBrokerOutage(t *testing.T) {
+	b := testpeer.RabbitMQ(t)
+	b.DeclareQueue("#")
+	batch := func(name string, n int) []testpeer.FedoraMessage {
+		msgs := make([]testpeer.FedoraMessage, n)
+		for i := range msgs {
+			msgs[i] = testpeer.NewFedoraMessage(t, "org.fedoraproject.prod.hark."+name, map[string]any{"i": i}, uuid.NewString(), bus.SeverityInfo, time.Now(), nil, nil)
+		}
+		return msgs
+	}
+	before, after := batch("before", 50), batch("after", 50)
+	// Nothing is acknowledged before the outage: every message handed over
+	// then must come back after it.
+	var mu sync.Mutex
+	down := true
+	c := startConsumer(t, b, func(*bus.Envelope) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			return fmt.Errorf("not committed before the outage")
+		}
+		return nil
+	})
+	pika := b.StartPika()
+	pika.Publish(before, 0)
+	pika.Wait()
+	c.next(t)
+	restart := b.Outage()
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	restart()
+	pika = b.StartPika()
+	pika.Publish(after, 0)
+	pika.Wait()
+
+	want := map[string]bool{}
+	for _, m := range slices.Concat(before, after) {
+		want[m.MessageID] = true
+	}
+	for len(want) > 0 {
+		delete(want, c.next(t).MsgID)
+	}
+	eventually(t, "the queue is empty", func() bool { return b.Depth() == 0 })
+	if c.src.Stats().Reconnects == 0 {
+		t.Error("no reconnect counted")
+	}
+}
+
+func TestAMQPPublisherPublishesWhatTheSourceReads(t *testing.T) {
+	b := testpeer.RabbitMQ(t)
+	b.DeclareQueue("org.fedoraproject.dev.hark.#")
+	pub, err := bus.NewAMQPPublisher(bus.AMQPOptions{URL: b.URL, Exchange: b.Exchange})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	id, err := pub.Publish(context.Background(), "org.fedoraproject.dev.hark.log", map[string]any{"log": "hello"}, bus.SeverityError,
+		&bus.Objects{Users: []string{"alice"}, Flatpaks: []string{"org.gnome.Maps"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startConsumer(t, b, ackAll)
+	env := c.next(t)
+	if env.MsgID != id || env.Severity != bus.SeverityError || env.Msg.(map[string]any)["log"] != "hello" ||
+		!equalObjects(*env.Objects, bus.Objects{Users: []string{"alice"}, Flatpaks: []string{"org.gnome.Maps"}}) {
+		t.Errorf("read %q severity %d msg %v objects %+v; want %q, error, the log line and the objects", env.MsgID, env.Severity, env.Msg, env.Objects, id)
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		t.Errorf("message_id %q is not a UUID: %v", id, err)
+	}
+}
