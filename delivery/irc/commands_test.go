@@ -1,0 +1,127 @@
+package irc
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hark/internal/testpeer"
+	"hark/store"
+)
+
+// commandFixture is a bot with a real store, alice on IRC with an
+// unconfirmed destination whose code is "K7Q2ZP", and two filters of
+// hers, one sending to that nick.
+type commandFixture struct {
+	st    *store.SQLite
+	dest  store.Destination
+	alice *testpeer.IRCClient
+}
+
+func newCommandFixture(t *testing.T) commandFixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	u, err := st.CreateUser(ctx, store.User{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := st.SaveDestination(ctx, store.Destination{UserID: u.ID, Kind: store.KindIRC, Address: "alice",
+		Enabled: true, ConfirmCode: "K7Q2ZP", ConfirmExpires: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := []store.Rule{{Kind: "topic", Args: json.RawMessage(`{"glob":"*.bodhi.*"}`)}}
+	for _, f := range []store.Filter{
+		{UserID: u.ID, Name: "my packages", Active: true, Rules: rule, DestinationIDs: []int64{d.ID}},
+		{UserID: u.ID, Name: "koji once", Oneshot: true, Rules: rule},
+	} {
+		if _, err := st.SaveFilter(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ircd := testpeer.StartIRCd(t)
+	alice := testpeer.DialIRC(t, ircd.Addr, "alice")
+	startBot(t, Options{Server: ircd.Addr, Store: st})
+	return commandFixture{st: st, dest: d, alice: alice}
+}
+
+// ask sends a private command to the bot and returns the reply lines
+// that came after it, once want has arrived.
+func (f commandFixture) ask(t *testing.T, command, want string) string {
+	t.Helper()
+	before, seen := len(f.alice.Lines("PRIVMSG alice :")), len(f.alice.Lines(want))
+	f.alice.Privmsg("hark", command)
+	f.alice.WaitN(want, seen+1, wait)
+	var text []string
+	for _, l := range f.alice.Lines("PRIVMSG alice :")[before:] {
+		text = append(text, privmsgText(l.Raw))
+	}
+	return strings.Join(text, "\n")
+}
+
+func (f commandFixture) destination(t *testing.T) store.Destination {
+	t.Helper()
+	d, err := f.st.DestinationByAddress(context.Background(), store.KindIRC, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestCommandConfirmWithTheRightCode(t *testing.T) {
+	f := newCommandFixture(t)
+	f.ask(t, "confirm WRONG1", "wrong or has expired")
+	if f.destination(t).Confirmed {
+		t.Fatal("a wrong code confirmed the nick")
+	}
+	f.ask(t, "confirm K7Q2ZP", "Confirmed")
+	if !f.destination(t).Confirmed {
+		t.Error("the right code did not confirm the nick")
+	}
+}
+
+func TestCommandStopAndStart(t *testing.T) {
+	f := newCommandFixture(t)
+	f.ask(t, "stop", "Stopped")
+	if f.destination(t).Enabled {
+		t.Fatal("stop left the destination enabled")
+	}
+	f.ask(t, "START", "not confirmed yet")
+	if !f.destination(t).Enabled {
+		t.Error("start left the destination disabled")
+	}
+}
+
+func TestCommandListFilters(t *testing.T) {
+	f := newCommandFixture(t)
+	got := f.ask(t, "list filters", "koji once")
+	for _, want := range []string{"2 filters", "1. my packages (sends here)", "2. koji once (inactive, one-shot)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("reply lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestCommandHelpAndUnknown(t *testing.T) {
+	f := newCommandFixture(t)
+	for _, tc := range []struct{ command, want string }{
+		{"help", "confirm CODE"},
+		{"frobnicate", `Unknown command "frobnicate"`},
+	} {
+		t.Run(tc.command, func(t *testing.T) { f.ask(t, tc.command, tc.want) })
+	}
+}
+
+func TestCommandFromANickHarkDoesNotKnow(t *testing.T) {
+	f := newCommandFixture(t)
+	f.st.SaveDestination(context.Background(), store.Destination{ID: f.dest.ID, UserID: f.dest.UserID, Kind: store.KindIRC, Address: "alice_away"})
+	f.ask(t, "stop", "not a destination of any hark user")
+}
