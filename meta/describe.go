@@ -192,6 +192,7 @@ func (d *Describer) Describe(env *bus.Envelope) Description {
 	}
 	desc.Packages = set(extract(nil, r.lists[listPackages], env.Fields, s))
 	desc.Objects = set(extract(nil, r.lists[listObjects], env.Fields, s))
+	d.mergeObjects(&desc, env.Objects)
 	return desc
 }
 

@@ -16,4 +16,7 @@ type Description struct {
 	Packages  []string `json:"packages"`
 	Agent     string   `json:"agent"`
 	Objects   []string `json:"objects"`
+	// Groups are the groups the publisher declares the message concerns
+	// (fedora-messaging's group headers); processors extract none.
+	Groups []string `json:"groups,omitempty"`
 }
