@@ -132,6 +132,11 @@ func (b *Batch) Topics() []string {
 	return b.distinct(func(it *Item) []string { return []string{it.Topic} })
 }
 
+// Apps is the batch's distinct apps (categories) in first-seen order.
+func (b *Batch) Apps() []string {
+	return b.distinct(func(it *Item) []string { return []string{it.App} })
+}
+
 // Usernames is the batch's distinct usernames in first-seen order.
 func (b *Batch) Usernames() []string {
 	return b.distinct(func(it *Item) []string { return it.Usernames })

@@ -78,8 +78,6 @@ type Bot struct {
 	mu      sync.Mutex
 	sess    *session      // nil while disconnected
 	changed chan struct{} // closed and replaced whenever sess changes
-	// confirmed is when each nick was last sent a confirmation code.
-	confirmed map[string]time.Time
 }
 
 // ErrNotConnected is returned by sends while the bot has no connection;
@@ -118,12 +116,11 @@ func New(opts Options) (*Bot, error) {
 		return nil, err
 	}
 	return &Bot{
-		opts:      opts,
-		log:       opts.Logger.With("irc", opts.Server),
-		limiter:   rate.NewLimiter(rate.Every(opts.Interval), opts.Burst),
-		render:    r,
-		changed:   make(chan struct{}),
-		confirmed: map[string]time.Time{},
+		opts:    opts,
+		log:     opts.Logger.With("irc", opts.Server),
+		limiter: rate.NewLimiter(rate.Every(opts.Interval), opts.Burst),
+		render:  r,
+		changed: make(chan struct{}),
 	}, nil
 }
 

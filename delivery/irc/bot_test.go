@@ -236,14 +236,10 @@ func TestConfirmationCode(t *testing.T) {
 	b := startBot(t, Options{Server: ircd.Addr})
 	c := delivery.Confirmation{User: "alice", Destination: store.Destination{Kind: store.KindIRC, Address: "alice"},
 		Code: "K7Q2ZP", Expires: now, Location: time.UTC}
-	ctx := context.Background()
-	if err := b.Confirm(ctx, c); err != nil {
+	if err := b.Confirm(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	alice.WaitN("confirm K7Q2ZP", 1, wait)
-	if err := b.Confirm(ctx, c); !errors.Is(err, ErrTooSoon) {
-		t.Errorf("second code within a minute: %v, want ErrTooSoon", err)
-	}
 }
 
 func TestConfirmationOnlyToIdentifiedNicks(t *testing.T) {

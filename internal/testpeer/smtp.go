@@ -40,9 +40,11 @@ type SMTP struct {
 	t      testing.TB
 	mu     sync.Mutex
 	srv    *smtp.Server
+	ln     net.Listener
 	mails  []Mail
 	arrive chan struct{}
 	refuse *smtp.SMTPError // non-nil: RCPT gets this reply
+	conns  int
 }
 
 // StartSMTP starts an SMTP server, stopped in t.Cleanup.
@@ -63,14 +65,19 @@ func StartSMTP(t testing.TB) *SMTP {
 func (s *SMTP) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
 
 func (s *SMTP) serve(l net.Listener) {
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		s.mu.Lock()
+		s.conns++
+		s.mu.Unlock()
+		return &session{s: s}, nil
+	}))
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout = 30 * time.Second
 	srv.WriteTimeout = 30 * time.Second
 	srv.MaxRecipients = 100
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.ln = srv, l
 	s.mu.Unlock()
 	go srv.Serve(l)
 }
@@ -79,10 +86,12 @@ func (s *SMTP) serve(l net.Listener) {
 // to connect.
 func (s *SMTP) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, ln := s.srv, s.ln
+	s.srv, s.ln = nil, nil
 	s.mu.Unlock()
 	if srv != nil {
+		// Serve may not have taken the listener over yet: close it too.
+		ln.Close()
 		srv.Close()
 	}
 }
@@ -113,6 +122,13 @@ func (s *SMTP) Refuse(code int) {
 	if code != 0 {
 		s.refuse = &smtp.SMTPError{Code: code, Message: "refused by test"}
 	}
+}
+
+// Connections is how many SMTP sessions clients opened so far.
+func (s *SMTP) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
 }
 
 // Mails is a copy of what arrived so far.

@@ -1,0 +1,369 @@
+// Package email sends hark's notifications, digests and confirmation
+// links by SMTP (github.com/wneessen/go-mail). Bodies come from the
+// templates in hark/templates (mail/); headers carry the message's
+// metadata (X-Fedmsg-*) so mail filters and scripts can sort it. One SMTP
+// connection is kept open for a burst and closed once idle.
+package email
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"mime"
+	"slices"
+	"strings"
+	"sync"
+	"text/template"
+	"time"
+
+	"github.com/wneessen/go-mail"
+
+	"hark/delivery"
+	"hark/templates"
+)
+
+// TLS policies, as config's email.tls spells them.
+const (
+	TLSNone     = "none"
+	TLSStartTLS = "starttls"
+	TLSImplicit = "tls"
+)
+
+// Options configure a Mailer.
+type Options struct {
+	Host string
+	Port int // 0: 25, or 465 with TLSImplicit
+	// TLS is TLSNone, TLSStartTLS (required, not opportunistic) or
+	// TLSImplicit. It is always set explicitly: go-mail's own default is
+	// mandatory STARTTLS, which a local relay without TLS refuses.
+	TLS      string
+	From     string
+	Username string
+	Password string
+	// Timeout bounds connecting and each SMTP command (default 30s).
+	Timeout time.Duration
+	// IdleClose closes the connection after this long without a send
+	// (default 5s): bursts share one connection, quiet times hold none.
+	IdleClose time.Duration
+	// MaxDigest is the most entries in one digest email (default 200);
+	// larger digests are split into parts.
+	MaxDigest int
+}
+
+// Mailer is the email delivery.Sender.
+type Mailer struct {
+	o    Options
+	tmpl *template.Template
+
+	mu     sync.Mutex
+	client *mail.Client
+	idle   *time.Timer
+}
+
+var (
+	_ delivery.Sender        = (*Mailer)(nil)
+	_ delivery.Confirmer     = (*Mailer)(nil)
+	_ delivery.DigestLimiter = (*Mailer)(nil)
+)
+
+// New checks o and parses the templates; it connects on the first send.
+func New(o Options) (*Mailer, error) {
+	if o.Host == "" {
+		return nil, errors.New("new mailer: no SMTP host")
+	}
+	if _, err := tlsPolicy(o.TLS); err != nil {
+		return nil, fmt.Errorf("new mailer: %w", err)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.IdleClose <= 0 {
+		o.IdleClose = 5 * time.Second
+	}
+	if o.MaxDigest <= 0 {
+		o.MaxDigest = 200
+	}
+	t, err := parseTemplates(templates.Mail)
+	if err != nil {
+		return nil, fmt.Errorf("new mailer: %w", err)
+	}
+	return &Mailer{o: o, tmpl: t}, nil
+}
+
+func tlsPolicy(s string) (mail.TLSPolicy, error) {
+	switch s {
+	case TLSNone:
+		return mail.NoTLS, nil
+	case TLSStartTLS, TLSImplicit:
+		return mail.TLSMandatory, nil
+	}
+	return 0, fmt.Errorf("tls %q is not one of %s, %s, %s", s, TLSNone, TLSStartTLS, TLSImplicit)
+}
+
+// MaxDigest implements delivery.DigestLimiter.
+func (m *Mailer) MaxDigest() int { return m.o.MaxDigest }
+
+// Send implements delivery.Sender: b becomes one email. An SMTP 4xx
+// reply or a connection that fails is retryable; a 5xx reply (unknown
+// mailbox, refused content) is not.
+func (m *Mailer) Send(ctx context.Context, b *delivery.Batch) (retryable bool, err error) {
+	msg, err := m.Message(b)
+	if err != nil {
+		return false, err
+	}
+	return m.send(ctx, msg)
+}
+
+// Confirm implements delivery.Confirmer: the confirmation link by email.
+func (m *Mailer) Confirm(ctx context.Context, c delivery.Confirmation) error {
+	subject, body, err := m.Render("confirm", &c)
+	if err != nil {
+		return err
+	}
+	msg, err := m.newMsg(c.Destination.Address, subject, body)
+	if err != nil {
+		return err
+	}
+	_, err = m.send(ctx, msg)
+	return err
+}
+
+// Close closes the SMTP connection if one is open.
+func (m *Mailer) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.hangUp()
+}
+
+// send sends msg over the open connection, dialing when there is none. A
+// connection the server dropped while idle is redialed once at once.
+func (m *Mailer) send(ctx context.Context, msg *mail.Msg) (retryable bool, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for try := 0; ; try++ {
+		reused := m.client != nil
+		if err := m.dial(ctx); err != nil {
+			return true, fmt.Errorf("connect to %s:%d: %w", m.o.Host, m.o.Port, err)
+		}
+		err = m.client.Send(msg)
+		if err == nil {
+			m.idleClose()
+			return false, nil
+		}
+		var se *mail.SendError
+		if errors.As(err, &se) && se.Reason == mail.ErrConnCheck {
+			m.hangUp()
+			if reused && try == 0 {
+				continue
+			}
+			return true, fmt.Errorf("send mail: %w", err)
+		}
+		if errors.As(err, &se) && !se.IsTemp() {
+			m.client.Reset()
+			return false, fmt.Errorf("send mail: %w", err)
+		}
+		m.hangUp() // a temporary failure: start afresh next time
+		return true, fmt.Errorf("send mail: %w", err)
+	}
+}
+
+// dial connects unless connected; called with mu held.
+func (m *Mailer) dial(ctx context.Context) error {
+	if m.client != nil {
+		return nil
+	}
+	policy, _ := tlsPolicy(m.o.TLS)
+	opts := []mail.Option{mail.WithTLSPolicy(policy), mail.WithTimeout(m.o.Timeout), mail.WithHELO("localhost")}
+	if m.o.Port != 0 {
+		opts = append(opts, mail.WithPort(m.o.Port))
+	}
+	if m.o.TLS == TLSImplicit {
+		opts = append(opts, mail.WithSSL())
+	}
+	if m.o.Username != "" {
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(m.o.Username), mail.WithPassword(m.o.Password))
+	}
+	c, err := mail.NewClient(m.o.Host, opts...)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
+	defer cancel()
+	if err := c.DialWithContext(ctx); err != nil {
+		return err
+	}
+	m.client = c
+	return nil
+}
+
+// idleClose (re)arms the timer that hangs up an idle connection; called
+// with mu held.
+func (m *Mailer) idleClose() {
+	if m.idle != nil {
+		m.idle.Stop()
+	}
+	c := m.client
+	m.idle = time.AfterFunc(m.o.IdleClose, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.client == c {
+			m.hangUp()
+		}
+	})
+}
+
+// hangUp closes the connection; called with mu held.
+func (m *Mailer) hangUp() error {
+	if m.client == nil {
+		return nil
+	}
+	err := m.client.Close()
+	m.client = nil
+	return err
+}
+
+// Message renders b as the email Send puts on the wire.
+func (m *Mailer) Message(b *delivery.Batch) (*mail.Msg, error) {
+	name := "single"
+	if b.Digest != delivery.NotDigest {
+		name = "digest"
+	}
+	subject, body, err := m.Render(name, b)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := m.newMsg(b.Destination.Address, subject, body)
+	if err != nil {
+		return nil, err
+	}
+	msg.SetGenHeaderPreformatted(mail.Header(headerTopic), Headers(b))
+	if u := unsubscribe(b); u != "" {
+		msg.SetGenHeader(mail.HeaderListUnsubscribe, "<"+u+">")
+		msg.SetGenHeader(mail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
+	}
+	return msg, nil
+}
+
+// newMsg is a plain-text message from m's sender to one address, marked
+// as automatic bulk mail so that vacation responders stay quiet.
+func (m *Mailer) newMsg(to, subject, body string) (*mail.Msg, error) {
+	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
+	if err := msg.From(m.o.From); err != nil {
+		return nil, fmt.Errorf("email from %q: %w", m.o.From, err)
+	}
+	if err := msg.To(to); err != nil {
+		return nil, fmt.Errorf("email to %q: %w", to, err)
+	}
+	msg.Subject(subject)
+	msg.SetDate()
+	msg.SetMessageID()
+	msg.SetBulk()
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	msg.SetBodyString(mail.TypeTextPlain, body)
+	return msg, nil
+}
+
+// unsubscribe is the one-click URL of b's filter, or "" when its items
+// come from several filters: one click must not turn off a filter the
+// reader did not think of.
+func unsubscribe(b *delivery.Batch) string {
+	var u string
+	for _, it := range b.Items {
+		if it.Unsubscribe == "" || (u != "" && it.Unsubscribe != u) {
+			return ""
+		}
+		u = it.Unsubscribe
+	}
+	return u
+}
+
+const headerTopic = "X-Fedmsg-Topic"
+
+// Headers is the X-Fedmsg-* block of b, one header line per distinct
+// value, ready to follow "X-Fedmsg-Topic: ". go-mail joins a header's
+// values with commas on one line, and keeps headers in a map, so the
+// block is handed over as one preformatted header; every value is
+// stripped of line breaks and RFC 2047-encoded when not ASCII, so a bus
+// message cannot inject headers.
+func Headers(b *delivery.Batch) string {
+	var lines []string
+	add := func(name string, values []string) {
+		for _, v := range values {
+			lines = append(lines, name+": "+headerValue(v))
+		}
+	}
+	add(headerTopic, b.Topics())
+	add("X-Fedmsg-Category", b.Apps())
+	add("X-Fedmsg-Username", b.Usernames())
+	add("X-Fedmsg-Package", b.Packages())
+	add("X-Fedmsg-Msg-Id", b.MsgIDs())
+	return strings.TrimPrefix(strings.Join(lines, "\r\n"), headerTopic+": ")
+}
+
+func headerValue(v string) string {
+	v = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, v)
+	return mime.QEncoding.Encode("utf-8", v)
+}
+
+// Render executes template name ("single", "digest" or "confirm") and
+// its subject on data.
+func (m *Mailer) Render(name string, data any) (subject, body string, err error) {
+	var s, t bytes.Buffer
+	if err := m.tmpl.ExecuteTemplate(&s, "subject."+name, data); err != nil {
+		return "", "", fmt.Errorf("render %s subject: %w", name, err)
+	}
+	if err := m.tmpl.ExecuteTemplate(&t, name+".txt", data); err != nil {
+		return "", "", fmt.Errorf("render %s: %w", name, err)
+	}
+	return strings.Join(strings.Fields(s.String()), " "), t.String(), nil
+}
+
+// parseTemplates parses mail/*.txt with the functions they use.
+func parseTemplates(fsys fs.FS) (*template.Template, error) {
+	t, err := template.New("mail").Funcs(funcs).ParseFS(fsys, "mail/*.txt")
+	if err != nil {
+		return nil, fmt.Errorf("parse mail templates: %w", err)
+	}
+	return t, nil
+}
+
+// timeLayout shows the zone's abbreviation and offset: a reader abroad
+// sees both which zone it is and how far it is from UTC.
+const timeLayout = "Mon 2006-01-02 15:04:05 MST (-07:00)"
+
+// lateAfter is how old an event must be when sent to be called late.
+const lateAfter = 10 * time.Minute
+
+// facts pairs a batch with one of its items for the shared templates.
+type facts struct {
+	Batch *delivery.Batch
+	Item  delivery.Item
+}
+
+var funcs = template.FuncMap{
+	"join":    strings.Join,
+	"add":     func(a, b int) int { return a + b },
+	"fmtTime": func(t time.Time) string { return t.Format(timeLayout) },
+	"local":   func(b *delivery.Batch, t time.Time) string { return b.LocalTime(t).Format(timeLayout) },
+	"late": func(b *delivery.Batch, it delivery.Item) bool {
+		return !it.Time.IsZero() && !it.Queued.IsZero() && it.Queued.Sub(it.Time) > lateAfter
+	},
+	"facts": func(b *delivery.Batch, it delivery.Item) facts { return facts{b, it} },
+	// filters is the distinct filters of a digest, in first-seen order.
+	"filters": func(b *delivery.Batch) []delivery.Item {
+		var out []delivery.Item
+		for _, it := range b.Items {
+			if it.FilterName != "" && !slices.ContainsFunc(out, func(o delivery.Item) bool { return o.FilterID == it.FilterID }) {
+				out = append(out, it)
+			}
+		}
+		return out
+	},
+}
