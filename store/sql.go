@@ -347,6 +347,7 @@ WHERE s.hash = ? AND s.expires > ?`
 	deleteDestination = `DELETE FROM destinations WHERE id = ?`
 	selectDestination = `SELECT ` + destinationColumns + ` FROM destinations WHERE id = ?`
 
+	selectFilterByID    = `SELECT ` + filterColumns + ` FROM filters f WHERE f.id = ?`
 	markFirstLogin      = `UPDATE users SET first_login = ? WHERE id = ? AND first_login = 0`
 	insertLoginFailure  = `INSERT INTO login_failures (key, at) VALUES (?, ?)`
 	countLoginFailures  = `SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?`

@@ -22,6 +22,8 @@ type Web interface {
 	MarkFirstLogin(ctx context.Context, id int64, now time.Time) (bool, error)
 	DestinationByID(ctx context.Context, id int64) (Destination, error)
 	DeleteDestination(ctx context.Context, id int64) error
+	// FilterByID is one filter with its rules and destinations.
+	FilterByID(ctx context.Context, id int64) (Filter, error)
 	// FilterMatches counts, per filter of a user, the messages that made
 	// a notification through it since since.
 	FilterMatches(ctx context.Context, userID int64, since time.Time) (map[int64]int, error)
@@ -110,6 +112,18 @@ func (s *SQLite) DeleteDestination(ctx context.Context, id int64) error {
 		return fmt.Errorf("delete destination %d: %w", id, err)
 	}
 	return nil
+}
+
+// FilterByID implements Web.
+func (s *SQLite) FilterByID(ctx context.Context, id int64) (Filter, error) {
+	fs, err := s.filters(ctx, selectFilterByID, id)
+	if err == nil && len(fs) == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return Filter{}, fmt.Errorf("find filter %d: %w", id, err)
+	}
+	return fs[0], nil
 }
 
 // FilterMatches implements Web.

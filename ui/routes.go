@@ -71,6 +71,7 @@ func (s *Server) routes() http.Handler {
 		add(s, rt)
 	}
 	extensionsMu.Unlock()
+	rt.API("/", func(*http.Request) (any, error) { return nil, errNotFound })
 	rt.mux.Handle("/", s.authenticate(http.HandlerFunc(s.notFound), false, s.toLogin))
 	return secure(http.NewCrossOriginProtection().Handler(limitBody(rt.mux)))
 }

@@ -1,0 +1,305 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"hark/store"
+)
+
+func init() { register((*Server).destinationRoutes) }
+
+// confirmFor is how long a confirmation code stays valid.
+const confirmFor = 48 * time.Hour
+
+// maxAddress bounds an email address or nick as typed.
+const maxAddress = 254
+
+func (s *Server) destinationRoutes(rt *Routes) {
+	rt.Page("GET /destinations", s.show(s.destinationsView))
+	rt.Page("POST /destinations", func(w http.ResponseWriter, r *http.Request) {
+		_, err := s.addDestination(r, r.PostFormValue("kind"), r.PostFormValue("address"))
+		s.finish(w, r, err, "/destinations", s.destinationsView)
+	})
+	for action, do := range map[string]func(*http.Request, store.Destination) error{
+		"resend": s.resendConfirmation,
+		"delete": func(r *http.Request, d store.Destination) error { return s.store.DeleteDestination(r.Context(), d.ID) },
+		"test":   s.sendTest,
+		"confirm": func(r *http.Request, d store.Destination) error {
+			return s.confirmByCode(r, d, r.PostFormValue("code"))
+		},
+		"preferences": func(r *http.Request, d store.Destination) error { return s.setPreferences(r, d, r.PostForm) },
+	} {
+		rt.Page("POST /destinations/{id}/"+action, func(w http.ResponseWriter, r *http.Request) {
+			s.finish(w, r, s.withDestination(r, do), "/destinations", s.destinationsView)
+		})
+	}
+	rt.Public("GET /confirm/{id}/{code}", s.confirmLink)
+	rt.Public("GET /unsubscribe/{token}", s.unsubscribePage)
+	rt.Public("POST /unsubscribe/{token}", s.unsubscribe)
+
+	rt.API("GET /destinations", func(r *http.Request) (any, error) {
+		ds, err := s.store.ListDestinations(r.Context(), userOf(r).ID)
+		return destinationsJSON(ds), err
+	})
+	rt.API("POST /destinations", func(r *http.Request) (any, error) {
+		var in struct{ Kind, Address string }
+		if err := decodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+		d, err := s.addDestination(r, in.Kind, in.Address)
+		return toDestinationJSON(d), err
+	})
+	rt.API("GET /destinations/{id}", func(r *http.Request) (any, error) {
+		d, err := s.ownDestination(r)
+		return toDestinationJSON(d), err
+	})
+	rt.API("DELETE /destinations/{id}", func(r *http.Request) (any, error) {
+		return nil, s.withDestination(r, func(r *http.Request, d store.Destination) error {
+			return s.store.DeleteDestination(r.Context(), d.ID)
+		})
+	})
+	rt.API("PATCH /destinations/{id}", func(r *http.Request) (any, error) {
+		var in map[string]json.RawMessage
+		if err := decodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+		form := url.Values{}
+		for k, v := range in {
+			var str string
+			if json.Unmarshal(v, &str) != nil {
+				str = string(v) // true, false and numbers as their text
+			}
+			form.Set(k, str)
+		}
+		return nil, s.withDestination(r, func(r *http.Request, d store.Destination) error { return s.setPreferences(r, d, form) })
+	})
+	for action, do := range map[string]func(*http.Request, store.Destination) error{
+		"resend": s.resendConfirmation,
+		"test":   s.sendTest,
+	} {
+		rt.API("POST /destinations/{id}/"+action, func(r *http.Request) (any, error) { return nil, s.withDestination(r, do) })
+	}
+	rt.API("POST /destinations/{id}/confirm", func(r *http.Request) (any, error) {
+		var in struct{ Code string }
+		if err := decodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+		return nil, s.withDestination(r, func(r *http.Request, d store.Destination) error { return s.confirmByCode(r, d, in.Code) })
+	})
+}
+
+func (s *Server) destinationsView(r *http.Request) (string, View, error) {
+	ds, err := s.store.ListDestinations(r.Context(), userOf(r).ID)
+	return "destinations.html", View{Title: "Destinations", Data: ds}, err
+}
+
+// ownDestination is the destination {id} of the path if the user may see it.
+func (s *Server) ownDestination(r *http.Request) (store.Destination, error) {
+	return ownObject(r, s.store.DestinationByID, func(d store.Destination) int64 { return d.UserID })
+}
+
+// withDestination runs do on the path's destination if the user owns it.
+func (s *Server) withDestination(r *http.Request, do func(*http.Request, store.Destination) error) error {
+	d, err := s.ownDestination(r)
+	if err != nil {
+		return err
+	}
+	return do(r, d)
+}
+
+// addDestination creates an unconfirmed destination of the user and sends
+// it its confirmation.
+func (s *Server) addDestination(r *http.Request, kind, address string) (store.Destination, error) {
+	if len(address) > maxAddress {
+		return store.Destination{}, invalid("address", "is longer than %d characters", maxAddress)
+	}
+	if kind != store.KindEmail && kind != store.KindIRC {
+		return store.Destination{}, invalid("kind", "must be email or irc")
+	}
+	if err := store.CheckAddress(kind, address); err != nil {
+		return store.Destination{}, invalid("address", "%v", err)
+	}
+	d := store.Destination{UserID: userOf(r).ID, Kind: kind, Address: address, Enabled: true}
+	d, err := s.store.SaveDestination(r.Context(), d)
+	if errors.Is(err, store.ErrTaken) || errors.Is(err, store.ErrExists) {
+		return d, &Problem{Status: http.StatusConflict, Message: "address: already added", Fields: map[string]string{"address": "is already a destination"}}
+	}
+	if err != nil {
+		return d, err
+	}
+	return d, s.resendConfirmation(r, d)
+}
+
+// resendConfirmation gives d a new code and sends it.
+func (s *Server) resendConfirmation(r *http.Request, d store.Destination) error {
+	if d.Confirmed {
+		return &Problem{Status: http.StatusConflict, Message: fmt.Sprintf("%s is already confirmed", d.Address)}
+	}
+	d.ConfirmCode, d.ConfirmExpires = randomSecret()[:24], s.now().Add(confirmFor)
+	d, err := s.store.SaveDestination(r.Context(), d)
+	if err != nil {
+		return err
+	}
+	return s.sendConfirmation(r.Context(), d)
+}
+
+func (s *Server) sendConfirmation(ctx context.Context, d store.Destination) error {
+	if s.opts.Confirmer == nil {
+		return &Problem{Status: http.StatusServiceUnavailable, Message: "this hark cannot send confirmations: ask its admin to configure email and IRC"}
+	}
+	link := s.url(fmt.Sprintf("/confirm/%d/%s", d.ID, d.ConfirmCode))
+	if err := s.opts.Confirmer.SendConfirmation(ctx, d, link); err != nil {
+		s.log.Warn("send confirmation", "destination", d.ID, "err", err)
+		return &Problem{Status: http.StatusBadGateway, Message: fmt.Sprintf("could not send the confirmation to %s: %v", d.Address, err)}
+	}
+	return nil
+}
+
+func (s *Server) sendTest(r *http.Request, d store.Destination) error {
+	switch {
+	case !d.Confirmed:
+		return &Problem{Status: http.StatusConflict, Message: fmt.Sprintf("confirm %s first", d.Address)}
+	case s.opts.Tester == nil:
+		return &Problem{Status: http.StatusServiceUnavailable, Message: "this hark cannot send test notifications: delivery is not configured"}
+	}
+	if err := s.opts.Tester.SendTest(r.Context(), d); err != nil {
+		return &Problem{Status: http.StatusBadGateway, Message: fmt.Sprintf("sending the test to %s failed: %v", d.Address, err)}
+	}
+	return nil
+}
+
+// confirmByCode confirms d with a code typed into the page (what an IRC
+// user received from the bot).
+func (s *Server) confirmByCode(r *http.Request, d store.Destination, code string) error {
+	if len(code) > 64 {
+		return invalid("code", "is longer than 64 characters")
+	}
+	err := s.store.ConfirmDestination(r.Context(), d.ID, code, s.now())
+	if errors.Is(err, store.ErrBadCode) {
+		return invalid("code", "is wrong or expired: send a new one")
+	}
+	return err
+}
+
+// userPreferences are the destination preferences a user sets;
+// "confirmed" is not one: only a confirmation code confirms.
+var userPreferences = []string{"enabled", "batch_count", "batch_delta", "verbose", "markup"}
+
+// setPreferences applies preferences to d. The page's form sends form=1
+// and its checkboxes only when ticked, so there a missing flag is false.
+func (s *Server) setPreferences(r *http.Request, d store.Destination, form url.Values) error {
+	for key, v := range form {
+		switch {
+		case key == "form":
+		case !slices.Contains(userPreferences, key):
+			return invalid(key, "is not a preference (%s)", strings.Join(userPreferences, ", "))
+		case len(v[0]) > 32:
+			return invalid(key, "is longer than 32 characters")
+		default:
+			if err := d.SetPreference(key, v[0]); err != nil {
+				return invalid(key, "%v", err)
+			}
+		}
+	}
+	if form.Has("form") {
+		for _, flag := range []string{"enabled", "verbose", "markup"} {
+			if !form.Has(flag) {
+				d.SetPreference(flag, "false") // a known key and value
+			}
+		}
+	}
+	_, err := s.store.SaveDestination(r.Context(), d)
+	return err
+}
+
+// confirmLink is the link sent in a confirmation: its id and code are
+// the proof, no login needed.
+func (s *Server) confirmLink(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	code := r.PathValue("code")
+	if err == nil && len(code) <= 64 {
+		err = s.store.ConfirmDestination(r.Context(), id, code, s.now())
+	}
+	switch {
+	case err == nil:
+		s.render(w, r, http.StatusOK, "message.html", View{Title: "Destination confirmed", Notice: "Your notifications can now go there."})
+	case errors.Is(err, store.ErrBadCode), errors.Is(err, strconv.ErrSyntax), errors.Is(err, strconv.ErrRange):
+		s.render(w, r, http.StatusNotFound, "message.html", View{Title: "Confirmation failed",
+			Notice: "This confirmation link is wrong, used or expired. Log in and send a new one from Destinations."})
+	default:
+		s.fail(w, r, err)
+	}
+}
+
+// unsubscribeTarget resolves an unsubscribe token.
+func (s *Server) unsubscribeTarget(r *http.Request) (store.Destination, error) {
+	token := r.PathValue("token")
+	if s.opts.Unsubscriber == nil || len(token) > 512 {
+		return store.Destination{}, errNotFound
+	}
+	d, err := s.opts.Unsubscriber.ResolveUnsubscribe(r.Context(), token)
+	if err != nil {
+		return d, errNotFound
+	}
+	return d, nil
+}
+
+// unsubscribePage asks before turning notifications off: mail scanners
+// open links, so only the POST (RFC 8058 one-click, or the button) acts.
+func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+	d, err := s.unsubscribeTarget(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "unsubscribe.html", View{Title: "Unsubscribe", Data: d})
+}
+
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	d, err := s.unsubscribeTarget(r)
+	if err == nil {
+		d.Enabled = false
+		_, err = s.store.SaveDestination(r.Context(), d)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "message.html", View{Title: "Unsubscribed",
+		Notice: fmt.Sprintf("hark sends nothing more to %s until you enable it again under Destinations.", d.Address)})
+}
+
+// destinationJSON is a destination as the API shows it: never its code.
+type destinationJSON struct {
+	ID             int64  `json:"id"`
+	Kind           string `json:"kind"`
+	Address        string `json:"address"`
+	Confirmed      bool   `json:"confirmed"`
+	Enabled        bool   `json:"enabled"`
+	BatchCount     int    `json:"batch_count"`
+	BatchDelta     string `json:"batch_delta"`
+	Verbose        bool   `json:"verbose"`
+	Markup         bool   `json:"markup"`
+	DisabledReason string `json:"disabled_reason,omitempty"`
+}
+
+func toDestinationJSON(d store.Destination) destinationJSON {
+	return destinationJSON{d.ID, d.Kind, d.Address, d.Confirmed, d.Enabled, d.BatchCount, d.BatchDelta.String(), d.Verbose, d.Markup, d.DisabledReason}
+}
+
+func destinationsJSON(ds []store.Destination) []destinationJSON {
+	out := make([]destinationJSON, len(ds))
+	for i, d := range ds {
+		out[i] = toDestinationJSON(d)
+	}
+	return out
+}

@@ -1,0 +1,238 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"hark/rules"
+	"hark/store"
+)
+
+func init() { register((*Server).editorRoutes) }
+
+// maxRuleValue bounds a rule's argument as typed (a regex or expression).
+const maxRuleValue = 4096
+
+func (s *Server) editorRoutes(rt *Routes) {
+	rt.Page("GET /filters/{id}", s.show(s.editorView))
+	back := func(r *http.Request) string { return "/filters/" + r.PathValue("id") }
+	rt.Page("POST /filters/{id}/rules", func(w http.ResponseWriter, r *http.Request) {
+		s.finish(w, r, s.changeFilter(r, addRule), back(r), s.editorView)
+	})
+	for action, change := range map[string]func(*store.Filter, int){
+		"negate": func(f *store.Filter, i int) { f.Rules[i].Negate = !f.Rules[i].Negate },
+		"delete": func(f *store.Filter, i int) { f.Rules = slices.Delete(f.Rules, i, i+1) },
+	} {
+		rt.Page("POST /filters/{id}/rules/{n}/"+action, func(w http.ResponseWriter, r *http.Request) {
+			err := s.changeFilter(r, func(r *http.Request, f *store.Filter) error {
+				i, err := strconv.Atoi(r.PathValue("n"))
+				if err != nil || i < 0 || i >= len(f.Rules) {
+					return errNotFound
+				}
+				change(f, i)
+				return nil
+			})
+			s.finish(w, r, err, back(r), s.editorView)
+		})
+	}
+	rt.Page("POST /filters/{id}/destinations", func(w http.ResponseWriter, r *http.Request) {
+		err := s.changeFilter(r, func(r *http.Request, f *store.Filter) error {
+			f.DestinationIDs = nil
+			for _, v := range r.PostForm["destination"] {
+				id, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return invalid("destinations", "%q is not a destination", v)
+				}
+				f.DestinationIDs = append(f.DestinationIDs, id)
+			}
+			return nil
+		})
+		s.finish(w, r, err, back(r), s.editorView)
+	})
+}
+
+// addRule appends the posted rule (kind, value, negate) to f.
+func addRule(r *http.Request, f *store.Filter) error {
+	value, err := text(r, "value", maxRuleValue)
+	if err != nil {
+		return err
+	}
+	kind, ok := findKind(r.PostFormValue("kind"))
+	if !ok {
+		return invalid("kind", "choose a rule kind from the list")
+	}
+	args, err := argsFromText(kind, value)
+	if err != nil {
+		return invalid("value", "%v", err)
+	}
+	f.Rules = append(f.Rules, store.Rule{Kind: kind.Name, Args: args, Negate: checked(r, "negate")})
+	// The editing user stands in for the owner: "@me" compiles the
+	// same for any name, and saveFilter compiles again as the owner.
+	if _, err := rules.Compile(kind.Name, args, userOf(r).Name); err != nil {
+		return invalid("value", "%v", err)
+	}
+	return nil
+}
+
+// editorData is what the filter editor shows.
+type editorData struct {
+	Filter       store.Filter
+	Rules        []ruleView
+	Groups       []kindGroup
+	Destinations []destinationChoice
+}
+
+type ruleView struct {
+	Index  int
+	Title  string
+	Value  string
+	Negate bool
+}
+
+type destinationChoice struct {
+	store.Destination
+	Chosen bool
+}
+
+func (s *Server) editorView(r *http.Request) (string, View, error) {
+	f, err := s.ownFilter(r)
+	if err != nil {
+		return "", View{}, err
+	}
+	dests, err := s.store.ListDestinations(r.Context(), f.UserID)
+	if err != nil {
+		return "", View{}, err
+	}
+	d := editorData{Filter: f, Groups: kindGroups()}
+	for i, rule := range f.Rules {
+		title := rule.Kind
+		if k, ok := findKind(rule.Kind); ok {
+			title = k.Title
+		}
+		d.Rules = append(d.Rules, ruleView{i, title, textFromArgs(rule.Args), rule.Negate})
+	}
+	for _, dest := range dests {
+		d.Destinations = append(d.Destinations, destinationChoice{dest, slices.Contains(f.DestinationIDs, dest.ID)})
+	}
+	return "filter.html", View{Title: "Filter: " + f.Name, Data: d}, nil
+}
+
+// kindGroup is a heading of the rule catalogue in the editor.
+type kindGroup struct {
+	Label string
+	Kinds []kindChoice
+}
+
+type kindChoice struct {
+	rules.Kind
+	Example string // the argument field's placeholder
+}
+
+// groupOf sorts kinds under headings people look for them by; a kind not
+// listed lands under "Other", so a new kind still shows up.
+var groupOf = map[string]string{
+	"topic": "Where it comes from", "app": "Where it comes from",
+	"package": "What it is about", "package-regex": "What it is about", "owned-by": "What it is about", "group-owned": "What it is about",
+	"user": "Who it involves", "agent": "Who it involves",
+	"regex": "Advanced", "expr": "Advanced",
+}
+
+var groupOrder = []string{"Where it comes from", "What it is about", "Who it involves", "Advanced", "Other"}
+
+func kindGroups() []kindGroup {
+	groups := make([]kindGroup, len(groupOrder))
+	for i, label := range groupOrder {
+		groups[i].Label = label
+	}
+	for _, k := range rules.Kinds() {
+		label, ok := groupOf[k.Name]
+		if !ok {
+			label = "Other"
+		}
+		i := slices.Index(groupOrder, label)
+		groups[i].Kinds = append(groups[i].Kinds, kindChoice{k, argDescription(k)})
+	}
+	return slices.DeleteFunc(groups, func(g kindGroup) bool { return len(g.Kinds) == 0 })
+}
+
+func findKind(name string) (rules.Kind, bool) {
+	kinds := rules.Kinds()
+	i := slices.IndexFunc(kinds, func(k rules.Kind) bool { return k.Name == name })
+	if i < 0 {
+		return rules.Kind{}, false
+	}
+	return kinds[i], true
+}
+
+// argSchema is what the editor reads of a kind's JSON Schema: its one
+// argument, a string or a list of strings.
+type argSchema struct {
+	Required   []string `json:"required"`
+	Properties map[string]struct {
+		Type        string `json:"type"`
+		Description string `json:"description"`
+	} `json:"properties"`
+}
+
+// argument is the name, type and description of kind's one argument.
+func argument(k rules.Kind) (name, typ, desc string, err error) {
+	var sc argSchema
+	if err := json.Unmarshal(k.Schema, &sc); err != nil || len(sc.Required) != 1 {
+		return "", "", "", fmt.Errorf("rule kind %s has no single argument the editor can show", k.Name)
+	}
+	p := sc.Properties[sc.Required[0]]
+	return sc.Required[0], p.Type, p.Description, nil
+}
+
+func argDescription(k rules.Kind) string {
+	_, typ, desc, err := argument(k)
+	if err != nil {
+		return ""
+	}
+	if typ == "array" {
+		return desc + ", separated by commas"
+	}
+	return desc
+}
+
+// argsFromText turns the editor's one text field into kind's arguments:
+// a list is split at commas and spaces, a string is taken as typed.
+func argsFromText(k rules.Kind, value string) (json.RawMessage, error) {
+	name, typ, _, err := argument(k)
+	if err != nil {
+		return nil, err
+	}
+	if value == "" {
+		return nil, fmt.Errorf("is required")
+	}
+	var v any = value
+	if typ == "array" {
+		v = strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+	}
+	return json.Marshal(map[string]any{name: v})
+}
+
+// textFromArgs is the inverse of argsFromText, for showing a rule.
+func textFromArgs(args json.RawMessage) string {
+	var m map[string]any
+	if json.Unmarshal(args, &m) != nil || len(m) != 1 {
+		return string(args)
+	}
+	for _, v := range m {
+		switch v := v.(type) {
+		case string:
+			return v
+		case []any:
+			parts := make([]string, len(v))
+			for i, p := range v {
+				parts[i] = fmt.Sprint(p)
+			}
+			return strings.Join(parts, ", ")
+		}
+	}
+	return string(args)
+}

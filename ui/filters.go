@@ -1,0 +1,321 @@
+package ui
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+
+	"hark/accounts"
+	"hark/filters"
+	"hark/rules"
+	"hark/store"
+)
+
+func init() { register((*Server).filterRoutes) }
+
+// Limits on what a filter may hold, so one user cannot make matching slow
+// for everyone.
+const (
+	maxFilterName = 100
+	maxRules      = 20
+	maxFilters    = 100
+)
+
+// matchWindow is how far back the filter list counts matches.
+const matchWindow = 7 * 24 * time.Hour
+
+func (s *Server) filterRoutes(rt *Routes) {
+	rt.Page("GET /filters", s.show(s.filtersView))
+	rt.Page("POST /filters", func(w http.ResponseWriter, r *http.Request) {
+		if checked(r, "defaults") {
+			_, err := accounts.AddDefaults(r.Context(), s.store, userOf(r).Name)
+			s.finish(w, r, err, "/filters", s.filtersView)
+			return
+		}
+		name, err := text(r, "name", maxFilterName)
+		var f store.Filter
+		if err == nil {
+			f, err = s.saveFilter(r, store.Filter{UserID: userOf(r).ID, Name: name, Active: true, Position: maxFilters})
+		}
+		s.finish(w, r, err, fmt.Sprintf("/filters/%d", f.ID), s.filtersView)
+	})
+	rt.Page("GET /filters/export", s.exportPage)
+	rt.Page("POST /filters/import", func(w http.ResponseWriter, r *http.Request) {
+		data, err := text(r, "data", maxBody)
+		if err == nil {
+			err = s.importFilters(r, []byte(data), checked(r, "merge"))
+		}
+		s.finish(w, r, err, "/filters", s.filtersView)
+	})
+	for action, change := range map[string]func(*http.Request, *store.Filter) error{
+		"rename": func(r *http.Request, f *store.Filter) error {
+			name, err := text(r, "name", maxFilterName)
+			f.Name = name
+			return err
+		},
+		"active":  func(r *http.Request, f *store.Filter) error { f.Active = !f.Active; return nil },
+		"oneshot": func(r *http.Request, f *store.Filter) error { f.Oneshot = !f.Oneshot; return nil },
+	} {
+		rt.Page("POST /filters/{id}/"+action, func(w http.ResponseWriter, r *http.Request) {
+			s.finish(w, r, s.changeFilter(r, change), "/filters", s.filtersView)
+		})
+	}
+	rt.Page("POST /filters/{id}/move", func(w http.ResponseWriter, r *http.Request) {
+		by := -1
+		if r.PostFormValue("direction") == "down" {
+			by = 1
+		}
+		s.finish(w, r, s.moveFilter(r, by), "/filters", s.filtersView)
+	})
+	rt.Page("POST /filters/{id}/delete", func(w http.ResponseWriter, r *http.Request) {
+		s.finish(w, r, s.deleteFilter(r), "/filters", s.filtersView)
+	})
+
+	rt.API("GET /filters", func(r *http.Request) (any, error) {
+		rows, err := s.filterRows(r)
+		out := make([]filterJSON, len(rows))
+		for i, row := range rows {
+			out[i] = toFilterJSON(row.Filter, row.Matches)
+		}
+		return out, err
+	})
+	rt.API("POST /filters", func(r *http.Request) (any, error) {
+		var in filterJSON
+		if err := decodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+		f, err := s.saveFilter(r, in.toStore(0, userOf(r).ID, maxFilters))
+		return toFilterJSON(f, 0), err
+	})
+	rt.API("POST /filters/defaults", func(r *http.Request) (any, error) {
+		n, err := accounts.AddDefaults(r.Context(), s.store, userOf(r).Name)
+		return map[string]int{"added": n}, err
+	})
+	rt.API("GET /filters/export", func(r *http.Request) (any, error) {
+		return accounts.Export(r.Context(), s.store, userOf(r).Name)
+	})
+	rt.API("POST /filters/import", func(r *http.Request) (any, error) {
+		data, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.importFilters(r, data, r.URL.Query().Get("merge") == "true")
+	})
+	rt.API("PUT /filters/order", func(r *http.Request) (any, error) {
+		var in struct {
+			IDs []int64 `json:"ids"`
+		}
+		if err := decodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+		return nil, s.orderFilters(r, in.IDs)
+	})
+	rt.API("GET /filters/{id}", func(r *http.Request) (any, error) {
+		f, err := s.ownFilter(r)
+		return toFilterJSON(f, 0), err
+	})
+	rt.API("PUT /filters/{id}", func(r *http.Request) (any, error) {
+		var in filterJSON
+		if err := decodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+		old, err := s.ownFilter(r)
+		if err != nil {
+			return nil, err
+		}
+		f, err := s.saveFilter(r, in.toStore(old.ID, old.UserID, old.Position))
+		return toFilterJSON(f, 0), err
+	})
+	rt.API("DELETE /filters/{id}", func(r *http.Request) (any, error) { return nil, s.deleteFilter(r) })
+	rt.API("GET /rules/kinds", func(*http.Request) (any, error) { return rules.Kinds(), nil })
+}
+
+// filterRow is one line of the filter list.
+type filterRow struct {
+	store.Filter
+	Matches int // messages notified in the last matchWindow
+}
+
+func (s *Server) filterRows(r *http.Request) ([]filterRow, error) {
+	u := userOf(r)
+	fs, err := s.store.ListFilters(r.Context(), u.ID)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := s.store.FilterMatches(r.Context(), u.ID, s.now().Add(-matchWindow))
+	rows := make([]filterRow, len(fs))
+	for i, f := range fs {
+		rows[i] = filterRow{f, counts[f.ID]}
+	}
+	return rows, err
+}
+
+func (s *Server) filtersView(r *http.Request) (string, View, error) {
+	rows, err := s.filterRows(r)
+	return "filters.html", View{Title: "Filters", Data: rows}, err
+}
+
+// ownFilter is the filter {id} of the path if the user may see it.
+func (s *Server) ownFilter(r *http.Request) (store.Filter, error) {
+	return ownObject(r, s.store.FilterByID, func(f store.Filter) int64 { return f.UserID })
+}
+
+// changeFilter applies change to the path's filter and saves it.
+func (s *Server) changeFilter(r *http.Request, change func(*http.Request, *store.Filter) error) error {
+	f, err := s.ownFilter(r)
+	if err != nil {
+		return err
+	}
+	if err := change(r, &f); err != nil {
+		return err
+	}
+	_, err = s.saveFilter(r, f)
+	return err
+}
+
+// saveFilter checks f as its owner would have it and stores it: a name
+// unique among the owner's filters, rules that compile (an error names
+// the rule), and destinations of the owner.
+func (s *Server) saveFilter(r *http.Request, f store.Filter) (store.Filter, error) {
+	switch {
+	case f.Name == "":
+		return f, invalid("name", "is required")
+	case len(f.Name) > maxFilterName:
+		return f, invalid("name", "is longer than %d characters", maxFilterName)
+	case len(f.Rules) > maxRules:
+		return f, invalid("rules", "a filter has at most %d rules", maxRules)
+	}
+	owner, err := s.store.UserByID(r.Context(), f.UserID)
+	if err != nil {
+		return f, err
+	}
+	siblings, err := s.store.ListFilters(r.Context(), f.UserID)
+	if err != nil {
+		return f, err
+	}
+	if f.ID == 0 && len(siblings) >= maxFilters {
+		return f, invalid("name", "you have %d filters, the most hark keeps", maxFilters)
+	}
+	if slices.ContainsFunc(siblings, func(o store.Filter) bool { return o.Name == f.Name && o.ID != f.ID }) {
+		return f, invalid("name", "you already have a filter named %q", f.Name)
+	}
+	for i, rule := range f.Rules {
+		if _, err := rules.Compile(rule.Kind, rule.Args, owner.Name); err != nil {
+			return f, invalid(fmt.Sprintf("rules[%d]", i), "%v", err)
+		}
+	}
+	dests, err := s.store.ListDestinations(r.Context(), f.UserID)
+	if err != nil {
+		return f, err
+	}
+	for _, id := range f.DestinationIDs {
+		if !slices.ContainsFunc(dests, func(d store.Destination) bool { return d.ID == id }) {
+			return f, invalid("destinations", "%d is not one of your destinations", id)
+		}
+	}
+	return s.store.SaveFilter(r.Context(), f)
+}
+
+func (s *Server) deleteFilter(r *http.Request) error {
+	f, err := s.ownFilter(r)
+	if err != nil {
+		return err
+	}
+	return s.store.DeleteFilter(r.Context(), f.ID)
+}
+
+// moveFilter moves the path's filter by places in its owner's order.
+func (s *Server) moveFilter(r *http.Request, by int) error {
+	f, err := s.ownFilter(r)
+	if err != nil {
+		return err
+	}
+	fs, err := s.store.ListFilters(r.Context(), f.UserID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(fs, func(o store.Filter) bool { return o.ID == f.ID })
+	j := i + by
+	if i < 0 || j < 0 || j >= len(fs) {
+		return nil // already first or last
+	}
+	fs[i], fs[j] = fs[j], fs[i]
+	_, err = s.store.ReplaceFilters(r.Context(), f.UserID, fs)
+	return err
+}
+
+// orderFilters puts the user's filters in the order of ids, which must
+// name each of them once.
+func (s *Server) orderFilters(r *http.Request, ids []int64) error {
+	u := userOf(r)
+	fs, err := s.store.ListFilters(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	if len(ids) != len(fs) {
+		return invalid("ids", "name each of your %d filters once", len(fs))
+	}
+	ordered := make([]store.Filter, 0, len(fs))
+	for _, id := range ids {
+		i := slices.IndexFunc(fs, func(f store.Filter) bool { return f.ID == id })
+		if i < 0 || slices.ContainsFunc(ordered, func(f store.Filter) bool { return f.ID == id }) {
+			return invalid("ids", "%d is not one of your filters, or is named twice", id)
+		}
+		ordered = append(ordered, fs[i])
+	}
+	_, err = s.store.ReplaceFilters(r.Context(), u.ID, ordered)
+	return err
+}
+
+// importFilters applies an export file to the user's own filters,
+// whichever user the file names.
+func (s *Server) importFilters(r *http.Request, data []byte, merge bool) error {
+	u := userOf(r)
+	e, err := filters.ParseExport("import", data)
+	if err != nil {
+		return invalid("data", "%v", err)
+	}
+	if len(e.Filters) > maxFilters {
+		return invalid("data", "the file has %d filters, more than the %d hark keeps", len(e.Filters), maxFilters)
+	}
+	e.User = u.Name
+	if _, err := accounts.Import(r.Context(), s.store, e, merge); err != nil {
+		return invalid("data", "%v", err)
+	}
+	return nil
+}
+
+// exportPage downloads the user's filters as the export file.
+func (s *Server) exportPage(w http.ResponseWriter, r *http.Request) {
+	u := userOf(r)
+	e, err := accounts.Export(r.Context(), s.store, u.Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="hark-filters.json"`)
+	writeJSON(w, http.StatusOK, e)
+}
+
+// filterJSON is a filter as the API reads and writes it.
+type filterJSON struct {
+	ID           int64        `json:"id,omitempty"`
+	Name         string       `json:"name"`
+	Position     int          `json:"position"`
+	Active       bool         `json:"active"`
+	Oneshot      bool         `json:"oneshot"`
+	Rules        []store.Rule `json:"rules"`
+	Destinations []int64      `json:"destinations"`
+	Matches      int          `json:"matches_7d"`
+}
+
+func toFilterJSON(f store.Filter, matches int) filterJSON {
+	return filterJSON{f.ID, f.Name, f.Position, f.Active, f.Oneshot, f.Rules, f.DestinationIDs, matches}
+}
+
+func (in filterJSON) toStore(id, userID int64, position int) store.Filter {
+	return store.Filter{ID: id, UserID: userID, Name: in.Name, Position: position, Active: in.Active, Oneshot: in.Oneshot,
+		Rules: in.Rules, DestinationIDs: in.Destinations}
+}
