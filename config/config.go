@@ -37,6 +37,33 @@ type Bus struct {
 	TopicPrefixes      []string   `yaml:"topic_prefixes"`
 	ValidateSignatures bool       `yaml:"validate_signatures"`
 	Signatures         Signatures `yaml:"signatures"`
+	// AMQP is a fedora-messaging broker to read besides (or instead of)
+	// the ZeroMQ endpoints.
+	AMQP AMQP `yaml:"amqp"`
+}
+
+// AMQP is a fedora-messaging broker (AMQP 0-9-1, RabbitMQ). An empty URL
+// reads none.
+type AMQP struct {
+	URL      string `yaml:"url"`
+	Exchange string `yaml:"exchange"`
+	// Queue names a durable queue, so messages published while hark is
+	// down wait for it; "" uses a server-named queue that lives only as
+	// long as the connection.
+	Queue    string   `yaml:"queue"`
+	Bindings []string `yaml:"bindings"`
+	// Prefetch is how many unacknowledged messages the broker sends ahead.
+	Prefetch int `yaml:"prefetch"`
+	// Cert and Key are a TLS client certificate, used with SASL EXTERNAL;
+	// CA verifies the broker.
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	CA   string `yaml:"ca"`
+	// AppName, AppURL and ContactEmail are the client properties
+	// fedora-messaging asks every consumer to send.
+	AppName      string `yaml:"app_name"`
+	AppURL       string `yaml:"app_url"`
+	ContactEmail string `yaml:"contact_email"`
 }
 
 // Endpoint is one publisher. In the file it is either a plain URL string or
@@ -176,7 +203,7 @@ type Users struct {
 // the database in the user's data directory.
 func Default() *Config {
 	return &Config{
-		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941"},
+		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941", AMQP: AMQP{Exchange: "amq.topic", Bindings: []string{"#"}, Prefetch: 1024, AppName: "hark"}},
 		Store:   Store{Path: defaultStorePath()},
 		Web:     Web{Listen: "127.0.0.1:8080"},
 		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},

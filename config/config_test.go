@@ -110,7 +110,7 @@ delivery:
 colour: blue
 `)
 	want := []string{
-		"hark.yaml:2:3: bus.endpoint: unknown key (known in bus: endpoints, inbound, signatures, topic_prefixes, validate_signatures)",
+		"hark.yaml:2:3: bus.endpoint: unknown key (known in bus: amqp, endpoints, inbound, signatures, topic_prefixes, validate_signatures)",
 		"hark.yaml:3:12: bus.inbound: \"http://x\" is not a tcp:// or ipc:// address",
 		"hark.yaml:7:14: email.smtp_port: \"many\" is not an integer",
 		"hark.yaml:8:8: email.tls: \"maybe\" is not one of [none starttls tls]",

@@ -99,6 +99,9 @@ func (d *decoder) resolvePaths(c *Config, dir string) {
 	}
 	abs(&c.Bus.Signatures.CA)
 	abs(&c.Bus.Signatures.CRL)
+	abs(&c.Bus.AMQP.Cert)
+	abs(&c.Bus.AMQP.Key)
+	abs(&c.Bus.AMQP.CA)
 	abs(&c.Owners.Source)
 	abs(&c.Owners.Groups)
 	for i := range c.Meta.Processors {

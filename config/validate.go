@@ -36,6 +36,8 @@ func (d *decoder) validate(c *Config) {
 		}
 	}
 
+	d.amqp(c.Bus.AMQP)
+
 	d.required("store.path", c.Store.Path)
 
 	d.hostPort("web.listen", c.Web.Listen, true)
@@ -197,4 +199,34 @@ func (d *decoder) exists(key, path string) {
 	if _, err := os.Stat(path); err != nil {
 		d.errorAt(key, "%v", err)
 	}
+}
+
+// amqp checks bus.amqp when a broker URL is set.
+func (d *decoder) amqp(a AMQP) {
+	if a.URL == "" {
+		return
+	}
+	u, err := url.Parse(a.URL)
+	if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
+		d.errorAt("bus.amqp.url", "%q is not an amqp:// or amqps:// URL", a.URL)
+	} else if a.Cert != "" && u.Scheme != "amqps" {
+		d.errorAt("bus.amqp.cert", "a client certificate needs an amqps:// url")
+	}
+	d.required("bus.amqp.exchange", a.Exchange)
+	if len(a.Bindings) == 0 {
+		d.errorAt("bus.amqp.bindings", "empty: the queue would receive nothing; use [\"#\"] for every topic")
+	}
+	for i, b := range a.Bindings {
+		d.required(fmt.Sprintf("bus.amqp.bindings[%d]", i), b)
+	}
+	if a.Prefetch < 1 || a.Prefetch > 65535 {
+		d.errorAt("bus.amqp.prefetch", "must be 1-65535, got %d", a.Prefetch)
+	}
+	if (a.Cert == "") != (a.Key == "") {
+		d.errorAt("bus.amqp.key", "bus.amqp.cert and bus.amqp.key go together")
+	}
+	d.exists("bus.amqp.cert", a.Cert)
+	d.exists("bus.amqp.key", a.Key)
+	d.exists("bus.amqp.ca", a.CA)
+	d.httpURL("bus.amqp.app_url", a.AppURL, false)
 }
