@@ -473,20 +473,7 @@ func TestHistoryPagingUsesTheIndex(t *testing.T) {
 		{"later page", selectHistoryPage, []any{0, 0, 100}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rows, err := s.r.Query("EXPLAIN QUERY PLAN "+tc.query, tc.args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, detail)
-			}
+			plan := queryPlan(t, s, tc.query, tc.args...)
 			joined := fmt.Sprint(plan)
 			if !strings.Contains(joined, "messages_ts") || strings.Contains(joined, "TEMP B-TREE") {
 				t.Errorf("plan %v", plan)

@@ -1,0 +1,328 @@
+// Package preview answers "what would this filter have sent me?" over
+// the stored recent history: newest first, a page at a time, each match
+// with the verdict of every rule as the reason. It reads the history only
+// where a match can be: the messages filed under one of the filter's
+// positive indexable rules (a topic, app, package, user, agent or owner),
+// or, for a filter with none, the messages whose stored text a regex rule
+// can match; only those are decoded and evaluated. A preview runs the
+// filter as its owner would, with "@me" resolved and the current
+// ownership data, and has no side effects: a one-shot filter stays armed.
+package preview
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"hark/bus"
+	"hark/filters"
+	"hark/meta"
+	"hark/rules"
+	"hark/store"
+)
+
+// Store is what a preview reads: the history, whole or narrowed by the
+// terms every message is filed under.
+type Store interface {
+	HistoryPage(ctx context.Context, before store.Cursor, limit int) ([]store.Message, error)
+	HistoryByTerms(ctx context.Context, terms []store.Term, before store.Cursor, limit int) ([]store.Message, error)
+	TermValues(ctx context.Context, field string) ([]string, error)
+}
+
+// DefaultLimit is how many matches a page holds when the request does
+// not say.
+const DefaultLimit = 50
+
+// MaxLimit bounds a page, whatever the request says.
+const MaxLimit = 500
+
+// Engine runs previews. It is safe for concurrent use.
+type Engine struct {
+	store  Store
+	owners func() rules.Ownership
+}
+
+// New returns an engine over st; owners returns the ownership data to
+// evaluate with (nil, or a nil result, means none: owned-by rules match
+// nothing, as in matching).
+func New(st Store, owners func() rules.Ownership) *Engine {
+	if owners == nil {
+		owners = func() rules.Ownership { return nil }
+	}
+	return &Engine{store: st, owners: owners}
+}
+
+// Request is one page of a preview.
+type Request struct {
+	// Owner is the filter's owner: "@me" in its rules is this user.
+	Owner string
+	Rules []rules.Spec
+	// Before continues a preview after the previous page's Next; zero
+	// starts at the newest message.
+	Before store.Cursor
+	// Limit is how many matches the page holds at most (DefaultLimit when
+	// 0, at most MaxLimit).
+	Limit int
+}
+
+// Match is one message the filter would have sent.
+type Match struct {
+	Key         string           `json:"msg_id"`
+	Topic       string           `json:"topic"`
+	Timestamp   time.Time        `json:"timestamp"`
+	Description meta.Description `json:"description"`
+	// Rules is every rule's verdict, in the filter's order: the reason.
+	Rules []filters.Verdict `json:"rules"`
+}
+
+// Page is one page of a preview's matches, newest first.
+type Page struct {
+	Matches []Match `json:"matches"`
+	// Next continues the preview after this page; it is nil when the
+	// history holds no older message the filter could match.
+	Next *store.Cursor `json:"next,omitempty"`
+	// Plan says how the history was searched, for people wondering why
+	// a preview is slow and for tests.
+	Plan string `json:"plan"`
+	// Examined counts the messages decoded and evaluated; Unreadable the
+	// stored messages that could not be (they are skipped).
+	Examined   int `json:"examined"`
+	Unreadable int `json:"unreadable"`
+}
+
+// ErrNoRules is the preview of a filter without rules, which never
+// matches.
+var ErrNoRules = errors.New("the filter has no rules, so it matches nothing")
+
+// Preview returns one page of what the filter would have sent. When ctx
+// ends first, it returns the matches found so far and a Next to go on
+// from, with ctx's error.
+func (e *Engine) Preview(ctx context.Context, req Request) (*Page, error) {
+	limit := req.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+	if len(req.Rules) == 0 {
+		return nil, fmt.Errorf("preview: %w", ErrNoRules)
+	}
+	f, err := compile(req.Owner, req.Rules)
+	if err != nil {
+		return nil, fmt.Errorf("preview: %w", err)
+	}
+	own := e.owners()
+	src, err := e.plan(ctx, f, own)
+	if err != nil {
+		return nil, fmt.Errorf("preview: %w", err)
+	}
+	page := &Page{Plan: src.describe}
+	if src.none {
+		return page, nil
+	}
+	cursor := req.Before
+	for batch := 64; ; batch = min(2*batch, 4096) {
+		msgs, err := src.read(ctx, cursor, batch)
+		if err != nil {
+			return page.stop(cursor), fmt.Errorf("preview: %w", err)
+		}
+		for _, m := range msgs {
+			cursor = m.Cursor()
+			if src.text != nil && !src.text(m.Envelope) {
+				continue
+			}
+			match, ok, err := f.eval(m, own)
+			switch {
+			case err != nil:
+				page.Unreadable++
+				continue
+			case !ok:
+				page.Examined++
+				continue
+			}
+			page.Examined++
+			page.Matches = append(page.Matches, match)
+			if len(page.Matches) == limit {
+				return page.stop(cursor), nil
+			}
+		}
+		if len(msgs) < batch {
+			return page, nil // the history has no more
+		}
+		if err := ctx.Err(); err != nil {
+			return page.stop(cursor), fmt.Errorf("preview: %w", err)
+		}
+	}
+}
+
+// stop ends the page at cursor, which the next page continues after.
+func (p *Page) stop(cursor store.Cursor) *Page {
+	p.Next = &cursor
+	return p
+}
+
+// filter is a compiled filter under preview.
+type filter struct {
+	specs []rules.Spec
+	rules []*rules.Rule // in the specs' order
+	order []int         // indices into rules, cheapest first
+}
+
+func compile(owner string, specs []rules.Spec) (*filter, error) {
+	f := &filter{specs: specs, rules: make([]*rules.Rule, len(specs))}
+	for i, s := range specs {
+		r, err := rules.Compile(s.Kind, s.Args, owner)
+		if err != nil {
+			return nil, fmt.Errorf("rules[%d]: %w", i, err)
+		}
+		f.rules[i] = r
+		f.order = append(f.order, i)
+	}
+	// AND does not care about order, and a false cheap rule spares the
+	// regexes and expressions.
+	slices.SortStableFunc(f.order, func(a, b int) int { return f.rules[a].Cost - f.rules[b].Cost })
+	return f, nil
+}
+
+// eval decodes a stored message and evaluates the filter on it, as
+// matching does: every rule must pass, and a rule that errors fails the
+// filter, negated or not. An error means the stored message is
+// unreadable.
+func (f *filter) eval(m store.Message, own rules.Ownership) (Match, bool, error) {
+	env, err := bus.Decode(m.Envelope)
+	if err != nil {
+		return Match{}, false, fmt.Errorf("decode message %s: %w", m.Key, err)
+	}
+	var desc meta.Description
+	if err := json.Unmarshal(m.Description, &desc); err != nil {
+		return Match{}, false, fmt.Errorf("decode description of %s: %w", m.Key, err)
+	}
+	msg := rules.NewMessage(env, &desc, own)
+	verdicts := make([]filters.Verdict, len(f.rules))
+	for _, i := range f.order {
+		s := f.specs[i]
+		v := filters.Verdict{Kind: s.Kind, Args: s.Args, Negate: s.Negate}
+		val, err := f.rules[i].Eval(msg)
+		if err != nil {
+			return Match{}, false, nil
+		}
+		v.Value, v.Pass = val, val != s.Negate
+		if !v.Pass {
+			return Match{}, false, nil
+		}
+		verdicts[i] = v
+	}
+	return Match{Key: m.Key, Topic: m.Topic, Timestamp: m.Timestamp, Description: desc, Rules: verdicts}, true, nil
+}
+
+// source is where a preview reads candidates from, and what it checks on
+// their stored text before decoding them.
+type source struct {
+	read     func(ctx context.Context, before store.Cursor, limit int) ([]store.Message, error)
+	text     func([]byte) bool // nil: every message read is a candidate
+	none     bool              // nothing in the history can match
+	describe string
+}
+
+// plan chooses how to search the history for f: through the terms of its
+// most selective positive indexable rule when it has one (a negated rule
+// says nothing about what a match has), else through the stored text
+// of its positive regex rules, else everything.
+func (e *Engine) plan(ctx context.Context, f *filter, own rules.Ownership) (source, error) {
+	best := -1
+	for i, r := range f.rules {
+		if f.specs[i].Negate || len(r.Hints) == 0 {
+			continue
+		}
+		if best < 0 || r.Selectivity < f.rules[best].Selectivity {
+			best = i
+		}
+	}
+	if best >= 0 {
+		terms, err := e.terms(ctx, f.rules[best].Hints, own)
+		if err != nil {
+			return source{}, err
+		}
+		src := source{describe: fmt.Sprintf("rules[%d] %s: %d terms", best, f.specs[best].Kind, len(terms)), none: len(terms) == 0}
+		src.read = func(ctx context.Context, before store.Cursor, limit int) ([]store.Message, error) {
+			return e.store.HistoryByTerms(ctx, terms, before, limit)
+		}
+		return src, nil
+	}
+	src := source{read: e.store.HistoryPage, describe: "every message"}
+	var texts []func([]byte) bool
+	var which []string
+	for i, s := range f.specs {
+		if s.Kind != "regex" || s.Negate {
+			continue
+		}
+		p, err := rules.TextPredicate(s.Args)
+		if err != nil {
+			return source{}, fmt.Errorf("rules[%d]: %w", i, err)
+		}
+		texts = append(texts, p)
+		which = append(which, fmt.Sprintf("rules[%d]", i))
+	}
+	if len(texts) > 0 {
+		src.describe = "every message's text through " + strings.Join(which, ", ")
+		src.text = func(b []byte) bool {
+			for _, p := range texts {
+				if !p(b) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return src, nil
+}
+
+// terms turns a rule's hints (alternatives) into the terms the history is
+// filed under. Owners are not filed: they become the packages in the
+// history that they own.
+func (e *Engine) terms(ctx context.Context, hints []rules.Hint, own rules.Ownership) ([]store.Term, error) {
+	var terms []store.Term
+	var owners, groups []string
+	for _, h := range hints {
+		switch h.Field {
+		case rules.FieldTopic:
+			terms = append(terms, store.Term{Field: store.TermTopic, Value: h.Value})
+		case rules.FieldTopicPrefix:
+			terms = append(terms, store.Term{Field: store.TermTopic, Value: h.Value, Prefix: true})
+		case rules.FieldApp:
+			terms = append(terms, store.Term{Field: store.TermApp, Value: h.Value})
+		case rules.FieldPackage:
+			terms = append(terms, store.Term{Field: store.TermPackage, Value: h.Value})
+		case rules.FieldUser:
+			terms = append(terms, store.Term{Field: store.TermUser, Value: h.Value})
+		case rules.FieldAgent:
+			terms = append(terms, store.Term{Field: store.TermAgent, Value: h.Value})
+		case rules.FieldOwner:
+			owners = append(owners, h.Value)
+		case rules.FieldGroup:
+			groups = append(groups, h.Value)
+		default:
+			return nil, fmt.Errorf("plan preview: rule hint on unknown field %d", h.Field)
+		}
+	}
+	if (len(owners) == 0 && len(groups) == 0) || own == nil {
+		return terms, nil
+	}
+	pkgs, err := e.store.TermValues(ctx, store.TermPackage)
+	if err != nil {
+		return nil, fmt.Errorf("plan preview: %w", err)
+	}
+	for _, p := range pkgs {
+		if intersects(own.Users(p), owners) || intersects(own.Groups(p), groups) {
+			terms = append(terms, store.Term{Field: store.TermPackage, Value: p})
+		}
+	}
+	return terms, nil
+}
+
+func intersects(a, b []string) bool {
+	return slices.ContainsFunc(a, func(x string) bool { return slices.Contains(b, x) })
+}
