@@ -251,3 +251,15 @@ func TestConfirmationOnlyToIdentifiedNicks(t *testing.T) {
 		t.Errorf("code to an unidentified nick: %v, want ErrNotIdentified", err)
 	}
 }
+
+func TestOfflineNickIsRetryable(t *testing.T) {
+	ircd := testpeer.StartIRCd(t)
+	b := startBot(t, Options{Server: ircd.Addr})
+	retryable, err := b.Send(context.Background(), batch(1, delivery.NotDigest, false, false))
+	if !retryable || !errors.Is(err, ErrOffline) {
+		t.Fatalf("send to an offline nick: retryable %v, err %v; want a retryable ErrOffline", retryable, err)
+	}
+	alice := testpeer.DialIRC(t, ircd.Addr, "alice")
+	send(t, b, batch(1, delivery.NotDigest, false, false))
+	alice.WaitN("PRIVMSG alice :", 1, wait)
+}

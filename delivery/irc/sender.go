@@ -19,20 +19,34 @@ var (
 // several digests, each numbered, none cut.
 const maxDigest = 50
 
+// ErrOffline is a send to a nick that is not on the network now; IRC
+// keeps nothing for it, so the pipeline retries later.
+var ErrOffline = errors.New("nick is not online")
+
 // ErrNotIdentified is a confirmation to a nick that services do not know
 // as identified, when Options.RequireIdentified is set.
 var ErrNotIdentified = errors.New("nick is not identified to services")
 
 // Send delivers one notification or digest to the batch's nick as a few
-// lines. A render failure is permanent; a send failure (no connection,
-// a broken one) is retryable.
+// lines. A render failure is permanent; no connection, a broken one, or a
+// nick that is offline (ErrOffline) are retryable.
 func (b *Bot) Send(ctx context.Context, batch *delivery.Batch) (retryable bool, err error) {
 	nick := batch.Destination.Address
 	lines, err := b.render.Lines(batch, b.Width(nick))
 	if err != nil {
 		return false, fmt.Errorf("send to irc:%s: %w", nick, err)
 	}
-	if err := b.Say(ctx, nick, lines); err != nil {
+	s, err := b.session(ctx)
+	if err == nil {
+		var on bool
+		if on, err = s.online(ctx, nick); err == nil && !on {
+			err = ErrOffline
+		}
+	}
+	if err == nil {
+		err = b.Say(ctx, nick, lines)
+	}
+	if err != nil {
 		return true, fmt.Errorf("send to irc:%s: %w", nick, err)
 	}
 	return false, nil

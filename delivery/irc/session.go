@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -32,7 +33,11 @@ type session struct {
 	userHost string                 // "user@host" as the server shows us; "" until known
 	whois    map[string][]chan bool // WHOIS questions waiting, by nick
 	closed   bool
-	offered  bool // the server's CAP LS listed sasl
+	offered  bool                 // the server's CAP LS listed sasl
+	ison     chan string          // the ISON question waiting, if any
+	seen     map[string]time.Time // when ISON last found a nick online
+
+	isonMu sync.Mutex // one ISON question at a time: replies carry no question
 
 	commands chan *irc.Message // private messages for the command worker
 	done     chan struct{}
@@ -40,7 +45,7 @@ type session struct {
 
 func newSession(b *Bot, conn net.Conn) *session {
 	return &session{b: b, conn: conn, r: irc.NewReader(conn), w: irc.NewWriter(conn), cur: b.opts.Nick,
-		whois: map[string][]chan bool{}, commands: make(chan *irc.Message, 64), done: make(chan struct{})}
+		whois: map[string][]chan bool{}, seen: map[string]time.Time{}, commands: make(chan *irc.Message, 64), done: make(chan struct{})}
 }
 
 func (s *session) close() {
@@ -255,6 +260,13 @@ func (s *session) serve() error {
 			}
 		case irc.RPL_USERHOST:
 			s.userhostReply(m.Trailing())
+		case irc.RPL_ISON:
+			s.mu.Lock()
+			if s.ison != nil {
+				s.ison <- m.Trailing()
+				s.ison = nil
+			}
+			s.mu.Unlock()
 		case "396": // RPL_HOSTHIDDEN: a cloak replaced our host
 			s.mu.Lock()
 			if user, _, ok := strings.Cut(s.userHost, "@"); ok {
@@ -348,5 +360,48 @@ func (s *session) identified(nick string) (bool, error) {
 		return false, errClosed
 	case <-time.After(registerTimeout):
 		return false, fmt.Errorf("whois %s: no answer from %s", nick, s.b.opts.Server)
+	}
+}
+
+// onlineFor is how long an ISON answer that a nick is online is trusted,
+// so a burst to one nick asks once.
+const onlineFor = 5 * time.Second
+
+// online asks the server (ISON) whether nick is connected now: a line
+// sent to a nick that is not is lost, so the caller retries later instead.
+func (s *session) online(ctx context.Context, nick string) (bool, error) {
+	s.isonMu.Lock()
+	defer s.isonMu.Unlock()
+	s.mu.Lock()
+	fresh := time.Since(s.seen[nick]) < onlineFor
+	s.mu.Unlock()
+	if fresh {
+		return true, nil
+	}
+	if err := s.b.limiter.Wait(ctx); err != nil {
+		return false, err
+	}
+	ch := make(chan string, 1)
+	s.mu.Lock()
+	s.ison = ch
+	s.mu.Unlock()
+	if err := s.write("ISON " + nick); err != nil {
+		return false, err
+	}
+	select {
+	case reply := <-ch:
+		on := slices.ContainsFunc(strings.Fields(reply), func(n string) bool { return strings.EqualFold(n, nick) })
+		if on {
+			s.mu.Lock()
+			s.seen[nick] = time.Now()
+			s.mu.Unlock()
+		}
+		return on, nil
+	case <-s.done:
+		return false, errClosed
+	case <-ctx.Done():
+		return false, ctx.Err()
+	case <-time.After(registerTimeout):
+		return false, fmt.Errorf("ison %s: no answer from %s", nick, s.b.opts.Server)
 	}
 }
