@@ -129,6 +129,17 @@ type IRC struct {
 	SASLPasswordFile     string `yaml:"sasl_password_file"`
 	NickServPassword     string `yaml:"nickserv_password"`
 	NickServPasswordFile string `yaml:"nickserv_password_file"`
+	// RequireIdentified sends confirmation codes to, and takes commands
+	// from, only nicks identified to the network's services.
+	RequireIdentified bool `yaml:"require_identified"`
+	// Channels are joined after every (re)connect, so people can find
+	// the bot; notifications still go to nicks only.
+	Channels []string `yaml:"channels"`
+	// LineInterval and Burst are the bot's token bucket: one line per
+	// LineInterval on average, Burst at once, below the network's flood
+	// limits.
+	LineInterval time.Duration `yaml:"line_interval"`
+	Burst        int           `yaml:"burst"`
 }
 
 // Owners is where package ownership (for owned-by and group-owned rules)
@@ -207,7 +218,7 @@ func Default() *Config {
 		Store:   Store{Path: defaultStorePath()},
 		Web:     Web{Listen: "127.0.0.1:8080"},
 		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},
-		IRC:     IRC{TLS: true, Nick: "hark"},
+		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3},
 		Owners:  Owners{Refresh: time.Hour},
 		History: History{Retention: 7 * 24 * time.Hour},
 		OIDC:    OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username"},

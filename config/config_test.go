@@ -143,6 +143,8 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"backoff inverted", "delivery: {retry: {backoff_min: 1m, backoff_max: 1s}}", "hark.yaml:1:50: delivery.retry.backoff_max: 1s is less than backoff_min 1m0s"},
 		{"oidc without openid", "oidc: {issuer: 'https://id.example', client_id: hark, scopes: [profile]}", "hark.yaml:1:63: oidc.scopes: must include openid"},
 		{"second document", "web: {}\n---\nweb: {}", "hark.yaml:2:1: a second YAML document; hark reads one"},
+		{"irc burst zero", "irc: {server: 'irc.example:6697', burst: 0}", "hark.yaml:1:42: irc.burst: must be at least 1, got 0"},
+		{"irc channel without #", "irc: {server: 'irc.example:6697', channels: [hark]}", `hark.yaml:1:46: irc.channels[0]: "hark" is not a channel name like #hark`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := parseErrors(t, tc.yaml)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -60,6 +61,15 @@ func (d *decoder) validate(c *Config) {
 	if c.IRC.Server != "" {
 		d.hostPort("irc.server", c.IRC.Server, true)
 		d.required("irc.nick", c.IRC.Nick)
+		d.atLeast("irc.line_interval", c.IRC.LineInterval, 10*time.Millisecond)
+		if c.IRC.Burst < 1 {
+			d.errorAt("irc.burst", "must be at least 1, got %d", c.IRC.Burst)
+		}
+		for i, ch := range c.IRC.Channels {
+			if ch == "" || !strings.ContainsRune("#&", rune(ch[0])) || strings.ContainsAny(ch, " ,\x07") {
+				d.errorAt(fmt.Sprintf("irc.channels[%d]", i), "%q is not a channel name like #hark", ch)
+			}
+		}
 	}
 
 	d.source("owners.source", c.Owners.Source)
