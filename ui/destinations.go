@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,15 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"hark/store"
 )
 
 func init() { register((*Server).destinationRoutes) }
-
-// confirmFor is how long a confirmation code stays valid.
-const confirmFor = 48 * time.Hour
 
 // maxAddress bounds an email address or nick as typed.
 const maxAddress = 254
@@ -36,7 +31,12 @@ func (s *Server) destinationRoutes(rt *Routes) {
 		"confirm": func(r *http.Request, d store.Destination) error {
 			return s.confirmByCode(r, d, r.PostFormValue("code"))
 		},
-		"preferences": func(r *http.Request, d store.Destination) error { return s.setPreferences(r, d, r.PostForm) },
+		"preferences": func(r *http.Request, d store.Destination) error {
+			if err := r.ParseForm(); err != nil {
+				return &Problem{Status: http.StatusBadRequest, Message: fmt.Sprintf("read form: %v", err)}
+			}
+			return s.setPreferences(r, d, r.PostForm)
+		},
 	} {
 		rt.Page("POST /destinations/{id}/"+action, func(w http.ResponseWriter, r *http.Request) {
 			s.finish(w, r, s.withDestination(r, do), "/destinations", s.destinationsView)
@@ -139,27 +139,17 @@ func (s *Server) addDestination(r *http.Request, kind, address string) (store.De
 	return d, s.resendConfirmation(r, d)
 }
 
-// resendConfirmation gives d a new code and sends it.
+// resendConfirmation sends d a new confirmation code.
 func (s *Server) resendConfirmation(r *http.Request, d store.Destination) error {
-	if d.Confirmed {
+	switch {
+	case d.Confirmed:
 		return &Problem{Status: http.StatusConflict, Message: fmt.Sprintf("%s is already confirmed", d.Address)}
-	}
-	d.ConfirmCode, d.ConfirmExpires = randomSecret()[:24], s.now().Add(confirmFor)
-	d, err := s.store.SaveDestination(r.Context(), d)
-	if err != nil {
-		return err
-	}
-	return s.sendConfirmation(r.Context(), d)
-}
-
-func (s *Server) sendConfirmation(ctx context.Context, d store.Destination) error {
-	if s.opts.Confirmer == nil {
+	case s.opts.Confirmer == nil:
 		return &Problem{Status: http.StatusServiceUnavailable, Message: "this hark cannot send confirmations: ask its admin to configure email and IRC"}
 	}
-	link := s.url(fmt.Sprintf("/confirm/%d/%s", d.ID, d.ConfirmCode))
-	if err := s.opts.Confirmer.SendConfirmation(ctx, d, link); err != nil {
+	if err := s.opts.Confirmer.SendConfirmation(r.Context(), d); err != nil {
 		s.log.Warn("send confirmation", "destination", d.ID, "err", err)
-		return &Problem{Status: http.StatusBadGateway, Message: fmt.Sprintf("could not send the confirmation to %s: %v", d.Address, err)}
+		return &Problem{Status: http.StatusBadGateway, Message: fmt.Sprintf("could not send the confirmation: %v", err)}
 	}
 	return nil
 }
@@ -240,42 +230,45 @@ func (s *Server) confirmLink(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// unsubscribeTarget resolves an unsubscribe token.
-func (s *Server) unsubscribeTarget(r *http.Request) (store.Destination, error) {
+// unsubscribeTarget is the filter an unsubscribe token names.
+func (s *Server) unsubscribeTarget(r *http.Request) (store.Filter, error) {
 	token := r.PathValue("token")
 	if s.opts.Unsubscriber == nil || len(token) > 512 {
-		return store.Destination{}, errNotFound
+		return store.Filter{}, errNotFound
 	}
-	d, err := s.opts.Unsubscriber.ResolveUnsubscribe(r.Context(), token)
+	userID, filterID, err := s.opts.Unsubscriber.ParseUnsubscribeToken(token)
 	if err != nil {
-		return d, errNotFound
+		return store.Filter{}, errNotFound
 	}
-	return d, nil
+	f, err := s.store.FilterByID(r.Context(), filterID)
+	if err != nil || f.UserID != userID {
+		return store.Filter{}, errNotFound
+	}
+	return f, nil
 }
 
-// unsubscribePage asks before turning notifications off: mail scanners
-// open links, so only the POST (RFC 8058 one-click, or the button) acts.
+// unsubscribePage asks before turning the filter off: mail scanners open
+// links, so only the POST (RFC 8058 one-click, or the button) acts.
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
-	d, err := s.unsubscribeTarget(r)
+	f, err := s.unsubscribeTarget(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "unsubscribe.html", View{Title: "Unsubscribe", Data: d})
+	s.render(w, r, http.StatusOK, "unsubscribe.html", View{Title: "Unsubscribe", Data: f})
 }
 
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	d, err := s.unsubscribeTarget(r)
+	f, err := s.unsubscribeTarget(r)
 	if err == nil {
-		d.Enabled = false
-		_, err = s.store.SaveDestination(r.Context(), d)
+		_, err = s.opts.Unsubscriber.Unsubscribe(r.Context(), r.PathValue("token"))
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "message.html", View{Title: "Unsubscribed",
-		Notice: fmt.Sprintf("hark sends nothing more to %s until you enable it again under Destinations.", d.Address)})
+		Notice: fmt.Sprintf("Your filter %q is off: it sends nothing more until you turn it on again under Filters.", f.Name)})
 }
 
 // destinationJSON is a destination as the API shows it: never its code.

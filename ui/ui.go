@@ -29,23 +29,26 @@ type Store interface {
 	store.Web
 }
 
-// Confirmer sends a destination its confirmation code: for email a
-// message with the link, for IRC a private message with the code. The
-// delivery packages implement it; link is the absolute confirmation URL.
+// Confirmer sends an unconfirmed destination a new confirmation code:
+// for email a message with the link {base_url}/confirm/{id}/{code}, for
+// IRC a private message with the code. It stores the code itself.
+// delivery.Deliverer implements it.
 type Confirmer interface {
-	SendConfirmation(ctx context.Context, d store.Destination, link string) error
+	SendConfirmation(ctx context.Context, d store.Destination) error
 }
 
-// Tester sends one test notification to a confirmed destination, so a
-// user can see that delivery to it works.
+// Tester sends one test notification to a destination at once, so its
+// owner can see that delivery there works.
 type Tester interface {
 	SendTest(ctx context.Context, d store.Destination) error
 }
 
-// Unsubscriber resolves a one-click unsubscribe token (carried by every
-// notification email) to the destination it turns off.
+// Unsubscriber carries out the one-click unsubscribe links in emails:
+// a token names one filter of one user, and unsubscribing turns that
+// filter off.
 type Unsubscriber interface {
-	ResolveUnsubscribe(ctx context.Context, token string) (store.Destination, error)
+	ParseUnsubscribeToken(token string) (userID, filterID int64, err error)
+	Unsubscribe(ctx context.Context, token string) (filterID int64, err error)
 }
 
 // Options configure a Server.

@@ -1,0 +1,160 @@
+package ui
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// provider is an OpenID Connect provider built for the tests: discovery,
+// signing keys, an authorization endpoint that approves at once, and a
+// token endpoint whose ID token the test shapes through claims.
+type provider struct {
+	*httptest.Server
+	key    *rsa.PrivateKey // what it signs with
+	public *rsa.PrivateKey // whose public half it publishes
+	claims func(c map[string]any)
+
+	mu     sync.Mutex
+	nonces map[string]string // code → nonce
+}
+
+func newProvider(t *testing.T, claims func(map[string]any)) *provider {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &provider{key: key, public: key, claims: claims, nonces: map[string]string{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{
+			"issuer": p.URL, "authorization_endpoint": p.URL + "/authorize", "token_endpoint": p.URL + "/token",
+			"jwks_uri": p.URL + "/keys", "id_token_signing_alg_values_supported": []string{"RS256"},
+			"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
+		})
+	})
+	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &p.public.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	})
+	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		code := randomSecret()
+		p.mu.Lock()
+		p.nonces[code] = q.Get("nonce")
+		p.mu.Unlock()
+		back, _ := url.Parse(q.Get("redirect_uri"))
+		back.RawQuery = url.Values{"code": {code}, "state": {q.Get("state")}}.Encode()
+		http.Redirect(w, r, back.String(), http.StatusFound)
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		nonce, ok := p.nonces[r.PostFormValue("code")]
+		p.mu.Unlock()
+		if !ok || r.PostFormValue("code_verifier") == "" {
+			http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
+			return
+		}
+		now := time.Now()
+		c := map[string]any{"iss": p.URL, "sub": "1234", "aud": "hark", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+			"nonce": nonce, "preferred_username": "carol"}
+		p.claims(c)
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: p.key, KeyID: "k1"}}, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		payload, _ := json.Marshal(c)
+		jws, err := signer.Sign(payload)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		idToken, _ := jws.CompactSerialize()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 3600, "id_token": idToken})
+	})
+	p.Server = httptest.NewServer(mux)
+	t.Cleanup(p.Close)
+	return p
+}
+
+// follow walks redirects from path by hand (the client does not), until a
+// response that is not one leaves this test's servers or ends.
+func (c *client) follow(path string) (response, string) {
+	c.t.Helper()
+	resp := c.get(path)
+	for resp.StatusCode == http.StatusFound {
+		loc := resp.Header.Get("Location")
+		req, _ := http.NewRequest("GET", loc, nil)
+		if strings.HasPrefix(loc, "/") {
+			req, _ = http.NewRequest("GET", c.base+loc, nil)
+		}
+		resp = c.do(req)
+	}
+	return resp, resp.Header.Get("Location")
+}
+
+func TestOIDCLogin(t *testing.T) {
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		claims  func(map[string]any)
+		signer  *rsa.PrivateKey
+		wantIn  bool
+		wantErr string
+	}{
+		{name: "valid token", claims: func(map[string]any) {}, wantIn: true},
+		{name: "wrong audience", claims: func(c map[string]any) { c["aud"] = "someone-else" }, wantErr: "audience"},
+		{name: "expired token", claims: func(c map[string]any) {
+			c["iat"] = time.Now().Add(-2 * time.Hour).Unix()
+			c["exp"] = time.Now().Add(-time.Hour).Unix()
+		}, wantErr: "expired"},
+		{name: "wrong nonce", claims: func(c map[string]any) { c["nonce"] = "replayed" }, wantErr: "nonce"},
+		{name: "unknown signing key", claims: func(map[string]any) {}, signer: other, wantErr: "signature"},
+		{name: "missing username claim", claims: func(c map[string]any) { delete(c, "preferred_username") }, wantErr: "preferred_username"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newProvider(t, tc.claims)
+			if tc.signer != nil {
+				p.key = tc.signer
+			}
+			ts := newTestServer(t, func(o *Options) {
+				o.OIDC = &OIDCOptions{Issuer: p.URL, ClientID: "hark", ClientSecret: "s3cret",
+					Scopes: []string{"openid", "profile"}, UsernameClaim: "preferred_username"}
+			})
+			c := ts.client(t)
+			resp, loc := c.follow("/login/oidc?next=/account")
+			if !tc.wantIn {
+				if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Body, tc.wantErr) {
+					t.Fatalf("status %d, want 401 mentioning %q:\n%s", resp.StatusCode, tc.wantErr, resp.Body)
+				}
+				if c.get("/account").StatusCode != http.StatusSeeOther {
+					t.Fatal("refused login still gave a session")
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusSeeOther || loc != "/account" {
+				t.Fatalf("callback: status %d Location %q; want 303 to /account:\n%s", resp.StatusCode, loc, resp.Body)
+			}
+			if got := c.get("/account"); got.StatusCode != http.StatusOK || !strings.Contains(got.Body, "carol") {
+				t.Fatalf("after login: status %d", got.StatusCode)
+			}
+			if _, err := ts.store.UserByName(context.Background(), "carol"); err != nil {
+				t.Fatalf("user not created on first login: %v", err)
+			}
+		})
+	}
+}
