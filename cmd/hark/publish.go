@@ -32,6 +32,9 @@ func runPublish(ctx context.Context, args []string, io stdio) int {
 		jsonInput bool
 		keyFile   string
 		certFile  string
+		amqpURL   string
+		exchange  string
+		severity  string
 	)
 	fs.StringVar(&opts.Endpoint, "endpoint", defaultInbound, "`URL` to connect to (a bound SUB, such as hark serve's inbound), or to bind with --bind")
 	fs.BoolVar(&opts.Bind, "bind", false, "bind a PUB socket at --endpoint instead of connecting")
@@ -44,8 +47,12 @@ func runPublish(ctx context.Context, args []string, io stdio) int {
 	fs.DurationVar(&opts.Settle, "settle", 5*time.Second, "how long to wait for a subscriber before the first message")
 	fs.StringVar(&keyFile, "key", "", "sign with this RSA private key `FILE` (PEM; needs --cert)")
 	fs.StringVar(&certFile, "cert", "", "the signing certificate `FILE` (PEM; needs --key)")
+	fs.StringVar(&amqpURL, "amqp", "", "publish to a fedora-messaging broker at `URL` as fedora-messaging does; --topic is then the full topic")
+	fs.StringVar(&exchange, "exchange", "amq.topic", "with --amqp, the exchange `NAME` to publish to")
+	fs.StringVar(&severity, "severity", "info", "with --amqp, the message's `LEVEL`: debug, info, warning or error")
 	fs.Usage = func() {
 		fmt.Fprintln(io.err, "Usage: hark publish [--endpoint URL] [--bind] [--prefix P] [--env E] --modname M --topic T [--message TEXT | --json-input]")
+		fmt.Fprintln(io.err, "       hark publish --amqp URL [--exchange NAME] --topic FULL.TOPIC [--severity LEVEL] [--message TEXT | --json-input]")
 		fmt.Fprintln(io.err, "\nWithout --message or --json-input, each stdin line is published as {\"log\": LINE}.")
 		fs.PrintDefaults()
 	}
@@ -56,12 +63,14 @@ func runPublish(ctx context.Context, args []string, io stdio) int {
 	switch {
 	case fs.NArg() > 0:
 		usage = fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case opts.Modname == "":
+	case opts.Modname == "" && amqpURL == "":
 		usage = errors.New("--modname is required")
 	case topic == "":
 		usage = errors.New("--topic is required")
 	case message != "" && jsonInput:
 		usage = errors.New("give --message or --json-input, not both")
+	case amqpURL != "" && (keyFile != "" || opts.Bind):
+		usage = errors.New("--key, --cert and --bind are for ZeroMQ; fedora-messaging messages are not signed")
 	case (keyFile == "") != (certFile == ""):
 		usage = errors.New("--key and --cert go together")
 	}
@@ -85,17 +94,37 @@ func runPublish(ctx context.Context, args []string, io stdio) int {
 			return 1
 		}
 	}
-	opts.Logger = slog.New(slog.NewTextHandler(io.err, nil))
-	pub, err := bus.NewPublisher(ctx, opts)
-	if err != nil {
-		fmt.Fprintf(io.err, "hark publish: %v\n", err)
-		return 1
+	var send func(msg any) error
+	if amqpURL != "" {
+		level, err := bus.ParseSeverity(severity)
+		if err != nil {
+			fmt.Fprintf(io.err, "hark publish: --severity: %v\n", err)
+			return 2
+		}
+		pub, err := bus.NewAMQPPublisher(bus.AMQPOptions{URL: amqpURL, Exchange: exchange, App: "hark publish"})
+		if err != nil {
+			fmt.Fprintf(io.err, "hark publish: %v\n", err)
+			return 1
+		}
+		defer pub.Close()
+		send = func(msg any) error {
+			_, err := pub.Publish(ctx, topic, msg, level, nil)
+			return err
+		}
+	} else {
+		opts.Logger = slog.New(slog.NewTextHandler(io.err, nil))
+		pub, err := bus.NewPublisher(ctx, opts)
+		if err != nil {
+			fmt.Fprintf(io.err, "hark publish: %v\n", err)
+			return 1
+		}
+		defer pub.Close()
+		send = func(msg any) error {
+			_, err := pub.Publish(ctx, topic, msg)
+			return err
+		}
 	}
-	defer pub.Close()
-	send := func(msg any) error {
-		_, err := pub.Publish(ctx, topic, msg)
-		return err
-	}
+	var err error
 	switch {
 	case message != "":
 		err = send(map[string]any{"log": message})

@@ -71,16 +71,42 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			return err
 		}
 	}
-	sub, err := bus.NewSubscriber(subOpts)
+	// The bus is the ZeroMQ endpoints, a fedora-messaging broker, or both.
+	amqpSrc, err := newAMQPSource(cfg, log)
 	if err != nil {
 		return err
+	}
+	var inputs []router.Source
+	busStats := func() bus.Stats { return bus.Stats{} }
+	if len(subOpts.Endpoints) > 0 || amqpSrc == nil {
+		sub, err := bus.NewSubscriber(subOpts)
+		if err != nil {
+			return err
+		}
+		inputs, busStats = append(inputs, sub), sub.Stats
+	}
+	if amqpSrc != nil {
+		zmqStats := busStats
+		inputs, busStats = append(inputs, amqpSrc), func() bus.Stats { return zmqStats().Plus(amqpSrc.Stats()) }
 	}
 	rt, err := router.New(router.Options{Store: st, Describer: describer, Index: index, Retention: cfg.History.Retention, Logger: log})
 	if err != nil {
 		return err
 	}
+	deliverer, mailer, err := newDeliverer(cfg, st, log)
+	if err != nil {
+		return err
+	}
+	defer mailer.Close()
+	ircBot, err := newIRCBot(cfg, st, log)
+	if err != nil {
+		return err
+	}
+	if ircBot != nil {
+		deliverer.Register(store.KindIRC, ircBot)
+	}
 
-	sources := []metrics.Source{metrics.Bus(sub.Stats), metrics.Router(rt.Stats), metrics.Index(index.Stats), metrics.Queue(st.QueueDepth)}
+	sources := []metrics.Source{metrics.Bus(busStats), metrics.Router(rt.Stats), metrics.Index(index.Stats), metrics.Queue(st.QueueDepth), metrics.Delivery(deliverer.Stats)}
 	if ownership != nil {
 		sources = append(sources, metrics.Owners(ownership.Stats))
 	}
@@ -122,8 +148,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if ownership != nil {
 		wg.Go(func() { ownership.Run(ctx, cfg.Owners.Refresh) })
 	}
-	log.Info("hark serving", "store", cfg.Store.Path, "endpoints", len(subOpts.Endpoints), "inbound", cfg.Bus.Inbound)
-	if err := rt.Run(ctx, sub); err != nil {
+	if ircBot != nil {
+		wg.Go(func() { ircBot.Run(ctx) })
+	}
+	wg.Go(func() { deliverer.Run(ctx) })
+	log.Info("hark serving", "store", cfg.Store.Path, "endpoints", len(subOpts.Endpoints), "inbound", cfg.Bus.Inbound, "amqp", amqpSrc != nil)
+	if err := rt.Run(ctx, inputs...); err != nil {
 		errs <- err
 		cancel()
 	}

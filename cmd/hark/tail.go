@@ -28,6 +28,9 @@ type tailOptions struct {
 	terse             bool
 	validate          bool
 	configFile        string
+	amqp              string
+	bindings          stringsFlag
+	exchange          string
 }
 
 func runTail(ctx context.Context, args []string, io stdio) int {
@@ -43,9 +46,13 @@ func runTail(ctx context.Context, args []string, io stdio) int {
 	fs.BoolVar(&o.terse, "terse", false, "print one line per message: topic, subtitle, link (the default)")
 	fs.BoolVar(&o.validate, "validate", false, "drop messages whose X.509 signature does not verify (CA, CRL and routing policy from the config)")
 	fs.StringVar(&o.configFile, "config", os.Getenv(config.EnvVar), "configuration `FILE` (default $"+config.EnvVar+")")
+	fs.StringVar(&o.amqp, "amqp", "", "read a fedora-messaging broker at `URL` (amqp:// or amqps://) instead of ZeroMQ endpoints")
+	fs.Var(&o.bindings, "binding", "with --amqp, bind the queue with routing `KEY` (repeatable; default: #, every topic)")
+	fs.StringVar(&o.exchange, "exchange", "amq.topic", "with --amqp, the topic exchange `NAME` to bind to")
 	fs.Usage = func() {
 		fmt.Fprintln(io.err, "Usage: hark tail [--endpoint URL ...] [--topic PREFIX] [--include RE] [--exclude RE] [--json | --pretty | --terse] [--validate]")
-		fmt.Fprintln(io.err, "\nSubscribes to fedmsg publishers and prints every message until interrupted.")
+		fmt.Fprintln(io.err, "       hark tail --amqp URL [--binding KEY ...] [--exchange NAME] [--include RE] [--exclude RE] [--json | --pretty | --terse]")
+		fmt.Fprintln(io.err, "\nSubscribes to fedmsg publishers, or a fedora-messaging broker, and prints every message until interrupted.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -73,6 +80,16 @@ func runTail(ctx context.Context, args []string, io stdio) int {
 	if err != nil {
 		fmt.Fprintf(io.err, "hark tail: %v\n", err)
 		return 2
+	}
+	p := &tailPrinter{out: io.out, include: include, exclude: exclude, pretty: o.pretty, json: o.json}
+	if !o.json && !o.pretty {
+		if p.describer, err = newDescriber(cfg); err != nil {
+			fmt.Fprintf(io.err, "hark tail: %v\n", err)
+			return 1
+		}
+	}
+	if o.amqp != "" {
+		return tailAMQP(ctx, o, p, io)
 	}
 	endpoints := make([]bus.Endpoint, 0, len(o.endpoints))
 	for _, url := range o.endpoints {
@@ -104,13 +121,6 @@ func runTail(ctx context.Context, args []string, io stdio) int {
 	if err != nil {
 		fmt.Fprintf(io.err, "hark tail: %v\n", err)
 		return 2
-	}
-	p := &tailPrinter{out: io.out, include: include, exclude: exclude, pretty: o.pretty, json: o.json}
-	if !o.json && !o.pretty {
-		if p.describer, err = newDescriber(cfg); err != nil {
-			fmt.Fprintf(io.err, "hark tail: %v\n", err)
-			return 1
-		}
 	}
 	if err := sub.Run(ctx, p.print); err != nil {
 		fmt.Fprintf(io.err, "hark tail: %v\n", err)

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"hark/bus"
+	"hark/config"
+)
+
+// newAMQPSource is the fedora-messaging reader of bus.amqp, or nil when
+// the config names no broker.
+func newAMQPSource(cfg *config.Config, log *slog.Logger) (*bus.AMQPSource, error) {
+	a := cfg.Bus.AMQP
+	if a.URL == "" {
+		return nil, nil
+	}
+	return bus.NewAMQPSource(bus.AMQPOptions{
+		URL: a.URL, Exchange: a.Exchange, Queue: a.Queue, Bindings: a.Bindings, Prefetch: a.Prefetch,
+		CertFile: a.Cert, KeyFile: a.Key, CAFile: a.CA,
+		App: a.AppName, AppURL: a.AppURL, Contact: a.ContactEmail,
+		Logger: log,
+	})
+}
+
+// tailAMQP is hark tail --amqp: a server-named queue bound with the
+// --binding keys, read without acknowledgements, since tail keeps nothing.
+func tailAMQP(ctx context.Context, o tailOptions, p *tailPrinter, io stdio) int {
+	if len(o.endpoints) > 0 || len(o.topics) > 0 || o.validate {
+		fmt.Fprintln(io.err, "hark tail: --endpoint, --topic and --validate are for ZeroMQ; with --amqp use --binding")
+		return 2
+	}
+	src, err := bus.NewAMQPSource(bus.AMQPOptions{URL: o.amqp, Exchange: o.exchange, Bindings: o.bindings, AutoAck: true,
+		App: "hark tail", Logger: slog.New(slog.NewTextHandler(io.err, nil))})
+	if err != nil {
+		fmt.Fprintf(io.err, "hark tail: %v\n", err)
+		return 2
+	}
+	if err := src.Run(ctx, p.print); err != nil {
+		fmt.Fprintf(io.err, "hark tail: %v\n", err)
+		return 1
+	}
+	return 0
+}
