@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,9 +64,10 @@ type Options struct {
 	Key   []byte
 	Retry Retry
 	Flood Flood
-	// SendTimeout bounds one send (default 30s). A claimed notification is
-	// leased for SendTimeout plus a margin: after a crash, what was in
-	// flight is tried again once the lease ran out.
+	// SendTimeout bounds one send (default 10s). A claimed notification is
+	// leased for SendTimeout plus 5s: after a crash, what was in flight is
+	// tried again once the lease ran out, so this is also how long a
+	// restart waits for it.
 	SendTimeout time.Duration
 	// PollEvery is how often the queue is read (default 200ms): the
 	// delay a new notification waits before it is sent.
@@ -110,7 +113,7 @@ func New(o Options) (*Deliverer, error) {
 	o.Retry.MaxAttempts = cmp.Or(o.Retry.MaxAttempts, 10)
 	o.Retry.BackoffMin = cmp.Or(o.Retry.BackoffMin, 30*time.Second)
 	o.Retry.BackoffMax = max(o.Retry.BackoffMax, o.Retry.BackoffMin)
-	o.SendTimeout = cmp.Or(o.SendTimeout, 30*time.Second)
+	o.SendTimeout = cmp.Or(o.SendTimeout, 10*time.Second)
 	o.PollEvery = cmp.Or(o.PollEvery, 200*time.Millisecond)
 	o.DisableAfter = cmp.Or(o.DisableAfter, 3)
 	o.ConfirmFor = cmp.Or(o.ConfirmFor, 24*time.Hour)
@@ -123,14 +126,25 @@ func New(o Options) (*Deliverer, error) {
 		o.Jitter = rand.Float64
 	}
 	o.Logger = cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
+	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
+	o.Senders = maps.Clone(o.Senders)
 	d := &Deliverer{o: o, permanent: map[int64]int{}}
 	d.dir.st = o.Store
 	d.flood = newFlood(o.Flood)
 	return d, nil
 }
 
+// Register adds (or replaces) the Sender of a destination kind; call it
+// before Run. It lets each kind's package be wired in on its own.
+func (d *Deliverer) Register(kind string, s Sender) {
+	if d.o.Senders == nil {
+		d.o.Senders = Senders{}
+	}
+	d.o.Senders[kind] = s
+}
+
 // lease is how long a claimed notification is held by this process.
-func (d *Deliverer) lease() time.Duration { return d.o.SendTimeout + 10*time.Second }
+func (d *Deliverer) lease() time.Duration { return d.o.SendTimeout + 5*time.Second }
 
 // Run delivers until ctx is done: one worker per kind with a Sender, so a
 // kind whose server is down never holds up another.

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"log/slog"
+	"path/filepath"
+
+	"hark/config"
+	"hark/delivery"
+	"hark/delivery/email"
+	"hark/store"
+)
+
+// newDeliverer is delivery as the config asks for it, with the email
+// sender; kinds registered elsewhere (IRC) are added to senders by the
+// caller before Run. Its unsubscribe key lives beside the database, so
+// links in mails already sent keep working after a restart.
+func newDeliverer(cfg *config.Config, st *store.SQLite, log *slog.Logger) (*delivery.Deliverer, *email.Mailer, error) {
+	key, err := delivery.LoadKey(filepath.Join(filepath.Dir(cfg.Store.Path), "unsubscribe.key"))
+	if err != nil {
+		return nil, nil, err
+	}
+	mailer, err := email.New(email.Options{Host: cfg.Email.SMTPHost, Port: cfg.Email.SMTPPort, TLS: cfg.Email.TLS,
+		From: cfg.Email.From, Username: cfg.Email.Username, Password: cfg.Email.Password})
+	if err != nil {
+		return nil, nil, err
+	}
+	r, f := cfg.Delivery.Retry, cfg.Delivery.Flood
+	d, err := delivery.New(delivery.Options{
+		Store: st, Senders: delivery.Senders{store.KindEmail: mailer}, BaseURL: cfg.Web.BaseURL, Key: key,
+		Retry:  delivery.Retry{MaxAttempts: r.MaxAttempts, BackoffMin: r.BackoffMin, BackoffMax: r.BackoffMax},
+		Flood:  delivery.Flood{Rate: f.Rate, Window: f.Window, DigestFor: f.DigestFor},
+		Logger: log,
+	})
+	if err != nil {
+		mailer.Close()
+		return nil, nil, err
+	}
+	return d, mailer, nil
+}
