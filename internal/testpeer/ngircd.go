@@ -224,3 +224,19 @@ func (c *IRCClient) Wait(substr string) Line {
 	c.t.Helper()
 	return c.WaitN(substr, 1, peerTimeout)[0]
 }
+
+// CheckPace fails the test if lines arrived faster than a token bucket of
+// one line per interval with burst allows: in any stretch of time at most
+// burst + elapsed/interval lines, plus one for the network's jitter.
+func CheckPace(t testing.TB, lines []Line, interval time.Duration, burst int) {
+	t.Helper()
+	for i := range lines {
+		for j := i + 1; j < len(lines); j++ {
+			elapsed := lines[j].At.Sub(lines[i].At)
+			if allowed := burst + 1 + int(elapsed/interval); j-i+1 > allowed {
+				t.Fatalf("lines %d..%d (%d lines) arrived within %v; one per %v with a burst of %d allows %d",
+					i, j, j-i+1, elapsed, interval, burst, allowed)
+			}
+		}
+	}
+}
