@@ -110,7 +110,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if ownership != nil {
 		sources = append(sources, metrics.Owners(ownership.Stats))
 	}
+	web, err := newWebUI(ctx, cfg, st, deliverer, log)
+	if err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
+	mux.Handle("/", web) // the more specific /healthz and /metrics win
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := st.SettingsVersion(r.Context()); err != nil {
 			http.Error(w, "store unavailable: "+err.Error(), http.StatusServiceUnavailable)

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"hark/config"
+	"hark/delivery"
+	"hark/ui"
+)
+
+// newWebUI is the web UI on the config's settings, sending confirmations
+// and test notifications through deliverer. With no admin yet it logs
+// the one-time link that creates the first one.
+func newWebUI(ctx context.Context, cfg *config.Config, st ui.Store, deliverer *delivery.Deliverer, log *slog.Logger) (*ui.Server, error) {
+	opts := ui.Options{
+		Store: st, BaseURL: cfg.Web.BaseURL, Logger: log, DefaultFilters: cfg.Users.DefaultFilters,
+		Confirmer: deliverer, Tester: deliverer, Unsubscriber: deliverer,
+	}
+	if o := cfg.OIDC; o.Issuer != "" {
+		opts.OIDC = &ui.OIDCOptions{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes, UsernameClaim: o.UsernameClaim}
+	}
+	web, err := ui.New(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if link := web.SetupURL(); link != "" {
+		log.Warn("no admin yet: open this one-time link to create the first one", "setup_url", link)
+	}
+	return web, nil
+}
