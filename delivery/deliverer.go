@@ -26,6 +26,7 @@ type Store interface {
 	MarkSent(ctx context.Context, ids []int64, now time.Time) error
 	MarkFailed(ctx context.Context, ids []int64, reason string, retryAt, now time.Time) error
 	MarkDead(ctx context.Context, ids []int64, reason string, now time.Time) error
+	Release(ctx context.Context, ids []int64, next time.Time) error
 	RequeueDead(ctx context.Context, ids []int64, now time.Time) (int64, error)
 	DisableDestination(ctx context.Context, id int64, reason string) error
 	SetConfirmCode(ctx context.Context, id int64, code string, expires time.Time) error
@@ -113,6 +114,8 @@ func New(o Options) (*Deliverer, error) {
 	o.Retry.MaxAttempts = cmp.Or(o.Retry.MaxAttempts, 10)
 	o.Retry.BackoffMin = cmp.Or(o.Retry.BackoffMin, 30*time.Second)
 	o.Retry.BackoffMax = max(o.Retry.BackoffMax, o.Retry.BackoffMin)
+	o.Flood.Window = cmp.Or(o.Flood.Window, time.Minute)
+	o.Flood.DigestFor = cmp.Or(o.Flood.DigestFor, 10*time.Minute)
 	o.SendTimeout = cmp.Or(o.SendTimeout, 10*time.Second)
 	o.PollEvery = cmp.Or(o.PollEvery, 200*time.Millisecond)
 	o.DisableAfter = cmp.Or(o.DisableAfter, 3)

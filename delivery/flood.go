@@ -66,12 +66,13 @@ func (f *flood) storm(dest int64) (time.Time, bool) {
 }
 
 // calm is called as a storm's digest of n goes out at now: the storm goes
-// on (next digest at the returned time) while more than Rate arrived in
-// the period, and ends otherwise (zero time).
+// on (next digest at the returned time) while more arrived in the period
+// than Rate per Window allows over DigestFor, and ends otherwise (zero
+// time).
 func (f *flood) calm(dest int64, n int, now time.Time) time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if n > f.cfg.Rate {
+	if float64(n) > float64(f.cfg.Rate)*f.cfg.DigestFor.Seconds()/f.cfg.Window.Seconds() {
 		f.until[dest] = now.Add(f.cfg.DigestFor)
 		return f.until[dest]
 	}

@@ -69,15 +69,31 @@ func (d *Deliverer) deliver(ctx context.Context, sender Sender, dir *snapshot, d
 		}
 		for i, b := range batches {
 			out := d.send(ctx, sender, b)
-			if err := d.record(ctx, b, out); err != nil {
+			next, err := d.record(ctx, b, out)
+			if err != nil {
 				return err
 			}
-			if out.err != nil && out.retryable {
-				// The server is failing: what this claim holds and was not
-				// tried waits with the failed one rather than being tried now.
-				return d.record(ctx, joinBatches(batches[i+1:]), out)
+			if out.err != nil && (out.retryable || d.dir.disabled(destID)) {
+				// The server is failing, or the address is dead: what this
+				// claim holds and was not tried waits, untried, until next.
+				return d.release(ctx, batches[i+1:], next)
 			}
 		}
 	}
 	return nil
+}
+
+// release gives the notifications of batches back to the queue, due at
+// next.
+func (d *Deliverer) release(ctx context.Context, batches []*Batch, next time.Time) error {
+	var ids []int64
+	for _, b := range batches {
+		for _, it := range b.Items {
+			ids = append(ids, it.NotificationID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return d.o.Store.Release(ctx, ids, next)
 }

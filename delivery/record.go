@@ -26,11 +26,10 @@ func (d *Deliverer) send(ctx context.Context, s Sender, b *Batch) outcome {
 
 // record is the record stage: the batch's notifications become sent,
 // failed with a retry time, or dead, in the store; flood control, the
-// stats and the bounce count learn of it.
-func (d *Deliverer) record(ctx context.Context, b *Batch, out outcome) error {
-	if len(b.Items) == 0 {
-		return nil
-	}
+// stats and the bounce count learn of it. next is when the destination
+// should be tried again: the retry time after a retryable failure, else
+// now.
+func (d *Deliverer) record(ctx context.Context, b *Batch, out outcome) (next time.Time, err error) {
 	ids := make([]int64, len(b.Items))
 	for i, it := range b.Items {
 		ids[i] = it.NotificationID
@@ -39,19 +38,19 @@ func (d *Deliverer) record(ctx context.Context, b *Batch, out outcome) error {
 	switch {
 	case out.err == nil:
 		if err := d.o.Store.MarkSent(ctx, ids, out.at); err != nil {
-			return err
+			return out.at, err
 		}
 		if b.Digest == NotDigest {
 			d.flood.count(dest, len(ids), out.at)
 		}
 		d.bounced(dest, false)
 		d.stats.sent(b, out.at)
-		return nil
+		return out.at, nil
 	case out.retryable && attempts(b) < d.o.Retry.MaxAttempts:
 		retryAt := out.at.Add(d.backoff(attempts(b)))
 		d.stats.add(b.Destination.Kind, "failed", len(ids))
 		d.o.Logger.Warn("send failed, will retry", "destination", dest, "notifications", len(ids), "retry_at", retryAt, "err", out.err)
-		return d.o.Store.MarkFailed(ctx, ids, out.err.Error(), retryAt, out.at)
+		return retryAt, d.o.Store.MarkFailed(ctx, ids, out.err.Error(), retryAt, out.at)
 	}
 	reason := out.err.Error()
 	if out.retryable {
@@ -60,15 +59,15 @@ func (d *Deliverer) record(ctx context.Context, b *Batch, out outcome) error {
 	d.stats.add(b.Destination.Kind, "dead", len(ids))
 	d.o.Logger.Warn("send failed, dead-lettered", "destination", dest, "notifications", len(ids), "err", reason)
 	if err := d.o.Store.MarkDead(ctx, ids, reason, out.at); err != nil {
-		return err
+		return out.at, err
 	}
 	if !out.retryable && d.bounced(dest, true) {
 		why := fmt.Sprintf("disabled after %d permanent delivery failures in a row; the last: %s", d.o.DisableAfter, out.err)
 		d.dir.disable(dest)
 		d.o.Logger.Warn("destination disabled", "destination", dest, "address", b.Destination.Address, "reason", why)
-		return d.o.Store.DisableDestination(ctx, dest, why)
+		return out.at, d.o.Store.DisableDestination(ctx, dest, why)
 	}
-	return nil
+	return out.at, nil
 }
 
 // attempts is how often the batch's most tried notification was tried,

@@ -77,17 +77,3 @@ func (d *Deliverer) item(dir *snapshot, n store.Notification, m store.Message) I
 	}
 	return it
 }
-
-// joinBatches is one batch holding every item of bs, for recording them
-// together.
-func joinBatches(bs []*Batch) *Batch {
-	if len(bs) == 0 {
-		return &Batch{}
-	}
-	j := *bs[0]
-	j.Items = nil
-	for _, b := range bs {
-		j.Items = append(j.Items, b.Items...)
-	}
-	return &j
-}

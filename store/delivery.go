@@ -38,6 +38,16 @@ func (s *SQLite) SetFilterActive(ctx context.Context, userID, id int64, active b
 	return nil
 }
 
+// Release gives back claimed notifications that were not tried after
+// all (the server failed on an earlier one of the claim): due again at
+// next, and the attempt Claim counted is taken back.
+func (s *SQLite) Release(ctx context.Context, ids []int64, next time.Time) error {
+	if _, err := s.w.ExecContext(ctx, releaseNotifications, ms(next), jsonIDs(ids)); err != nil {
+		return fmt.Errorf("release %d notifications: %w", len(ids), err)
+	}
+	return nil
+}
+
 // FilterName is a filter's identity as notifications show it.
 type FilterName struct {
 	ID     int64
@@ -66,4 +76,9 @@ const (
 	setConfirmCode     = `UPDATE destinations SET confirm_code = ?, confirm_expires = ? WHERE id = ? AND confirmed = 0`
 	setFilterActive    = `UPDATE filters SET active = ?, updated = ? WHERE id = ? AND user_id = ?`
 	selectFilterNames  = `SELECT id, user_id, name, active FROM filters`
+	// Only notifications still in their lease are released: one marked
+	// meanwhile keeps its outcome.
+	releaseNotifications = `
+UPDATE notifications SET next_attempt = ?, attempts = MAX(attempts - 1, 0)
+WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('queued', 'failed')`
 )
