@@ -100,7 +100,9 @@ func (b *Bot) answer(ctx context.Context, s *session, nick, text string) ([]stri
 	case cmd == "list filters":
 		return b.listFilters(ctx, d)
 	case len(words) == 2:
-		return b.confirm(ctx, d, words[1])
+		// Codes are lower case (delivery.NewCode); people may type them
+		// otherwise.
+		return b.confirm(ctx, d, strings.ToLower(words[1]))
 	}
 	return []string{"Send confirm followed by the code the bot sent you."}, nil
 }

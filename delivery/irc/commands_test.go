@@ -8,17 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"hark/delivery"
 	"hark/internal/testpeer"
 	"hark/store"
 )
 
 // commandFixture is a bot with a real store, alice on IRC with an
-// unconfirmed destination whose code is "K7Q2ZP", and two filters of
+// unconfirmed destination whose code is "k7q2zpabcd", and two filters of
 // hers, one sending to that nick.
 type commandFixture struct {
 	st    *store.SQLite
 	dest  store.Destination
 	alice *testpeer.IRCClient
+	bot   *Bot
 }
 
 func newCommandFixture(t *testing.T) commandFixture {
@@ -34,7 +36,7 @@ func newCommandFixture(t *testing.T) commandFixture {
 		t.Fatal(err)
 	}
 	d, err := st.SaveDestination(ctx, store.Destination{UserID: u.ID, Kind: store.KindIRC, Address: "alice",
-		Enabled: true, ConfirmCode: "K7Q2ZP", ConfirmExpires: time.Now().Add(time.Hour)})
+		Enabled: true, ConfirmCode: "k7q2zpabcd", ConfirmExpires: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +51,8 @@ func newCommandFixture(t *testing.T) commandFixture {
 	}
 	ircd := testpeer.StartIRCd(t)
 	alice := testpeer.DialIRC(t, ircd.Addr, "alice")
-	startBot(t, Options{Server: ircd.Addr, Store: st})
-	return commandFixture{st: st, dest: d, alice: alice}
+	bot := startBot(t, Options{Server: ircd.Addr, Store: st})
+	return commandFixture{st: st, dest: d, alice: alice, bot: bot}
 }
 
 // ask sends a private command to the bot and returns the reply lines
@@ -82,7 +84,7 @@ func TestCommandConfirmWithTheRightCode(t *testing.T) {
 	if f.destination(t).Confirmed {
 		t.Fatal("a wrong code confirmed the nick")
 	}
-	f.ask(t, "confirm K7Q2ZP", "Confirmed")
+	f.ask(t, "confirm K7Q2ZPABCD", "Confirmed")
 	if !f.destination(t).Confirmed {
 		t.Error("the right code did not confirm the nick")
 	}
@@ -124,4 +126,28 @@ func TestCommandFromANickHarkDoesNotKnow(t *testing.T) {
 	f := newCommandFixture(t)
 	f.st.SaveDestination(context.Background(), store.Destination{ID: f.dest.ID, UserID: f.dest.UserID, Kind: store.KindIRC, Address: "alice_away"})
 	f.ask(t, "stop", "not a destination of any hark user")
+}
+
+// TestConfirmationRoundTrip is the whole flow: delivery makes a code and
+// the bot sends it to the nick, whose owner answers with it.
+func TestConfirmationRoundTrip(t *testing.T) {
+	f := newCommandFixture(t)
+	ctx := context.Background()
+	d, err := delivery.New(delivery.Options{Store: f.st, Key: []byte("a key of sixteen bytes or more"),
+		Senders: delivery.Senders{store.KindIRC: f.bot}, BaseURL: "https://hark.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SendConfirmation(ctx, f.destination(t)); err != nil {
+		t.Fatal(err)
+	}
+	_, code, _ := strings.Cut(f.alice.Wait("reply: confirm ").Raw, "reply: confirm ")
+	code, _, _ = strings.Cut(code, " ")
+	if code == "k7q2zpabcd" || len(code) != len(delivery.NewCode()) {
+		t.Fatalf("the bot sent %q, not a new code", code)
+	}
+	f.ask(t, "confirm "+strings.ToUpper(code), "Confirmed")
+	if !f.destination(t).Confirmed {
+		t.Error("the code the bot sent did not confirm the nick")
+	}
 }

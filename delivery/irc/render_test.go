@@ -126,3 +126,27 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("%s differs from %s (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", name, path, got, want)
 	}
 }
+
+func TestBotTextGolden(t *testing.T) {
+	r, err := NewRenderer(func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirmation := delivery.Confirmation{User: "alice", Code: "k7q2zpabcd", Link: "https://hark.example/confirm/1/k7q2zpabcd",
+		Expires: now.Add(24 * time.Hour), Destination: store.Destination{Kind: store.KindIRC, Address: "alice"}}
+	for _, tc := range []struct {
+		name string
+		data any
+	}{
+		{"help", nil},
+		{"confirmation", confirmation},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lines, err := r.Text(tc.name, tc.data, time.UTC, budget(assumedPrefix("hark"), "alice"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "text-"+tc.name, strings.Join(lines, "\n")+"\n")
+		})
+	}
+}
