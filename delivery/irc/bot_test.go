@@ -2,6 +2,7 @@ package irc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -241,4 +242,23 @@ func TestOfflineNickIsRetryable(t *testing.T) {
 	alice := testpeer.DialIRC(t, ircd.Addr, "alice")
 	send(t, b, batch(1, delivery.NotDigest, false, false))
 	alice.WaitN("PRIVMSG alice :", 1, wait)
+}
+
+func TestDeliversOverTLS(t *testing.T) {
+	ircd := testpeer.StartIRCdTLS(t)
+	alice := testpeer.DialIRC(t, ircd.Addr, "alice")
+	b := startBot(t, Options{Server: ircd.TLSAddr, TLS: true, TLSConfig: &tls.Config{RootCAs: ircd.RootCAs}})
+	send(t, b, batch(1, delivery.NotDigest, false, false))
+	alice.WaitN("PRIVMSG alice :", 1, wait)
+}
+
+func TestTLSRefusesAnUntrustedCertificate(t *testing.T) {
+	ircd := testpeer.StartIRCdTLS(t)
+	b, err := New(Options{Server: ircd.TLSAddr, Nick: "hark", TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.connect(context.Background()); err == nil || !strings.Contains(err.Error(), "tls handshake") {
+		t.Errorf("connect with a certificate nobody trusts: %v, want a tls handshake error", err)
+	}
 }

@@ -3,7 +3,14 @@ package testpeer
 import (
 	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -38,29 +45,91 @@ PAM = no
 type IRCd struct {
 	// Addr is host:port for clients; it stays the same across Restart.
 	Addr string
-	t    testing.TB
-	conf string
-	cmd  *exec.Cmd
-	log  *bytes.Buffer
+	// TLSAddr is host:port of the TLS listener, and RootCAs trusts its
+	// self-signed certificate; both are set by StartIRCdTLS only.
+	TLSAddr string
+	RootCAs *x509.CertPool
+	t       testing.TB
+	conf    string
+	cmd     *exec.Cmd
+	log     *bytes.Buffer
 }
 
 // StartIRCd starts ngircd in the foreground on a free port and stops it
 // in t.Cleanup. Without ngircd the test skips, or fails when CI=true.
 func StartIRCd(t testing.TB) *IRCd {
 	t.Helper()
+	return startIRCd(t, false)
+}
+
+// StartIRCdTLS is StartIRCd with a TLS listener too, on a certificate
+// for 127.0.0.1 made for the test.
+func StartIRCdTLS(t testing.TB) *IRCd {
+	t.Helper()
+	return startIRCd(t, true)
+}
+
+func startIRCd(t testing.TB, withTLS bool) *IRCd {
+	t.Helper()
 	bin, err := exec.LookPath("ngircd")
 	if err != nil {
 		missingPackage(t, "ngircd", err)
 	}
+	// ngircd drops root for nobody before it reads the key: the files
+	// must be readable by anyone (they are a throwaway test key).
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	port := FreePort(t)
-	conf := filepath.Join(t.TempDir(), "ngircd.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, ngircdConf, port), 0o644); err != nil {
+	d := &IRCd{Addr: fmt.Sprintf("127.0.0.1:%d", port), t: t, conf: filepath.Join(dir, "ngircd.conf")}
+	conf := fmt.Sprintf(ngircdConf, port)
+	if withTLS {
+		tlsPort := FreePort(t)
+		d.TLSAddr = fmt.Sprintf("127.0.0.1:%d", tlsPort)
+		d.RootCAs = selfSigned(t, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
+		conf += fmt.Sprintf("[SSL]\nPorts = %d\nCertFile = %s\nKeyFile = %s\n", tlsPort, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
+	}
+	if err := os.WriteFile(d.conf, []byte(conf), 0o644); err != nil {
 		t.Fatalf("write ngircd config: %v", err)
 	}
-	d := &IRCd{Addr: fmt.Sprintf("127.0.0.1:%d", port), t: t, conf: conf}
 	d.start(bin)
 	t.Cleanup(d.Stop)
 	return d
+}
+
+// selfSigned writes a certificate and key for 127.0.0.1 as PEM files and
+// returns a pool that trusts the certificate.
+func selfSigned(t testing.TB, certFile, keyFile string) *x509.CertPool {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "irc.hark.test"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, block := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "PRIVATE KEY", Bytes: keyDER}} {
+		if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return pool
 }
 
 func (d *IRCd) start(bin string) {
