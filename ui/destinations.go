@@ -31,12 +31,7 @@ func (s *Server) destinationRoutes(rt *Routes) {
 		"confirm": func(r *http.Request, d store.Destination) error {
 			return s.confirmByCode(r, d, r.PostFormValue("code"))
 		},
-		"preferences": func(r *http.Request, d store.Destination) error {
-			if err := r.ParseForm(); err != nil {
-				return &Problem{Status: http.StatusBadRequest, Message: fmt.Sprintf("read form: %v", err)}
-			}
-			return s.setPreferences(r, d, r.PostForm)
-		},
+		"preferences": func(r *http.Request, d store.Destination) error { return s.setPreferences(r, d, r.PostForm) },
 	} {
 		rt.Page("POST /destinations/{id}/"+action, func(w http.ResponseWriter, r *http.Request) {
 			s.finish(w, r, s.withDestination(r, do), "/destinations", s.destinationsView)

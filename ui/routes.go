@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"sync"
@@ -38,12 +40,12 @@ func (rt *Routes) Public(pattern string, h http.HandlerFunc) {
 // Page serves pattern to a logged-in user (session cookie or API token);
 // a visitor without one is sent to the login page.
 func (rt *Routes) Page(pattern string, h http.HandlerFunc) {
-	rt.mux.Handle(pattern, rt.s.authenticate(h, false, rt.s.toLogin))
+	rt.mux.Handle(pattern, rt.s.authenticate(rt.s.parseForm(h), false, rt.s.toLogin))
 }
 
 // AdminPage is Page for admins only; others get 403.
 func (rt *Routes) AdminPage(pattern string, h http.HandlerFunc) {
-	rt.mux.Handle(pattern, rt.s.authenticate(h, true, rt.s.toLogin))
+	rt.mux.Handle(pattern, rt.s.authenticate(rt.s.parseForm(h), true, rt.s.toLogin))
 }
 
 // API serves pattern under /api/v1 (pattern is "METHOD /path", the prefix
@@ -57,6 +59,22 @@ func (rt *Routes) API(pattern string, h APIHandler) {
 // AdminAPI is API for admins only.
 func (rt *Routes) AdminAPI(pattern string, h APIHandler) {
 	rt.mux.Handle(apiPattern(pattern), rt.s.authenticate(rt.s.serveAPI(h), true, unauthorizedJSON))
+}
+
+// parseForm reads a page's posted form before h runs, so h can use
+// r.PostForm; a body too large or malformed is answered here.
+func (s *Server) parseForm(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			if !errors.As(err, &tooBig) {
+				err = &Problem{Status: http.StatusBadRequest, Message: fmt.Sprintf("read form: %v", err)}
+			}
+			s.fail(w, r, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // routes builds the whole handler: every route, then CSRF protection,
