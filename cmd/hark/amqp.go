@@ -26,12 +26,16 @@ func newAMQPSource(cfg *config.Config, log *slog.Logger) (*bus.AMQPSource, error
 
 // tailAMQP is hark tail --amqp: a server-named queue bound with the
 // --binding keys, read without acknowledgements, since tail keeps nothing.
-func tailAMQP(ctx context.Context, o tailOptions, p *tailPrinter, io stdio) int {
+// The TLS files are the config's bus.amqp ones, which Fedora's public
+// broker requires.
+func tailAMQP(ctx context.Context, o tailOptions, cfg *config.Config, p *tailPrinter, io stdio) int {
 	if len(o.endpoints) > 0 || len(o.topics) > 0 || o.validate {
 		fmt.Fprintln(io.err, "hark tail: --endpoint, --topic and --validate are for ZeroMQ; with --amqp use --binding")
 		return 2
 	}
+	a := cfg.Bus.AMQP
 	src, err := bus.NewAMQPSource(bus.AMQPOptions{URL: o.amqp, Exchange: o.exchange, Bindings: o.bindings, AutoAck: true,
+		CertFile: a.Cert, KeyFile: a.Key, CAFile: a.CA,
 		App: "hark tail", Logger: slog.New(slog.NewTextHandler(io.err, nil))})
 	if err != nil {
 		fmt.Fprintf(io.err, "hark tail: %v\n", err)

@@ -89,7 +89,7 @@ func runTail(ctx context.Context, args []string, io stdio) int {
 		}
 	}
 	if o.amqp != "" {
-		return tailAMQP(ctx, o, p, io)
+		return tailAMQP(ctx, o, cfg, p, io)
 	}
 	endpoints := make([]bus.Endpoint, 0, len(o.endpoints))
 	for _, url := range o.endpoints {
