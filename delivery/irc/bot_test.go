@@ -179,17 +179,25 @@ func inChannel(c *testpeer.IRCClient, nick string) bool {
 	return false
 }
 
-func TestNickInUseFallsBack(t *testing.T) {
+func TestNickInUseFallsBackThenRegainsIt(t *testing.T) {
 	ircd := testpeer.StartIRCd(t)
-	testpeer.DialIRC(t, ircd.Addr, "hark")
+	squatter := testpeer.DialIRC(t, ircd.Addr, "hark")
 	alice := testpeer.DialIRC(t, ircd.Addr, "alice")
-	b := startBot(t, Options{Server: ircd.Addr})
+	b := startBot(t, Options{Server: ircd.Addr, PingEvery: 50 * time.Millisecond})
 	if b.Nick() != "hark_" {
 		t.Errorf("bot nick %q, want hark_", b.Nick())
 	}
 	send(t, b, batch(1, delivery.NotDigest, false, false))
 	if got := alice.WaitN("PRIVMSG alice :", 1, wait)[0].Raw; !strings.HasPrefix(got, ":hark_!") {
 		t.Errorf("alice received %q, want it from hark_", got)
+	}
+	squatter.Send("QUIT")
+	deadline := time.Now().Add(wait)
+	for b.Nick() != "hark" {
+		if time.Now().After(deadline) {
+			t.Fatalf("bot stayed %q after its nick was free", b.Nick())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

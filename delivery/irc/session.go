@@ -308,7 +308,9 @@ func (s *session) userhostReply(reply string) {
 }
 
 // ping probes the server while the connection is idle, so a dead link is
-// noticed by the read deadline rather than by a send.
+// noticed by the read deadline rather than by a send, and asks for the
+// configured nick back while the bot runs under a fallback: people
+// address the bot by its real name.
 func (s *session) ping() {
 	t := time.NewTicker(s.b.opts.PingEvery)
 	defer t.Stop()
@@ -317,9 +319,15 @@ func (s *session) ping() {
 		case <-s.done:
 			return
 		case <-t.C:
-			if err := s.write("PING :hark"); err != nil {
-				s.close()
-				return
+			lines := []string{"PING :hark"}
+			if s.nick() != s.b.opts.Nick {
+				lines = append(lines, "NICK "+s.b.opts.Nick) // a 433 reply just leaves us as we are
+			}
+			for _, l := range lines {
+				if err := s.write(l); err != nil {
+					s.close()
+					return
+				}
 			}
 		}
 	}
