@@ -19,7 +19,7 @@ import (
 // world is a store with alice, her confirmed address and one filter, a
 // real SMTP server, and a Deliverer on a clock the test moves.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	st     *store.SQLite
 	smtp   *testpeer.SMTP
@@ -37,7 +37,7 @@ type setup struct {
 	mails email.Options
 }
 
-func newWorld(t *testing.T, s setup) *world {
+func newWorld(t testing.TB, s setup) *world {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))

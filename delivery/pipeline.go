@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -9,7 +10,7 @@ import (
 // singleChunk is how many notifications sent one by one are claimed at
 // once: enough to reuse one SMTP connection for a burst, few enough that
 // their lease outlives the sends.
-const singleChunk = 20
+const singleChunk = 50
 
 // Pass is one round of the pipeline over the queue for one destination
 // kind, in the order a notification goes through it:
@@ -36,23 +37,24 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 	if err != nil {
 		return err
 	}
+	marks := d.newMarker(ctx)
 	for _, p := range pending {
 		dest, ok := dir.dests[p.DestinationID]
 		if !ok || dest.Kind != kind || !receives(dest) || d.dir.disabled(dest.ID) {
 			continue
 		}
 		for _, t := range d.plan(dest, p, now) {
-			if err := d.deliver(ctx, sender, dir, dest.ID, t, now); err != nil {
-				return err
+			if err := d.deliver(ctx, sender, marks, dir, dest.ID, t, now); err != nil {
+				return errors.Join(err, marks.close())
 			}
 		}
 	}
-	return nil
+	return marks.close()
 }
 
 // deliver claims what take t says and sends it. A failed send is
 // recorded, not returned: only store errors stop the pass.
-func (d *Deliverer) deliver(ctx context.Context, sender Sender, dir *snapshot, destID int64, t take, now time.Time) error {
+func (d *Deliverer) deliver(ctx context.Context, sender Sender, marks *marker, dir *snapshot, destID int64, t take, now time.Time) error {
 	for left := t.n; left > 0; {
 		limit := left
 		if t.digest == NotDigest {
@@ -69,6 +71,12 @@ func (d *Deliverer) deliver(ctx context.Context, sender Sender, dir *snapshot, d
 		}
 		for i, b := range batches {
 			out := d.send(ctx, sender, b)
+			if out.err == nil {
+				if err := marks.sent(b, out.at); err != nil {
+					return err
+				}
+				continue
+			}
 			next, err := d.record(ctx, b, out)
 			if err != nil {
 				return err

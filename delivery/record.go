@@ -24,29 +24,18 @@ func (d *Deliverer) send(ctx context.Context, s Sender, b *Batch) outcome {
 	return outcome{err: err, retryable: retryable, at: d.o.Now()}
 }
 
-// record is the record stage: the batch's notifications become sent,
-// failed with a retry time, or dead, in the store; flood control, the
-// stats and the bounce count learn of it. next is when the destination
-// should be tried again: the retry time after a retryable failure, else
-// now.
+// record is the record stage for a failed send: the batch's
+// notifications become failed with a retry time, or dead, in the store;
+// the stats and the bounce count learn of it. next is when the
+// destination should be tried again: the retry time after a retryable
+// failure, else now. (Successful sends are recorded by the marker.)
 func (d *Deliverer) record(ctx context.Context, b *Batch, out outcome) (next time.Time, err error) {
 	ids := make([]int64, len(b.Items))
 	for i, it := range b.Items {
 		ids[i] = it.NotificationID
 	}
 	dest := b.Destination.ID
-	switch {
-	case out.err == nil:
-		if err := d.o.Store.MarkSent(ctx, ids, out.at); err != nil {
-			return out.at, err
-		}
-		if b.Digest == NotDigest {
-			d.flood.count(dest, len(ids), out.at)
-		}
-		d.bounced(dest, false)
-		d.stats.sent(b, out.at)
-		return out.at, nil
-	case out.retryable && attempts(b) < d.o.Retry.MaxAttempts:
+	if out.retryable && attempts(b) < d.o.Retry.MaxAttempts {
 		retryAt := out.at.Add(d.backoff(attempts(b)))
 		d.stats.add(b.Destination.Kind, "failed", len(ids))
 		d.o.Logger.Warn("send failed, will retry", "destination", dest, "notifications", len(ids), "retry_at", retryAt, "err", out.err)

@@ -137,8 +137,11 @@ func (m *Mailer) Close() error {
 	return m.hangUp()
 }
 
-// send sends msg over the open connection, dialing when there is none. A
-// connection the server dropped while idle is redialed once at once.
+// send sends msg over the open connection, dialing when there is none.
+// It skips go-mail's NOOP before every message (a round trip per mail);
+// a connection the server dropped while idle shows instead as MAIL FROM
+// failing without an SMTP reply, and is redialed once at once: nothing
+// of the message was sent yet.
 func (m *Mailer) send(ctx context.Context, msg *mail.Msg) (retryable bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -153,18 +156,20 @@ func (m *Mailer) send(ctx context.Context, msg *mail.Msg) (retryable bool, err e
 			return false, nil
 		}
 		var se *mail.SendError
-		if errors.As(err, &se) && se.Reason == mail.ErrConnCheck {
-			m.hangUp()
-			if reused && try == 0 {
-				continue
-			}
-			return true, fmt.Errorf("send mail: %w", err)
-		}
-		if errors.As(err, &se) && !se.IsTemp() {
+		isSE := errors.As(err, &se)
+		switch code := se.ErrorCode(); {
+		case isSE && code >= 500: // the server refused for good
 			m.client.Reset()
 			return false, fmt.Errorf("send mail: %w", err)
+		case isSE && code >= 400: // the server asks to try later
+			m.hangUp()
+			return true, fmt.Errorf("send mail: %w", err)
 		}
-		m.hangUp() // a temporary failure: start afresh next time
+		m.hangUp() // no SMTP reply: the connection failed
+		stale := isSE && (se.Reason == mail.ErrConnCheck || se.Reason == mail.ErrSMTPMailFrom)
+		if reused && stale && try == 0 {
+			continue
+		}
 		return true, fmt.Errorf("send mail: %w", err)
 	}
 }
@@ -175,7 +180,7 @@ func (m *Mailer) dial(ctx context.Context) error {
 		return nil
 	}
 	policy, _ := tlsPolicy(m.o.TLS)
-	opts := []mail.Option{mail.WithTLSPolicy(policy), mail.WithTimeout(m.o.Timeout), mail.WithHELO("localhost")}
+	opts := []mail.Option{mail.WithTLSPolicy(policy), mail.WithTimeout(m.o.Timeout), mail.WithHELO("localhost"), mail.WithoutNoop()}
 	if m.o.Port != 0 {
 		opts = append(opts, mail.WithPort(m.o.Port))
 	}
