@@ -26,10 +26,9 @@ import (
 )
 
 // Store is what a preview reads: the history, whole or narrowed by the
-// terms every message is filed under.
+// terms every message is filed under and by a test of its stored text.
 type Store interface {
-	HistoryPage(ctx context.Context, before store.Cursor, limit int) ([]store.Message, error)
-	HistoryByTerms(ctx context.Context, terms []store.Term, before store.Cursor, limit int) ([]store.Message, error)
+	ScanHistory(ctx context.Context, q store.Scan) (store.Scanned, error)
 	TermValues(ctx context.Context, field string) ([]string, error)
 }
 
@@ -44,6 +43,9 @@ const MaxLimit = 500
 type Engine struct {
 	store  Store
 	owners func() rules.Ownership
+	// naive evaluates every message, newest first: the baseline the
+	// benchmark measures the search against.
+	naive bool
 }
 
 // New returns an engine over st; owners returns the ownership data to
@@ -123,17 +125,13 @@ func (e *Engine) Preview(ctx context.Context, req Request) (*Page, error) {
 	if src.none {
 		return page, nil
 	}
-	cursor := req.Before
-	for batch := 64; ; batch = min(2*batch, 4096) {
-		msgs, err := src.read(ctx, cursor, batch)
+	q := store.Scan{Terms: src.terms, Before: req.Before, Keep: src.text}
+	for q.Limit = 64; ; q.Limit = min(2*q.Limit, 4096) {
+		read, err := e.store.ScanHistory(ctx, q)
 		if err != nil {
-			return page.stop(cursor), fmt.Errorf("preview: %w", err)
+			return page.stop(q.Before), fmt.Errorf("preview: %w", err)
 		}
-		for _, m := range msgs {
-			cursor = m.Cursor()
-			if src.text != nil && !src.text(m.Envelope) {
-				continue
-			}
+		for _, m := range read.Kept {
 			match, ok, err := f.eval(m, own)
 			switch {
 			case err != nil:
@@ -146,14 +144,15 @@ func (e *Engine) Preview(ctx context.Context, req Request) (*Page, error) {
 			page.Examined++
 			page.Matches = append(page.Matches, match)
 			if len(page.Matches) == limit {
-				return page.stop(cursor), nil
+				return page.stop(m.Cursor()), nil
 			}
 		}
-		if len(msgs) < batch {
+		if read.Read < q.Limit {
 			return page, nil // the history has no more
 		}
+		q.Before = read.Last
 		if err := ctx.Err(); err != nil {
-			return page.stop(cursor), fmt.Errorf("preview: %w", err)
+			return page.stop(q.Before), fmt.Errorf("preview: %w", err)
 		}
 	}
 }
@@ -221,7 +220,7 @@ func (f *filter) eval(m store.Message, own rules.Ownership) (Match, bool, error)
 // source is where a preview reads candidates from, and what it checks on
 // their stored text before decoding them.
 type source struct {
-	read     func(ctx context.Context, before store.Cursor, limit int) ([]store.Message, error)
+	terms    []store.Term      // nil: every message
 	text     func([]byte) bool // nil: every message read is a candidate
 	none     bool              // nothing in the history can match
 	describe string
@@ -232,6 +231,9 @@ type source struct {
 // says nothing about what a match has), else through the stored text
 // of its positive regex rules, else everything.
 func (e *Engine) plan(ctx context.Context, f *filter, own rules.Ownership) (source, error) {
+	if e.naive {
+		return source{describe: "every message, naively"}, nil
+	}
 	best := -1
 	for i, r := range f.rules {
 		if f.specs[i].Negate || len(r.Hints) == 0 {
@@ -246,13 +248,18 @@ func (e *Engine) plan(ctx context.Context, f *filter, own rules.Ownership) (sour
 		if err != nil {
 			return source{}, err
 		}
-		src := source{describe: fmt.Sprintf("rules[%d] %s: %d terms", best, f.specs[best].Kind, len(terms)), none: len(terms) == 0}
-		src.read = func(ctx context.Context, before store.Cursor, limit int) ([]store.Message, error) {
-			return e.store.HistoryByTerms(ctx, terms, before, limit)
-		}
-		return src, nil
+		src := source{terms: terms, describe: fmt.Sprintf("rules[%d] %s: %d terms", best, f.specs[best].Kind, len(terms)), none: len(terms) == 0}
+		return src, src.checkText(f)
 	}
-	src := source{read: e.store.HistoryPage, describe: "every message"}
+	src := source{describe: "every message"}
+	return src, src.checkText(f)
+}
+
+// checkText makes the source check the stored text of each message
+// against the filter's positive regex rules before decoding it: the
+// history stores envelopes as the regex rule sees them, so a message
+// whose text a regex rule cannot match is skipped undecoded.
+func (src *source) checkText(f *filter) error {
 	var texts []func([]byte) bool
 	var which []string
 	for i, s := range f.specs {
@@ -261,23 +268,24 @@ func (e *Engine) plan(ctx context.Context, f *filter, own rules.Ownership) (sour
 		}
 		p, err := rules.TextPredicate(s.Args)
 		if err != nil {
-			return source{}, fmt.Errorf("rules[%d]: %w", i, err)
+			return fmt.Errorf("rules[%d]: %w", i, err)
 		}
 		texts = append(texts, p)
 		which = append(which, fmt.Sprintf("rules[%d]", i))
 	}
-	if len(texts) > 0 {
-		src.describe = "every message's text through " + strings.Join(which, ", ")
-		src.text = func(b []byte) bool {
-			for _, p := range texts {
-				if !p(b) {
-					return false
-				}
-			}
-			return true
-		}
+	if len(texts) == 0 {
+		return nil
 	}
-	return src, nil
+	src.describe += ", text checked against " + strings.Join(which, ", ")
+	src.text = func(b []byte) bool {
+		for _, p := range texts {
+			if !p(b) {
+				return false
+			}
+		}
+		return true
+	}
+	return nil
 }
 
 // terms turns a rule's hints (alternatives) into the terms the history is

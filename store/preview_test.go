@@ -23,7 +23,7 @@ func termMessages(t *testing.T, s *SQLite) []Message {
 	var msgs []Message
 	for i, d := range descs {
 		msgs = append(msgs, Message{Key: fmt.Sprintf("m%d", i), Topic: d.topic, Timestamp: time.Unix(1700000000+int64(60*i), 0),
-			Envelope: json.RawMessage(`{}`), Description: json.RawMessage(d.desc)})
+			Envelope: json.RawMessage(`{"topic":"` + d.topic + `"}`), Description: json.RawMessage(d.desc)})
 	}
 	if _, err := s.AddMessages(context.Background(), msgs); err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func keys(msgs []Message) []string {
 	return out
 }
 
-func TestHistoryByTermsFindsMessagesNewestFirst(t *testing.T) {
+func TestScanHistoryByTermsFindsMessagesNewestFirst(t *testing.T) {
 	s := openTest(t)
 	termMessages(t, s)
 	for _, tc := range []struct {
@@ -56,39 +56,60 @@ func TestHistoryByTermsFindsMessagesNewestFirst(t *testing.T) {
 		{"exact topic", []Term{{Field: TermTopic, Value: "org.fedoraproject.prod.wiki.article.edit"}}, []string{"m3"}},
 		{"topic prefix", []Term{{Field: TermTopic, Value: "org.fedoraproject.prod.b", Prefix: true}}, []string{"m1", "m0"}},
 		{"alternatives once each", []Term{{Field: TermUser, Value: "alice"}, {Field: TermPackage, Value: "kernel"}}, []string{"m2", "m1", "m0"}},
-		{"no terms", nil, nil},
+		{"no terms", []Term{}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.HistoryByTerms(context.Background(), tc.terms, Cursor{}, 10)
+			got, err := s.ScanHistory(context.Background(), Scan{Terms: tc.terms, Limit: 10})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(keys(got), tc.want) {
-				t.Errorf("got %v, want %v", keys(got), tc.want)
+			if !slices.Equal(keys(got.Kept), tc.want) {
+				t.Errorf("got %v, want %v", keys(got.Kept), tc.want)
 			}
 		})
 	}
 }
 
-func TestHistoryByTermsPagesByCursor(t *testing.T) {
+func TestScanHistoryPagesByCursor(t *testing.T) {
 	s := openTest(t)
 	termMessages(t, s)
 	ctx := context.Background()
-	terms := []Term{{Field: TermTopic, Value: "org.", Prefix: true}}
-	var got []string
-	for cur := (Cursor{}); ; {
-		page, err := s.HistoryByTerms(ctx, terms, cur, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, keys(page)...)
-		if len(page) < 3 {
-			break
-		}
-		cur = page[len(page)-1].Cursor()
+	for _, tc := range []struct {
+		name  string
+		terms []Term
+	}{
+		{"every message", nil},
+		{"by terms", []Term{{Field: TermTopic, Value: "org.", Prefix: true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for cur := (Cursor{}); ; {
+				page, err := s.ScanHistory(ctx, Scan{Terms: tc.terms, Before: cur, Limit: 3})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, keys(page.Kept)...)
+				if page.Read < 3 {
+					break
+				}
+				cur = page.Last
+			}
+			if want := []string{"m3", "m2", "m1", "m0"}; !slices.Equal(got, want) {
+				t.Errorf("got %v, want %v", got, want)
+			}
+		})
 	}
-	if want := []string{"m3", "m2", "m1", "m0"}; !slices.Equal(got, want) {
-		t.Errorf("got %v, want %v", got, want)
+}
+
+func TestScanHistoryKeepsWhatKeepAccepts(t *testing.T) {
+	s := openTest(t)
+	termMessages(t, s)
+	got, err := s.ScanHistory(context.Background(), Scan{Limit: 10, Keep: func(env []byte) bool { return strings.Contains(string(env), "pagure") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(keys(got.Kept), []string{"m2"}) || got.Read != 4 || got.Last.ID != 1 {
+		t.Errorf("kept %v of %d read, last %+v; want m2 of 4, last the oldest", keys(got.Kept), got.Read, got.Last)
 	}
 }
 
@@ -120,11 +141,22 @@ func TestTermValuesAreDistinctAndSorted(t *testing.T) {
 	}
 }
 
-func TestHistoryByTermsUsesTheTermsKey(t *testing.T) {
-	plan := queryPlan(t, openTest(t), selectHistoryByTerms, `[["package","kernel","kernel"]]`, 1, 1, 50)
-	joined := strings.Join(plan, "; ")
-	if !strings.Contains(joined, "SEARCH t USING PRIMARY KEY (field=? AND value>? AND value<?)") || strings.Contains(joined, "SCAN t") {
-		t.Errorf("plan: %s", joined)
+func TestScanByTermsUsesTheTermsKey(t *testing.T) {
+	s := openTest(t)
+	for _, tc := range []struct {
+		name, query string
+		args        []any
+		want        string
+	}{
+		{"ranges", selectHistoryByTerms, []any{`[["package","kernel","kernel"]]`, 1, 1, 50}, "SEARCH t USING PRIMARY KEY (field=? AND value>? AND value<?)"},
+		{"one term, in order", selectHistoryByTerm, []any{"package", "kernel", 1, 1, 50}, "SEARCH message_terms USING PRIMARY KEY (field=? AND value=? AND (ts,msg_id)<(?,?))"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			joined := strings.Join(queryPlan(t, s, tc.query, tc.args...), "; ")
+			if !strings.Contains(joined, tc.want) || strings.Contains(joined, "SCAN message_terms") || strings.Contains(joined, "SCAN t") {
+				t.Errorf("plan: %s", joined)
+			}
+		})
 	}
 }
 
@@ -167,11 +199,11 @@ func TestMigrationFilesMessagesStoredBefore(t *testing.T) {
 	}
 	db.Close()
 	s := openAt(t, path)
-	got, err := s.HistoryByTerms(context.Background(), []Term{{Field: TermPackage, Value: "kernel"}}, Cursor{}, 10)
+	got, err := s.ScanHistory(context.Background(), Scan{Terms: []Term{{Field: TermPackage, Value: "kernel"}}, Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(keys(got), []string{"old"}) {
-		t.Errorf("got %v, want the message stored before the migration", keys(got))
+	if !slices.Equal(keys(got.Kept), []string{"old"}) {
+		t.Errorf("got %v, want the message stored before the migration", keys(got.Kept))
 	}
 }

@@ -422,14 +422,22 @@ func messageTerms(row, from string) string {
 const (
 	// ?1 is a JSON array of [field, low, high] ranges; a message having a
 	// term in any of them qualifies. The inner query walks the terms'
-	// primary key and sorts only the qualifying rows.
+	// primary key and sorts only the qualifying terms. The messages come
+	// out in no order: sorting them here would copy every envelope into
+	// SQLite's sorter, so the caller sorts.
 	selectHistoryByTerms = `
 SELECT ` + messageColumns + ` FROM messages WHERE id IN (
 	SELECT t.msg_id FROM json_each(?1) w
 	JOIN message_terms t ON t.field = w.value ->> 0 AND t.value BETWEEN w.value ->> 1 AND w.value ->> 2
 	WHERE (t.ts, t.msg_id) < (?2, ?3)
 	GROUP BY t.ts, t.msg_id
-	ORDER BY t.ts DESC, t.msg_id DESC LIMIT ?4)
-ORDER BY ts DESC, id DESC`
+	ORDER BY t.ts DESC, t.msg_id DESC LIMIT ?4)`
+	// One exact term, the most common preview, walks the terms' primary
+	// key backwards: no sorting, and it stops at ?5 rows. Unordered too.
+	selectHistoryByTerm = `
+SELECT ` + messageColumns + ` FROM messages WHERE id IN (
+	SELECT msg_id FROM message_terms
+	WHERE field = ?1 AND value = ?2 AND (ts, msg_id) < (?3, ?4)
+	ORDER BY ts DESC, msg_id DESC LIMIT ?5)`
 	selectTermValues = `SELECT DISTINCT value FROM message_terms WHERE field = ? ORDER BY value`
 )
