@@ -29,11 +29,25 @@ type provider struct {
 	nonces map[string]string // code → nonce
 }
 
+// signingKeys are two RSA keys made once: generating them is slow under
+// the race detector.
+var signingKeys = sync.OnceValues(func() ([2]*rsa.PrivateKey, error) {
+	var keys [2]*rsa.PrivateKey
+	var err error
+	for i := range keys {
+		if keys[i], err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return keys, err
+		}
+	}
+	return keys, nil
+})
+
 func newProvider(t *testing.T, claims func(map[string]any)) *provider {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	keys, err := signingKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
+	key := keys[0]
 	p := &provider{key: key, public: key, claims: claims, nonces: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
@@ -105,10 +119,11 @@ func (c *client) follow(path string) (response, string) {
 }
 
 func TestOIDCLogin(t *testing.T) {
-	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	keys, err := signingKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
+	other := keys[1]
 	for _, tc := range []struct {
 		name    string
 		claims  func(map[string]any)

@@ -9,7 +9,10 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"hark/store"
 )
@@ -48,7 +51,7 @@ func newTestServer(t *testing.T, adjust ...func(*Options)) *testServer {
 // addUser creates a user with password "password1".
 func (ts *testServer) addUser(t *testing.T, name string, admin bool) store.User {
 	t.Helper()
-	hash, err := store.HashPassword("password1")
+	hash, err := testHash()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +61,14 @@ func (ts *testServer) addUser(t *testing.T, name string, admin bool) store.User 
 	}
 	return u
 }
+
+// testHash is "password1" hashed at bcrypt's lowest cost, made once:
+// checking the default cost takes most of a second under the race
+// detector, and bcrypt hashes carry their cost, so login checks it alike.
+var testHash = sync.OnceValues(func() (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte("password1"), bcrypt.MinCost)
+	return string(h), err
+})
 
 // client is a browser-like client of a test server: a cookie jar, no
 // automatic redirects (tests look at them), and helpers.
