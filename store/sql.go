@@ -278,17 +278,21 @@ WHERE id IN (SELECT value FROM json_each(?))`
 	selectDead = `
 SELECT COALESCE(json_group_array(id), '[]') FROM notifications
 WHERE state = 'dead' AND (json_array_length(?1) = 0 OR id IN (SELECT value FROM json_each(?1)))`
-	requeue           = `UPDATE notifications SET state = 'queued', attempts = 0, next_attempt = ? WHERE id IN (SELECT value FROM json_each(?))`
-	selectQueueDepth  = `SELECT state, COUNT(*) FROM notifications GROUP BY state`
-	listNotifications = `
+	requeue          = `UPDATE notifications SET state = 'queued', attempts = 0, next_attempt = ? WHERE id IN (SELECT value FROM json_each(?))`
+	selectQueueDepth = `SELECT state, COUNT(*) FROM notifications GROUP BY state`
+	// notificationListing is notifications with the names people read.
+	notificationListing = `
 SELECT ` + notificationColumns + `, u.name, d.kind || ':' || d.address, COALESCE(f.name, '')
 FROM notifications n
 JOIN users u ON u.id = n.user_id
 JOIN destinations d ON d.id = n.destination_id
-LEFT JOIN filters f ON f.id = n.filter_id
+LEFT JOIN filters f ON f.id = n.filter_id`
+	listNotifications = notificationListing + `
 WHERE ?1 = '' OR u.name = ?1
 ORDER BY n.id DESC LIMIT ?2`
-	listDeliveryLog = `
+	selectNotificationByID = notificationListing + ` WHERE n.id = ?`
+	listDeadNotifications  = notificationListing + ` WHERE n.state = 'dead' ORDER BY n.id DESC LIMIT ?`
+	listDeliveryLog        = `
 SELECT l.id, l.notification_id, l.msg_key, l.user_id, l.destination_id, l.filter_id, l.outcome, l.detail, l.at
 FROM delivery_log l JOIN users u ON u.id = l.user_id
 WHERE ?1 = '' OR u.name = ?1

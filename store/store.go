@@ -97,6 +97,12 @@ type History interface {
 	// PruneHistory deletes messages received before cutoff, except those
 	// a notification still waiting to be sent refers to.
 	PruneHistory(ctx context.Context, cutoff time.Time) (int64, error)
+	// ScanHistory is a preview's read of the history: newest first,
+	// narrowed by the terms messages are filed under and by a test of
+	// their stored text.
+	ScanHistory(ctx context.Context, q Scan) (Scanned, error)
+	// TermValues is the distinct values of one term field in the history.
+	TermValues(ctx context.Context, field string) ([]string, error)
 }
 
 // Queue is the durable notification queue and the delivery log.
@@ -130,6 +136,12 @@ type Queue interface {
 	// ListNotifications lists notifications newest first, with the user,
 	// destination and filter names filled in.
 	ListNotifications(ctx context.Context, q NotificationQuery) ([]Notification, error)
+	// NotificationByID is one notification with the names
+	// ListNotifications fills in (ErrNotFound when there is none).
+	NotificationByID(ctx context.Context, id int64) (Notification, error)
+	// DeadLetters lists up to limit dead notifications, newest first,
+	// with the names filled in.
+	DeadLetters(ctx context.Context, limit int) ([]Notification, error)
 	// DeliveryLog lists outcomes newest first.
 	DeliveryLog(ctx context.Context, q NotificationQuery) ([]LogEntry, error)
 }
@@ -272,7 +284,7 @@ type Notification struct {
 	Created       time.Time
 	Sent          time.Time // zero until sent
 
-	// Filled by ListNotifications only.
+	// Filled by ListNotifications, NotificationByID and DeadLetters only.
 	UserName    string
 	Destination string // kind:address
 	FilterName  string

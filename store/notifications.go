@@ -1,0 +1,25 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// NotificationByID implements Queue.
+func (s *SQLite) NotificationByID(ctx context.Context, id int64) (Notification, error) {
+	n, err := one(s.r.QueryRowContext(ctx, selectNotificationByID, id), scanListedNotification)
+	if err != nil {
+		return n, fmt.Errorf("find notification %d: %w", id, err)
+	}
+	return n, nil
+}
+
+// DeadLetters implements Queue.
+func (s *SQLite) DeadLetters(ctx context.Context, limit int) ([]Notification, error) {
+	rows, err := s.r.QueryContext(ctx, listDeadNotifications, limit)
+	ns, err := collect(rows, err, scanListedNotification)
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	return ns, nil
+}
