@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"hark/rules"
 	"hark/store"
 )
 
@@ -70,6 +71,9 @@ type Options struct {
 	Confirmer    Confirmer
 	Tester       Tester
 	Unsubscriber Unsubscriber
+	// Owners is the package ownership data previews evaluate owned-by
+	// and group-owned rules with (as matching does); nil means none.
+	Owners func() rules.Ownership
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
