@@ -96,13 +96,21 @@ type Page struct {
 	Unreadable int `json:"unreadable"`
 }
 
-// ErrNoRules is the preview of a filter without rules, which never
-// matches.
-var ErrNoRules = errors.New("the filter has no rules, so it matches nothing")
+// Errors callers tell apart with errors.Is: both are the filter owner's
+// to fix, not the service's.
+var (
+	// ErrNoRules is the preview of a filter without rules, which never
+	// matches.
+	ErrNoRules = errors.New("the filter has no rules, so it matches nothing")
+	// ErrInvalid is a filter with a rule that does not compile; the
+	// error names the rule.
+	ErrInvalid = errors.New("invalid filter")
+)
 
 // Preview returns one page of what the filter would have sent. When ctx
-// ends first, it returns the matches found so far and a Next to go on
-// from, with ctx's error.
+// ends or the history cannot be read, it returns the matches found so far
+// and a Next to go on from, with the error; a page is nil only for a
+// filter that cannot be previewed.
 func (e *Engine) Preview(ctx context.Context, req Request) (*Page, error) {
 	limit := req.Limit
 	if limit <= 0 {
@@ -114,12 +122,12 @@ func (e *Engine) Preview(ctx context.Context, req Request) (*Page, error) {
 	}
 	f, err := compile(req.Owner, req.Rules)
 	if err != nil {
-		return nil, fmt.Errorf("preview: %w", err)
+		return nil, fmt.Errorf("preview: %w: %w", ErrInvalid, err)
 	}
 	own := e.owners()
 	src, err := e.plan(ctx, f, own)
 	if err != nil {
-		return nil, fmt.Errorf("preview: %w", err)
+		return &Page{Next: &req.Before}, fmt.Errorf("preview: %w", err)
 	}
 	page := &Page{Plan: src.describe}
 	if src.none {
