@@ -185,4 +185,3 @@ func TestPreviewOfAnotherUsersFilter(t *testing.T) {
 		}
 	})
 }
-

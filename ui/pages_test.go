@@ -1,0 +1,281 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"hark/delivery"
+	"hark/delivery/email"
+	"hark/internal/testpeer"
+	"hark/store"
+)
+
+// withMail makes the server confirm, test and unsubscribe through a real
+// Deliverer mailing a real SMTP server, which it returns.
+func withMail(t *testing.T, smtp **testpeer.SMTP) func(*Options) {
+	return func(o *Options) {
+		*smtp = testpeer.StartSMTP(t)
+		mailer, err := email.New(email.Options{Host: (*smtp).Host, Port: (*smtp).Port, TLS: "none", From: "hark@example.org"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { mailer.Close() })
+		d, err := delivery.New(delivery.Options{Store: o.Store.(*store.SQLite), Senders: delivery.Senders{store.KindEmail: mailer},
+			BaseURL: o.BaseURL, Key: []byte("0123456789abcdef0123456789abcdef")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Confirmer, o.Tester, o.Unsubscriber = d, d, d
+	}
+}
+
+var linkInMail = regexp.MustCompile(`http://[^\s"<>]+/confirm/[0-9]+/[a-z0-9]+`)
+
+func TestDestinationConfirmedByMailedLink(t *testing.T) {
+	var smtp *testpeer.SMTP
+	ts := newTestServer(t, withMail(t, &smtp))
+	alice := ts.login(t, "alice", false)
+	if resp := alice.post("/destinations", url.Values{"kind": {"email"}, "address": {"alice@example.org"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add: status %d: %s", resp.StatusCode, resp.Body)
+	}
+	mail := smtp.Wait(1, 10*time.Second)[0]
+	link := linkInMail.FindString(mail.Body)
+	if link == "" || mail.To[0] != "alice@example.org" {
+		t.Fatalf("no confirmation link to alice in:\n%s", mail.Body)
+	}
+	anonymous := ts.client(t)
+	if resp := anonymous.get(strings.TrimPrefix(link, ts.URL) + "x"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("wrong code: status %d, want 404", resp.StatusCode)
+	}
+	if resp := anonymous.get(strings.TrimPrefix(link, ts.URL)); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, "confirmed") {
+		t.Fatalf("confirm: status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if resp := alice.get("/api/v1/destinations"); !strings.Contains(resp.Body, `"confirmed": true`) {
+		t.Fatalf("destination not confirmed: %s", resp.Body)
+	}
+	if resp := anonymous.get(strings.TrimPrefix(link, ts.URL)); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("link used twice: status %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestSendTestNeedsConfirmedDestination(t *testing.T) {
+	var smtp *testpeer.SMTP
+	ts := newTestServer(t, withMail(t, &smtp))
+	alice := ts.login(t, "alice", false)
+	u, _ := ts.store.UserByName(context.Background(), "alice")
+	d, err := ts.store.SaveDestination(context.Background(), store.Destination{UserID: u.ID, Kind: "email", Address: "a@example.org", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/api/v1/destinations/%d/test", d.ID)
+	if resp := alice.postJSON(path, ""); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("unconfirmed: status %d, want 409: %s", resp.StatusCode, resp.Body)
+	}
+	d.Confirmed = true
+	if _, err := ts.store.SaveDestination(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if resp := alice.postJSON(path, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("confirmed: status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if m := smtp.Wait(1, 10*time.Second)[0]; m.To[0] != "a@example.org" {
+		t.Fatalf("test mail went to %v", m.To)
+	}
+}
+
+func TestUnsubscribeLinkTurnsFilterOff(t *testing.T) {
+	var smtp *testpeer.SMTP
+	var d *delivery.Deliverer
+	ts := newTestServer(t, withMail(t, &smtp), func(o *Options) { d = o.Unsubscriber.(*delivery.Deliverer) })
+	_, f := bobsThings(t, ts)
+	path := "/unsubscribe/" + d.UnsubscribeToken(f.UserID, f.ID)
+	c := ts.client(t)
+	if resp := c.get(path); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, "bob&#39;s") {
+		t.Fatalf("GET: status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if got, _ := ts.store.FilterByID(context.Background(), f.ID); !got.Active {
+		t.Fatal("GET turned the filter off: link scanners would unsubscribe people")
+	}
+	if resp := c.post(path, url.Values{"List-Unsubscribe": {"One-Click"}}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST: status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if got, _ := ts.store.FilterByID(context.Background(), f.ID); got.Active {
+		t.Fatal("filter still active after unsubscribing")
+	}
+	if resp := c.post("/unsubscribe/forged"+path[len("/unsubscribe/"):], nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("forged token: status %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestFormErrorsNameTheField posts hostile or wrong input to each form
+// and expects a 400 page with the message next to the field, the input
+// escaped.
+func TestFormErrorsNameTheField(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.login(t, "alice", false)
+	f, err := ts.store.SaveFilter(context.Background(), store.Filter{UserID: 1, Name: "mine", Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter := fmt.Sprintf("/filters/%d", f.ID)
+	for _, tc := range []struct {
+		name, path string
+		form       url.Values
+		want       string
+	}{
+		{"bad email", "/destinations", url.Values{"kind": {"email"}, "address": {"<script>alert(1)</script>"}}, "is not a plain email address"},
+		{"unknown kind", "/destinations", url.Values{"kind": {"pager"}, "address": {"x"}}, "must be email or irc"},
+		{"long address", "/destinations", url.Values{"kind": {"email"}, "address": {strings.Repeat("a", 300) + "@x.org"}}, "longer than 254"},
+		{"empty filter name", "/filters", url.Values{"name": {""}}, "is required"},
+		{"duplicate filter name", "/filters", url.Values{"name": {"mine"}}, "already have a filter named"},
+		{"long filter name", "/filters", url.Values{"name": {strings.Repeat("x", 101)}}, "longer than 100"},
+		{"bad regex", filter + "/rules", url.Values{"kind": {"regex"}, "value": {"(unclosed"}}, "missing closing )"},
+		{"unknown rule kind", filter + "/rules", url.Values{"kind": {"<b>"}, "value": {"x"}}, "choose a rule kind"},
+		{"empty rule value", filter + "/rules", url.Values{"kind": {"app"}, "value": {""}}, "is required"},
+		{"bad import", "/filters/import", url.Values{"data": {`{"version": 9}`}}, "version 9 is not supported"},
+		{"bad time zone", "/account/timezone", url.Values{"timezone": {"Mars/Olympus"}}, "not an IANA time zone"},
+		{"wrong current password", "/account/password", url.Values{"current": {"nope"}, "password": {"new password"}}, "not your current password"},
+		{"short new password", "/account/password", url.Values{"current": {"password1"}, "password": {"short"}}, "at least 8"},
+		{"empty token name", "/account/tokens", url.Values{"name": {""}}, "is required"},
+		{"delete without confirmation", "/account/delete", url.Values{"confirm": {"bob"}}, "type your user name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := alice.post(tc.path, tc.form)
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, `class="field-error"`) || !strings.Contains(resp.Body, tc.want) {
+				t.Fatalf("status %d, want 400 with a field error %q:\n%s", resp.StatusCode, tc.want, resp.Body)
+			}
+			if strings.Contains(resp.Body, "<script>alert") {
+				t.Fatal("input echoed unescaped")
+			}
+		})
+	}
+}
+
+func TestOversizedBodyIsRefused(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.login(t, "alice", false)
+	resp := alice.post("/filters/import", url.Values{"data": {strings.Repeat("x", maxBody+1)}})
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+}
+
+func TestFilterListActions(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.login(t, "alice", false)
+	for _, name := range []string{"first", "second"} {
+		if resp := alice.postJSON("/api/v1/filters", `{"name":"`+name+`","active":true,"rules":[{"kind":"app","args":{"names":["bodhi"]}}],"destinations":[]}`); resp.StatusCode != http.StatusOK {
+			t.Fatalf("create %s: %d %s", name, resp.StatusCode, resp.Body)
+		}
+	}
+	list := func() []filterJSON {
+		var fs []filterJSON
+		if err := json.Unmarshal([]byte(alice.get("/api/v1/filters").Body), &fs); err != nil {
+			t.Fatal(err)
+		}
+		return fs
+	}
+	fs := list()
+	second := fmt.Sprintf("/filters/%d", fs[1].ID)
+	for _, tc := range []struct {
+		name  string
+		path  string
+		form  url.Values
+		check func([]filterJSON) bool
+	}{
+		{"move up", second + "/move", url.Values{"direction": {"up"}}, func(fs []filterJSON) bool { return fs[0].Name == "second" }},
+		{"rename", second + "/rename", url.Values{"name": {"renamed"}}, func(fs []filterJSON) bool { return fs[0].Name == "renamed" }},
+		{"turn off", second + "/active", nil, func(fs []filterJSON) bool { return !fs[0].Active }},
+		{"make one-shot", second + "/oneshot", nil, func(fs []filterJSON) bool { return fs[0].Oneshot }},
+		{"negate rule", second + "/rules/0/negate", nil, func(fs []filterJSON) bool { return fs[0].Rules[0].Negate }},
+		{"remove rule", second + "/rules/0/delete", nil, func(fs []filterJSON) bool { return len(fs[0].Rules) == 0 }},
+		{"add rule", second + "/rules", url.Values{"kind": {"package"}, "value": {"kernel, glibc"}},
+			func(fs []filterJSON) bool {
+				var args struct{ Names []string }
+				json.Unmarshal(fs[0].Rules[0].Args, &args)
+				return strings.Join(args.Names, " ") == "kernel glibc"
+			}},
+		{"delete", second + "/delete", nil, func(fs []filterJSON) bool { return len(fs) == 1 && fs[0].Name == "first" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if resp := alice.post(tc.path, tc.form); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+			}
+			if fs := list(); !tc.check(fs) {
+				t.Fatalf("filters after: %+v", fs)
+			}
+		})
+	}
+}
+
+func TestExportImportRoundTrip(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.login(t, "alice", false)
+	alice.post("/filters", url.Values{"defaults": {"1"}})
+	exported := alice.get("/filters/export")
+	if exported.StatusCode != http.StatusOK || !strings.Contains(exported.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export: %d %v", exported.StatusCode, exported.Header)
+	}
+	bob := ts.login(t, "bob", false)
+	if resp := bob.post("/filters/import", url.Values{"data": {exported.Body}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("import: %d %s", resp.StatusCode, resp.Body)
+	}
+	again := bob.get("/filters/export").Body
+	if strings.Replace(again, `"user": "bob"`, `"user": "alice"`, 1) != exported.Body {
+		t.Fatalf("bob's import differs from alice's export:\n%s\n---\n%s", exported.Body, again)
+	}
+}
+
+func TestFirstLoginGetsDefaultFilters(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		defaults bool
+		want     bool
+	}{
+		{"defaults on", true, true},
+		{"defaults off", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t, func(o *Options) { o.DefaultFilters = tc.defaults })
+			ts.login(t, "alice", false)
+			ts.login(t, "alice", false) // a second login adds nothing more
+			fs, err := ts.store.ListFilters(context.Background(), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(fs) > 0) != tc.want || (tc.want && len(fs) != 2) {
+				t.Fatalf("%d filters after two logins", len(fs))
+			}
+		})
+	}
+}
+
+func TestAccountChanges(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.login(t, "alice", false)
+	if resp := alice.post("/account/timezone", url.Values{"timezone": {"Europe/Prague"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("time zone: %d", resp.StatusCode)
+	}
+	if resp := alice.get("/api/v1/account"); !strings.Contains(resp.Body, "Europe/Prague") {
+		t.Fatalf("time zone not saved: %s", resp.Body)
+	}
+	if resp := alice.post("/account/password", url.Values{"current": {"password1"}, "password": {"a new password"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("password: %d %s", resp.StatusCode, resp.Body)
+	}
+	if resp := ts.client(t).post("/login", url.Values{"username": {"alice"}, "password": {"a new password"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login with the new password: %d", resp.StatusCode)
+	}
+	if resp := alice.post("/account/delete", url.Values{"confirm": {"alice"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete: %d %s", resp.StatusCode, resp.Body)
+	}
+	if _, err := ts.store.UserByName(context.Background(), "alice"); err == nil {
+		t.Fatal("alice still exists")
+	}
+}
