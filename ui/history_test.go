@@ -115,7 +115,9 @@ func TestResendingADeadLetter(t *testing.T) {
 		want   int
 	}{
 		{"page", func(c *client, id int64) response { return c.post(fmt.Sprintf("/history/%d/resend", id), nil) }, http.StatusSeeOther},
-		{"API", func(c *client, id int64) response { return c.postJSON(fmt.Sprintf("/api/v1/history/%d/resend", id), "") }, http.StatusNoContent},
+		{"API", func(c *client, id int64) response {
+			return c.postJSON(fmt.Sprintf("/api/v1/history/%d/resend", id), "")
+		}, http.StatusNoContent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := newTestServer(t)
