@@ -111,7 +111,9 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 		}
 	}
 	s.log.Info("login", "user", u.Name, "first", first)
-	return nil
+	// Logins are rare, so each sweeps what has expired: old sessions, and
+	// failures that no longer count against anyone.
+	return errors.Join(s.store.PruneSessions(r.Context(), now), s.store.PruneLoginFailures(r.Context(), now.Add(-loginWindow)))
 }
 
 // rateLimited reports whether logins as name from r's address are
