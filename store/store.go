@@ -216,9 +216,9 @@ type Message struct {
 	ID          int64  // the history row, for paging
 	Key         string // bus.Envelope.Key(): msg_id or a hash
 	Topic       string
-	Timestamp   time.Time // the message's own timestamp
-	Received    time.Time // when hark stored it; retention counts from here
-	Envelope    json.RawMessage
+	Timestamp   time.Time       // the message's own timestamp
+	Received    time.Time       // when hark stored it; retention counts from here
+	Envelope    json.RawMessage // as bus.CompactUTF8 writes it: what the regex rule and previews search
 	Description json.RawMessage // meta.Description as JSON
 }
 

@@ -63,7 +63,9 @@ func runHistory(ctx context.Context, args []string, io stdio) int {
 			env, err := bus.Decode(text)
 			var m store.Message
 			if err == nil {
-				m, err = store.NewMessage(env.Key(), env.Topic, env.Timestamp, bytes.Clone(text), desc.Describe(env))
+				// Stored as the router stores it: the text the regex rule
+				// searches, which previews read without decoding.
+				m, err = store.NewMessage(env.Key(), env.Topic, env.Timestamp, bus.CompactUTF8(env.Fields), desc.Describe(env))
 			}
 			if err != nil {
 				fmt.Fprintf(io.err, "hark history import: %s:%d: %v\n", args[0], line, err)

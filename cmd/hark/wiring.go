@@ -39,11 +39,16 @@ func newOwners(ctx context.Context, cfg *config.Config, log *slog.Logger) (*owne
 // newIndex is an empty filter index that reads ownership from ref (nil:
 // none).
 func newIndex(ref *owners.Refresher) *filters.Index {
-	var opts filters.Options
-	if ref != nil {
-		opts.Owners = func() rules.Ownership { return ref.Current() }
+	return filters.New(filters.Options{Owners: ownershipOf(ref)})
+}
+
+// ownershipOf reads the current ownership data from ref: what matching and
+// previews evaluate owned-by rules with. nil when there is none.
+func ownershipOf(ref *owners.Refresher) func() rules.Ownership {
+	if ref == nil {
+		return nil
 	}
-	return filters.New(opts)
+	return func() rules.Ownership { return ref.Current() }
 }
 
 // busEndpoints is the config's publishers to dial, plus the inbound
