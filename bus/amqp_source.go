@@ -220,6 +220,8 @@ func (s *AMQPSource) session(ctx context.Context, handle func(context.Context, *
 		return false, fmt.Errorf("consume amqp queue %q: %w", queue, err)
 	}
 	s.log.Info("amqp consuming", "queue", queue, "exchange", s.opts.Exchange, "bindings", s.opts.Bindings)
+	st := newSettler(ch, s.opts.Prefetch, s.log)
+	defer st.stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -231,7 +233,7 @@ func (s *AMQPSource) session(ctx context.Context, handle func(context.Context, *
 				}
 				return true, errors.New("amqp channel closed")
 			}
-			s.deliver(ctx, &d, handle)
+			s.deliver(ctx, &d, st, handle)
 		}
 	}
 }
@@ -265,44 +267,128 @@ func (s *AMQPSource) declare(ch *amqp.Channel) (string, error) {
 // deliver maps one delivery and hands it over with its acknowledgement,
 // or rejects it for good when it cannot be read: requeued, it would come
 // back forever.
-func (s *AMQPSource) deliver(ctx context.Context, d *amqp.Delivery, handle func(context.Context, *Envelope)) {
+func (s *AMQPSource) deliver(ctx context.Context, d *amqp.Delivery, st *settler, handle func(context.Context, *Envelope)) {
 	env, err := FromAMQP(d)
 	if err != nil {
 		s.stats.invalid.Add(1)
 		s.log.Warn("amqp message rejected", "msg_id", d.MessageId, "routing_key", d.RoutingKey, "err", err)
 		if !s.opts.AutoAck {
-			if err := d.Reject(false); err != nil {
-				s.log.Warn("reject amqp message failed", "msg_id", d.MessageId, "err", err)
-			}
+			st.settle(d.DeliveryTag, settleReject)
 		}
 		return
 	}
 	s.stats.received.Add(1)
 	if !s.opts.AutoAck {
-		env.Ack = s.acker(d)
+		env.Ack = st.acker(d.DeliveryTag)
 	}
 	handle(ctx, env)
 }
 
-// acker is the Ack of one delivery. A second call is ignored: acknowledging
-// a delivery tag twice is a protocol error that closes the channel.
-func (s *AMQPSource) acker(d *amqp.Delivery) func(error) {
-	var done atomic.Bool
-	ack, tag, id := d.Acknowledger, d.DeliveryTag, d.MessageId
+// How a delivery is settled.
+const (
+	settleAck     = iota // processed: forget it
+	settleRequeue        // not processed: deliver it again
+	settleReject         // unreadable: drop it
+)
+
+// A settler acknowledges one channel's deliveries with as few frames as
+// it can, on a goroutine of its own so the caller (the router's committer)
+// never waits on the network. Deliveries are settled in any order, but
+// acknowledged with one "multiple" ack up to the highest tag below which
+// everything is settled; requeues and rejections go out at once, alone.
+type settler struct {
+	ch   *amqp.Channel
+	in   chan settlement
+	done chan struct{}
+	log  *slog.Logger
+}
+
+type settlement struct {
+	tag uint64
+	how int
+}
+
+func newSettler(ch *amqp.Channel, prefetch int, log *slog.Logger) *settler {
+	st := &settler{ch: ch, in: make(chan settlement, prefetch), done: make(chan struct{}), log: log}
+	go st.run()
+	return st
+}
+
+// stop ends the goroutine; later settlements are dropped, and the broker
+// requeues what they were about when the channel closes.
+func (st *settler) stop() { close(st.done) }
+
+// settle queues one settlement; it never blocks once the session is over.
+func (st *settler) settle(tag uint64, how int) {
+	select {
+	case st.in <- settlement{tag, how}:
+	case <-st.done:
+	}
+}
+
+// acker is the Ack of one delivery. A second call is ignored: settling a
+// delivery tag twice is a protocol error that closes the channel.
+func (st *settler) acker(tag uint64) func(error) {
+	var called atomic.Bool
 	return func(cause error) {
-		if done.Swap(true) {
+		if called.Swap(true) {
 			return
 		}
-		var err error
-		if cause == nil {
-			err = ack.Ack(tag, false)
-		} else {
-			err = ack.Nack(tag, false, true)
+		how := settleAck
+		if cause != nil {
+			how = settleRequeue
 		}
-		if err != nil {
-			// The channel is gone; the broker requeues the message, and
-			// the store's de-duplication absorbs the redelivery.
-			s.log.Debug("acknowledge amqp message failed", "msg_id", id, "err", err)
+		st.settle(tag, how)
+	}
+}
+
+func (st *settler) run() {
+	next := uint64(1) // delivery tags count from 1 on each channel
+	settled := map[uint64]int{}
+	for {
+		select {
+		case x := <-st.in:
+			settled[x.tag] = x.how
+		case <-st.done:
+			return
+		}
+		for drained := false; !drained; { // take what else is ready: one frame for all
+			select {
+			case x := <-st.in:
+				settled[x.tag] = x.how
+			default:
+				drained = true
+			}
+		}
+		var ackUpTo uint64
+		for how, ok := settled[next]; ok; how, ok = settled[next] {
+			delete(settled, next)
+			if err := st.send(next, how); err != nil {
+				// The channel is gone; the broker requeues the message,
+				// and the store's de-duplication absorbs the redelivery.
+				st.log.Debug("settle amqp delivery failed", "tag", next, "err", err)
+			}
+			if how == settleAck {
+				ackUpTo = next
+			}
+			next++
+		}
+		if ackUpTo > 0 {
+			if err := st.ch.Ack(ackUpTo, true); err != nil {
+				st.log.Debug("acknowledge amqp deliveries failed", "up_to", ackUpTo, "err", err)
+			}
 		}
 	}
+}
+
+// send settles a requeue or a rejection at once; acknowledgements wait
+// for the one multiple ack that covers them.
+func (st *settler) send(tag uint64, how int) error {
+	switch how {
+	case settleRequeue:
+		return st.ch.Nack(tag, false, true)
+	case settleReject:
+		return st.ch.Reject(tag, false)
+	}
+	return nil
 }
