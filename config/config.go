@@ -97,6 +97,8 @@ type Web struct {
 	// MetricsListen serves /metrics on a separate address; "" serves it on
 	// Listen.
 	MetricsListen string `yaml:"metrics_listen"`
+	// SessionTTL is how long a web login lasts before logging in again.
+	SessionTTL time.Duration `yaml:"session_ttl"`
 }
 
 // Email is the SMTP relay that mail goes through.
@@ -216,7 +218,7 @@ func Default() *Config {
 	return &Config{
 		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941", AMQP: AMQP{Exchange: "amq.topic", Bindings: []string{"#"}, Prefetch: 1024, AppName: "hark"}},
 		Store:   Store{Path: defaultStorePath()},
-		Web:     Web{Listen: "127.0.0.1:8080"},
+		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: 7 * 24 * time.Hour},
 		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},
 		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3},
 		Owners:  Owners{Refresh: time.Hour},
