@@ -20,7 +20,8 @@ const singleChunk = 50
 //	claim         → lease them in the store
 //	render        → Batches with everything the sender shows, split to size
 //	send + retry  → the kind's Sender; backoff or dead letter on failure
-//	record        → sent, failed or dead in the store, stats, bounces
+//	record        → sent (a few sends per commit, see markEvery), failed
+//	                or dead in the store; stats, flood counts, bounces
 //
 // The worker calls it every PollEvery; tests call it with their own clock.
 func (d *Deliverer) Pass(ctx context.Context, kind string) error {
@@ -37,24 +38,25 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	marks := d.newMarker(ctx)
 	for _, p := range pending {
 		dest, ok := dir.dests[p.DestinationID]
 		if !ok || dest.Kind != kind || !receives(dest) || d.dir.disabled(dest.ID) {
 			continue
 		}
 		for _, t := range d.plan(dest, p, now) {
-			if err := d.deliver(ctx, sender, marks, dir, dest.ID, t, now); err != nil {
-				return errors.Join(err, marks.close())
+			if err := d.deliver(ctx, sender, dir, dest.ID, t, now); err != nil {
+				return err
 			}
 		}
 	}
-	return marks.close()
+	return nil
 }
 
 // deliver claims what take t says and sends it. A failed send is
 // recorded, not returned: only store errors stop the pass.
-func (d *Deliverer) deliver(ctx context.Context, sender Sender, marks *marker, dir *snapshot, destID int64, t take, now time.Time) error {
+func (d *Deliverer) deliver(ctx context.Context, sender Sender, dir *snapshot, destID int64, t take, now time.Time) (err error) {
+	unmarked := &marks{d: d}
+	defer func() { err = errors.Join(err, unmarked.flush(ctx)) }()
 	for left := t.n; left > 0; {
 		limit := left
 		if t.digest == NotDigest {
@@ -72,16 +74,19 @@ func (d *Deliverer) deliver(ctx context.Context, sender Sender, marks *marker, d
 		for i, b := range batches {
 			out := d.send(ctx, sender, b)
 			if out.err == nil {
-				if err := marks.sent(b, out.at); err != nil {
+				if err := unmarked.sent(ctx, b, out.at); err != nil {
 					return err
 				}
 				continue
+			}
+			if err := unmarked.flush(ctx); err != nil {
+				return err
 			}
 			next, err := d.record(ctx, b, out)
 			if err != nil {
 				return err
 			}
-			if out.err != nil && (out.retryable || d.dir.disabled(destID)) {
+			if out.retryable || d.dir.disabled(destID) {
 				// The server is failing, or the address is dead: what this
 				// claim holds and was not tried waits, untried, until next.
 				return d.release(ctx, batches[i+1:], next)

@@ -199,9 +199,10 @@ func TestServeOneshotFilterEmailsOnceUnderBurst(t *testing.T) {
 
 // TestServeDeliversCommittedNotificationsOnceAcrossKill kills hark serve
 // with SIGKILL while it is mailing a stream, restarts it, and finds every
-// notification committed before the kill delivered. At most the one mail
-// in flight at the kill (sent, not yet marked sent) may come twice; the
-// test reports it if it happens.
+// notification committed before the kill delivered. Only the group in
+// flight at the kill (sent within the last few milliseconds, not yet
+// marked sent: at most delivery's markEvery, 4) may come twice; the test
+// reports how many did.
 func TestServeDeliversCommittedNotificationsOnceAcrossKill(t *testing.T) {
 	svc, pub, smtp := mailService(t, tickFilter)
 	n := 0
@@ -218,7 +219,16 @@ func TestServeDeliversCommittedNotificationsOnceAcrossKill(t *testing.T) {
 	svc.start(t)
 	smtp.Wait(len(committed), 40*time.Second)
 	time.Sleep(time.Second)
-	ids := msgIDs(smtp.Mails())
+	mails := smtp.Mails()
+	ids := msgIDs(mails)
+	messageIDs := map[string]string{} // X-Fedmsg-Msg-Id → Message-ID
+	for _, m := range mails {
+		id := m.Header.Get("X-Fedmsg-Msg-Id")
+		if prev, ok := messageIDs[id]; ok && prev != m.Header.Get("Message-Id") {
+			t.Errorf("%s sent again with Message-ID %s, first with %s: a repeat must be recognizable", id, m.Header.Get("Message-Id"), prev)
+		}
+		messageIDs[id] = m.Header.Get("Message-Id")
+	}
 	dup := 0
 	for _, c := range committed {
 		switch ids[c.MsgID] {
@@ -229,8 +239,8 @@ func TestServeDeliversCommittedNotificationsOnceAcrossKill(t *testing.T) {
 			dup += ids[c.MsgID] - 1
 		}
 	}
-	if dup > 1 {
-		t.Errorf("%d duplicate mails after the kill; at most the one in flight may repeat", dup)
+	if dup > 4 {
+		t.Errorf("%d duplicate mails after the kill; at most the 4 in flight may repeat", dup)
 	}
 	t.Logf("%d published, %d committed before the kill, %d mails at the kill's moment, %d duplicates", n, len(committed), atKill, dup)
 }

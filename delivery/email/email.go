@@ -243,6 +243,9 @@ func (m *Mailer) Message(b *delivery.Batch) (*mail.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
+	if id := messageID(b, m.o.From); id != "" {
+		msg.SetMessageIDWithValue(id)
+	}
 	msg.SetGenHeaderPreformatted(mail.Header(headerTopic), Headers(b))
 	if u := unsubscribe(b); u != "" {
 		msg.SetGenHeader(mail.HeaderListUnsubscribe, "<"+u+">")
@@ -268,6 +271,25 @@ func (m *Mailer) newMsg(to, subject, body string) (*mail.Msg, error) {
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetBodyString(mail.TypeTextPlain, body)
 	return msg, nil
+}
+
+// messageID is the batch's Message-ID, made from its notifications so
+// that the same email sent again after a crash (see delivery's markEvery)
+// carries the same one, and mail systems that drop duplicate Message-IDs
+// drop it. "" (go-mail makes a random one) for a test notification.
+func messageID(b *delivery.Batch, from string) string {
+	if len(b.Items) == 0 || b.Items[0].NotificationID == 0 {
+		return ""
+	}
+	domain := "hark.invalid"
+	if _, d, ok := strings.Cut(from, "@"); ok {
+		domain = strings.Trim(d, "<> ")
+	}
+	first, last := b.Items[0].NotificationID, b.Items[len(b.Items)-1].NotificationID
+	if len(b.Items) == 1 {
+		return fmt.Sprintf("hark.%d.%d@%s", b.Destination.ID, first, domain)
+	}
+	return fmt.Sprintf("hark.%d.%d-%d.%d@%s", b.Destination.ID, first, last, len(b.Items), domain)
 }
 
 // unsubscribe is the one-click URL of b's filter, or "" when its items
