@@ -445,3 +445,16 @@ SELECT ` + messageColumns + ` FROM messages WHERE id IN (
 	ORDER BY ts DESC, msg_id DESC LIMIT ?5)`
 	selectTermValues = `SELECT DISTINCT value FROM message_terms WHERE field = ? ORDER BY value`
 )
+
+// Delivery: targeted updates that change one thing (store/delivery.go).
+const (
+	disableDestination = `UPDATE destinations SET disabled_reason = ? WHERE id = ?`
+	setConfirmCode     = `UPDATE destinations SET confirm_code = ?, confirm_expires = ? WHERE id = ? AND confirmed = 0`
+	setFilterActive    = `UPDATE filters SET active = ?, updated = ? WHERE id = ? AND user_id = ?`
+	selectFilterNames  = `SELECT id, user_id, name, active FROM filters`
+	// Only notifications still in their lease are released: one marked
+	// meanwhile keeps its outcome.
+	releaseNotifications = `
+UPDATE notifications SET next_attempt = ?, attempts = MAX(attempts - 1, 0)
+WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('queued', 'failed')`
+)
