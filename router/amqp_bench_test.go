@@ -58,15 +58,7 @@ func BenchmarkAMQPIngest(b *testing.B) {
 			b.Fatal(err)
 		}
 		counted := &ackCounter{src: src, want: int64(b.N), done: make(chan struct{})}
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		b.ResetTimer()
-		wg.Go(func() { rt.Run(ctx, counted) })
-		<-counted.done
-		b.StopTimer()
-		cancel()
-		wg.Wait()
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		runUntil(b, rt, counted, counted.done)
 		if n, err := st.QueueDepth(context.Background()); err != nil || n[store.StateQueued] == 0 {
 			b.Fatalf("queue %v (%v), want notifications queued: the benchmark must match", n, err)
 		}
@@ -81,11 +73,16 @@ func BenchmarkRouterFromMemory(b *testing.B) {
 	envs := samples(b)
 	rt, _ := benchRouter(b, envs)
 	src := &memorySource{envs: envs, n: b.N, done: make(chan struct{})}
+	runUntil(b, rt, src, src.done)
+}
+
+// runUntil times rt running src until done is closed, and reports msgs/s.
+func runUntil(b *testing.B, rt *router.Router, src router.Source, done <-chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	wg.Go(func() { rt.Run(ctx, src) })
-	<-src.done
+	<-done
 	b.StopTimer()
 	cancel()
 	wg.Wait()
