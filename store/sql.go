@@ -389,37 +389,21 @@ INSERT OR IGNORE INTO message_terms (field, value, ts, msg_id) ` + messageTerms(
 
 // messageTerms is a SELECT of the (field, value, ts, msg_id) terms of the
 // message row named row, read from the table source from ("" inside a
-// trigger, where NEW and OLD need no FROM). A description that is not
-// valid JSON files the message under its topic only.
+// trigger, where NEW and OLD need no FROM). The description is parsed
+// once, by json_tree: parsing it per field made filing a message cost
+// more than storing it. A description that is not valid JSON files the
+// message under its topic only.
 func messageTerms(row, from string) string {
-	src := func(extra string) string {
-		switch {
-		case from == "" && extra == "":
-			return ""
-		case from == "":
-			return " FROM " + extra
-		case extra == "":
-			return " FROM " + from
-		}
-		return " FROM " + from + ", " + extra
+	src := ""
+	if from != "" {
+		src = from + ", "
 	}
-	valid := "json_valid(" + row + ".description)"
-	one := func(field string) string {
-		return `SELECT '` + field + `', ` + row + `.description ->> '$.` + field + `', ` + row + `.ts, ` + row + `.id` + src("") +
-			` WHERE ` + valid + ` AND ` + row + `.description ->> '$.` + field + `' != ''`
-	}
-	each := func(field, key string) string {
-		return `SELECT '` + field + `', e.value, ` + row + `.ts, ` + row + `.id` +
-			src(`json_each(CASE WHEN `+valid+` THEN `+row+`.description ELSE '{}' END, '$.`+key+`') e`) +
-			` WHERE e.type = 'text' AND e.value != ''`
-	}
-	return strings.Join([]string{
-		`SELECT 'topic', ` + row + `.topic, ` + row + `.ts, ` + row + `.id` + src(""),
-		one("app"),
-		one("agent"),
-		each("package", "packages"),
-		each("user", "usernames"),
-	}, "\nUNION ALL ")
+	return `SELECT 'topic', ` + row + `.topic, ` + row + `.ts, ` + row + `.id` + strings.TrimSuffix(" FROM "+from, " FROM ") + `
+UNION ALL
+SELECT CASE t.path WHEN '$' THEN t.key WHEN '$.packages' THEN 'package' ELSE 'user' END, t.value, ` + row + `.ts, ` + row + `.id
+FROM ` + src + `json_tree(CASE WHEN json_valid(` + row + `.description) THEN ` + row + `.description ELSE '{}' END) t
+WHERE t.type = 'text' AND t.value != ''
+	AND (t.path IN ('$.packages', '$.usernames') OR (t.path = '$' AND t.key IN ('app', 'agent')))`
 }
 
 // Preview: history narrowed by terms (see schemaV3).
