@@ -218,10 +218,7 @@ delivery:
 
 	svc.settle(t, pub)
 	tick(t, pub, 1)
-	got := smtp.Wait(2, 30*time.Second)
-	if ids := msgIDs(got[1:]); ids[tickID(1)] != 1 {
-		t.Fatalf("notification mail for %s not received: %v", tickID(1), ids)
-	}
+	svc.eventually(t, "the notification is mailed", func() bool { return msgIDs(smtp.Mails())[tickID(1)] == 1 })
 	b.do("history", chromedp.Navigate(base+"/history"), chromedp.WaitVisible(chromedp.CSS("main")))
 	b.expect(tickID(1))
 	b.expect("NOT Acting user")
