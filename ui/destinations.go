@@ -21,7 +21,7 @@ const maxAddress = 254
 func (s *Server) destinationRoutes(rt *Routes) {
 	rt.Page("GET /destinations", s.show(s.destinationsView))
 	rt.Page("POST /destinations", func(w http.ResponseWriter, r *http.Request) {
-		_, err := s.addDestination(r, r.PostFormValue("kind"), r.PostFormValue("address"))
+		_, err := s.addDestination(r, r.PostFormValue("kind"), r.PostFormValue("address"), checked(r, "route"))
 		s.finish(w, r, err, "/destinations", s.destinationsView)
 	})
 	for action, do := range map[string]func(*http.Request, store.Destination) error{
@@ -46,11 +46,16 @@ func (s *Server) destinationRoutes(rt *Routes) {
 		return destinationsJSON(ds), err
 	})
 	rt.API("POST /destinations", func(r *http.Request) (any, error) {
-		var in struct{ Kind, Address string }
+		var in struct {
+			Kind    string `json:"kind"`
+			Address string `json:"address"`
+			// Route sends the user's filters that go nowhere yet here.
+			Route bool `json:"route"`
+		}
 		if err := decodeJSON(r, &in); err != nil {
 			return nil, err
 		}
-		d, err := s.addDestination(r, in.Kind, in.Address)
+		d, err := s.addDestination(r, in.Kind, in.Address, in.Route)
 		return toDestinationJSON(d), err
 	})
 	rt.API("GET /destinations/{id}", func(r *http.Request) (any, error) {
@@ -112,8 +117,10 @@ func (s *Server) withDestination(r *http.Request, do func(*http.Request, store.D
 }
 
 // addDestination creates an unconfirmed destination of the user and sends
-// it its confirmation.
-func (s *Server) addDestination(r *http.Request, kind, address string) (store.Destination, error) {
+// it its confirmation. With route, the user's filters that go nowhere yet
+// (the defaults of a first login, say) are sent there too: the
+// destination gets nothing before it is confirmed anyway.
+func (s *Server) addDestination(r *http.Request, kind, address string, route bool) (store.Destination, error) {
 	if len(address) > maxAddress {
 		return store.Destination{}, invalid("address", "is longer than %d characters", maxAddress)
 	}
@@ -131,7 +138,30 @@ func (s *Server) addDestination(r *http.Request, kind, address string) (store.De
 	if err != nil {
 		return d, err
 	}
+	if route {
+		if err := s.routeUnrouted(r, d); err != nil {
+			return d, err
+		}
+	}
 	return d, s.resendConfirmation(r, d)
+}
+
+// routeUnrouted adds d to each of its owner's filters that has no
+// destination.
+func (s *Server) routeUnrouted(r *http.Request, d store.Destination) error {
+	fs, err := s.store.ListFilters(r.Context(), d.UserID)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if len(f.DestinationIDs) == 0 {
+			f.DestinationIDs = []int64{d.ID}
+			if _, err := s.store.SaveFilter(r.Context(), f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // resendConfirmation sends d a new confirmation code.

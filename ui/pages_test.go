@@ -279,3 +279,38 @@ func TestAccountChanges(t *testing.T) {
 		t.Fatal("alice still exists")
 	}
 }
+
+func TestNewDestinationRoutesFiltersThatGoNowhere(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		route bool
+		want  int // default filters sent to the new destination
+	}{
+		{"route ticked", true, 2},
+		{"route unticked", false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var smtp *testpeer.SMTP
+			ts := newTestServer(t, withMail(t, &smtp), func(o *Options) { o.DefaultFilters = true })
+			alice := ts.login(t, "alice", false)
+			form := url.Values{"kind": {"email"}, "address": {"alice@example.org"}}
+			if tc.route {
+				form.Set("route", "1")
+			}
+			if resp := alice.post("/destinations", form); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("add: %d %s", resp.StatusCode, resp.Body)
+			}
+			fs, err := ts.store.ListFilters(context.Background(), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			routed := 0
+			for _, f := range fs {
+				routed += len(f.DestinationIDs)
+			}
+			if routed != tc.want {
+				t.Fatalf("%d filters routed to the new destination, want %d", routed, tc.want)
+			}
+		})
+	}
+}
