@@ -233,6 +233,7 @@ WHERE filter_id IN (SELECT value FROM json_each(?)) ORDER BY filter_id, destinat
 
 // History.
 const (
+	checkpointWAL = `PRAGMA wal_checkpoint(PASSIVE)`
 	insertMessage = `
 INSERT INTO messages (msg_key, topic, ts, received, envelope, description)
 VALUES (?, ?, ?, ?, ?, ?)
