@@ -292,7 +292,7 @@ func TestServeQueuesExpectedNotificationsFromLibzmq(t *testing.T) {
 	for _, env := range envs {
 		d := describer.Describe(env)
 		for _, h := range ix.DryRun(env, &d) {
-			want[notification{MsgID: env.Key(), User: h.User, Destination: h.Destination, Filter: h.Filter, State: "queued"}] = true
+			want[notification{MsgID: env.Key(), User: h.User, Destination: h.Destination, Filter: h.Filter}] = true
 		}
 	}
 	users := map[string]int{}
@@ -315,6 +315,7 @@ func TestServeQueuesExpectedNotificationsFromLibzmq(t *testing.T) {
 
 	got := map[notification]bool{}
 	for _, n := range listNotifications(t) {
+		n.State = "" // delivery may have tried them already; what was queued is the question
 		if got[n] {
 			t.Errorf("duplicate notification %+v", n)
 		}
