@@ -124,7 +124,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		fmt.Fprintln(w, "ok")
 	})
 	metricsHandler := metrics.Handler(log, sources...)
-	servers := []*http.Server{{Addr: cfg.Web.Listen, Handler: mux}}
+	// Header and idle timeouts keep slow or idle clients from holding
+	// connections open forever; bodies are bounded by the UI itself.
+	servers := []*http.Server{{Addr: cfg.Web.Listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
 	if cfg.Web.MetricsListen != "" {
 		metricsMux := http.NewServeMux()
 		metricsMux.Handle("GET /metrics", metricsHandler)
