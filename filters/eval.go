@@ -10,12 +10,16 @@ import (
 // compiled is an active filter ready to evaluate. Everything but fired
 // is immutable once the filter is in an index.
 type compiled struct {
-	user   *userFilters
-	name   string
-	pos    int    // position in the user's order
-	ord    uint64 // user's seq and pos in one number: the reporting order
-	dests  []string
-	rules  []ruleRef
+	user  *userFilters
+	name  string
+	pos   int    // position in the user's order
+	ord   uint64 // user's seq and pos in one number: the reporting order
+	dests []string
+	rules []ruleRef
+	// verify is what Match evaluates of a candidate: rules without the
+	// anchor when reaching the filter through the anchor's postings
+	// proves the anchor true.
+	verify []ruleRef
 	spec   *Filter
 	once   bool
 	fired  atomic.Bool
@@ -23,9 +27,14 @@ type compiled struct {
 }
 
 type ruleRef struct {
-	slot   *slot
+	slot *slot
+	id   int32 // slot.id, at hand: most results are already cached
+	at   int32 // position in the filter's spec; rules are evaluated cheapest first
+	// exact rules are decided by the index's postings, in Match, which
+	// marks those a message makes true (see posting); Naive and
+	// Explain evaluate them.
+	exact  bool
 	negate bool
-	at     int // position in the filter's spec; rules are evaluated cheapest first
 }
 
 // slot is one distinct compiled rule, shared by every filter using it.
@@ -50,6 +59,7 @@ type scratch struct {
 	results []uint8
 	touched []int
 	cands   []*compiled
+	matched []*compiled
 }
 
 var scratches = sync.Pool{New: func() any { return new(scratch) }}
@@ -69,40 +79,74 @@ func (s *scratch) release() {
 	s.touched = s.touched[:0]
 	clear(s.cands)
 	s.cands = s.cands[:0]
+	clear(s.matched)
+	s.matched = s.matched[:0]
 	scratches.Put(s)
 }
 
-// result evaluates a rule once per message.
-func (s *scratch) result(sl *slot, m *rules.Message, errs *errorCounter) uint8 {
-	if sl.id >= len(s.results) { // a rule added after this match began
-		s.results = append(s.results, make([]uint8, sl.id-len(s.results)+1)...)
+// take adds what a posting holds for a message: its filters as
+// candidates, its exact rules as true. p may be nil.
+func (s *scratch) take(p *posting) {
+	if p == nil {
+		return
 	}
-	if r := s.results[sl.id]; r != unknown {
-		return r
+	s.cands = append(s.cands, p.filters...)
+	for _, id := range p.exact {
+		if id >= len(s.results) { // a rule added after this match began
+			s.results = append(s.results, make([]uint8, id-len(s.results)+1)...)
+		}
+		if s.results[id] == unknown {
+			s.results[id] = resTrue
+			s.touched = append(s.touched, id)
+		}
 	}
-	ok, err := sl.rule.Eval(m)
-	r := resFalse
-	switch {
-	case err != nil:
-		r = resError
-		errs.add(sl.rule.Kind)
-	case ok:
-		r = resTrue
-	}
-	s.results[sl.id] = r
-	s.touched = append(s.touched, sl.id)
-	return r
 }
 
-// matches evaluates a filter: every rule must hold (negated rules must
-// not), a rule that errors fails the filter either way, and a filter
-// without rules never matches.
-func (s *scratch) matches(f *compiled, m *rules.Message, errs *errorCounter) bool {
-	if len(f.rules) == 0 {
-		return false
+// takeAll takes the postings of values.
+func (s *scratch) takeAll(post map[string]*posting, values []string) {
+	for _, v := range values {
+		s.take(post[v])
 	}
-	for _, r := range f.rules {
-		res := s.result(r.slot, m, errs)
+}
+
+// result evaluates a rule once per message.
+func (s *scratch) result(r ruleRef, m *rules.Message, errs *errorCounter) uint8 {
+	if int(r.id) < len(s.results) {
+		if res := s.results[r.id]; res != unknown {
+			return res
+		}
+	} else { // a rule added after this match began
+		s.results = append(s.results, make([]uint8, int(r.id)-len(s.results)+1)...)
+	}
+	ok, err := r.slot.rule.Eval(m)
+	res := resFalse
+	switch {
+	case err != nil:
+		res = resError
+		errs.add(r.slot.rule.Kind)
+	case ok:
+		res = resTrue
+	}
+	s.results[r.id] = res
+	s.touched = append(s.touched, int(r.id))
+	return res
+}
+
+// holds evaluates rs, a filter's rules or what is left of them to
+// verify: every rule must hold (negated rules must not), and a rule that
+// errors fails the filter either way. With marked, exact rules are true
+// when the postings marked them and false otherwise.
+func (s *scratch) holds(rs []ruleRef, m *rules.Message, errs *errorCounter, marked bool) bool {
+	for _, r := range rs {
+		var res uint8
+		if marked && r.exact {
+			res = resFalse
+			if int(r.id) < len(s.results) && s.results[r.id] == resTrue {
+				res = resTrue
+			}
+		} else {
+			res = s.result(r, m, errs)
+		}
 		if res == resError || (res == resTrue) == r.negate {
 			return false
 		}
@@ -110,17 +154,24 @@ func (s *scratch) matches(f *compiled, m *rules.Message, errs *errorCounter) boo
 	return true
 }
 
-// matchUser turns one user's candidate filters, in the user's order, into
-// hits: per destination, the first matching filter. With consume, a
-// one-shot filter that would produce a hit is claimed first, so exactly
-// one message ever gets it; fired collects what was claimed.
-func (s *scratch) matchUser(fs []*compiled, m *rules.Message, errs *errorCounter, consume bool, hits []Hit, fired *[]*compiled) []Hit {
+// matches evaluates all of a filter's rules; a filter without rules
+// never matches.
+func (s *scratch) matches(f *compiled, m *rules.Message, errs *errorCounter) bool {
+	return len(f.rules) > 0 && s.holds(f.rules, m, errs, false)
+}
+
+// matchUser turns one user's filters, in the user's order, into hits:
+// per destination, the first filter that matches. match says whether a
+// filter does; it is only asked about filters that could add a hit. With
+// consume, a one-shot filter that would produce a hit is claimed first,
+// so exactly one message ever gets it; fired collects what was claimed.
+func matchUser(fs []*compiled, match func(*compiled) bool, consume bool, hits []Hit, fired *[]*compiled) []Hit {
 	start := len(hits)
 	for _, f := range fs {
 		if f.once && f.fired.Load() {
 			continue
 		}
-		if !hasFresh(f.dests, hits[start:]) || !s.matches(f, m, errs) {
+		if !hasFresh(f.dests, hits[start:]) || !match(f) {
 			continue
 		}
 		if f.once && consume {

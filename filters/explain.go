@@ -38,9 +38,12 @@ type Explanation struct {
 // index, no short cut) and meant for previews and `hark match --explain`.
 func (ix *Index) Explain(env *bus.Envelope, desc *meta.Description) []Explanation {
 	m := rules.NewMessage(env, desc, ix.ownership())
+	s := getScratch(int(ix.nextID.Load()))
+	defer s.release()
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	cands := ix.collect(m, nil)
+	ix.collect(m, s)
+	cands := s.cands
 	var out []Explanation
 	for _, uf := range ix.order {
 		for _, f := range uf.compiled {

@@ -1,6 +1,7 @@
 package filters
 
 import (
+	"cmp"
 	"slices"
 
 	"hark/bus"
@@ -12,7 +13,11 @@ import (
 // so tests can check that it evaluates far fewer than all.
 func (ix *Index) Candidates(env *bus.Envelope, desc *meta.Description) int {
 	m := rules.NewMessage(env, desc, ix.ownership())
+	s := getScratch(int(ix.nextID.Load()))
+	defer s.release()
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(slices.Compact(ix.collect(m, nil)))
+	ix.collect(m, s)
+	slices.SortFunc(s.cands, func(a, b *compiled) int { return cmp.Compare(a.ord, b.ord) })
+	return len(slices.Compact(s.cands))
 }

@@ -47,7 +47,7 @@ type Index struct {
 	mu         sync.RWMutex
 	users      map[string]*userFilters
 	order      []*userFilters // by seq: the order hits are reported in
-	post       [rules.NumFields]map[string][]*compiled
+	post       [rules.NumFields]map[string]*posting
 	prefixLens []int       // distinct topic-prefix lengths, ascending
 	prefixN    map[int]int // how many prefixes have each length
 	always     []*compiled
@@ -68,7 +68,7 @@ type userFilters struct {
 func New(opts Options) *Index {
 	ix := &Index{opts: opts, slots: map[string]*slot{}, users: map[string]*userFilters{}, prefixN: map[int]int{}}
 	for i := range ix.post {
-		ix.post[i] = map[string][]*compiled{}
+		ix.post[i] = map[string]*posting{}
 	}
 	return ix
 }
@@ -83,6 +83,7 @@ func (ix *Index) SetUser(user string, fs []Filter) error {
 		return fmt.Errorf("set filters of %s: %w", user, err)
 	}
 	compiledRules := make([][]*rules.Rule, len(fs))
+	nrules := 0
 	for i, f := range fs {
 		if !f.Active {
 			continue
@@ -94,6 +95,7 @@ func (ix *Index) SetUser(user string, fs []Filter) error {
 			}
 			compiledRules[i] = append(compiledRules[i], r)
 		}
+		nrules += len(f.Rules)
 	}
 
 	ix.wmu.Lock()
@@ -105,18 +107,38 @@ func (ix *Index) SetUser(user string, fs []Filter) error {
 		ix.seq++
 		uf.seq = ix.seq
 	}
+	// One allocation for the user's filters and one for their rules keep
+	// what a message reaches of one user together in memory.
+	slab := make([]compiled, len(fs))
+	refs := make([]ruleRef, 0, 2*nrules)
+	var created []*slot
 	for i, f := range uf.specs {
 		if !f.Active {
 			continue
 		}
-		c := &compiled{user: uf, name: f.Name, pos: i, ord: uf.seq<<24 | uint64(i), dests: f.Destinations, once: f.OneShot, spec: &uf.specs[i]}
+		c := &slab[i]
+		*c = compiled{user: uf, name: f.Name, pos: i, ord: uf.seq<<24 | uint64(i), dests: f.Destinations, once: f.OneShot, spec: &uf.specs[i]}
+		start := len(refs)
 		for j, r := range compiledRules[i] {
-			c.rules = append(c.rules, ruleRef{slot: ix.intern(r), negate: f.Rules[j].Negate, at: j})
+			sl, isNew := ix.intern(r)
+			if isNew {
+				created = append(created, sl)
+			}
+			refs = append(refs, ruleRef{slot: sl, id: int32(sl.id), at: int32(j), exact: r.Exact, negate: f.Rules[j].Negate})
 		}
+		c.rules = refs[start:len(refs):len(refs)]
 		// AND does not care about order, and a false cheap rule spares
 		// the regexes and expressions.
 		slices.SortStableFunc(c.rules, func(a, b ruleRef) int { return cmp.Compare(a.slot.rule.Cost, b.slot.rule.Cost) })
 		c.anchor = anchorOf(c)
+		c.verify = c.rules
+		if c.anchor != nil && c.anchor.rule.Exact {
+			i := slices.IndexFunc(c.rules, func(r ruleRef) bool { return r.slot == c.anchor && !r.negate })
+			start := len(refs)
+			refs = append(refs, c.rules[:i]...)
+			refs = append(refs, c.rules[i+1:]...)
+			c.verify = refs[start:len(refs):len(refs)]
+		}
 		uf.compiled = append(uf.compiled, c)
 	}
 
@@ -130,6 +152,7 @@ func (ix *Index) SetUser(user string, fs []Filter) error {
 		ix.order = append(ix.order, uf)
 	}
 	ix.users[user] = uf
+	ix.fileExact(created)
 	ix.file(uf.compiled...)
 	ix.mu.Unlock()
 
@@ -186,24 +209,34 @@ func (ix *Index) match(env *bus.Envelope, desc *meta.Description, consume bool) 
 	defer s.release()
 
 	ix.mu.RLock()
-	s.cands = ix.collect(m, s.cands)
+	ix.collect(m, s)
 	ix.mu.RUnlock()
-	if len(s.cands) == 0 {
+	// Few candidates match, so each is verified on its own, in any
+	// order, and only the matches are put in the users' order. A filter
+	// reached through several names (a rule on two packages the message
+	// both has) is verified again from the rule cache, and kept once.
+	for _, f := range s.cands {
+		if f.once && f.fired.Load() {
+			continue
+		}
+		if len(f.rules) > 0 && s.holds(f.verify, m, &ix.errs, true) {
+			s.matched = append(s.matched, f)
+		}
+	}
+	if len(s.matched) == 0 {
 		return nil
 	}
-	// One filter may be reached through several names (a rule on two
-	// packages the message both has); sorting brings each user's
-	// candidates together in the user's order.
-	slices.SortFunc(s.cands, func(a, b *compiled) int { return cmp.Compare(a.ord, b.ord) })
-	cands := slices.Compact(s.cands)
+	slices.SortFunc(s.matched, func(a, b *compiled) int { return cmp.Compare(a.ord, b.ord) })
+	matched := slices.Compact(s.matched)
+	verified := func(*compiled) bool { return true }
 	var hits []Hit
 	var fired []*compiled
-	for i := 0; i < len(cands); {
+	for i := 0; i < len(matched); {
 		j := i + 1
-		for j < len(cands) && cands[j].user == cands[i].user {
+		for j < len(matched) && matched[j].user == matched[i].user {
 			j++
 		}
-		hits = s.matchUser(cands[i:j], m, &ix.errs, consume, hits, &fired)
+		hits = matchUser(matched[i:j], verified, consume, hits, &fired)
 		i = j
 	}
 	for _, f := range fired {
@@ -220,11 +253,12 @@ func (ix *Index) Naive(env *bus.Envelope, desc *meta.Description) []Hit {
 	m := rules.NewMessage(env, desc, ix.ownership())
 	s := getScratch(int(ix.nextID.Load()))
 	defer s.release()
+	match := func(f *compiled) bool { return s.matches(f, m, &ix.errs) }
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	var hits []Hit
 	for _, uf := range ix.order {
-		hits = s.matchUser(uf.compiled, m, &ix.errs, false, hits, nil)
+		hits = matchUser(uf.compiled, match, false, hits, nil)
 	}
 	return hits
 }
@@ -236,42 +270,45 @@ func (ix *Index) ownership() rules.Ownership {
 	return ix.opts.Owners()
 }
 
-// collect appends the filters a message could match. Called with mu held.
-func (ix *Index) collect(m *rules.Message, cands []*compiled) []*compiled {
+// posting is what the index keeps under one value of one field.
+type posting struct {
+	// filters are the filters filed under the value: their anchor has it.
+	filters []*compiled
+	// exact are the ids of the exact rules having the value among their
+	// hints: a message having the value makes them true, and one having
+	// none of their values false, so they are never evaluated.
+	exact []int
+}
+
+// collect puts in s the filters a message could match, and marks the
+// exact rules it makes true. Called with mu held.
+func (ix *Index) collect(m *rules.Message, s *scratch) {
 	topic := m.Env.Topic
-	cands = append(cands, ix.always...)
-	cands = append(cands, ix.post[rules.FieldTopic][topic]...)
+	s.cands = append(s.cands, ix.always...)
+	s.take(ix.post[rules.FieldTopic][topic])
 	for _, n := range ix.prefixLens {
 		if n > len(topic) {
 			break
 		}
-		cands = append(cands, ix.post[rules.FieldTopicPrefix][topic[:n]]...)
+		s.take(ix.post[rules.FieldTopicPrefix][topic[:n]])
 	}
 	d := m.Desc
 	if d.App != "" {
-		cands = append(cands, ix.post[rules.FieldApp][d.App]...)
+		s.take(ix.post[rules.FieldApp][d.App])
 	}
 	if d.Agent != "" {
-		cands = append(cands, ix.post[rules.FieldAgent][d.Agent]...)
+		s.take(ix.post[rules.FieldAgent][d.Agent])
 	}
-	cands = appendPosted(cands, ix.post[rules.FieldPackage], d.Packages)
-	cands = appendPosted(cands, ix.post[rules.FieldUser], d.Usernames)
+	s.takeAll(ix.post[rules.FieldPackage], d.Packages)
+	s.takeAll(ix.post[rules.FieldUser], d.Usernames)
 	if len(d.Packages) > 0 {
 		if len(ix.post[rules.FieldOwner]) > 0 {
-			cands = appendPosted(cands, ix.post[rules.FieldOwner], m.OwnerUsers())
+			s.takeAll(ix.post[rules.FieldOwner], m.OwnerUsers())
 		}
 		if len(ix.post[rules.FieldGroup]) > 0 {
-			cands = appendPosted(cands, ix.post[rules.FieldGroup], m.OwnerGroups())
+			s.takeAll(ix.post[rules.FieldGroup], m.OwnerGroups())
 		}
 	}
-	return cands
-}
-
-func appendPosted(cands []*compiled, post map[string][]*compiled, keys []string) []*compiled {
-	for _, k := range keys {
-		cands = append(cands, post[k]...)
-	}
-	return cands
 }
 
 // anchorOf picks the rule a filter is filed under: the most selective
@@ -298,7 +335,8 @@ func (ix *Index) file(fs ...*compiled) {
 			continue
 		}
 		for _, h := range f.anchor.rule.Hints {
-			ix.post[h.Field][h.Value] = append(ix.post[h.Field][h.Value], f)
+			p := ix.posting(h)
+			p.filters = append(p.filters, f)
 			if h.Field == rules.FieldTopicPrefix {
 				ix.countPrefix(len(h.Value), +1)
 			}
@@ -315,16 +353,63 @@ func (ix *Index) unfile(fs ...*compiled) {
 			continue
 		}
 		for _, h := range f.anchor.rule.Hints {
-			post := ix.post[h.Field]
-			if rest := remove(post[h.Value], f); len(rest) > 0 {
-				post[h.Value] = rest
-			} else {
-				delete(post, h.Value)
-			}
+			p := ix.post[h.Field][h.Value]
+			p.filters = remove(p.filters, f)
+			ix.dropIfEmpty(h, p)
 			if h.Field == rules.FieldTopicPrefix {
 				ix.countPrefix(len(h.Value), -1)
 			}
 		}
+	}
+}
+
+// fileExact adds new exact rules to the postings of their hints. Called
+// with mu held for writing.
+func (ix *Index) fileExact(slots []*slot) {
+	for _, sl := range slots {
+		if !sl.rule.Exact {
+			continue
+		}
+		for _, h := range sl.rule.Hints {
+			p := ix.posting(h)
+			p.exact = append(p.exact, sl.id)
+		}
+	}
+}
+
+// unfileExact removes freed exact rules from the postings of their
+// hints. Called with mu held for writing.
+func (ix *Index) unfileExact(slots []*slot) {
+	for _, sl := range slots {
+		if !sl.rule.Exact {
+			continue
+		}
+		for _, h := range sl.rule.Hints {
+			p := ix.post[h.Field][h.Value]
+			if i := slices.Index(p.exact, sl.id); i >= 0 {
+				last := len(p.exact) - 1
+				p.exact[i] = p.exact[last]
+				p.exact = p.exact[:last]
+			}
+			ix.dropIfEmpty(h, p)
+		}
+	}
+}
+
+// posting returns the posting of a hint, creating it. Called with mu
+// held for writing.
+func (ix *Index) posting(h rules.Hint) *posting {
+	p := ix.post[h.Field][h.Value]
+	if p == nil {
+		p = &posting{}
+		ix.post[h.Field][h.Value] = p
+	}
+	return p
+}
+
+func (ix *Index) dropIfEmpty(h rules.Hint, p *posting) {
+	if len(p.filters) == 0 && len(p.exact) == 0 {
+		delete(ix.post[h.Field], h.Value)
 	}
 }
 
@@ -354,36 +439,46 @@ func (ix *Index) countPrefix(n, delta int) {
 	}
 }
 
-// intern returns the shared slot of a rule, creating it on first use.
-// Called with wmu held.
-func (ix *Index) intern(r *rules.Rule) *slot {
+// intern returns the shared slot of a rule, creating it on first use;
+// isNew says it did. Called with wmu held.
+func (ix *Index) intern(r *rules.Rule) (s *slot, isNew bool) {
 	if s := ix.slots[r.Key]; s != nil {
 		s.refs++
-		return s
+		return s, false
 	}
-	s := &slot{rule: r, refs: 1}
+	s = &slot{rule: r, refs: 1}
 	if n := len(ix.free); n > 0 {
 		s.id, ix.free = ix.free[n-1], ix.free[:n-1]
 	} else {
 		s.id = int(ix.nextID.Add(1) - 1)
 	}
 	ix.slots[r.Key] = s
-	return s
+	return s, true
 }
 
 // release drops filters' references to their rules, freeing rules no
-// filter uses any more. Called with wmu held. A freed id may be reused
-// while a Match that began earlier is still running; that is safe
+// filter uses any more. Called with wmu held, not mu. A freed id may be
+// reused while a Match that began earlier is still running; that is safe
 // because one Match's candidates all come from one consistent view, in
 // which an id belongs to one rule.
 func (ix *Index) release(fs ...*compiled) {
+	var freed []*slot
 	for _, f := range fs {
 		for _, r := range f.rules {
 			if r.slot.refs--; r.slot.refs == 0 {
 				delete(ix.slots, r.slot.rule.Key)
-				ix.free = append(ix.free, r.slot.id)
+				freed = append(freed, r.slot)
 			}
 		}
+	}
+	if len(freed) == 0 {
+		return
+	}
+	ix.mu.Lock()
+	ix.unfileExact(freed)
+	ix.mu.Unlock()
+	for _, sl := range freed {
+		ix.free = append(ix.free, sl.id)
 	}
 }
 

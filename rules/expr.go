@@ -75,12 +75,23 @@ func compileExpr(raw json.RawMessage, owner string) (*Rule, error) {
 		return nil, fmt.Errorf("args.expression: %w", err)
 	}
 	// An expression that reads owner differs per owner; any other is
-	// shared by everyone who wrote it.
+	// shared by everyone who wrote it. One that does not read msg or
+	// msg_id spares the message making them. $env reads everything.
 	usesOwner := false
+	var needs envNeeds
 	root := program.Node()
 	ast.Walk(&root, visitor(func(n *ast.Node) {
-		if id, ok := (*n).(*ast.IdentifierNode); ok && id.Value == "owner" {
-			usesOwner = true
+		if id, ok := (*n).(*ast.IdentifierNode); ok {
+			switch id.Value {
+			case "owner":
+				usesOwner = true
+			case "msg":
+				needs |= needMsg
+			case "msg_id":
+				needs |= needKey
+			case "$env":
+				usesOwner, needs = true, needMsg|needKey
+			}
 		}
 	}))
 	k := *args.Expression
@@ -93,7 +104,7 @@ func compileExpr(raw json.RawMessage, owner string) (*Rule, error) {
 		Key:  key(k),
 		Cost: costExpr,
 		eval: func(m *Message) (bool, error) {
-			env := m.exprEnvironment()
+			env := m.exprEnvironment(needs)
 			env["owner"] = owner
 			v := vms.Get().(*vm.VM)
 			out, err := v.Run(program, env)
@@ -114,20 +125,41 @@ type visitor func(*ast.Node)
 
 func (f visitor) Visit(n *ast.Node) { f(n) }
 
-// exprEnvironment builds the expression environment once per message.
-func (m *Message) exprEnvironment() map[string]any {
+// envNeeds says which costly values of the environment an expression
+// reads.
+type envNeeds uint8
+
+const (
+	needMsg envNeeds = 1 << iota // the payload with plain numbers: a deep copy
+	needKey                      // msg_id, a hash of the envelope when it has none
+)
+
+// exprEnvironment builds the expression environment once per message,
+// and its costly values on first need: until then msg is the payload as
+// decoded and msg_id empty, which expressions not reading them cannot
+// tell.
+func (m *Message) exprEnvironment(needs envNeeds) map[string]any {
 	if m.exprEnv == nil {
 		d := m.Desc
 		m.exprEnv = map[string]any{
 			"topic":     m.Env.Topic,
 			"app":       d.App,
-			"msg":       plainNumbers(m.Env.Msg),
+			"msg":       m.Env.Msg,
 			"usernames": nonNil(d.Usernames),
 			"packages":  nonNil(d.Packages),
 			"agent":     d.Agent,
-			"msg_id":    m.Env.Key(),
+			"msg_id":    "",
 			"timestamp": m.Env.Timestamp,
 		}
+	}
+	if missing := needs &^ m.envHas; missing != 0 {
+		if missing&needMsg != 0 {
+			m.exprEnv["msg"] = plainNumbers(m.Env.Msg)
+		}
+		if missing&needKey != 0 {
+			m.exprEnv["msg_id"] = m.Env.Key()
+		}
+		m.envHas |= missing
 	}
 	return m.exprEnv
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 )
@@ -153,6 +154,7 @@ func namesRule(arg string, field Field, selectivity int, values func(*Message) [
 		r := &Rule{
 			Key:         key(resolved),
 			Selectivity: selectivity * len(resolved),
+			Exact:       true,
 			eval:        func(m *Message) (bool, error) { return intersects(resolved, values(m)), nil },
 		}
 		for _, n := range resolved {
@@ -206,7 +208,7 @@ func compileTopic(raw json.RawMessage, _ string) (*Rule, error) {
 	}
 	switch prefix, exact := g.Prefix(); {
 	case exact:
-		r.Hints, r.Selectivity = []Hint{{FieldTopic, prefix}}, selectTopic
+		r.Hints, r.Selectivity, r.Exact = []Hint{{FieldTopic, prefix}}, selectTopic, true
 	case prefix != "":
 		r.Hints, r.Selectivity = []Hint{{FieldTopicPrefix, prefix}}, max(selectMaxTopic-len(prefix), selectApp)
 	}
@@ -235,14 +237,29 @@ func regexRule(cost int, match func(*Message, *regexp.Regexp) bool) func(json.Ra
 
 // compileTextRegex compiles the regex rule, which runs over the whole
 // message: the costliest rule per message after expr, so it first looks
-// for a literal the pattern requires.
+// for a literal the pattern requires, and it searches the message's
+// tokens rather than its text when that gives the same answer.
 func compileTextRegex(raw json.RawMessage, owner string) (*Rule, error) {
-	r, err := regexRule(costTextRegex, func(m *Message, re *regexp.Regexp) bool { return re.Match(m.Text()) })(raw, owner)
+	pattern, err := decodePattern(raw)
 	if err != nil {
 		return nil, err
 	}
-	pattern, _ := decodePattern(raw)
-	if lf, ok := requiredLiteral(pattern); ok {
+	parsed, err := syntax.Parse(pattern, syntax.Perl) // as regexp.Compile parses
+	if err != nil {
+		return nil, fmt.Errorf("args.pattern: %w", err)
+	}
+	lf, hasLiteral := requiredLiteral(parsed)
+	// A pattern without a literal may match the empty string, which the
+	// tokens of an empty envelope would not show.
+	text := (*Message).Text
+	if hasLiteral && tokenLocal(parsed) {
+		text = (*Message).tokens
+	}
+	r, err := regexRule(costTextRegex, func(m *Message, re *regexp.Regexp) bool { return re.Match(text(m)) })(raw, owner)
+	if err != nil {
+		return nil, err
+	}
+	if hasLiteral {
 		full := r.eval
 		r.eval = func(m *Message) (bool, error) {
 			if !lf.mayMatch(m) {

@@ -63,6 +63,10 @@ type Rule struct {
 	// when the rule cannot be indexed (regex, expr, a leading-wildcard
 	// glob).
 	Hints []Hint
+	// Exact says the hints are also sufficient: a message having one of
+	// them makes the rule true (a list of names, an exact topic), so an
+	// index that found a message under a hint need not evaluate it.
+	Exact bool
 	// Selectivity estimates how few messages the hints let through,
 	// lower being more selective; an index uses it to choose which of a
 	// filter's rules to file the filter under.
@@ -101,7 +105,13 @@ type Message struct {
 	text       []byte
 	textDone   bool
 	lower      []byte
+	toks       []byte
+	tokensDone bool
+	lowerToks  []byte
+	grams      *gramSet
+	gramsDone  bool
 	exprEnv    map[string]any
+	envHas     envNeeds // the costly values exprEnv holds
 	ownerUsers []string
 	ownerGrps  []string
 	ownersDone bool
