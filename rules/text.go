@@ -49,31 +49,66 @@ var kelvin, longS = []byte("\u212a"), []byte("\u017f")
 
 // containsLower reports whether text, its ASCII letters lower-cased,
 // contains lit (lower-case ASCII), without copying text: the prefilter
-// runs over every stored message.
+// runs over every stored message, so it looks for its candidates with
+// bytes.IndexByte (vectorised) rather than byte by byte.
 func containsLower(text, lit []byte) bool {
 	n := len(lit)
 	if n == 0 {
 		return true
 	}
-	first := lit[0]
-	for i := 0; i+n <= len(text); i++ {
-		if lowerByte(text[i]) != first {
-			continue
+	// Anchor on a byte that has one case, if the literal has one.
+	if j := bytes.IndexFunc(lit, func(r rune) bool { return r < 'a' || r > 'z' }); j >= 0 {
+		for off := j; off < len(text); {
+			k := bytes.IndexByte(text[off:], lit[j])
+			if k < 0 {
+				return false
+			}
+			if start := off + k - j; start+n <= len(text) && equalLower(text[start:start+n], lit) {
+				return true
+			}
+			off += k + 1
 		}
-		j := 1
-		for j < n && lowerByte(text[i+j]) == lit[j] {
-			j++
+		return false
+	}
+	// Only letters: the first one in either case.
+	lo, up := lit[0], lit[0]-'a'+'A'
+	nextLo, nextUp := -1, -1
+	for i := 0; ; {
+		if nextLo < i {
+			nextLo = indexFrom(text, lo, i)
 		}
-		if j == n {
+		if nextUp < i {
+			nextUp = indexFrom(text, up, i)
+		}
+		k := min(nextLo, nextUp)
+		if k+n > len(text) {
+			return false
+		}
+		if equalLower(text[k:k+n], lit) {
 			return true
 		}
+		i = k + 1
 	}
-	return false
 }
 
-func lowerByte(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
+// indexFrom is the index of c in text at or after from, or len(text)+1
+// when there is none (so that min picks the other case).
+func indexFrom(text []byte, c byte, from int) int {
+	if k := bytes.IndexByte(text[from:], c); k >= 0 {
+		return from + k
 	}
-	return c
+	return len(text) + 1
+}
+
+// equalLower reports whether b, ASCII letters lower-cased, is lit.
+func equalLower(b, lit []byte) bool {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lit[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -58,3 +58,28 @@ func TestTextPredicateRejectsBadArguments(t *testing.T) {
 		}
 	}
 }
+
+func TestContainsLower(t *testing.T) {
+	for _, tc := range []struct {
+		text, lit string
+		want      bool
+	}{
+		{"Hello World", "hello", true},
+		{"say HELLO", "hello", true},
+		{"hellhello", "hello", true},
+		{"HeLlO", "hello", true},
+		{"help", "hello", false},
+		{"hell", "hello", false},
+		{"", "a", false},
+		{"anything", "", true},
+		{"no Such Words here", "no such words", true},
+		{"no such word", "no such words", false},
+		{"x-Ray", "-ray", true},
+		{"ray-", "-ray", false},
+		{"a1B2", "1b2", true},
+	} {
+		if got := containsLower([]byte(tc.text), []byte(tc.lit)); got != tc.want {
+			t.Errorf("containsLower(%q, %q) = %v, want %v", tc.text, tc.lit, got, tc.want)
+		}
+	}
+}

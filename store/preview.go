@@ -67,7 +67,7 @@ func (s *SQLite) ScanHistory(ctx context.Context, q Scan) (Scanned, error) {
 	var err error
 	switch {
 	case q.Terms == nil:
-		rows, err = s.r.QueryContext(ctx, selectHistoryPage, ts, id, q.Limit)
+		rows, err = s.r.QueryContext(ctx, scanHistory, ts, id, q.Limit)
 	case len(q.Terms) == 1 && !q.Terms[0].Prefix:
 		rows, err = s.r.QueryContext(ctx, selectHistoryByTerm, q.Terms[0].Field, q.Terms[0].Value, ts, id, q.Limit)
 	default:

@@ -409,13 +409,20 @@ WHERE t.type = 'text' AND t.value != ''
 
 // Preview: history narrowed by terms (see schemaV3).
 const (
+	// scanColumns are messageColumns with the JSON as BLOB, which the
+	// driver hands over without the copy it makes of TEXT: a scan reads
+	// every envelope of the history.
+	scanColumns = `id, msg_key, topic, ts, received, CAST(envelope AS BLOB), CAST(description AS BLOB)`
+	scanHistory = `
+SELECT ` + scanColumns + ` FROM messages
+WHERE (ts, id) < (?, ?) ORDER BY ts DESC, id DESC LIMIT ?`
 	// ?1 is a JSON array of [field, low, high] ranges; a message having a
 	// term in any of them qualifies. The inner query walks the terms'
 	// primary key and sorts only the qualifying terms. The messages come
 	// out in no order: sorting them here would copy every envelope into
 	// SQLite's sorter, so the caller sorts.
 	selectHistoryByTerms = `
-SELECT ` + messageColumns + ` FROM messages WHERE id IN (
+SELECT ` + scanColumns + ` FROM messages WHERE id IN (
 	SELECT t.msg_id FROM json_each(?1) w
 	JOIN message_terms t ON t.field = w.value ->> 0 AND t.value BETWEEN w.value ->> 1 AND w.value ->> 2
 	WHERE (t.ts, t.msg_id) < (?2, ?3)
@@ -424,7 +431,7 @@ SELECT ` + messageColumns + ` FROM messages WHERE id IN (
 	// One exact term, the most common preview, walks the terms' primary
 	// key backwards: no sorting, and it stops at ?5 rows. Unordered too.
 	selectHistoryByTerm = `
-SELECT ` + messageColumns + ` FROM messages WHERE id IN (
+SELECT ` + scanColumns + ` FROM messages WHERE id IN (
 	SELECT msg_id FROM message_terms
 	WHERE field = ?1 AND value = ?2 AND (ts, msg_id) < (?3, ?4)
 	ORDER BY ts DESC, msg_id DESC LIMIT ?5)`

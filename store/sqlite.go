@@ -45,7 +45,10 @@ func dsn(path string, readOnly bool) string {
 	s := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate&_pragma=wal_autocheckpoint(0)"
 	if readOnly {
-		s += "&_pragma=query_only(1)"
+		// Readers map the file rather than copy each page through a read
+		// call: a preview scanning the whole history reads it about half
+		// again as fast. It is address space, not memory.
+		s += "&_pragma=query_only(1)&_pragma=mmap_size(1073741824)"
 	}
 	return s
 }
