@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"hark/owners"
+	"hark/rules"
 	"hark/store"
 )
 
@@ -20,7 +22,8 @@ func storeMessages(t *testing.T, ts *testServer, msgs ...[3]string) {
 		topic := "org.fedoraproject.prod." + m[1] + ".update.comment"
 		sec := int64(1767225600 + 60*i)
 		env := fmt.Sprintf(`{"msg":{"agent":%q},"msg_id":%q,"timestamp":%d,"topic":%q}`, m[2], m[0], sec, topic)
-		desc := map[string]any{"app": m[1], "agent": m[2], "usernames": []string{m[2]}, "subtitle": m[2] + " commented on " + m[0]}
+		desc := map[string]any{"app": m[1], "agent": m[2], "usernames": []string{m[2]}, "packages": []string{m[1]},
+			"subtitle": m[2] + " commented on " + m[0]}
 		sm, err := store.NewMessage(m[0], topic, float64(sec), []byte(env), desc)
 		if err != nil {
 			t.Fatal(err)
@@ -184,4 +187,28 @@ func TestPreviewOfAnotherUsersFilter(t *testing.T) {
 			t.Errorf("matches %q, want m-alice only", got)
 		}
 	})
+}
+
+func TestPreviewUsesOwnershipAndLeavesOneShotsArmed(t *testing.T) {
+	snap, err := owners.Parse("aliases.json", []byte(`{"rpms": {"bodhi": ["alice"]}}`), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, func(o *Options) { o.Owners = func() rules.Ownership { return snap } })
+	alice := ts.login(t, "alice", false)
+	// The test messages name their app as their one package.
+	storeMessages(t, ts, [3]string{"m-bodhi", "bodhi", "bob"}, [3]string{"m-koji", "koji", "bob"})
+	f := userFilter(t, ts, "alice", "mine", `[{"kind":"owned-by","args":{"users":["@me"]}}]`)
+	f.Oneshot = true
+	if _, err := ts.store.SaveFilter(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	p := decodePreview(t, alice.get(fmt.Sprintf("/api/v1/filters/%d/preview", f.ID)))
+	if got := strings.Join(matchKeys(p), " "); got != "m-bodhi" {
+		t.Errorf("matches %q, want m-bodhi, the package alice owns", got)
+	}
+	after, err := ts.store.FilterByID(context.Background(), f.ID)
+	if err != nil || !after.Active || !after.Oneshot {
+		t.Errorf("filter after preview %+v, %v: want the one-shot still armed", after, err)
+	}
 }
