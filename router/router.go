@@ -212,7 +212,8 @@ func (r *Router) accept(env *bus.Envelope, desc *meta.Description, hits []filter
 		return acc
 	}
 	dir := r.dir.Load()
-	for _, h := range hits {
+	whys := r.opts.Index.Why(env, desc, hits)
+	for i, h := range hits {
 		f, ok := dir.filter(h.User, h.Filter)
 		dest, okDest := dir.destination(h.User, h.Destination)
 		if !ok || !okDest {
@@ -222,7 +223,7 @@ func (r *Router) accept(env *bus.Envelope, desc *meta.Description, hits []filter
 				"msg_id", acc.Message.Key, "user", h.User, "filter", h.Filter, "destination", h.Destination)
 			continue
 		}
-		why, _ := json.Marshal(r.opts.Index.Why(env, desc, h.User, h.Filter))
+		why, _ := json.Marshal(whys[i])
 		acc.Matches = append(acc.Matches, store.Match{
 			UserID: f.userID, DestinationID: dest, FilterID: f.id, Oneshot: f.oneshot, Why: why,
 		})

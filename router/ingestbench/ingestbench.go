@@ -1,0 +1,174 @@
+// Package ingestbench measures hark's ingest path — a bus message
+// described, matched against every user's filters and committed to the
+// durable queue with its history row — next to matching alone, in the
+// same run and with the synthetic population of `hark bench match`, so
+// the ratio says what durability costs on whatever machine runs it.
+package ingestbench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"hark/bus"
+	"hark/filters"
+	"hark/filters/synth"
+	"hark/router"
+	"hark/rules"
+	"hark/store"
+)
+
+// Result is one run.
+type Result struct {
+	MatchMsgsPerS  float64 // matching alone: the index over messages described beforehand
+	IngestMsgsPerS float64 // describe, match and commit to the store
+	NotesPerS      float64 // notifications committed per second while ingesting
+	Ratio          float64 // IngestMsgsPerS / MatchMsgsPerS
+	Messages       int     // messages ingested
+	Notifications  uint64  // notifications queued
+	SetupTime      time.Duration
+}
+
+// Options shape a run.
+type Options struct {
+	Shape synth.Shape
+	Seed  uint64
+	// Messages is how many messages are ingested (cycling through the
+	// samples, each with a fresh msg_id so every one is stored).
+	Messages int
+	// Dir holds the benchmark's database.
+	Dir string
+}
+
+// Run builds the population in a fresh store, then measures matching
+// alone and the whole ingest path over the same messages.
+func Run(ctx context.Context, samples []synth.Sample, describer router.Describer, opts Options) (Result, error) {
+	start := time.Now()
+	pop, err := synth.NewPopulation(opts.Seed, opts.Shape, samples)
+	if err != nil {
+		return Result{}, err
+	}
+	st, err := store.Open(ctx, filepath.Join(opts.Dir, "ingest.db"))
+	if err != nil {
+		return Result{}, err
+	}
+	defer st.Close()
+	if err := load(ctx, st, pop); err != nil {
+		return Result{}, err
+	}
+	owners := func() rules.Ownership { return pop.Owners }
+	matchIx := filters.New(filters.Options{Owners: owners})
+	if err := pop.Load(matchIx); err != nil {
+		return Result{}, err
+	}
+	ix := filters.New(filters.Options{Owners: owners})
+	rt, err := router.New(router.Options{Store: st, Describer: describer, Index: ix,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return Result{}, err
+	}
+	// Load the filters into the router's index now, so the timed run
+	// measures messages, not the first reload.
+	if err := rt.Reload(ctx); err != nil {
+		return Result{}, err
+	}
+	res := Result{SetupTime: time.Since(start), Messages: opts.Messages}
+
+	begin := time.Now()
+	for i := range opts.Messages {
+		s := samples[i%len(samples)]
+		matchIx.DryRun(s.Env, s.Desc)
+	}
+	res.MatchMsgsPerS = float64(opts.Messages) / time.Since(begin).Seconds()
+
+	src := &memorySource{samples: samples, n: opts.Messages, done: make(chan struct{})}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	begin = time.Now()
+	go func() { errc <- rt.Run(runCtx, src) }()
+	select {
+	case <-src.done:
+	case err := <-errc:
+		return Result{}, fmt.Errorf("run router: %w", err)
+	}
+	elapsed := time.Since(begin).Seconds()
+	cancel()
+	if err := <-errc; err != nil {
+		return Result{}, err
+	}
+	res.IngestMsgsPerS = float64(opts.Messages) / elapsed
+	res.Notifications = rt.Stats().Notifications
+	res.NotesPerS = float64(res.Notifications) / elapsed
+	res.Ratio = res.IngestMsgsPerS / res.MatchMsgsPerS
+	if res.Notifications == 0 {
+		return res, fmt.Errorf("ingest queued no notification: the population must match")
+	}
+	return res, nil
+}
+
+// load stores the population: each user, their destinations confirmed,
+// and their filters.
+func load(ctx context.Context, st *store.SQLite, pop *synth.Population) error {
+	for _, name := range pop.Users {
+		u, err := st.CreateUser(ctx, store.User{Name: name})
+		if err != nil {
+			return err
+		}
+		ids := map[string]int64{}
+		fs := pop.Filter[name]
+		var out []store.Filter
+		for _, f := range fs {
+			sf := store.Filter{Name: f.Name, Active: f.Active, Oneshot: f.OneShot}
+			for _, d := range f.Destinations {
+				if _, ok := ids[d]; !ok {
+					kind, addr, _ := strings.Cut(d, ":")
+					sd, err := st.SaveDestination(ctx, store.Destination{UserID: u.ID, Kind: kind, Address: addr, Confirmed: true, Enabled: true})
+					if err != nil {
+						return err
+					}
+					ids[d] = sd.ID
+				}
+				sf.DestinationIDs = append(sf.DestinationIDs, ids[d])
+			}
+			for _, r := range f.Rules {
+				sf.Rules = append(sf.Rules, store.Rule{Kind: r.Kind, Args: r.Args, Negate: r.Negate})
+			}
+			out = append(out, sf)
+		}
+		if _, err := st.ReplaceFilters(ctx, u.ID, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// memorySource hands the router n messages cycling through the samples,
+// each with a fresh msg_id, and closes done once all are committed.
+type memorySource struct {
+	samples []synth.Sample
+	n       int
+	acked   atomic.Int64
+	done    chan struct{}
+}
+
+func (m *memorySource) Run(ctx context.Context, handle func(context.Context, *bus.Envelope)) error {
+	ack := func(err error) {
+		if err == nil && m.acked.Add(1) == int64(m.n) {
+			close(m.done)
+		}
+	}
+	for i := range m.n {
+		env := *m.samples[i%len(m.samples)].Env
+		env.MsgID = fmt.Sprintf("ingest-%d", i)
+		env.Ack = ack
+		handle(ctx, &env)
+	}
+	<-ctx.Done()
+	return nil
+}
