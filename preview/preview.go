@@ -141,15 +141,14 @@ func (e *Engine) Preview(ctx context.Context, req Request) (*Page, error) {
 		}
 		for _, m := range read.Kept {
 			match, ok, err := f.eval(m, own)
-			switch {
-			case err != nil:
+			if err != nil {
 				page.Unreadable++
-				continue
-			case !ok:
-				page.Examined++
 				continue
 			}
 			page.Examined++
+			if !ok {
+				continue
+			}
 			page.Matches = append(page.Matches, match)
 			if len(page.Matches) == limit {
 				return page.stop(m.Cursor()), nil
