@@ -205,6 +205,7 @@ func (ix *Index) DryRun(env *bus.Envelope, desc *meta.Description) []Hit {
 
 func (ix *Index) match(env *bus.Envelope, desc *meta.Description, consume bool) []Hit {
 	m := rules.NewMessage(env, desc, ix.ownership())
+	defer m.Release()
 	s := getScratch(int(ix.nextID.Load()))
 	defer s.release()
 
@@ -251,6 +252,7 @@ func (ix *Index) match(env *bus.Envelope, desc *meta.Description, consume bool) 
 // side effects.
 func (ix *Index) Naive(env *bus.Envelope, desc *meta.Description) []Hit {
 	m := rules.NewMessage(env, desc, ix.ownership())
+	defer m.Release()
 	s := getScratch(int(ix.nextID.Load()))
 	defer s.release()
 	match := func(f *compiled) bool { return s.matches(f, m, &ix.errs) }

@@ -258,3 +258,35 @@ func TestIndexAgreesWithNaive(t *testing.T) {
 		})
 	}
 }
+
+// TestIndexAgreesWithNaiveAfterEdits replaces and removes users, which
+// frees rules and reuses their ids, and checks the property again: the
+// postings of exact rules must follow their rules in and out.
+func TestIndexAgreesWithNaiveAfterEdits(t *testing.T) {
+	samples := loadSamples(t)
+	pop, err := synth.NewPopulation(5, synth.Shape{Users: 400, FiltersPerUser: 5, RulesPerFilter: 3}, samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := filters.New(filters.Options{Owners: func() rules.Ownership { return pop.Owners }})
+	if err := pop.Load(ix); err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range pop.Users {
+		switch {
+		case i%7 == 0:
+			ix.RemoveUser(u)
+		case i%3 == 0:
+			other := pop.Users[(i*13+5)%len(pop.Users)]
+			if err := ix.SetUser(u, pop.Filter[other]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i, s := range samples {
+		got, want := ix.DryRun(s.Env, s.Desc), ix.Naive(s.Env, s.Desc)
+		if !slices.Equal(got, want) {
+			t.Fatalf("sample %d (%s): index %v, naive %v", i+1, s.Env.Topic, got, want)
+		}
+	}
+}

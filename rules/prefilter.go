@@ -6,6 +6,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 
 	"hark/bus"
 )
@@ -133,7 +134,8 @@ func tokenLocal(re *syntax.Regexp) bool {
 // skips sorting keys, which is most of the cost of Text.
 func (m *Message) tokens() []byte {
 	if !m.tokensDone {
-		m.toks = appendTokens(m.toks[:0], m.Env.Fields)
+		buf := tokenBufs.Get().(*[]byte)
+		m.toks = appendTokens((*buf)[:0], m.Env.Fields)
 		m.tokensDone = true
 	}
 	return m.toks
@@ -258,7 +260,8 @@ func (m *Message) tokenGrams() *gramSet {
 		if bytes.Contains(toks, []byte("\u212a")) || bytes.Contains(toks, []byte("\u017f")) {
 			return nil
 		}
-		gs := new(gramSet)
+		gs := gramSets.Get().(*gramSet)
+		clear(gs[:])
 		for i := 2; i < len(toks); i++ {
 			g := gram(toks[i-2], toks[i-1], toks[i])
 			gs[g/64] |= 1 << (g % 64)
@@ -266,4 +269,24 @@ func (m *Message) tokenGrams() *gramSet {
 		m.grams = gs
 	}
 	return m.grams
+}
+
+// The per-message buffers of the regex prefilter, reused across messages
+// through Release: a message's tokens are as long as its JSON.
+var (
+	tokenBufs = sync.Pool{New: func() any { return new([]byte) }}
+	gramSets  = sync.Pool{New: func() any { return new(gramSet) }}
+)
+
+// Release hands the message's reusable buffers back for later messages.
+// m must not be used afterwards. Calling it is optional.
+func (m *Message) Release() {
+	if m.toks != nil {
+		buf := m.toks[:0]
+		tokenBufs.Put(&buf)
+	}
+	if m.grams != nil {
+		gramSets.Put(m.grams)
+	}
+	*m = Message{}
 }
