@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -53,13 +51,7 @@ func runHistory(ctx context.Context, args []string, io stdio) int {
 			batch = batch[:0]
 			return err
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 64<<20)
-		for line := 1; sc.Scan(); line++ {
-			text := bytes.TrimSpace(sc.Bytes())
-			if len(text) == 0 {
-				continue
-			}
+		err = eachLine(ctx, f, func(line int, text []byte) error {
 			env, err := bus.Decode(text)
 			var m store.Message
 			if err == nil {
@@ -70,17 +62,16 @@ func runHistory(ctx context.Context, args []string, io stdio) int {
 			if err != nil {
 				fmt.Fprintf(io.err, "hark history import: %s:%d: %v\n", args[0], line, err)
 				bad++
-				continue
+				return nil
 			}
 			read++
 			if batch = append(batch, m); len(batch) == importBatch {
-				if err := flush(); err != nil {
-					return err
-				}
+				return flush()
 			}
-		}
-		if err := sc.Err(); err != nil {
-			return fmt.Errorf("read %s: %w", args[0], err)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("import %s: %w", args[0], err)
 		}
 		if err := flush(); err != nil {
 			return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -106,17 +105,9 @@ func runMatch(ctx context.Context, args []string, io stdio) int {
 	defer out.Flush()
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
-	sc := bufio.NewScanner(io.in)
-	sc.Buffer(nil, 64<<20)
-	for line := 1; sc.Scan(); line++ {
-		if ctx.Err() != nil {
-			return 1
-		}
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
+	err = eachLine(ctx, io.in, func(line int, text []byte) error {
 		var res any
-		if env, err := bus.Decode(sc.Bytes()); err != nil {
+		if env, err := bus.Decode(text); err != nil {
 			res = errorLine{Line: line, Error: err.Error()}
 		} else {
 			desc := describer.Describe(env)
@@ -125,12 +116,13 @@ func runMatch(ctx context.Context, args []string, io stdio) int {
 			res = ml
 		}
 		if err := enc.Encode(res); err != nil {
-			fmt.Fprintf(io.err, "hark match: %v\n", err)
-			return 1
+			return fmt.Errorf("write: %w", err)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		fmt.Fprintf(io.err, "hark match: read stdin: %v\n", err)
+		return nil
+	})
+	if err != nil {
+		out.Flush()
+		fmt.Fprintf(io.err, "hark match: %v\n", err)
 		return 1
 	}
 	return 0

@@ -53,33 +53,25 @@ func runMeta(ctx context.Context, args []string, io stdio) int {
 	defer out.Flush()
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
-	sc := bufio.NewScanner(io.in)
-	sc.Buffer(nil, 64<<20)
-	for line := 1; sc.Scan(); line++ {
-		if ctx.Err() != nil {
-			return 1
-		}
-		text := sc.Bytes()
-		if len(strings.TrimSpace(string(text))) == 0 {
-			continue
-		}
+	err = eachLine(ctx, io.in, func(line int, text []byte) error {
 		env, err := bus.Decode(text)
 		if err != nil {
 			out.Flush()
 			fmt.Fprintf(io.err, "hark meta: stdin line %d: %v\n", line, err)
 			status = 1
-			continue
+			return nil
 		}
 		// Sets print as arrays, never null, so consumers need no special case.
 		desc := d.Describe(env)
 		desc.Usernames, desc.Packages, desc.Objects = nonNil(desc.Usernames), nonNil(desc.Packages), nonNil(desc.Objects)
 		if err := enc.Encode(desc); err != nil {
-			fmt.Fprintf(io.err, "hark meta: write: %v\n", err)
-			return 1
+			return fmt.Errorf("write: %w", err)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		fmt.Fprintf(io.err, "hark meta: read stdin: %v\n", err)
+		return nil
+	})
+	if err != nil {
+		out.Flush()
+		fmt.Fprintf(io.err, "hark meta: %v\n", err)
 		return 1
 	}
 	return status

@@ -5,7 +5,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strings"
 
 	"hark/bus"
 )
@@ -58,16 +57,7 @@ func runVerify(ctx context.Context, args []string, io stdio) int {
 	status := 0
 	out := bufio.NewWriter(io.out)
 	defer out.Flush()
-	sc := bufio.NewScanner(io.in)
-	sc.Buffer(nil, 64<<20)
-	for line := 1; sc.Scan(); line++ {
-		if ctx.Err() != nil {
-			return 1
-		}
-		text := sc.Bytes()
-		if strings.TrimSpace(string(text)) == "" {
-			continue
-		}
+	err = eachLine(ctx, io.in, func(line int, text []byte) error {
 		env, err := bus.Decode(text)
 		if err == nil {
 			for _, k := range strip {
@@ -80,13 +70,14 @@ func runVerify(ctx context.Context, args []string, io stdio) int {
 		if err != nil {
 			fmt.Fprintf(out, "fail: %v\n", err)
 			status = 1
-			continue
+			return nil
 		}
 		fmt.Fprintln(out, "ok")
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		out.Flush()
-		fmt.Fprintf(io.err, "hark verify: read stdin: %v\n", err)
+		fmt.Fprintf(io.err, "hark verify: %v\n", err)
 		return 1
 	}
 	return status
