@@ -301,6 +301,9 @@ func (ix *Index) collect(m *rules.Message, s *scratch) {
 	if d.Agent != "" {
 		s.take(ix.post[rules.FieldAgent][d.Agent])
 	}
+	if len(ix.post[rules.FieldSeverity]) > 0 {
+		s.take(ix.post[rules.FieldSeverity][m.Severity()])
+	}
 	s.takeAll(ix.post[rules.FieldPackage], d.Packages)
 	s.takeAll(ix.post[rules.FieldUser], d.Usernames)
 	if len(d.Packages) > 0 {

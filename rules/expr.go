@@ -42,6 +42,8 @@ var exprEnvTypes = map[string]any{
 	"msg_id":    "",
 	"timestamp": 0.0,
 	"owner":     "",
+	"severity":  "",
+	"headers":   map[string]any{},
 }
 
 var exprOptions = func() []expr.Option {
@@ -75,8 +77,8 @@ func compileExpr(raw json.RawMessage, owner string) (*Rule, error) {
 		return nil, fmt.Errorf("args.expression: %w", err)
 	}
 	// An expression that reads owner differs per owner; any other is
-	// shared by everyone who wrote it. One that does not read msg or
-	// msg_id spares the message making them. $env reads everything.
+	// shared by everyone who wrote it. One that does not read msg, msg_id
+	// or headers spares the message making them. $env reads everything.
 	usesOwner := false
 	var needs envNeeds
 	root := program.Node()
@@ -89,8 +91,10 @@ func compileExpr(raw json.RawMessage, owner string) (*Rule, error) {
 				needs |= needMsg
 			case "msg_id":
 				needs |= needKey
+			case "headers":
+				needs |= needHeaders
 			case "$env":
-				usesOwner, needs = true, needMsg|needKey
+				usesOwner, needs = true, needMsg|needKey|needHeaders
 			}
 		}
 	}))
@@ -130,14 +134,20 @@ func (f visitor) Visit(n *ast.Node) { f(n) }
 type envNeeds uint8
 
 const (
-	needMsg envNeeds = 1 << iota // the payload with plain numbers: a deep copy
-	needKey                      // msg_id, a hash of the envelope when it has none
+	needMsg     envNeeds = 1 << iota // the payload with plain numbers: a deep copy
+	needKey                          // msg_id, a hash of the envelope when it has none
+	needHeaders                      // the headers with plain numbers: a copy
 )
+
+// noHeaders is the headers of a message that has none (every ZeroMQ
+// message), so that headers["x"] is nil rather than an error. expr
+// cannot write to it, so one map serves every message.
+var noHeaders = map[string]any{}
 
 // exprEnvironment builds the expression environment once per message,
 // and its costly values on first need: until then msg is the payload as
-// decoded and msg_id empty, which expressions not reading them cannot
-// tell.
+// decoded, msg_id empty and headers empty, which expressions not reading
+// them cannot tell.
 func (m *Message) exprEnvironment(needs envNeeds) map[string]any {
 	if m.exprEnv == nil {
 		d := m.Desc
@@ -150,6 +160,8 @@ func (m *Message) exprEnvironment(needs envNeeds) map[string]any {
 			"agent":     d.Agent,
 			"msg_id":    "",
 			"timestamp": m.Env.Timestamp,
+			"severity":  m.Severity(),
+			"headers":   noHeaders,
 		}
 	}
 	if missing := needs &^ m.envHas; missing != 0 {
@@ -158,6 +170,9 @@ func (m *Message) exprEnvironment(needs envNeeds) map[string]any {
 		}
 		if missing&needKey != 0 {
 			m.exprEnv["msg_id"] = m.Env.Key()
+		}
+		if missing&needHeaders != 0 && m.Env.Headers != nil {
+			m.exprEnv["headers"] = plainNumbers(m.Env.Headers)
 		}
 		m.envHas |= missing
 	}

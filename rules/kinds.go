@@ -40,14 +40,21 @@ var catalogue = []Kind{
 		Title:   "Application",
 		Help:    "The message comes from one of these applications (bodhi, buildsys, pagure, ...).",
 		Schema:  namesSchema("names", "Application names"),
-		compile: namesRule("names", FieldApp, selectApp, func(m *Message) []string { return one(m.Desc.App) }),
+		compile: namesRule("names", FieldApp, selectApp, nil, func(m *Message) []string { return one(m.Desc.App) }),
+	},
+	{
+		Name:    "severity",
+		Title:   "Severity",
+		Help:    "The publisher's severity is one of these levels: debug, info, warning, error. Messages from the ZeroMQ bus have none and count as info.",
+		Schema:  severitySchema,
+		compile: compileSeverity,
 	},
 	{
 		Name:    "package",
 		Title:   "Package",
 		Help:    "The message is about one of these packages.",
 		Schema:  namesSchema("names", "Package names"),
-		compile: namesRule("names", FieldPackage, selectName, func(m *Message) []string { return m.Desc.Packages }),
+		compile: namesRule("names", FieldPackage, selectName, nil, func(m *Message) []string { return m.Desc.Packages }),
 	},
 	{
 		Name:    "package-regex",
@@ -61,28 +68,28 @@ var catalogue = []Kind{
 		Title:   "User",
 		Help:    "The message refers to one of these users. @me is the filter's owner.",
 		Schema:  namesSchema("names", "FAS user names, or @me"),
-		compile: namesRule("names", FieldUser, selectName, func(m *Message) []string { return m.Desc.Usernames }),
+		compile: namesRule("names", FieldUser, selectName, nil, func(m *Message) []string { return m.Desc.Usernames }),
 	},
 	{
 		Name:    "agent",
 		Title:   "Acting user",
 		Help:    "The user who acted (commented, built, pushed) is one of these. @me is the filter's owner; negate it to leave out your own actions.",
 		Schema:  namesSchema("names", "FAS user names, or @me"),
-		compile: namesRule("names", FieldAgent, selectName, func(m *Message) []string { return one(m.Desc.Agent) }),
+		compile: namesRule("names", FieldAgent, selectName, nil, func(m *Message) []string { return one(m.Desc.Agent) }),
 	},
 	{
 		Name:    "owned-by",
 		Title:   "Packages owned by",
 		Help:    "One of the message's packages is owned by one of these users, directly or through one of their groups. @me is the filter's owner.",
 		Schema:  namesSchema("users", "FAS user names, or @me"),
-		compile: namesRule("users", FieldOwner, selectName, (*Message).OwnerUsers),
+		compile: namesRule("users", FieldOwner, selectName, nil, (*Message).OwnerUsers),
 	},
 	{
 		Name:    "group-owned",
 		Title:   "Packages owned by group",
 		Help:    "One of the message's packages is owned by one of these groups (names without @).",
 		Schema:  namesSchema("groups", "FAS group names, without @"),
-		compile: namesRule("groups", FieldGroup, selectName, (*Message).OwnerGroups),
+		compile: namesRule("groups", FieldGroup, selectName, nil, (*Message).OwnerGroups),
 	},
 	{
 		Name:    "regex",
@@ -94,7 +101,8 @@ var catalogue = []Kind{
 	{
 		Name:  "expr",
 		Title: "Expression",
-		Help: "A boolean expr-lang expression over topic, app, msg (the payload), usernames, packages, agent, msg_id, timestamp and owner. " +
+		Help: "A boolean expr-lang expression over topic, app, msg (the payload), usernames, packages, agent, msg_id, timestamp, owner, " +
+			"severity (\"debug\", \"info\", \"warning\" or \"error\") and headers (the AMQP headers; empty for ZeroMQ messages). " +
 			"Example: app == \"bodhi\" && msg?.update?.status == \"stable\". Reading a missing key is an error and the filter does not match: use ?. and ??.",
 		Schema:  json.RawMessage(`{"type":"object","required":["expression"],"additionalProperties":false,"properties":{"expression":{"type":"string","minLength":1,"description":"A boolean expr-lang expression"}}}`),
 		compile: compileExpr,
@@ -118,8 +126,9 @@ func patternSchema(desc string) json.RawMessage {
 
 // namesRule builds the compiler of a kind whose argument is a list of
 // names and which is true when the message's values (from values, sorted
-// as meta.Description promises) include one of them.
-func namesRule(arg string, field Field, selectivity int, values func(*Message) []string) func(json.RawMessage, string) (*Rule, error) {
+// as meta.Description promises) include one of them. allowed, when not
+// nil, is the closed set the names must be taken from.
+func namesRule(arg string, field Field, selectivity int, allowed []string, values func(*Message) []string) func(json.RawMessage, string) (*Rule, error) {
 	return func(raw json.RawMessage, owner string) (*Rule, error) {
 		var args map[string][]string
 		if err := decodeArgs(raw, &args); err != nil {
@@ -137,6 +146,8 @@ func namesRule(arg string, field Field, selectivity int, values func(*Message) [
 		resolved := make([]string, 0, len(names))
 		for i, n := range names {
 			switch {
+			case allowed != nil && !slices.Contains(allowed, n):
+				return nil, fmt.Errorf("args.%s[%d]: %q is not one of %s", arg, i, n, strings.Join(allowed, ", "))
 			case n == Me && field != FieldGroup:
 				if owner == "" {
 					return nil, fmt.Errorf("args.%s[%d]: @me needs a filter owner", arg, i)

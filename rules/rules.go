@@ -38,8 +38,9 @@ const (
 	FieldPackage
 	FieldUser
 	FieldAgent
-	FieldOwner // a user owning one of the message's packages
-	FieldGroup // a group owning one of the message's packages
+	FieldOwner    // a user owning one of the message's packages
+	FieldGroup    // a group owning one of the message's packages
+	FieldSeverity // the name of the message's level: exactly one per message
 	NumFields
 )
 

@@ -31,6 +31,21 @@ func testMessage(t *testing.T) *Message {
 	return NewMessage(env, desc, testOwners)
 }
 
+// mustEval compiles a rule and evaluates it on m, failing the test on
+// an error of either.
+func mustEval(t *testing.T, kind, args, owner string, m *Message) bool {
+	t.Helper()
+	r, err := Compile(kind, json.RawMessage(args), owner)
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	got, err := r.Eval(m)
+	if err != nil {
+		t.Fatalf("Eval: %v", err)
+	}
+	return got
+}
+
 func TestRuleKinds(t *testing.T) {
 	for _, tc := range []struct {
 		name, kind, args, owner string
@@ -49,6 +64,7 @@ func TestRuleKinds(t *testing.T) {
 		{"user @me", "user", `{"names": ["@me"]}`, "dave", true},
 		{"user @me someone else", "user", `{"names": ["@me"]}`, "erin", false},
 		{"agent listed", "agent", `{"names": ["alice"]}`, "", true},
+		{"severity of a ZeroMQ message is info", "severity", `{"levels": ["info"]}`, "", true},
 		{"agent not listed", "agent", `{"names": ["dave"]}`, "", false},
 		{"owned-by owner", "owned-by", `{"users": ["bob"]}`, "", true},
 		{"owned-by @me", "owned-by", `{"users": ["@me"]}`, "alice", true},
@@ -63,15 +79,7 @@ func TestRuleKinds(t *testing.T) {
 		{"expr owner", "expr", `{"expression": "owner in usernames"}`, "dave", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Compile(tc.kind, json.RawMessage(tc.args), tc.owner)
-			if err != nil {
-				t.Fatalf("Compile: %v", err)
-			}
-			got, err := r.Eval(testMessage(t))
-			if err != nil {
-				t.Fatalf("Eval: %v", err)
-			}
-			if got != tc.want {
+			if got := mustEval(t, tc.kind, tc.args, tc.owner, testMessage(t)); got != tc.want {
 				t.Errorf("Eval = %v, want %v", got, tc.want)
 			}
 		})
