@@ -23,19 +23,30 @@ func amqpMessage(t *testing.T, h amqp.Table) *Message {
 	return NewMessage(env, &meta.Description{App: "bodhi"}, nil)
 }
 
+// zeromqMessage decodes a fedmsg envelope as the ZeroMQ subscriber does.
+func zeromqMessage(t *testing.T, envelope string) *Message {
+	t.Helper()
+	env, err := bus.Decode([]byte(envelope))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewMessage(env, &meta.Description{}, nil)
+}
+
 // severityMessages are the sources of a message's level the rules must
 // agree on.
 func severityMessages(t *testing.T) map[string]*Message {
 	t.Helper()
 	return map[string]*Message{
-		"amqp int32 error":   amqpMessage(t, amqp.Table{"fedora_messaging_severity": int32(40), "fedora_messaging_schema": "base.message"}),
-		"amqp int64 warning": amqpMessage(t, amqp.Table{"fedora_messaging_severity": int64(30)}),
-		"amqp int8 debug":    amqpMessage(t, amqp.Table{"fedora_messaging_severity": int8(10)}),
-		"amqp no severity":   amqpMessage(t, amqp.Table{"fedora_messaging_schema": "base.message"}),
-		"amqp no headers":    amqpMessage(t, nil),
-		"amqp unnamed level": amqpMessage(t, amqp.Table{"fedora_messaging_severity": int32(25)}),
-		"zeromq":             testMessage(t),
-		"envelope level 0":   NewMessage(&bus.Envelope{Topic: "t", Msg: map[string]any{}}, &meta.Description{}, nil),
+		"amqp int32 error":    amqpMessage(t, amqp.Table{"fedora_messaging_severity": int32(40), "fedora_messaging_schema": "base.message"}),
+		"amqp int64 warning":  amqpMessage(t, amqp.Table{"fedora_messaging_severity": int64(30)}),
+		"amqp int8 debug":     amqpMessage(t, amqp.Table{"fedora_messaging_severity": int8(10)}),
+		"amqp no severity":    amqpMessage(t, amqp.Table{"fedora_messaging_schema": "base.message"}),
+		"amqp no headers":     amqpMessage(t, nil),
+		"amqp unnamed level":  amqpMessage(t, amqp.Table{"fedora_messaging_severity": int32(25)}),
+		"zeromq":              testMessage(t),
+		"zeromq with headers": zeromqMessage(t, `{"topic": "t", "msg": {}, "headers": {"esbSourceSystem": "bugzilla", "priority": "4"}}`),
+		"envelope level 0":    NewMessage(&bus.Envelope{Topic: "t", Msg: map[string]any{}}, &meta.Description{}, nil),
 	}
 }
 
@@ -43,6 +54,7 @@ func TestMessageSeverity(t *testing.T) {
 	msgs := severityMessages(t)
 	for _, tc := range []struct{ message, want string }{
 		{"amqp int32 error", "error"},
+		{"zeromq with headers", "info"},
 		{"amqp int64 warning", "warning"},
 		{"amqp int8 debug", "debug"},
 		{"amqp no severity", "info"},
@@ -149,6 +161,7 @@ func TestExprSeverityAndHeaders(t *testing.T) {
 		{"zeromq severity is info", `severity == "info"`, "zeromq", true},
 		{"zeromq severity is not error", `severity == "error"`, "zeromq", false},
 		{"header value", `headers["fedora_messaging_schema"] == "base.message"`, "amqp int32 error", true},
+		{"zeromq envelope headers are not amqp headers", `len(headers) == 0`, "zeromq with headers", true},
 		{"header numbers are numbers", `headers["fedora_messaging_severity"] >= 40`, "amqp int32 error", true},
 		{"missing header is nil", `headers["fedora_messaging_schema"] == nil`, "amqp int64 warning", true},
 		{"zeromq headers are empty", `len(headers) == 0`, "zeromq", true},
