@@ -11,19 +11,18 @@ import (
 func (s *SQLite) AddMessages(ctx context.Context, msgs []Message) (int, error) {
 	added := 0
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, insertMessage)
+		h, err := newHistoryWriter(ctx, tx)
 		if err != nil {
 			return err
 		}
-		defer ins.Close()
+		defer h.close()
 		for _, m := range msgs {
-			n, err := addMessage(ctx, ins, m)
-			if err != nil {
+			if err := h.add(ctx, m); err != nil {
 				return err
 			}
-			added += n
 		}
-		return nil
+		added = h.added
+		return h.fileTerms(ctx, tx)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("add messages: %w", err)
@@ -31,22 +30,60 @@ func (s *SQLite) AddMessages(ctx context.Context, msgs []Message) (int, error) {
 	return added, nil
 }
 
-// addMessage inserts m with the prepared insertMessage; 1 if it was new.
-func addMessage(ctx context.Context, ins *sql.Stmt, m Message) (int, error) {
+// historyWriter adds messages to the history in one transaction and
+// files the new ones under their terms with a few multi-row inserts at
+// the end, rather than a trigger or a statement per term.
+type historyWriter struct {
+	ins   *sql.Stmt
+	terms []any // insertTerms rows
+	added int
+}
+
+func newHistoryWriter(ctx context.Context, tx *sql.Tx) (*historyWriter, error) {
+	ins, err := tx.PrepareContext(ctx, insertMessage)
+	if err != nil {
+		return nil, err
+	}
+	return &historyWriter{ins: ins}, nil
+}
+
+// add inserts m unless a message with its key is stored already.
+func (h *historyWriter) add(ctx context.Context, m Message) error {
 	if m.Received.IsZero() {
 		m.Received = time.Now()
 	}
-	desc := string(m.Description)
-	if desc == "" {
-		desc = "{}"
+	if len(m.Description) == 0 {
+		m.Description = emptyDescription
 	}
-	res, err := ins.ExecContext(ctx, m.Key, m.Topic, ms(m.Timestamp), ms(m.Received), string(m.Envelope), desc)
+	res, err := h.ins.ExecContext(ctx, m.Key, m.Topic, ms(m.Timestamp), ms(m.Received), string(m.Envelope), string(m.Description))
 	if err != nil {
-		return 0, fmt.Errorf("add message %s: %w", m.Key, err)
+		return fmt.Errorf("add message %s: %w", m.Key, err)
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err // stored before: its terms are filed already
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("add message %s: %w", m.Key, err)
+	}
+	h.added++
+	h.terms = appendTerms(h.terms, id, m)
+	return nil
 }
+
+// fileTerms files the messages added so far under their terms.
+func (h *historyWriter) fileTerms(ctx context.Context, tx *sql.Tx) error {
+	if _, err := insertTerms.exec(ctx, tx, h.terms); err != nil {
+		return fmt.Errorf("file message terms: %w", err)
+	}
+	h.terms = h.terms[:0]
+	return nil
+}
+
+func (h *historyWriter) close() { h.ins.Close() }
+
+// emptyDescription is what a message without a description stores.
+var emptyDescription = []byte("{}")
 
 // HistoryPage implements History.
 func (s *SQLite) HistoryPage(ctx context.Context, before Cursor, limit int) ([]Message, error) {

@@ -7,32 +7,60 @@ import (
 	"time"
 )
 
-// Enqueue implements Queue.
+// Enqueue implements Queue. The batch's notifications through ordinary
+// filters go in with a few multi-row inserts at the end; those through
+// one-shot filters one by one, message by message, since only the first
+// message to use such a filter keeps them.
 func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, error) {
 	var res EnqueueResult
-	now := time.Now()
+	now := ms(time.Now())
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res = EnqueueResult{}
-		insMsg, err := tx.PrepareContext(ctx, insertMessage)
+		h, err := newHistoryWriter(ctx, tx)
 		if err != nil {
 			return err
 		}
-		defer insMsg.Close()
+		defer h.close()
 		insNote, err := tx.PrepareContext(ctx, insertNotification)
 		if err != nil {
 			return err
 		}
 		defer insNote.Close()
+		var plain []any // insertNotifications rows
+		// seen keeps the first match per (message, destination) in the
+		// batch, as one statement per match in order did: the rows then
+		// conflict only with earlier transactions', whatever their order.
+		seen := make(map[noteKey]struct{})
 		for _, a := range batch {
-			n, err := addMessage(ctx, insMsg, a.Message)
-			if err != nil {
+			if err := h.add(ctx, a.Message); err != nil {
 				return err
 			}
-			res.Messages += n
-			if err := enqueueMatches(ctx, tx, insNote, a, now, &res); err != nil {
+			var oneshot []Match
+			for _, m := range a.Matches {
+				k := noteKey{a.Message.Key, m.DestinationID}
+				if _, dup := seen[k]; dup {
+					continue
+				}
+				seen[k] = struct{}{}
+				if m.Oneshot {
+					oneshot = append(oneshot, m)
+					continue
+				}
+				plain = append(plain, a.Message.Key, m.UserID, m.DestinationID, nullID(m.FilterID), now, string(m.Why), now)
+			}
+			if err := enqueueOneshot(ctx, tx, insNote, a.Message.Key, oneshot, now, &res); err != nil {
 				return fmt.Errorf("enqueue %s: %w", a.Message.Key, err)
 			}
 		}
+		res.Messages = h.added
+		if err := h.fileTerms(ctx, tx); err != nil {
+			return err
+		}
+		n, err := insertNotifications.exec(ctx, tx, plain)
+		if err != nil {
+			return fmt.Errorf("queue notifications: %w", err)
+		}
+		res.Notifications += int(n)
 		return nil
 	})
 	if err != nil {
@@ -41,13 +69,23 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, 
 	return res, nil
 }
 
-// enqueueMatches queues one message's notifications. A one-shot filter's
-// notifications are kept only if this message is the one that deactivates
-// it; otherwise they are deleted again inside the transaction.
-func enqueueMatches(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, a Accepted, now time.Time, res *EnqueueResult) error {
-	oneshot := map[int64][]int64{} // filter → notifications it made here
-	for _, m := range a.Matches {
-		r, err := ins.ExecContext(ctx, a.Message.Key, m.UserID, m.DestinationID, nullID(m.FilterID), ms(now), string(m.Why), ms(now))
+// noteKey is what a notification is unique by.
+type noteKey struct {
+	msgKey      string
+	destination int64
+}
+
+// enqueueOneshot queues one message's notifications through one-shot
+// filters. A filter's notifications are kept only if this message is the
+// one that deactivates it; otherwise they are deleted again inside the
+// transaction.
+func enqueueOneshot(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, key string, matches []Match, now int64, res *EnqueueResult) error {
+	if len(matches) == 0 {
+		return nil
+	}
+	made := map[int64][]int64{} // filter → notifications it made here
+	for _, m := range matches {
+		r, err := ins.ExecContext(ctx, key, m.UserID, m.DestinationID, nullID(m.FilterID), now, string(m.Why), now)
 		if err != nil {
 			return err
 		}
@@ -58,13 +96,11 @@ func enqueueMatches(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, a Accepted, 
 		if err != nil {
 			return err
 		}
-		if m.Oneshot {
-			oneshot[m.FilterID] = append(oneshot[m.FilterID], id)
-		}
+		made[m.FilterID] = append(made[m.FilterID], id)
 		res.Notifications++
 	}
-	for filter, ids := range oneshot {
-		r, err := tx.ExecContext(ctx, useOneshot, ms(now), filter)
+	for filter, ids := range made {
+		r, err := tx.ExecContext(ctx, useOneshot, now, filter)
 		if err != nil {
 			return err
 		}
@@ -193,9 +229,15 @@ func (s *SQLite) QueueDepth(ctx context.Context) (map[State]int64, error) {
 		return nil, fmt.Errorf("count notifications: %w", err)
 	}
 	depth := map[State]int64{StateQueued: 0, StateSent: 0, StateFailed: 0, StateDead: 0}
+	var all int64
 	for _, c := range counts {
+		if c.state == "all" {
+			all = c.n
+			continue
+		}
 		depth[c.state] = c.n
 	}
+	depth[StateSent] = all - depth[StateQueued] - depth[StateFailed] - depth[StateDead]
 	return depth, nil
 }
 

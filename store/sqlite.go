@@ -44,6 +44,13 @@ var _ Store = (*SQLite)(nil)
 func dsn(path string, readOnly bool) string {
 	s := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate&_pragma=wal_autocheckpoint(0)"
+	if !readOnly {
+		// The writer's transaction (a batch of 256 messages and their
+		// notifications) must fit its page cache, or SQLite spills pages
+		// to the WAL mid-transaction; multi-row inserts keep their
+		// statement journal in memory rather than in a temporary file.
+		s += "&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)"
+	}
 	if readOnly {
 		// Readers map the file rather than copy each page through a read
 		// call: a preview scanning the whole history reads it about half
