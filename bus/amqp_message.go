@@ -206,7 +206,7 @@ func tableInt(v any) (int64, bool) {
 // objects reads the fedora_messaging_<kind>_<name> headers whose value is
 // true. Names keep every character after the kind's underscore: package
 // names hold '-', '.' and '+'.
-func objects(h amqp.Table) *Objects {
+func objects(h map[string]any) *Objects {
 	var o *Objects
 	for key, v := range h {
 		rest, ok := strings.CutPrefix(key, objectPrefix)

@@ -113,6 +113,18 @@ func FromFields(fields map[string]any) (*Envelope, error) {
 	env.Crypto, _ = fields["crypto"].(string)
 	env.Signature, _ = fields["signature"].(string)
 	env.Certificate, _ = fields["certificate"].(string)
+	if h, ok := fields["headers"].(map[string]any); ok && len(h) > 0 {
+		// fedora-messaging headers travel in the envelope (a message
+		// read from AMQP and stored, or bridged to fedmsg): severity and
+		// the objects they declare are read back from them.
+		env.Headers = h
+		if n, ok := h[headerSeverity].(json.Number); ok {
+			if level, err := n.Int64(); err == nil {
+				env.Severity = int(level)
+			}
+		}
+		env.Objects = objects(h)
+	}
 	return env, nil
 }
 

@@ -3,6 +3,7 @@ package bus
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -94,7 +95,8 @@ func TestDecodeFillsEveryEnvelopeField(t *testing.T) {
 		Crypto:      "x509",
 		Signature:   "c2ln\n",
 		Certificate: "Y2VydA==\n",
-		Severity:    SeverityInfo, // fedmsg has no severity: info
+		Severity:    SeverityInfo,
+		Headers:     map[string]any{"fedora_messaging_severity": json.Number("20")},
 	}
 	got := *env
 	got.Fields = nil
@@ -236,5 +238,19 @@ func TestKeyWithoutMsgIDHashesCanonicalJSON(t *testing.T) {
 	}
 	if !strings.HasPrefix(a.Key(), "sha256:") {
 		t.Errorf("key %s lacks its sha256: prefix", a.Key())
+	}
+}
+
+// A message stored from AMQP keeps its fedora-messaging headers in the
+// envelope; decoding it again (previews, hark match) restores its
+// severity and declared objects.
+func TestDecodeRestoresFedoraMessagingHeaders(t *testing.T) {
+	env := mustDecode(t, `{"topic":"org.fedoraproject.prod.koji.build.state.change","msg":{},
+		"headers":{"fedora_messaging_severity":40,"fedora_messaging_rpm_kernel":true,"fedora_messaging_user_alice":true}}`)
+	if env.Severity != SeverityError {
+		t.Errorf("severity %d, want %d", env.Severity, SeverityError)
+	}
+	if env.Objects == nil || !reflect.DeepEqual(env.Objects.RPMs, []string{"kernel"}) || !reflect.DeepEqual(env.Objects.Users, []string{"alice"}) {
+		t.Errorf("objects %+v, want rpm kernel and user alice", env.Objects)
 	}
 }
