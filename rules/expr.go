@@ -139,8 +139,8 @@ const (
 	needHeaders                      // the headers with plain numbers: a copy
 )
 
-// noHeaders is the headers of a message that has none (every ZeroMQ
-// message), so that headers["x"] is nil rather than an error. expr
+// noHeaders is the headers of a message that has none (most ZeroMQ
+// messages), so that headers["x"] is nil rather than an error. expr
 // cannot write to it, so one map serves every message.
 var noHeaders = map[string]any{}
 

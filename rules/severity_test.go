@@ -161,7 +161,7 @@ func TestExprSeverityAndHeaders(t *testing.T) {
 		{"zeromq severity is info", `severity == "info"`, "zeromq", true},
 		{"zeromq severity is not error", `severity == "error"`, "zeromq", false},
 		{"header value", `headers["fedora_messaging_schema"] == "base.message"`, "amqp int32 error", true},
-		{"zeromq envelope headers are not amqp headers", `len(headers) == 0`, "zeromq with headers", true},
+		{"a fedmsg envelope's own headers are its headers", `headers["esbSourceSystem"] == "bugzilla"`, "zeromq with headers", true},
 		{"header numbers are numbers", `headers["fedora_messaging_severity"] >= 40`, "amqp int32 error", true},
 		{"missing header is nil", `headers["fedora_messaging_schema"] == nil`, "amqp int64 warning", true},
 		{"zeromq headers are empty", `len(headers) == 0`, "zeromq", true},
