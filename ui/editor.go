@@ -135,7 +135,7 @@ type kindChoice struct {
 // groupOf sorts kinds under headings people look for them by; a kind not
 // listed lands under "Other", so a new kind still shows up.
 var groupOf = map[string]string{
-	"topic": "Where it comes from", "app": "Where it comes from",
+	"topic": "Where it comes from", "app": "Where it comes from", "severity": "Where it comes from",
 	"package": "What it is about", "package-regex": "What it is about", "owned-by": "What it is about", "group-owned": "What it is about",
 	"user": "Who it involves", "agent": "Who it involves",
 	"regex": "Advanced", "expr": "Advanced",
