@@ -14,8 +14,10 @@ import (
 func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, error) {
 	var res EnqueueResult
 	now := ms(time.Now())
+	var whys whyIDs
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res = EnqueueResult{}
+		whys = whyIDs{cache: &s.whys}
 		h, err := newHistoryWriter(ctx, tx)
 		if err != nil {
 			return err
@@ -46,7 +48,11 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, 
 					oneshot = append(oneshot, m)
 					continue
 				}
-				plain = append(plain, a.Message.Key, m.UserID, m.DestinationID, nullID(m.FilterID), now, string(m.Why), now)
+				why, err := whys.id(ctx, tx, m.Why)
+				if err != nil {
+					return fmt.Errorf("enqueue %s: store why: %w", a.Message.Key, err)
+				}
+				plain = append(plain, a.Message.Key, m.UserID, m.DestinationID, nullID(m.FilterID), now, why, now)
 			}
 			if err := enqueueOneshot(ctx, tx, insNote, a.Message.Key, oneshot, now, &res); err != nil {
 				return fmt.Errorf("enqueue %s: %w", a.Message.Key, err)
@@ -66,6 +72,7 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, 
 	if err != nil {
 		return EnqueueResult{}, fmt.Errorf("enqueue: %w", err)
 	}
+	s.whys.keep(whys.added)
 	return res, nil
 }
 

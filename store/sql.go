@@ -12,6 +12,7 @@ var migrations = []string{
 	2: schemaV2,
 	3: schemaV3,
 	4: schemaV4,
+	5: schemaV5,
 }
 
 const createSchemaVersion = `
@@ -263,8 +264,9 @@ ON CONFLICT (msg_key, destination_id) DO NOTHING`
 	// the WHERE active = 1 is checked under SQLite's write lock.
 	useOneshot          = `UPDATE filters SET active = 0, updated = ? WHERE id = ? AND oneshot = 1 AND active = 1`
 	deleteNotification  = `DELETE FROM notifications WHERE id = ?`
-	notificationColumns = `n.id, n.msg_key, n.user_id, n.destination_id, COALESCE(n.filter_id, 0), n.state, n.attempts, n.next_attempt, n.last_error, n.why, n.created, n.sent`
-	selectPending       = `
+	notificationColumns = `n.id, n.msg_key, n.user_id, n.destination_id, COALESCE(n.filter_id, 0), n.state, n.attempts, n.next_attempt, n.last_error,
+	COALESCE((SELECT w.text FROM whys w WHERE w.id = n.why_id), n.why), n.created, n.sent`
+	selectPending = `
 SELECT destination_id, COUNT(*), MIN(created) FROM notifications
 WHERE state IN ('queued', 'failed') AND next_attempt <= ?
 GROUP BY destination_id ORDER BY destination_id`
@@ -512,9 +514,29 @@ var (
 		width: 4,
 	}
 	insertNotifications = multiInsert{
-		head:  `INSERT INTO notifications (msg_key, user_id, destination_id, filter_id, state, next_attempt, why, created) VALUES `,
+		head:  `INSERT INTO notifications (msg_key, user_id, destination_id, filter_id, state, next_attempt, why_id, created) VALUES `,
 		row:   `(?, ?, ?, ?, 'queued', ?, ?, ?)`,
 		tail:  ` ON CONFLICT (msg_key, destination_id) DO NOTHING`,
 		width: 7,
 	}
+)
+
+// schemaV5 keeps each distinct why once: a filter's verdicts are mostly
+// the same text message after message (a few hundred distinct ones over
+// tens of thousands of notifications in the ingest benchmark), and at
+// ~300 bytes they were most of a notification's row. A notification
+// refers to its why by why_id; one with why_id 0 has its text in why
+// (rows from before, and the one-shot path's single inserts).
+const schemaV5 = `
+CREATE TABLE whys (
+	id   INTEGER PRIMARY KEY,
+	text TEXT    NOT NULL UNIQUE
+);
+ALTER TABLE notifications ADD COLUMN why_id INTEGER NOT NULL DEFAULT 0;
+`
+
+// Whys (see schemaV5 and whyCache).
+const (
+	insertWhy   = `INSERT INTO whys (text) VALUES (?) ON CONFLICT (text) DO NOTHING`
+	selectWhyID = `SELECT id FROM whys WHERE text = ?`
 )

@@ -28,6 +28,7 @@ type SQLite struct {
 	// checkpoint's fsync would stall every commit behind it, which cut
 	// ingest throughput to a third.
 	ck        *sql.DB
+	whys      whyCache
 	stopCk    context.CancelFunc
 	ckStopped chan struct{}
 }
