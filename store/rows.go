@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"strings"
 )
 
@@ -73,14 +74,16 @@ type termSource struct {
 // appendTerms appends the (field, value, ts, msg_id) rows filing message
 // id under its topic and what its description names, as insertTerms
 // takes them. They are the rows messageTerms selects (the delete trigger
-// removes them by the same rule): a description that does not decode is
-// filed under its topic only, which is never more than the trigger
-// deletes.
+// removes them by the same rule): text that is not JSON is filed under
+// its topic only, and a field of the wrong type (packages as a string) is
+// skipped while the others are filed, as json_tree does.
 func appendTerms(args []any, id int64, m Message) []any {
 	ts := ms(m.Timestamp)
 	args = append(args, TermTopic, m.Topic, ts, id)
 	var src termSource
-	if json.Unmarshal(m.Description, &src) != nil {
+	// A type error leaves the fields that did decode filled in.
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(m.Description, &src); err != nil && !errors.As(err, &typeErr) {
 		return args
 	}
 	add := func(field, value string) {

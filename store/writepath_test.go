@@ -1,0 +1,205 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"hark/bus"
+	"hark/meta"
+)
+
+// sampleMessages is every envelope of the repository's bus samples,
+// described as the router describes them.
+func sampleMessages(t *testing.T) []Message {
+	t.Helper()
+	d, err := meta.New(meta.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open("../testdata/fedmsg-samples.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20)
+	var msgs []Message
+	for line := 1; sc.Scan(); line++ {
+		env, err := bus.Decode(sc.Bytes())
+		if err != nil {
+			continue // samples the bus refuses are its tests' business
+		}
+		m, err := NewMessage(fmt.Sprintf("s%d", line), env.Topic, env.Timestamp, bus.CompactUTF8(env.Fields), d.Describe(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, m)
+	}
+	if len(msgs) == 0 {
+		t.Fatal("no samples decoded")
+	}
+	return msgs
+}
+
+// termRows reads query's (field, value, ts, msg_id) rows, sorted.
+func termRows(t *testing.T, s *SQLite, query string) []string {
+	t.Helper()
+	rows, err := s.r.Query(query)
+	got, err := collect(rows, err, func(row scanner) (string, error) {
+		var field, value string
+		var ts, id int64
+		err := row.Scan(&field, &value, &ts, &id)
+		return fmt.Sprintf("%s=%s@%d/%d", field, value, ts, id), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	return slices.Compact(got)
+}
+
+// The delete trigger removes a message's terms by the json_tree rule;
+// the writer files them from Go. Both must name the same rows, or
+// pruning leaves terms behind.
+func TestTermsFiledFromGoAreTheDeleteTriggersTerms(t *testing.T) {
+	s := openTest(t)
+	msgs := append(sampleMessages(t), termMessagesFixture()...)
+	if _, err := s.AddMessages(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	filed := termRows(t, s, `SELECT field, value, ts, msg_id FROM message_terms`)
+	want := termRows(t, s, messageTerms("m", "messages m"))
+	if !slices.Equal(filed, want) {
+		t.Errorf("filed %d terms, the trigger's rule names %d:\nfiled %v\nwant  %v", len(filed), len(want), filed, want)
+	}
+}
+
+// termMessagesFixture is the odd descriptions termMessages stores: a
+// null list, an empty agent, text that is not JSON, fields of the wrong
+// type.
+func termMessagesFixture() []Message {
+	var msgs []Message
+	for i, d := range []string{`{"app":"pagure","packages":null,"usernames":["alice",""],"agent":""}`, `not json`, ``,
+		`{"app":"bodhi","packages":"x","usernames":["bob",7,"carol"],"agent":{"name":"x"}}`} {
+		msgs = append(msgs, Message{Key: fmt.Sprintf("odd%d", i), Topic: "org.fedoraproject.prod.pagure.pull-request.new",
+			Timestamp: time.Unix(1700000000, 0), Envelope: json.RawMessage(`{}`), Description: json.RawMessage(d)})
+	}
+	return msgs
+}
+
+func TestNotificationsWithTheSameWhyShareOneRow(t *testing.T) {
+	s := openTest(t)
+	f := seed(t, s, "alice", false)
+	ctx := context.Background()
+	for _, batch := range [][]Accepted{{f.accepted("m1"), f.accepted("m2")}, {f.accepted("m3")}} {
+		if _, err := s.Enqueue(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var whys int
+	if err := s.r.QueryRow(`SELECT COUNT(*) FROM whys`).Scan(&whys); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := s.ListNotifications(ctx, NotificationQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := string(f.accepted("").Matches[0].Why)
+	for _, n := range ns {
+		if string(n.Why) != want {
+			t.Errorf("notification %s: why %s, want %s", n.MsgKey, n.Why, want)
+		}
+	}
+	if whys != 1 || len(ns) != 3 {
+		t.Errorf("%d whys for %d notifications, want 1 for 3", whys, len(ns))
+	}
+}
+
+func TestDeletingAFilterKeepsItsNotificationsUnlinked(t *testing.T) {
+	s := openTest(t)
+	f := seed(t, s, "alice", false)
+	ctx := context.Background()
+	if _, err := s.Enqueue(ctx, []Accepted{f.accepted("m1")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteFilter(ctx, f.filter.ID); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := s.ListNotifications(ctx, NotificationQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ns) != 1 || ns[0].FilterID != 0 || ns[0].FilterName != "" || ns[0].State != StateQueued {
+		t.Errorf("notifications %+v, want one queued with no filter", ns)
+	}
+}
+
+func TestQueueDepthCountsEveryState(t *testing.T) {
+	s := openTest(t)
+	f := seed(t, s, "alice", false)
+	ctx := context.Background()
+	now := time.Now()
+	if _, err := s.Enqueue(ctx, []Accepted{f.accepted("m1"), f.accepted("m2"), f.accepted("m3"), f.accepted("m4"), f.accepted("m5")}); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := s.Claim(ctx, f.dest.ID, now, time.Minute, 10)
+	if err != nil || len(ns) != 5 {
+		t.Fatalf("claimed %d, %v", len(ns), err)
+	}
+	for _, mark := range []error{
+		s.MarkSent(ctx, []int64{ns[0].ID, ns[1].ID}, now),
+		s.MarkFailed(ctx, []int64{ns[2].ID}, "refused", now.Add(time.Minute), now),
+		s.MarkDead(ctx, []int64{ns[3].ID}, "bounced", now),
+	} {
+		if mark != nil {
+			t.Fatal(mark)
+		}
+	}
+	depth, err := s.QueueDepth(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[State]int64{StateQueued: 1, StateSent: 2, StateFailed: 1, StateDead: 1}
+	for state, n := range want {
+		if depth[state] != n {
+			t.Errorf("%s: %d, want %d (depth %v)", state, depth[state], n, depth)
+		}
+	}
+}
+
+// TestMigrationKeepsNotificationsQueuedBefore runs schemaV4's rebuild of
+// the notifications table over a row stored by version 3.
+func TestMigrationKeepsNotificationsQueuedBefore(t *testing.T) {
+	path := t.TempDir() + "/hark.db"
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries := append([]string{createSchemaVersion}, migrations[1:4]...)
+	for _, q := range append(queries, `UPDATE schema_version SET version = 3`,
+		`INSERT INTO users (id, name, created) VALUES (1, 'alice', 1)`,
+		`INSERT INTO destinations (id, user_id, kind, address, confirmed, created) VALUES (1, 1, 'email', 'a@example.org', 1, 1)`,
+		`INSERT INTO filters (id, user_id, name, position, created, updated) VALUES (1, 1, 'f', 0, 1, 1)`,
+		`INSERT INTO notifications (msg_key, user_id, destination_id, filter_id, state, next_attempt, why, created)
+			VALUES ('old', 1, 1, 1, 'queued', 0, '[{"kind":"topic"}]', 1)`) {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s := openAt(t, path)
+	ns, err := s.Claim(context.Background(), 1, time.Now(), time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ns) != 1 || ns[0].MsgKey != "old" || ns[0].FilterID != 1 || string(ns[0].Why) != `[{"kind":"topic"}]` {
+		t.Errorf("claimed %+v, want the notification queued before the migration", ns)
+	}
+}
