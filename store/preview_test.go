@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -186,21 +185,9 @@ func queryPlan(t *testing.T, s *SQLite, query string, args ...any) []string {
 }
 
 func TestMigrationFilesMessagesStoredBefore(t *testing.T) {
-	path := t.TempDir() + "/hark.db"
-	db, err := sql.Open("sqlite", dsn(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The schema as it was just before the terms came (version 3).
-	queries := append([]string{createSchemaVersion}, migrations[1:3]...)
-	for _, q := range append(queries, `UPDATE schema_version SET version = 2`,
-		`INSERT INTO messages (msg_key, topic, ts, received, envelope, description) VALUES ('old', 't', 1, 1, '{}', '{"packages":["kernel"]}')`) {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
-	s := openAt(t, path)
+	// Stored just before the terms came (version 3).
+	s := openAfter(t, 2,
+		`INSERT INTO messages (msg_key, topic, ts, received, envelope, description) VALUES ('old', 't', 1, 1, '{}', '{"packages":["kernel"]}')`)
 	got, err := s.ScanHistory(context.Background(), Scan{Terms: []Term{{Field: TermPackage, Value: "kernel"}}, Limit: 10})
 	if err != nil {
 		t.Fatal(err)

@@ -177,24 +177,12 @@ func TestQueueDepthCountsEveryState(t *testing.T) {
 // TestMigrationKeepsNotificationsQueuedBefore runs schemaV4's rebuild of
 // the notifications table over a row stored by version 3.
 func TestMigrationKeepsNotificationsQueuedBefore(t *testing.T) {
-	path := t.TempDir() + "/hark.db"
-	db, err := sql.Open("sqlite", dsn(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	queries := append([]string{createSchemaVersion}, migrations[1:4]...)
-	for _, q := range append(queries, `UPDATE schema_version SET version = 3`,
+	s := openAfter(t, 3,
 		`INSERT INTO users (id, name, created) VALUES (1, 'alice', 1)`,
 		`INSERT INTO destinations (id, user_id, kind, address, confirmed, created) VALUES (1, 1, 'email', 'a@example.org', 1, 1)`,
 		`INSERT INTO filters (id, user_id, name, position, created, updated) VALUES (1, 1, 'f', 0, 1, 1)`,
 		`INSERT INTO notifications (msg_key, user_id, destination_id, filter_id, state, next_attempt, why, created)
-			VALUES ('old', 1, 1, 1, 'queued', 0, '[{"kind":"topic"}]', 1)`) {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
-	s := openAt(t, path)
+			VALUES ('old', 1, 1, 1, 'queued', 0, '[{"kind":"topic"}]', 1)`)
 	ns, err := s.Claim(context.Background(), 1, time.Now(), time.Minute, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -202,4 +190,24 @@ func TestMigrationKeepsNotificationsQueuedBefore(t *testing.T) {
 	if len(ns) != 1 || ns[0].MsgKey != "old" || ns[0].FilterID != 1 || string(ns[0].Why) != `[{"kind":"topic"}]` {
 		t.Errorf("claimed %+v, want the notification queued before the migration", ns)
 	}
+}
+
+// openAfter opens a database made by the first version migrations, with
+// rows written by then, and migrated by Open to the current version.
+func openAfter(t *testing.T, version int, rows ...string) *SQLite {
+	t.Helper()
+	path := t.TempDir() + "/hark.db"
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries := append([]string{createSchemaVersion}, migrations[1:version+1]...)
+	queries = append(queries, fmt.Sprintf(`UPDATE schema_version SET version = %d`, version))
+	for _, q := range append(queries, rows...) {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	return openAt(t, path)
 }
