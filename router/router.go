@@ -213,6 +213,10 @@ func (r *Router) accept(env *bus.Envelope, desc *meta.Description, hits []filter
 	}
 	dir := r.dir.Load()
 	whys := r.opts.Index.Why(env, desc, hits)
+	// A filter sending to several destinations has one why for all of
+	// them: encode it once (hits of one filter come together).
+	var lastUser, lastFilter string
+	var why json.RawMessage
 	for i, h := range hits {
 		f, ok := dir.filter(h.User, h.Filter)
 		dest, okDest := dir.destination(h.User, h.Destination)
@@ -223,7 +227,10 @@ func (r *Router) accept(env *bus.Envelope, desc *meta.Description, hits []filter
 				"msg_id", acc.Message.Key, "user", h.User, "filter", h.Filter, "destination", h.Destination)
 			continue
 		}
-		why, _ := json.Marshal(whys[i])
+		if why == nil || h.User != lastUser || h.Filter != lastFilter {
+			why, _ = json.Marshal(whys[i]) // plain verdicts: cannot fail
+			lastUser, lastFilter = h.User, h.Filter
+		}
 		acc.Matches = append(acc.Matches, store.Match{
 			UserID: f.userID, DestinationID: dest, FilterID: f.id, Oneshot: f.oneshot, Why: why,
 		})
