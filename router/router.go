@@ -301,6 +301,9 @@ func (r *Router) commit(batch []store.Accepted) []store.Accepted {
 			if len(res.UsedUp) > 0 {
 				r.log.Info("one-shot filters used up", "filters", res.UsedUp)
 			}
+			if res.Dropped > 0 {
+				r.log.Info("matches dropped: their destinations were deleted meanwhile", "matches", res.Dropped)
+			}
 			return batch[:0]
 		}
 		r.stats.commitErrors.Add(1)

@@ -33,12 +33,23 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, 
 		// batch, as one statement per match in order did: the rows then
 		// conflict only with earlier transactions', whatever their order.
 		seen := make(map[noteKey]struct{})
+		live, err := liveDestinations(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
 		for _, a := range batch {
 			if err := h.add(ctx, a.Message); err != nil {
 				return err
 			}
 			var oneshot []Match
 			for _, m := range a.Matches {
+				if !live[m.DestinationID] {
+					// Deleted since the caller's filter snapshot: a
+					// notification for it could never be sent, and its
+					// foreign key would fail the whole batch, forever.
+					res.Dropped++
+					continue
+				}
 				k := noteKey{a.Message.Key, m.DestinationID}
 				if _, dup := seen[k]; dup {
 					continue
@@ -74,6 +85,32 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, 
 	}
 	s.whys.keep(whys.added)
 	return res, nil
+}
+
+// liveDestinations is which of the destinations batch's matches name
+// still exist.
+func liveDestinations(ctx context.Context, tx *sql.Tx, batch []Accepted) (map[int64]bool, error) {
+	var ids []int64
+	for _, a := range batch {
+		for _, m := range a.Matches {
+			ids = append(ids, m.DestinationID)
+		}
+	}
+	live := make(map[int64]bool, len(ids))
+	if len(ids) == 0 {
+		return live, nil
+	}
+	rows, err := tx.QueryContext(ctx, selectLiveDestinations, jsonIDs(ids))
+	_, err = collect(rows, err, func(row scanner) (struct{}, error) {
+		var id int64
+		err := row.Scan(&id)
+		live[id] = true
+		return struct{}{}, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find live destinations: %w", err)
+	}
+	return live, nil
 }
 
 // noteKey is what a notification is unique by.

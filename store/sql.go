@@ -235,8 +235,9 @@ WHERE filter_id IN (SELECT value FROM json_each(?)) ORDER BY filter_id, destinat
 
 // History.
 const (
-	checkpointWAL = `PRAGMA wal_checkpoint(PASSIVE)`
-	insertMessage = `
+	checkpointWAL          = `PRAGMA wal_checkpoint(PASSIVE)`
+	selectLiveDestinations = `SELECT id FROM destinations WHERE id IN (SELECT DISTINCT value FROM json_each(?))`
+	insertMessage          = `
 INSERT INTO messages (msg_key, topic, ts, received, envelope, description)
 VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (msg_key) DO NOTHING`

@@ -256,6 +256,8 @@ type EnqueueResult struct {
 	Messages      int     // messages new to the history
 	Notifications int     // notifications newly queued
 	UsedUp        []int64 // one-shot filters this batch deactivated
+	// Dropped is matches whose destination was deleted meanwhile.
+	Dropped int
 }
 
 // State is where a notification is in its life.

@@ -481,3 +481,24 @@ func TestHistoryPagingUsesTheIndex(t *testing.T) {
 		})
 	}
 }
+
+// A destination deleted after the router matched it must not fail the
+// batch (its foreign key would, and the router retries a failed batch
+// until it succeeds): the match is dropped, the rest is committed.
+func TestEnqueueDropsMatchesToDeletedDestinations(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	alice, bob := seed(t, s, "alice", false), seed(t, s, "bob", false)
+	if err := s.DeleteDestination(ctx, bob.dest.ID); err != nil {
+		t.Fatal(err)
+	}
+	acc := alice.accepted("2026-gone")
+	acc.Matches = append(acc.Matches, bob.accepted("2026-gone").Matches...)
+	res, err := s.Enqueue(ctx, []Accepted{acc})
+	if err != nil {
+		t.Fatalf("enqueue with a deleted destination: %v", err)
+	}
+	if res.Messages != 1 || res.Notifications != 1 || res.Dropped != 1 {
+		t.Errorf("result %+v, want the message, alice's notification, bob's match dropped", res)
+	}
+}
