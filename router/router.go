@@ -141,6 +141,9 @@ func (r *Router) Stats() Stats {
 // before shutdown is committed, not dropped.
 func (r *Router) Run(ctx context.Context, sources ...Source) error {
 	if err := r.Reload(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: nothing was handed over yet
+		}
 		return err
 	}
 	var committer sync.WaitGroup

@@ -299,3 +299,15 @@ func TestRouterNacksMessageItStopsBeforeCommitting(t *testing.T) {
 		t.Fatalf("acks = %v, want only the dropped message's, with ErrShuttingDown", got)
 	}
 }
+
+// A shutdown that comes while the filters are first loaded is a clean
+// stop, not an error: SIGTERM right after start must exit 0.
+func TestRouterStoppedWhileStartingIsNoError(t *testing.T) {
+	w := newWorld(t)
+	w.user(t, "alice", true, false, rule("app", `{"names": ["bodhi"]}`, false))
+	ctx, cancel := context.WithCancel(w.ctx)
+	cancel()
+	if err := w.rt.Run(ctx, chanSource(make(chan *bus.Envelope))); err != nil {
+		t.Errorf("run with a cancelled context: %v", err)
+	}
+}
