@@ -19,7 +19,7 @@ const ChromiumPath = "/usr/bin/chromium"
 func Chromium(t testing.TB) context.Context {
 	t.Helper()
 	if _, err := os.Stat(ChromiumPath); err != nil {
-		missingPackage(t, "chromium", err)
+		Unavailable(t, "chromium", "chromium", err)
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(ChromiumPath),

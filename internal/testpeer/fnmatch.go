@@ -22,7 +22,7 @@ json.dump([fnmatch.fnmatchcase(n, p) for n, p in pairs], sys.stdout)
 func Fnmatch(t testing.TB, pairs [][2]string) []bool {
 	t.Helper()
 	if _, err := exec.LookPath(Python); err != nil {
-		Missing(t, Python, err)
+		Unavailable(t, Python, "python3", err)
 	}
 	in, err := json.Marshal(pairs)
 	if err != nil {

@@ -73,7 +73,7 @@ func startIRCd(t testing.TB, withTLS bool) *IRCd {
 	t.Helper()
 	bin, err := exec.LookPath("ngircd")
 	if err != nil {
-		missingPackage(t, "ngircd", err)
+		Unavailable(t, "ngircd", "ngircd", err)
 	}
 	// ngircd drops root for nobody before it reads the key: the files
 	// must be readable by anyone (they are a throwaway test key).
@@ -168,17 +168,6 @@ func (d *IRCd) Restart() {
 	d.t.Helper()
 	d.Stop()
 	d.start(d.cmd.Path)
-}
-
-// missingPackage is Missing for a peer that a Debian package of the same
-// name provides.
-func missingPackage(t testing.TB, pkg string, err error) {
-	t.Helper()
-	msg := fmt.Sprintf("%s is not available (%v); on Debian: apt-get install %s, or run .ci/run", pkg, err, pkg)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }
 
 // Line is one line an IRC client received and when it arrived.

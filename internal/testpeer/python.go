@@ -10,12 +10,18 @@ import (
 
 // RequirePython makes sure Python can import every module named (for
 // X.509 interop, "cryptography" from Debian's python3-cryptography). It
-// skips or fails the test as Missing does.
+// skips or fails the test as Unavailable does. Debian names a module's
+// package python3-MODULE, lower-cased (OpenSSL: python3-openssl).
 func RequirePython(t testing.TB, modules ...string) {
 	t.Helper()
 	script := "import " + strings.Join(append([]string{"json"}, modules...), ", ")
 	if out, err := exec.Command(Python, "-c", script).CombinedOutput(); err != nil {
-		Missing(t, fmt.Sprintf("%s with %s", Python, strings.Join(modules, ", ")), fmt.Errorf("%w: %s", err, bytes.TrimSpace(out)))
+		packages := make([]string, len(modules))
+		for i, m := range modules {
+			packages[i] = "python3-" + strings.ToLower(m)
+		}
+		Unavailable(t, fmt.Sprintf("%s with %s", Python, strings.Join(modules, ", ")), strings.Join(packages, " "),
+			fmt.Errorf("%w: %s", err, bytes.TrimSpace(out)))
 	}
 }
 

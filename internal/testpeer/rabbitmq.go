@@ -5,9 +5,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
-	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"testing"
 	"time"
@@ -39,11 +37,7 @@ func RabbitMQ(t testing.TB) *Broker {
 	t.Helper()
 	conn, err := amqp.Dial(RabbitMQURL)
 	if err != nil {
-		msg := fmt.Sprintf("RabbitMQ on 127.0.0.1:5672 is not available (%v); on Debian: apt-get install rabbitmq-server, or run .ci/run", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		Unavailable(t, "RabbitMQ on 127.0.0.1:5672", "rabbitmq-server", err)
 	}
 	conn.Close()
 	b := &Broker{URL: RabbitMQURL, Exchange: "hark-test-" + uuid.NewString(), Queue: uuid.NewString(), t: t}

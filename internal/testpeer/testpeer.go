@@ -32,11 +32,12 @@ var (
 	zmqErr  error
 )
 
-// Missing skips the test, or fails it when CI=true, because the peer named
-// by what is not installed.
-func Missing(t testing.TB, what string, err error) {
+// Unavailable skips the test, or fails it when CI=true, because the peer
+// named by what is not there; install names the Debian packages that
+// provide it. Every peer helper reports a missing peer through it.
+func Unavailable(t testing.TB, what, install string, err error) {
 	t.Helper()
-	msg := fmt.Sprintf("%s is not available (%v); on Debian: apt-get install python3-zmq, or run .ci/run", what, err)
+	msg := fmt.Sprintf("%s is not available (%v); on Debian: apt-get install %s, or run .ci/run", what, err, install)
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
@@ -54,7 +55,7 @@ func RequireZMQ(t testing.TB) {
 		}
 	})
 	if zmqErr != nil {
-		Missing(t, Python+" with python3-zmq", zmqErr)
+		Unavailable(t, Python+" with python3-zmq", "python3-zmq", zmqErr)
 	}
 }
 
