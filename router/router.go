@@ -202,15 +202,15 @@ type pending struct {
 // the filter matched.
 func (r *Router) accept(env *bus.Envelope, desc *meta.Description, hits []filters.Hit) store.Accepted {
 	now := r.opts.Now()
-	descJSON, _ := json.Marshal(desc) // plain strings and slices: cannot fail
-	acc := store.Accepted{Message: store.Message{
-		Key:         env.Key(),
-		Topic:       env.Topic,
-		Timestamp:   messageTime(env, now),
-		Received:    now,
-		Envelope:    bus.CompactUTF8(env.Fields),
-		Description: descJSON,
-	}}
+	// The history keeps the text the regex rule searches, which previews
+	// read without decoding. A description is plain strings and slices:
+	// encoding it cannot fail.
+	msg, _ := store.NewMessage(env.Key(), env.Topic, env.Timestamp, bus.CompactUTF8(env.Fields), desc)
+	msg.Received = now
+	if msg.Timestamp.IsZero() {
+		msg.Timestamp = now // old messages carry no timestamp: they sort as received
+	}
+	acc := store.Accepted{Message: msg}
 	if len(hits) == 0 {
 		return acc
 	}
@@ -239,16 +239,6 @@ func (r *Router) accept(env *bus.Envelope, desc *meta.Description, hits []filter
 		})
 	}
 	return acc
-}
-
-// messageTime is the message's own timestamp, or now for a message that
-// carries none.
-func messageTime(env *bus.Envelope, now time.Time) time.Time {
-	if env.Timestamp <= 0 {
-		return now
-	}
-	sec := int64(env.Timestamp)
-	return time.Unix(sec, int64((env.Timestamp-float64(sec))*1e9))
 }
 
 // commitLoop commits pending messages in batches of up to BatchSize, at
