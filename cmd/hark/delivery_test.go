@@ -15,6 +15,16 @@ import (
 	"hark/meta"
 )
 
+// mailConfig is the config of a service mailing smtp in clear, with flood
+// control off and the given delivery.retry ("" for the default).
+func mailConfig(smtp *testpeer.SMTP, retry string) string {
+	cfg := fmt.Sprintf("email:\n  smtp_host: %s\n  smtp_port: %d\n  tls: none\n  from: hark@example.org\ndelivery:\n  flood: {rate: 0}\n", smtp.Host, smtp.Port)
+	if retry != "" {
+		cfg += "  retry: " + retry + "\n"
+	}
+	return cfg
+}
+
 // mailService is `hark serve` reading a libzmq publisher and mailing a
 // real SMTP server, with alice's one filter (filterJSON) on her confirmed
 // address and prefs set on it. Flood control is off unless extra turns it
@@ -24,15 +34,7 @@ func mailService(t *testing.T, filterJSON string, prefs ...string) (*service, *t
 	testpeer.RequireZMQ(t)
 	pub := testpeer.StartPub(t)
 	smtp := testpeer.StartSMTP(t)
-	svc := newService(t, pub.Endpoint, fmt.Sprintf(`email:
-  smtp_host: %s
-  smtp_port: %d
-  tls: none
-  from: hark@example.org
-delivery:
-  retry: {max_attempts: 50, backoff_min: 1s, backoff_max: 2s}
-  flood: {rate: 0}
-`, smtp.Host, smtp.Port))
+	svc := newService(t, pub.Endpoint, mailConfig(smtp, "{max_attempts: 50, backoff_min: 1s, backoff_max: 2s}"))
 	adminMust(t, "", "user", "add", "alice", "--email", "alice@example.org", "--confirmed")
 	if len(prefs) > 0 {
 		adminMust(t, "", append([]string{"destination", "set", "alice", "email:alice@example.org"}, prefs...)...)

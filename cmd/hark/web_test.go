@@ -137,14 +137,7 @@ func TestBrowserJourney(t *testing.T) {
 	ctx := testpeer.Chromium(t)
 	pub := testpeer.StartPub(t)
 	smtp := testpeer.StartSMTP(t)
-	svc := newService(t, pub.Endpoint, fmt.Sprintf(`email:
-  smtp_host: %s
-  smtp_port: %d
-  tls: none
-  from: hark@example.org
-delivery:
-  flood: {rate: 0}
-`, smtp.Host, smtp.Port))
+	svc := newService(t, pub.Endpoint, mailConfig(smtp, ""))
 	adminMust(t, "", "user", "add", "alice")
 	adminMust(t, "correct horse battery\n", "user", "passwd", "alice")
 	svc.start(t)
