@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -22,6 +23,7 @@ type Store interface {
 	FilterNames(ctx context.Context) ([]store.FilterName, error)
 	MessagesByKey(ctx context.Context, keys []string) (map[string]store.Message, error)
 	Pending(ctx context.Context, now time.Time) ([]store.Pending, error)
+	NotificationByID(ctx context.Context, id int64) (store.Notification, error)
 	Claim(ctx context.Context, destinationID int64, now time.Time, lease time.Duration, limit int) ([]store.Notification, error)
 	MarkSent(ctx context.Context, ids []int64, now time.Time) error
 	MarkFailed(ctx context.Context, ids []int64, reason string, retryAt, now time.Time) error
@@ -70,6 +72,12 @@ type Options struct {
 	// tried again once the lease ran out, so this is also how long a
 	// restart waits for it.
 	SendTimeout time.Duration
+	// SentJournal is where the sent journal lives (see journal): each
+	// destination kind appends to its own file, this path with "." and
+	// the kind added. hark serve keeps it beside the database. "" keeps
+	// none: a crash then sends again the sends not yet marked, up to
+	// markEvery of them.
+	SentJournal string
 	// PollEvery is how often the queue is read (default 200ms): the
 	// delay a new notification waits before it is sent.
 	PollEvery time.Duration
@@ -100,7 +108,8 @@ type Deliverer struct {
 	conf  confirmLimits
 
 	mu        sync.Mutex
-	permanent map[int64]int // destination → permanent failures in a row
+	permanent map[int64]int       // destination → permanent failures in a row
+	journals  map[string]*journal // kind → its sent journal, opened by its first pass
 }
 
 // New checks o and fills its defaults.
@@ -131,7 +140,7 @@ func New(o Options) (*Deliverer, error) {
 	o.Logger = cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	o.Senders = maps.Clone(o.Senders)
-	d := &Deliverer{o: o, permanent: map[int64]int{}}
+	d := &Deliverer{o: o, permanent: map[int64]int{}, journals: map[string]*journal{}}
 	d.dir.st = o.Store
 	d.flood = newFlood(o.Flood)
 	return d, nil
@@ -150,14 +159,41 @@ func (d *Deliverer) Register(kind string, s Sender) {
 func (d *Deliverer) lease() time.Duration { return d.o.SendTimeout + 5*time.Second }
 
 // Run delivers until ctx is done: one worker per kind with a Sender, so a
-// kind whose server is down never holds up another.
+// kind whose server is down never holds up another. It closes the sent
+// journals when it returns.
 func (d *Deliverer) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for kind := range d.o.Senders {
 		wg.Go(func() { d.work(ctx, kind) })
 	}
 	wg.Wait()
-	return nil
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var errs []error
+	for kind, j := range d.journals {
+		errs = append(errs, j.close())
+		delete(d.journals, kind)
+	}
+	return errors.Join(errs...)
+}
+
+// journal is kind's sent journal, opened on first use; nil when
+// Options.SentJournal is "".
+func (d *Deliverer) journal(kind string) (*journal, error) {
+	if d.o.SentJournal == "" {
+		return nil, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if j := d.journals[kind]; j != nil {
+		return j, nil
+	}
+	j, err := openJournal(d.o.SentJournal + "." + kind)
+	if err != nil {
+		return nil, fmt.Errorf("deliver %s: %w", kind, err)
+	}
+	d.journals[kind] = j
+	return j, nil
 }
 
 // work runs Pass for kind every PollEvery until ctx is done.

@@ -7,12 +7,16 @@
 // The kinds' senders (delivery/email, delivery/irc) implement Sender; this
 // package decides nothing about who matches what.
 //
-// Delivery is at least once, and exactly once short of a crash: a
-// notification marked sent is never sent again, and pending digests are
-// just queued rows, so they survive restarts. A crash between a send and
-// its mark resends what was in flight: at most markEvery sends made within
-// the last markWithin (marking each send alone cost three quarters of the
-// throughput). Emails repeat their Message-ID, so a repeat is recognizable.
+// Delivery is exactly once across crashes, kill -9 included, short of
+// two instants: a notification marked sent is never sent again, pending
+// digests are just queued rows, so they survive restarts, and what a
+// medium has but the store does not yet know as sent is in the sent
+// journal (see journal), which a restart replays before it sends
+// anything. So marks can be grouped (markEvery sends per commit): the
+// group no longer bounds what a crash repeats. A kill in the instant
+// between an email's end of data and its journal record sends it again,
+// with the same Message-ID, so a repeat is recognizable; a kill while a
+// server that has the whole message is deciding to refuse it loses it.
 // Flood-control counts and the bounce count live in memory and start
 // afresh after a restart.
 package delivery
@@ -102,6 +106,23 @@ type Batch struct {
 	// Test marks the test notification a user asked for from the web UI.
 	Test  bool
 	Items []Item
+
+	handed func() // set by the send stage: see Handed
+}
+
+// Handed is how a Sender tells delivery the moment its medium has the
+// batch, before it waits for an acknowledgement: the email sender calls
+// it once the end of the message's data is written, before the server's
+// reply. Delivery then journals the batch as sent (see journal), so a
+// crash from here on does not send it again. A Sender that never calls it
+// has handed the batch over when Send returns without error; calling it
+// more than once, or outside Send, does nothing more. It must be called,
+// if at all, from the goroutine running Send.
+func (b *Batch) Handed() {
+	if h := b.handed; h != nil {
+		b.handed = nil
+		h()
+	}
 }
 
 // Item is one notification with everything known about its message.

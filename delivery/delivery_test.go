@@ -17,10 +17,12 @@ import (
 )
 
 // world is a store with alice, her confirmed address and one filter, a
-// real SMTP server, and a Deliverer on a clock the test moves.
+// real SMTP server, and a Deliverer with a sent journal, as hark serve
+// has, on a clock the test moves.
 type world struct {
 	t      testing.TB
 	ctx    context.Context
+	dir    string
 	st     *store.SQLite
 	smtp   *testpeer.SMTP
 	d      *delivery.Deliverer
@@ -40,12 +42,13 @@ type setup struct {
 func newWorld(t testing.TB, s setup) *world {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "hark.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	w := &world{t: t, ctx: ctx, st: st, smtp: testpeer.StartSMTP(t), now: time.Now()}
+	w := &world{t: t, ctx: ctx, dir: dir, st: st, smtp: testpeer.StartSMTP(t), now: time.Now()}
 	if w.user, err = st.CreateUser(ctx, store.User{Name: "alice", Timezone: "Europe/Prague"}); err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +75,7 @@ func newWorld(t testing.TB, s setup) *world {
 		Store: st, Senders: delivery.Senders{store.KindEmail: mailer}, BaseURL: "https://hark.example.org/",
 		Key: []byte("0123456789abcdef0123456789abcdef"), Retry: delivery.Retry{MaxAttempts: 3, BackoffMin: time.Minute, BackoffMax: time.Hour},
 		Now: func() time.Time { return w.now }, Jitter: func() float64 { return 0.5 },
+		SentJournal: filepath.Join(dir, "hark.db-sent"),
 	}
 	if s.opts != nil {
 		s.opts(&o)

@@ -5,23 +5,26 @@ import (
 	"time"
 )
 
-// A sent batch is marked sent together with the next few: markEvery
-// batches or whatever was sent within markWithin, whichever comes first.
-// A mark costs about 300 µs of SQLite (one transaction writing the log row
-// and the notification), more than an SMTP send on loopback: marking each
-// email on its own held delivery to a quarter of go-mail's rate. This
-// group is the in-flight batch a crash can find sent and not yet marked,
-// and send again: at most markEvery emails, all sent within markWithin
-// of the crash.
+// A sent batch is marked sent together with the next ones: markEvery
+// batches or whatever was sent within markWithin, whichever comes first,
+// and in any case at the end of the claim being sent. A mark costs a few
+// hundred µs of SQLite (one transaction writing the log rows and the
+// notifications), more than an SMTP send on loopback: marking each email
+// on its own held delivery to a quarter of go-mail's rate. With a sent
+// journal, the group bounds nothing a crash can repeat (the journal
+// holds every send not yet marked), only how late the store, the stats
+// and flood control learn of a send; without one, a crash sends the
+// group again.
 const (
-	markEvery  = 4
-	markWithin = 5 * time.Millisecond
+	markEvery  = 64
+	markWithin = 50 * time.Millisecond
 )
 
 // marks is the record stage for successful sends: the group of sent,
 // not yet marked batches.
 type marks struct {
 	d     *Deliverer
+	j     *journal
 	group []sentBatch
 	first time.Time // when the group's first batch was sent, by the wall clock
 }
@@ -44,16 +47,15 @@ func (m *marks) sent(ctx context.Context, b *Batch, at time.Time) error {
 }
 
 // flush marks the group sent in one transaction, then tells flood
-// control, the bounce count and the stats.
+// control, the bounce count and the stats, and lets the journal go of
+// the group's ids (truncating it once nothing it holds is pending).
 func (m *marks) flush(ctx context.Context) error {
 	if len(m.group) == 0 {
-		return nil
+		return m.j.settled(nil)
 	}
 	var ids []int64
 	for _, s := range m.group {
-		for _, it := range s.b.Items {
-			ids = append(ids, it.NotificationID)
-		}
+		ids = append(ids, s.b.notificationIDs()...)
 	}
 	if err := m.d.o.Store.MarkSent(ctx, ids, m.group[len(m.group)-1].at); err != nil {
 		return err
@@ -67,5 +69,5 @@ func (m *marks) flush(ctx context.Context) error {
 		m.d.stats.sent(s.b, s.at)
 	}
 	m.group = m.group[:0]
-	return nil
+	return m.j.settled(ids)
 }

@@ -19,15 +19,32 @@ const singleChunk = 50
 //	flood control → part of plan: past the rate, a digest later instead
 //	claim         → lease them in the store
 //	render        → Batches with everything the sender shows, split to size
-//	send + retry  → the kind's Sender; backoff or dead letter on failure
-//	record        → sent (a few sends per commit, see markEvery), failed
+//	send + retry  → the kind's Sender; backoff or dead letter on failure;
+//	                the sent journal records what the medium has
+//	record        → sent (many sends per commit, see markEvery), failed
 //	                or dead in the store; stats, flood counts, bounces
 //
-// The worker calls it every PollEvery; tests call it with their own clock.
+// Before all that, a journal that may hold records (a restart after a
+// crash, a mark that failed) is replayed. The worker calls Pass every
+// PollEvery; tests call it with their own clock. Passes of one kind take
+// turns.
 func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 	sender := d.o.Senders[kind]
 	if sender == nil {
 		return fmt.Errorf("deliver %s: no sender", kind)
+	}
+	j, err := d.journal(kind)
+	if err != nil {
+		return err
+	}
+	if j != nil {
+		j.run.Lock()
+		defer j.run.Unlock()
+	}
+	if j.needsReplay() {
+		if err := d.replay(ctx, kind, j); err != nil {
+			return fmt.Errorf("deliver %s: %w", kind, err)
+		}
 	}
 	dir, err := d.dir.get(ctx)
 	if err != nil {
@@ -44,7 +61,7 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 			continue
 		}
 		for _, t := range d.plan(dest, p, now) {
-			if err := d.deliver(ctx, sender, dir, dest.ID, t, now); err != nil {
+			if err := d.deliver(ctx, sender, j, dir, dest.ID, t, now); err != nil {
 				return err
 			}
 		}
@@ -53,9 +70,9 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 }
 
 // deliver claims what take t says and sends it. A failed send is
-// recorded, not returned: only store errors stop the pass.
-func (d *Deliverer) deliver(ctx context.Context, sender Sender, dir *snapshot, destID int64, t take, now time.Time) (err error) {
-	unmarked := &marks{d: d}
+// recorded, not returned: only store and journal errors stop the pass.
+func (d *Deliverer) deliver(ctx context.Context, sender Sender, j *journal, dir *snapshot, destID int64, t take, now time.Time) (err error) {
+	unmarked := &marks{d: d, j: j}
 	defer func() { err = errors.Join(err, unmarked.flush(ctx)) }()
 	for left := t.n; left > 0; {
 		limit := left
@@ -72,10 +89,13 @@ func (d *Deliverer) deliver(ctx context.Context, sender Sender, dir *snapshot, d
 			return err
 		}
 		for i, b := range batches {
-			out := d.send(ctx, sender, b)
+			out := d.send(ctx, sender, j, b)
 			if out.err == nil {
 				if err := unmarked.sent(ctx, b, out.at); err != nil {
 					return err
+				}
+				if out.journal != nil {
+					return out.journal // what was sent is marked on the way out
 				}
 				continue
 			}
@@ -83,8 +103,8 @@ func (d *Deliverer) deliver(ctx context.Context, sender Sender, dir *snapshot, d
 				return err
 			}
 			next, err := d.record(ctx, b, out)
-			if err != nil {
-				return err
+			if err != nil || out.journal != nil {
+				return errors.Join(err, out.journal)
 			}
 			if out.retryable || d.dir.disabled(destID) {
 				// The server is failing, or the address is dead: what this
@@ -101,9 +121,7 @@ func (d *Deliverer) deliver(ctx context.Context, sender Sender, dir *snapshot, d
 func (d *Deliverer) release(ctx context.Context, batches []*Batch, next time.Time) error {
 	var ids []int64
 	for _, b := range batches {
-		for _, it := range b.Items {
-			ids = append(ids, it.NotificationID)
-		}
+		ids = append(ids, b.notificationIDs()...)
 	}
 	if len(ids) == 0 {
 		return nil

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -12,16 +13,38 @@ type outcome struct {
 	err       error
 	retryable bool
 	at        time.Time
+	// journal is the sent journal's failure to record a batch the medium
+	// has: the pass marks what was sent at once and stops.
+	journal error
 }
 
-// send is the send stage: the sender, bounded by SendTimeout. A panic-free
-// sender that reports an error without saying whether it is retryable
-// gets retried: losing a notification is worse than one more attempt.
-func (d *Deliverer) send(ctx context.Context, s Sender, b *Batch) outcome {
+// send is the send stage: the sender, bounded by SendTimeout. The batch
+// is journaled as sent the moment the sender hands it over (Batch.Handed),
+// or when Send returns without error for a sender that does not say. A
+// send that fails after its hand-off (the server refused the message
+// once it had it all) is taken off the journal's pending ids again, so
+// the journal is truncated without it. A panic-free sender that reports
+// an error without saying whether it is retryable gets retried: losing a
+// notification is worse than one more attempt.
+func (d *Deliverer) send(ctx context.Context, s Sender, j *journal, b *Batch) outcome {
 	ctx, cancel := context.WithTimeout(ctx, d.o.SendTimeout)
 	defer cancel()
-	retryable, err := s.Send(ctx, b)
-	return outcome{err: err, retryable: retryable, at: d.o.Now()}
+	var ids []int64
+	var out outcome
+	b.handed = func() {
+		ids = b.notificationIDs()
+		out.journal = j.sent(ids, d.o.Now())
+	}
+	out.retryable, out.err = s.Send(ctx, b)
+	if out.err == nil {
+		b.Handed()
+	}
+	b.handed = nil
+	out.at = d.o.Now()
+	if out.err != nil && ids != nil {
+		out.journal = errors.Join(out.journal, j.settled(ids))
+	}
+	return out
 }
 
 // record is the record stage for a failed send: the batch's
@@ -30,10 +53,7 @@ func (d *Deliverer) send(ctx context.Context, s Sender, b *Batch) outcome {
 // destination should be tried again: the retry time after a retryable
 // failure, else now. (Successful sends are recorded by the marker.)
 func (d *Deliverer) record(ctx context.Context, b *Batch, out outcome) (next time.Time, err error) {
-	ids := make([]int64, len(b.Items))
-	for i, it := range b.Items {
-		ids[i] = it.NotificationID
-	}
+	ids := b.notificationIDs()
 	dest := b.Destination.ID
 	if out.retryable && attempts(b) < d.o.Retry.MaxAttempts {
 		retryAt := out.at.Add(d.backoff(attempts(b)))
@@ -92,4 +112,13 @@ func (d *Deliverer) bounced(dest int64, failed bool) bool {
 	}
 	d.permanent[dest]++
 	return d.permanent[dest] >= d.o.DisableAfter
+}
+
+// notificationIDs is the ids of b's notifications.
+func (b *Batch) notificationIDs() []int64 {
+	ids := make([]int64, len(b.Items))
+	for i, it := range b.Items {
+		ids[i] = it.NotificationID
+	}
+	return ids
 }
