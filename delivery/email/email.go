@@ -3,6 +3,12 @@
 // templates in hark/templates (mail/); headers carry the message's
 // metadata (X-Fedmsg-*) so mail filters and scripts can sort it. One SMTP
 // connection is kept open for a burst and closed once idle.
+//
+// go-mail dials, says EHLO, starts TLS and authenticates; the mail
+// transaction itself (MAIL, RCPT, DATA) is run here on go-mail's SMTP
+// client, so that delivery learns the moment the end of the data is
+// written (delivery.Batch.Handed), before the server's reply, and so that
+// no RSET or NOOP round trip is spent per message.
 package email
 
 import (
@@ -10,8 +16,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"mime"
+	"net"
+	"net/textproto"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +28,7 @@ import (
 	"time"
 
 	"github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 
 	"hark/delivery"
 	"hark/templates"
@@ -58,8 +68,12 @@ type Mailer struct {
 	tmpl *template.Template
 
 	mu     sync.Mutex
-	client *mail.Client
-	idle   *time.Timer
+	client *mail.Client // go-mail's settings, made on the first dial
+	conn   *smtp.Client // the open connection, or nil
+	// tcp is conn's TCP connection, under TLS if any, which Send corks
+	// around the end of data; nil with implicit TLS, where go-mail dials.
+	tcp  *net.TCPConn
+	idle *time.Timer
 }
 
 var (
@@ -107,13 +121,15 @@ func (m *Mailer) MaxDigest() int { return m.o.MaxDigest }
 
 // Send implements delivery.Sender: b becomes one email. An SMTP 4xx
 // reply or a connection that fails is retryable; a 5xx reply (unknown
-// mailbox, refused content) is not.
+// mailbox, refused content) is not. Send calls b.Handed once the end of
+// the data is written: from then on the server has the whole message,
+// and a crash must not send it again.
 func (m *Mailer) Send(ctx context.Context, b *delivery.Batch) (retryable bool, err error) {
 	msg, err := m.Message(b)
 	if err != nil {
 		return false, err
 	}
-	return m.send(ctx, msg)
+	return m.send(ctx, msg, b.Handed)
 }
 
 // Confirm implements delivery.Confirmer: the confirmation link by email.
@@ -126,7 +142,7 @@ func (m *Mailer) Confirm(ctx context.Context, c delivery.Confirmation) error {
 	if err != nil {
 		return err
 	}
-	_, err = m.send(ctx, msg)
+	_, err = m.send(ctx, msg, nil)
 	return err
 }
 
@@ -137,70 +153,164 @@ func (m *Mailer) Close() error {
 	return m.hangUp()
 }
 
-// send sends msg over the open connection, dialing when there is none.
-// It skips go-mail's NOOP before every message (a round trip per mail);
-// a connection the server dropped while idle shows instead as MAIL FROM
-// failing without an SMTP reply, and is redialed once at once: nothing
-// of the message was sent yet.
-func (m *Mailer) send(ctx context.Context, msg *mail.Msg) (retryable bool, err error) {
+// send sends msg over the open connection, dialing when there is none,
+// and calls handed (if not nil) once the end of its data is written. A
+// connection the server dropped while idle shows as MAIL FROM failing
+// without an SMTP reply, and is redialed once at once: nothing of the
+// message was sent yet.
+func (m *Mailer) send(ctx context.Context, msg *mail.Msg, handed func()) (retryable bool, err error) {
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return false, fmt.Errorf("send mail: %w", err)
+	}
+	to, err := msg.GetRecipients()
+	if err != nil {
+		return false, fmt.Errorf("send mail: %w", err)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for try := 0; ; try++ {
-		reused := m.client != nil
+		reused := m.conn != nil
 		if err := m.dial(ctx); err != nil {
 			return true, fmt.Errorf("connect to %s:%d: %w", m.o.Host, m.o.Port, err)
 		}
-		err = m.client.Send(msg)
+		began, err := m.transact(ctx, from, to, msg, handed)
 		if err == nil {
 			m.idleClose()
 			return false, nil
 		}
-		var se *mail.SendError
-		isSE := errors.As(err, &se)
-		switch code := se.ErrorCode(); {
-		case isSE && code >= 500: // the server refused for good
-			m.client.Reset()
+		var reply *textproto.Error
+		isReply := errors.As(err, &reply)
+		switch {
+		case isReply && reply.Code >= 500: // the server refused for good
+			m.conn.Reset()
 			return false, fmt.Errorf("send mail: %w", err)
-		case isSE && code >= 400: // the server asks to try later
+		case isReply && reply.Code >= 400: // the server asks to try later
 			m.hangUp()
 			return true, fmt.Errorf("send mail: %w", err)
 		}
 		m.hangUp() // no SMTP reply: the connection failed
-		stale := isSE && (se.Reason == mail.ErrConnCheck || se.Reason == mail.ErrSMTPMailFrom)
-		if reused && stale && try == 0 {
+		if reused && !began && try == 0 {
 			continue
 		}
 		return true, fmt.Errorf("send mail: %w", err)
 	}
 }
 
+// transact is one mail transaction on the open connection: MAIL FROM,
+// RCPT TO, DATA, the message and the end of data, after which it calls
+// handed and reads the server's reply. began says whether the
+// transaction got past MAIL FROM: before, a failure without a reply is a
+// connection the server dropped, and nothing was sent. Called with mu
+// held.
+func (m *Mailer) transact(ctx context.Context, from string, to []string, msg *mail.Msg, handed func()) (began bool, err error) {
+	timeout := m.o.Timeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl))
+	}
+	if err := m.conn.UpdateDeadline(timeout); err != nil {
+		return false, err
+	}
+	if err := m.conn.Mail(from); err != nil {
+		return false, err
+	}
+	for _, rcpt := range to {
+		if err := m.conn.Rcpt(rcpt); err != nil {
+			return true, err
+		}
+	}
+	w, err := m.conn.Data()
+	if err != nil {
+		return true, err
+	}
+	// go-mail's DataCloser writes the end of data and reads the reply in
+	// one Close; the hand-off goes between the two.
+	dc, ok := w.(*smtp.DataCloser)
+	if !ok {
+		return true, fmt.Errorf("send mail: go-mail's data writer is a %T, not a *smtp.DataCloser", w)
+	}
+	if handed != nil {
+		dc.WriteCloser = handOff{dc.WriteCloser, m.tcp, handed}
+	}
+	if _, err := msg.WriteTo(dc); err != nil {
+		return true, err
+	}
+	return true, dc.Close()
+}
+
+// handOff is the message's data writer: its Close writes and flushes the
+// end of data (".") and then calls handed. The TCP connection is corked
+// meanwhile, so the end of data stays in the kernel until handed
+// returned: writing it does not wake the server, which would take the CPU
+// from this process and store the message while handed has yet to run.
+// A kill while corked still sends what was written (the kernel flushes a
+// corked socket as it closes it), so the server has the message either
+// way; what the kill decides is only whether delivery's journal knows.
+type handOff struct {
+	io.WriteCloser
+	tcp    *net.TCPConn // nil: not corked
+	handed func()
+}
+
+func (h handOff) Close() error {
+	cork(h.tcp, true)
+	defer cork(h.tcp, false)
+	if err := h.WriteCloser.Close(); err != nil {
+		return err
+	}
+	h.handed()
+	return nil
+}
+
 // dial connects unless connected; called with mu held.
 func (m *Mailer) dial(ctx context.Context) error {
-	if m.client != nil {
+	if m.conn != nil {
 		return nil
 	}
-	policy, _ := tlsPolicy(m.o.TLS)
-	opts := []mail.Option{mail.WithTLSPolicy(policy), mail.WithTimeout(m.o.Timeout), mail.WithHELO("localhost"), mail.WithoutNoop()}
-	if m.o.Port != 0 {
-		opts = append(opts, mail.WithPort(m.o.Port))
-	}
-	if m.o.TLS == TLSImplicit {
-		opts = append(opts, mail.WithSSL())
-	}
-	if m.o.Username != "" {
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(m.o.Username), mail.WithPassword(m.o.Password))
-	}
-	c, err := mail.NewClient(m.o.Host, opts...)
-	if err != nil {
-		return err
+	if m.client == nil {
+		policy, _ := tlsPolicy(m.o.TLS)
+		opts := []mail.Option{mail.WithTLSPolicy(policy), mail.WithTimeout(m.o.Timeout), mail.WithHELO("localhost")}
+		if m.o.Port != 0 {
+			opts = append(opts, mail.WithPort(m.o.Port))
+		}
+		if m.o.TLS == TLSImplicit {
+			// go-mail dials TLS itself: a dial function of ours would
+			// make it take the connection for unencrypted.
+			opts = append(opts, mail.WithSSL())
+		} else {
+			opts = append(opts, mail.WithDialContextFunc(m.dialTCP))
+		}
+		if m.o.Username != "" {
+			opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(m.o.Username), mail.WithPassword(m.o.Password))
+		}
+		c, err := mail.NewClient(m.o.Host, opts...)
+		if err != nil {
+			return err
+		}
+		m.client = c
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	defer cancel()
-	if err := c.DialWithContext(ctx); err != nil {
+	m.tcp = nil
+	conn, err := m.client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		m.tcp = nil
 		return err
 	}
-	m.client = c
+	m.conn = conn
 	return nil
+}
+
+// dialTCP is go-mail's dial function: a TCP connection, kept in m.tcp;
+// called by dial, with mu held.
+func (m *Mailer) dialTCP(ctx context.Context, network, address string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	m.tcp, _ = c.(*net.TCPConn)
+	return c, nil
 }
 
 // idleClose (re)arms the timer that hangs up an idle connection; called
@@ -209,23 +319,27 @@ func (m *Mailer) idleClose() {
 	if m.idle != nil {
 		m.idle.Stop()
 	}
-	c := m.client
+	c := m.conn
 	m.idle = time.AfterFunc(m.o.IdleClose, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if m.client == c {
+		if m.conn == c {
 			m.hangUp()
 		}
 	})
 }
 
-// hangUp closes the connection; called with mu held.
+// hangUp says QUIT and closes the connection, which go-mail leaves open
+// when QUIT fails; called with mu held.
 func (m *Mailer) hangUp() error {
-	if m.client == nil {
+	if m.conn == nil {
 		return nil
 	}
-	err := m.client.Close()
-	m.client = nil
+	err := m.conn.Quit()
+	if err != nil {
+		m.conn.Close()
+	}
+	m.conn, m.tcp = nil, nil
 	return err
 }
 
@@ -274,7 +388,8 @@ func (m *Mailer) newMsg(to, subject, body string) (*mail.Msg, error) {
 }
 
 // messageID is the batch's Message-ID, made from its notifications so
-// that the same email sent again after a crash (see delivery's markEvery)
+// that the same email sent again after a crash (one that hit between the
+// end of its data and delivery's sent journal, see delivery.Batch.Handed)
 // carries the same one, and mail systems that drop duplicate Message-IDs
 // drop it. "" (go-mail makes a random one) for a test notification.
 func messageID(b *delivery.Batch, from string) string {

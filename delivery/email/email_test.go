@@ -191,16 +191,21 @@ func TestHeaderValuesCannotInjectHeaders(t *testing.T) {
 	}
 }
 
+// TestSendReportsWhetherRetryCanHelp also checks the hand-off (delivery's
+// sent journal): once for a message the server got all of, never for one
+// it refused before the data.
 func TestSendReportsWhetherRetryCanHelp(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		refuse    int
 		down      bool
+		fails     bool
 		retryable bool
 	}{
-		{"server down", 0, true, true},
-		{"temporary refusal", 451, false, true},
-		{"unknown mailbox", 550, false, false},
+		{"accepted", 0, false, false, false},
+		{"server down", 0, true, true, true},
+		{"temporary refusal", 451, false, true, true},
+		{"unknown mailbox", 550, false, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := testpeer.StartSMTP(t)
@@ -208,9 +213,18 @@ func TestSendReportsWhetherRetryCanHelp(t *testing.T) {
 			if tc.down {
 				srv.Stop()
 			}
-			retryable, err := smtpMailer(t, srv).Send(context.Background(), batch(delivery.NotDigest, false, 1))
-			if err == nil || retryable != tc.retryable {
-				t.Errorf("Send = %v, %v; want an error with retryable %v", retryable, err, tc.retryable)
+			m := smtpMailer(t, srv)
+			msg, err := m.Message(batch(delivery.NotDigest, false, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			handed := 0
+			retryable, err := m.send(context.Background(), msg, func() { handed++ })
+			if (err != nil) != tc.fails || retryable != tc.retryable {
+				t.Errorf("send = %v, %v; want failure %v with retryable %v", retryable, err, tc.fails, tc.retryable)
+			}
+			if want := map[bool]int{false: 1, true: 0}[tc.fails]; handed != want {
+				t.Errorf("%d hand-offs, want %d", handed, want)
 			}
 		})
 	}
