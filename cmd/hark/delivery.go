@@ -13,7 +13,9 @@ import (
 // newDeliverer is delivery as the config asks for it, with the email
 // sender; kinds registered elsewhere (IRC) are added to senders by the
 // caller before Run. Its unsubscribe key lives beside the database, so
-// links in mails already sent keep working after a restart.
+// links in mails already sent keep working after a restart, and so does
+// its sent journal (store.path with "-sent.email", "-sent.irc"), which
+// must survive whatever the database survives.
 func newDeliverer(cfg *config.Config, st *store.SQLite, log *slog.Logger) (*delivery.Deliverer, *email.Mailer, error) {
 	key, err := delivery.LoadKey(filepath.Join(filepath.Dir(cfg.Store.Path), "unsubscribe.key"))
 	if err != nil {
@@ -27,9 +29,9 @@ func newDeliverer(cfg *config.Config, st *store.SQLite, log *slog.Logger) (*deli
 	r, f := cfg.Delivery.Retry, cfg.Delivery.Flood
 	d, err := delivery.New(delivery.Options{
 		Store: st, Senders: delivery.Senders{store.KindEmail: mailer}, BaseURL: cfg.Web.BaseURL, Key: key,
-		Retry:  delivery.Retry{MaxAttempts: r.MaxAttempts, BackoffMin: r.BackoffMin, BackoffMax: r.BackoffMax},
-		Flood:  delivery.Flood{Rate: f.Rate, Window: f.Window, DigestFor: f.DigestFor},
-		Logger: log,
+		SentJournal: cfg.Store.Path + "-sent", Logger: log,
+		Retry: delivery.Retry{MaxAttempts: r.MaxAttempts, BackoffMin: r.BackoffMin, BackoffMax: r.BackoffMax},
+		Flood: delivery.Flood{Rate: f.Rate, Window: f.Window, DigestFor: f.DigestFor},
 	})
 	if err != nil {
 		mailer.Close()
