@@ -46,8 +46,15 @@ func BenchmarkEnqueue(b *testing.B) {
 	}
 }
 
-// enqueueAutocommit is the baseline: the same rows, each statement its own
-// transaction.
+// baselineNotification is a notification row as queuing made them before
+// the inbox (schemaV6): the baseline writes one per match.
+const baselineNotification = `
+INSERT INTO notifications (msg_key, user_id, destination_id, filter_id, state, next_attempt, why, created)
+VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+ON CONFLICT (msg_key, destination_id) DO NOTHING`
+
+// enqueueAutocommit is the baseline: a row per message and per match, each
+// statement its own transaction.
 func enqueueAutocommit(ctx context.Context, s *SQLite, a Accepted) error {
 	m := a.Message
 	if _, err := s.w.ExecContext(ctx, insertMessage, m.Key, m.Topic, ms(m.Timestamp), ms(time.Now()), string(m.Envelope), string(m.Description)); err != nil {
@@ -55,7 +62,7 @@ func enqueueAutocommit(ctx context.Context, s *SQLite, a Accepted) error {
 	}
 	for _, x := range a.Matches {
 		now := ms(time.Now())
-		if _, err := s.w.ExecContext(ctx, insertNotification, m.Key, x.UserID, x.DestinationID, x.FilterID, now, string(x.Why), now); err != nil {
+		if _, err := s.w.ExecContext(ctx, baselineNotification, m.Key, x.UserID, x.DestinationID, x.FilterID, now, string(x.Why), now); err != nil {
 			return err
 		}
 	}

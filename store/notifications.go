@@ -2,12 +2,16 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
 // NotificationByID implements Queue.
 func (s *SQLite) NotificationByID(ctx context.Context, id int64) (Notification, error) {
 	n, err := one(s.r.QueryRowContext(ctx, selectNotificationByID, id), scanListedNotification)
+	if errors.Is(err, ErrNotFound) {
+		n, err = s.inboxByID(ctx, id) // not tried yet
+	}
 	if err != nil {
 		return n, fmt.Errorf("find notification %d: %w", id, err)
 	}

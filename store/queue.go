@@ -1,16 +1,17 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 )
 
-// Enqueue implements Queue. The batch's notifications through ordinary
-// filters go in with a few multi-row inserts at the end; those through
-// one-shot filters one by one, message by message, since only the first
-// message to use such a filter keeps them.
+// Enqueue implements Queue. Each message goes into the history, and its
+// matches into one inbox row (see schemaV6): a statement per message
+// however many it matched, which Claim turns into notification rows.
 func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, error) {
 	var res EnqueueResult
 	now := ms(time.Now())
@@ -23,61 +24,43 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, 
 			return err
 		}
 		defer h.close()
-		insNote, err := tx.PrepareContext(ctx, insertNotification)
+		before, err := queuedBefore(ctx, tx, batch)
 		if err != nil {
 			return err
 		}
-		defer insNote.Close()
-		var plain []any // insertNotifications rows
-		// seen keeps the first match per (message, destination) in the
-		// batch, as one statement per match in order did: the rows then
-		// conflict only with earlier transactions', whatever their order.
-		seen := make(map[noteKey]struct{})
 		live, err := liveDestinations(ctx, tx, batch)
 		if err != nil {
 			return err
 		}
+		var rows []any // insertInbox rows
+		var buf []byte
 		for _, a := range batch {
 			if err := h.add(ctx, a.Message); err != nil {
 				return err
 			}
-			var oneshot []Match
-			for _, m := range a.Matches {
-				if !live[m.DestinationID] {
-					// Deleted since the caller's filter snapshot: a
-					// notification for it could never be sent, and its
-					// foreign key would fail the whole batch, forever.
-					res.Dropped++
-					continue
-				}
-				k := noteKey{a.Message.Key, m.DestinationID}
-				if _, dup := seen[k]; dup {
-					continue
-				}
-				seen[k] = struct{}{}
-				if m.Oneshot {
-					oneshot = append(oneshot, m)
-					continue
-				}
-				why, err := whys.id(ctx, tx, m.Why)
-				if err != nil {
-					return fmt.Errorf("enqueue %s: store why: %w", a.Message.Key, err)
-				}
-				plain = append(plain, a.Message.Key, m.UserID, m.DestinationID, nullID(m.FilterID), now, why, now)
+			if before[a.Message.Key] || len(a.Matches) == 0 {
+				continue
 			}
-			if err := enqueueOneshot(ctx, tx, insNote, a.Message.Key, oneshot, now, &res); err != nil {
+			before[a.Message.Key] = true // a message twice in one batch
+			es, err := s.entries(ctx, tx, &whys, a, live, now, &res)
+			if err != nil {
 				return fmt.Errorf("enqueue %s: %w", a.Message.Key, err)
 			}
+			if len(es) == 0 {
+				continue
+			}
+			start := len(buf)
+			buf = encodeMatches(buf, es)
+			rows = append(rows, a.Message.Key, now, buf[start:len(buf):len(buf)], len(es))
+			res.Notifications += len(es)
 		}
 		res.Messages = h.added
 		if err := h.fileTerms(ctx, tx); err != nil {
 			return err
 		}
-		n, err := insertNotifications.exec(ctx, tx, plain)
-		if err != nil {
+		if _, err := insertInbox.exec(ctx, tx, rows); err != nil {
 			return fmt.Errorf("queue notifications: %w", err)
 		}
-		res.Notifications += int(n)
 		return nil
 	})
 	if err != nil {
@@ -85,6 +68,83 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, 
 	}
 	s.whys.keep(whys.added)
 	return res, nil
+}
+
+// entries is a's matches as inbox entries: one per destination (the
+// first filter's), none for a destination deleted since the caller's
+// filter snapshot, and those of a one-shot filter only if this message
+// is the one that uses it up.
+func (s *SQLite) entries(ctx context.Context, tx *sql.Tx, whys *whyIDs, a Accepted, live map[int64]bool, now int64, res *EnqueueResult) ([]inboxEntry, error) {
+	es := make([]inboxEntry, 0, len(a.Matches))
+	seen := make(map[int64]bool, len(a.Matches))
+	oneshot := map[int64]bool{} // one-shot filter → this message uses it up
+	for _, m := range a.Matches {
+		if !live[m.DestinationID] {
+			// Its notification could never be sent.
+			res.Dropped++
+			continue
+		}
+		if seen[m.DestinationID] {
+			continue
+		}
+		seen[m.DestinationID] = true
+		if m.Oneshot {
+			use, asked := oneshot[m.FilterID]
+			if !asked {
+				r, err := tx.ExecContext(ctx, useOneshot, now, m.FilterID)
+				if err != nil {
+					return nil, fmt.Errorf("use one-shot filter %d: %w", m.FilterID, err)
+				}
+				n, _ := r.RowsAffected()
+				use = n == 1 // another message used it up first otherwise
+				oneshot[m.FilterID] = use
+				if use {
+					res.UsedUp = append(res.UsedUp, m.FilterID)
+				}
+			}
+			if !use {
+				continue
+			}
+		}
+		why, err := whys.id(ctx, tx, m.Why)
+		if err != nil {
+			return nil, fmt.Errorf("store why: %w", err)
+		}
+		es = append(es, inboxEntry{userID: m.UserID, destID: m.DestinationID, filterID: m.FilterID, whyID: why})
+	}
+	if len(es) > maxInboxMatches {
+		// No message has a million destinations; if one did, the rest
+		// are dropped rather than the message refused for ever.
+		res.Dropped += len(es) - maxInboxMatches
+		es = es[:maxInboxMatches]
+	}
+	return es, nil
+}
+
+// queuedBefore is which of batch's messages with matches were queued
+// before: re-processed after a crash, or come twice.
+func queuedBefore(ctx context.Context, tx *sql.Tx, batch []Accepted) (map[string]bool, error) {
+	var keys []string
+	for _, a := range batch {
+		if len(a.Matches) > 0 {
+			keys = append(keys, a.Message.Key)
+		}
+	}
+	before := make(map[string]bool, len(keys))
+	if len(keys) == 0 {
+		return before, nil
+	}
+	rows, err := tx.QueryContext(ctx, selectQueuedBefore, jsonIDs(keys))
+	_, err = collect(rows, err, func(row scanner) (struct{}, error) {
+		var key string
+		err := row.Scan(&key)
+		before[key] = true
+		return struct{}{}, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find messages queued before: %w", err)
+	}
+	return before, nil
 }
 
 // liveDestinations is which of the destinations batch's matches name
@@ -113,75 +173,31 @@ func liveDestinations(ctx context.Context, tx *sql.Tx, batch []Accepted) (map[in
 	return live, nil
 }
 
-// noteKey is what a notification is unique by.
-type noteKey struct {
-	msgKey      string
-	destination int64
-}
-
-// enqueueOneshot queues one message's notifications through one-shot
-// filters. A filter's notifications are kept only if this message is the
-// one that deactivates it; otherwise they are deleted again inside the
-// transaction.
-func enqueueOneshot(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, key string, matches []Match, now int64, res *EnqueueResult) error {
-	if len(matches) == 0 {
-		return nil
-	}
-	made := map[int64][]int64{} // filter → notifications it made here
-	for _, m := range matches {
-		r, err := ins.ExecContext(ctx, key, m.UserID, m.DestinationID, nullID(m.FilterID), now, string(m.Why), now)
-		if err != nil {
-			return err
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			continue // queued before: a re-processed message
-		}
-		id, err := r.LastInsertId()
-		if err != nil {
-			return err
-		}
-		made[m.FilterID] = append(made[m.FilterID], id)
-		res.Notifications++
-	}
-	for filter, ids := range made {
-		r, err := tx.ExecContext(ctx, useOneshot, now, filter)
-		if err != nil {
-			return err
-		}
-		if n, _ := r.RowsAffected(); n == 1 {
-			res.UsedUp = append(res.UsedUp, filter)
-			continue
-		}
-		// Another message used the filter up first.
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, deleteNotification, id); err != nil {
-				return err
-			}
-		}
-		res.Notifications -= len(ids)
-	}
-	return nil
-}
-
-// nullID stores a missing filter as NULL, which its foreign key allows.
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-// Claim implements Queue.
+// Claim implements Queue: notification rows that are due first (retries,
+// requeued ones), then entries of the inbox, which become rows here.
 func (s *SQLite) Claim(ctx context.Context, destinationID int64, now time.Time, lease time.Duration, limit int) ([]Notification, error) {
+	q := &s.inbox
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	var ns []Notification
+	var done func()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, claimNotifications, ms(now.Add(lease)), destinationID, ms(now), limit)
-		ns, err = collect(rows, err, scanNotification)
+		if ns, err = collect(rows, err, scanNotification); err != nil {
+			return err
+		}
+		if err := q.refresh(ctx, tx); err != nil {
+			return err
+		}
+		more, d, err := q.claimInbox(ctx, tx, destinationID, ms(now.Add(lease)), limit-len(ns))
+		ns, done = append(ns, more...), d
 		return err
 	})
 	if err != nil {
+		q.reset() // it may have read rows the rollback took back
 		return nil, fmt.Errorf("claim notifications of destination %d: %w", destinationID, err)
 	}
+	done()
 	return ns, nil
 }
 
@@ -198,7 +214,47 @@ func (s *SQLite) Pending(ctx context.Context, now time.Time) ([]Pending, error) 
 	if err != nil {
 		return nil, fmt.Errorf("read pending notifications: %w", err)
 	}
-	return ps, nil
+	version, err := s.SettingsVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := &s.inbox
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.refresh(ctx, s.r); err != nil {
+		return nil, err
+	}
+	if err := s.dropDeparted(ctx, version); err != nil {
+		return nil, err
+	}
+	return q.pending(ps), nil
+}
+
+// dropDeparted takes the inbox entries of deleted destinations out of the
+// inbox, which would otherwise keep them, and their messages, for ever.
+// s.inbox.mu is held.
+func (s *SQLite) dropDeparted(ctx context.Context, version int64) error {
+	q := &s.inbox
+	gone, err := q.departed(ctx, s.r, version)
+	if err != nil || len(gone) == 0 {
+		return err
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		for _, dest := range gone {
+			if err := settle(ctx, tx, rowsOf(q.byDest[dest])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		q.reset()
+		return fmt.Errorf("drop notifications of deleted destinations: %w", err)
+	}
+	for _, dest := range gone {
+		q.forget(dest, len(q.byDest[dest]))
+	}
+	return nil
 }
 
 // MarkSent implements Queue.
@@ -220,15 +276,29 @@ func (s *SQLite) MarkDead(ctx context.Context, ids []int64, reason string, now t
 // id list) in one transaction.
 func (s *SQLite) outcome(ctx context.Context, ids []int64, state State, detail string, now time.Time, update string, args ...any) error {
 	list := jsonIDs(ids)
+	var adopted []int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, logOutcome, string(state), detail, ms(now), list); err != nil {
+		r, err := tx.ExecContext(ctx, logOutcome, string(state), detail, ms(now), list)
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, update, append(args, list)...)
+		if n, _ := r.RowsAffected(); n < int64(len(ids)) {
+			// Some were never claimed: they get their rows now.
+			if adopted, err = adopt(ctx, tx, ids, ms(now)); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, logOutcome, string(state), detail, ms(now), jsonIDs(adopted)); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, update, append(args, list)...)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("mark %d notifications %s: %w", len(ids), state, err)
+	}
+	if len(adopted) > 0 {
+		s.inbox.drop(adopted)
 	}
 	return nil
 }
@@ -282,17 +352,29 @@ func (s *SQLite) QueueDepth(ctx context.Context) (map[State]int64, error) {
 		depth[c.state] = c.n
 	}
 	depth[StateSent] = all - depth[StateQueued] - depth[StateFailed] - depth[StateDead]
+	var waiting int64
+	if err := s.r.QueryRowContext(ctx, selectInboxWaiting).Scan(&waiting); err != nil {
+		return nil, fmt.Errorf("count notifications: %w", err)
+	}
+	depth[StateQueued] += waiting
 	return depth, nil
 }
 
-// ListNotifications implements Queue.
+// ListNotifications implements Queue: the notification rows and the
+// inbox's entries, newest (highest id) first.
 func (s *SQLite) ListNotifications(ctx context.Context, q NotificationQuery) ([]Notification, error) {
 	rows, err := s.r.QueryContext(ctx, listNotifications, q.User, limit(q))
 	ns, err := collect(rows, err, scanListedNotification)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
-	return ns, nil
+	waiting, err := s.listInbox(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list notifications: %w", err)
+	}
+	ns = append(ns, waiting...)
+	slices.SortFunc(ns, func(a, b Notification) int { return cmp.Compare(b.ID, a.ID) })
+	return ns[:min(len(ns), limit(q))], nil
 }
 
 // DeliveryLog implements Queue.

@@ -29,6 +29,7 @@ type SQLite struct {
 	// ingest throughput to a third.
 	ck        *sql.DB
 	whys      whyCache
+	inbox     inboxQueue
 	stopCk    context.CancelFunc
 	ckStopped chan struct{}
 }

@@ -238,7 +238,7 @@ func TestNotificationsJSON(t *testing.T) {
 		t.Fatalf("got %d notifications", len(got))
 	}
 	alice := got[1]
-	for k, want := range map[string]any{"id": 1.0, "msg_id": "2024-alice", "user": "alice", "destination": "email:alice@example.org", "filter": "alice-updates", "state": "sent"} {
+	for k, want := range map[string]any{"id": float64(ns[0].ID), "msg_id": "2024-alice", "user": "alice", "destination": "email:alice@example.org", "filter": "alice-updates", "state": "sent"} {
 		if alice[k] != want {
 			t.Errorf("%s: got %v, want %v", k, alice[k], want)
 		}
