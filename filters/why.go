@@ -1,57 +1,16 @@
 package filters
 
-import (
-	"slices"
-
-	"hark/bus"
-	"hark/meta"
-	"hark/rules"
-)
-
-// Why is, for each hit, the rule verdicts of the filter that made it on
-// env: the reason the notification was sent, kept with it. Unlike
-// Explain it evaluates only those filters, on one shared view of the
-// message, so the service can afford it for every match. A one-shot
-// filter that fired on this very message has left the index; its rules
-// are compiled afresh from its spec.
-func (ix *Index) Why(env *bus.Envelope, desc *meta.Description, hits []Hit) [][]Verdict {
-	m := rules.NewMessage(env, desc, ix.ownership())
-	out := make([][]Verdict, len(hits))
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	for i, h := range hits {
-		uf := ix.users[h.User]
-		if uf == nil {
-			continue
-		}
-		if j := slices.IndexFunc(uf.compiled, func(f *compiled) bool { return f.name == h.Filter }); j >= 0 {
-			out[i] = verdicts(uf.compiled[j], m)
-			continue
-		}
-		if j := slices.IndexFunc(uf.specs, func(f Filter) bool { return f.Name == h.Filter }); j >= 0 {
-			out[i] = specVerdicts(uf.specs[j], h.User, m)
-		}
-	}
-	return out
-}
-
-// specVerdicts evaluates a filter's rules compiled for owner; a rule that
-// no longer compiles gets its error as verdict.
-func specVerdicts(f Filter, owner string, m *rules.Message) []Verdict {
+// MatchedVerdicts is the rule verdicts of f on a message f matched: the
+// reason a notification was sent, kept with it. A filter matches only
+// when each of its rules passed without error, so each verdict follows
+// from the rule alone: its value is the opposite of its negation. The
+// router encodes them once per filter when it loads the filters, rather
+// than evaluating the rules again for every match (some 20 µs a message
+// with the benchmark's population).
+func MatchedVerdicts(f Filter) []Verdict {
 	out := make([]Verdict, len(f.Rules))
-	for i, spec := range f.Rules {
-		v := Verdict{Kind: spec.Kind, Args: spec.Args, Negate: spec.Negate}
-		r, err := rules.Compile(spec.Kind, spec.Args, owner)
-		var val bool
-		if err == nil {
-			val, err = r.Eval(m)
-		}
-		if err != nil {
-			v.Error = err.Error()
-		} else {
-			v.Value, v.Pass = val, val != spec.Negate
-		}
-		out[i] = v
+	for i, r := range f.Rules {
+		out[i] = Verdict{Kind: r.Kind, Args: r.Args, Negate: r.Negate, Value: !r.Negate, Pass: true}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -23,6 +24,7 @@ type userKey struct{ user, name string }
 type filterRef struct {
 	id, userID int64
 	oneshot    bool
+	why        json.RawMessage // filters.MatchedVerdicts, encoded
 }
 
 func (d *directory) filter(user, name string) (filterRef, bool) {
@@ -148,7 +150,8 @@ func (r *Router) snapshot(ctx context.Context) (snapshot, error) {
 			spec.Rules = append(spec.Rules, rules.Spec{Kind: rule.Kind, Args: rule.Args, Negate: rule.Negate})
 		}
 		snap.users[user] = append(snap.users[user], spec)
-		snap.dir.filters[userKey{user, f.Name}] = filterRef{id: f.ID, userID: f.UserID, oneshot: f.Oneshot}
+		why, _ := json.Marshal(filters.MatchedVerdicts(spec)) // plain verdicts: cannot fail
+		snap.dir.filters[userKey{user, f.Name}] = filterRef{id: f.ID, userID: f.UserID, oneshot: f.Oneshot, why: why}
 	}
 	return snap, nil
 }

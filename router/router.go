@@ -7,7 +7,6 @@ package router
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -171,13 +170,14 @@ func (r *Router) Run(ctx context.Context, sources ...Source) error {
 // called once the message is committed, or with ErrShuttingDown when it
 // never will be.
 func (r *Router) Handle(ctx context.Context, env *bus.Envelope) {
-	desc := r.opts.Describer.Describe(env)
-	hits := r.opts.Index.Match(env, &desc)
-	acc := r.accept(env, &desc, hits)
+	p := pending{env: env, received: r.opts.Now(), ack: env.Ack}
+	p.desc = r.opts.Describer.Describe(env)
+	hits := r.opts.Index.Match(env, &p.desc)
+	p.matches = r.matches(env.Key(), hits)
 	r.stats.handled.Add(1)
-	r.stats.matches.Add(uint64(len(acc.Matches)))
+	r.stats.matches.Add(uint64(len(p.matches)))
 	select {
-	case r.pending <- pending{acc, env.Ack}:
+	case r.pending <- p:
 	case <-ctx.Done():
 		r.log.Warn("message not committed: shutting down", "msg_id", env.Key(), "topic", env.Topic)
 		if env.Ack != nil {
@@ -190,55 +190,56 @@ func (r *Router) Handle(ctx context.Context, env *bus.Envelope) {
 // before committing it: its source should have it delivered again.
 var ErrShuttingDown = errors.New("router shutting down before commit")
 
-// pending is a message waiting for its commit, and how to tell its source
-// that it is committed (nil: the source does not care).
+// pending is a matched message waiting for its commit, and how to tell
+// its source that it is committed (nil: the source does not care). Its
+// history record is made by the committer (see accepted), which keeps
+// that work off the matching goroutine.
 type pending struct {
-	acc store.Accepted
-	ack func(error)
+	env      *bus.Envelope
+	desc     meta.Description
+	received time.Time
+	matches  []store.Match
+	ack      func(error)
 }
 
-// accept turns a message and its hits into what the store commits: the
-// history row, and one match per hit with the store's IDs and the reason
-// the filter matched.
-func (r *Router) accept(env *bus.Envelope, desc *meta.Description, hits []filters.Hit) store.Accepted {
-	now := r.opts.Now()
-	// The history keeps the text the regex rule searches, which previews
-	// read without decoding. A description is plain strings and slices:
-	// encoding it cannot fail.
-	msg, _ := store.NewMessage(env.Key(), env.Topic, env.Timestamp, bus.CompactUTF8(env.Fields), desc)
-	msg.Received = now
-	if msg.Timestamp.IsZero() {
-		msg.Timestamp = now // old messages carry no timestamp: they sort as received
-	}
-	acc := store.Accepted{Message: msg}
+// matches turns hits into what the store queues: one match per hit, with
+// the store's IDs and the reason the filter matched.
+func (r *Router) matches(key string, hits []filters.Hit) []store.Match {
 	if len(hits) == 0 {
-		return acc
+		return nil
 	}
 	dir := r.dir.Load()
-	whys := r.opts.Index.Why(env, desc, hits)
-	// A filter sending to several destinations has one why for all of
-	// them: encode it once (hits of one filter come together).
-	var lastUser, lastFilter string
-	var why json.RawMessage
-	for i, h := range hits {
+	out := make([]store.Match, 0, len(hits))
+	for _, h := range hits {
 		f, ok := dir.filter(h.User, h.Filter)
 		dest, okDest := dir.destination(h.User, h.Destination)
 		if !ok || !okDest {
 			// The index and the directory are swapped one after the
 			// other during a reload; the next message sees both new.
 			r.log.Warn("match dropped: filter or destination changed under it",
-				"msg_id", acc.Message.Key, "user", h.User, "filter", h.Filter, "destination", h.Destination)
+				"msg_id", key, "user", h.User, "filter", h.Filter, "destination", h.Destination)
 			continue
 		}
-		if why == nil || h.User != lastUser || h.Filter != lastFilter {
-			why, _ = json.Marshal(whys[i]) // plain verdicts: cannot fail
-			lastUser, lastFilter = h.User, h.Filter
-		}
-		acc.Matches = append(acc.Matches, store.Match{
-			UserID: f.userID, DestinationID: dest, FilterID: f.id, Oneshot: f.oneshot, Why: why,
+		out = append(out, store.Match{
+			UserID: f.userID, DestinationID: dest, FilterID: f.id, Oneshot: f.oneshot, Why: f.why,
 		})
 	}
-	return acc
+	return out
+}
+
+// accepted is what the store commits for p: the history record and the
+// matches.
+func (p *pending) accepted() store.Accepted {
+	env := p.env
+	// The history keeps the text the regex rule searches, which previews
+	// read without decoding. A description is plain strings and slices:
+	// encoding it cannot fail.
+	msg, _ := store.NewMessage(env.Key(), env.Topic, env.Timestamp, bus.CompactUTF8(env.Fields), &p.desc)
+	msg.Received = p.received
+	if msg.Timestamp.IsZero() {
+		msg.Timestamp = p.received // old messages carry no timestamp: they sort as received
+	}
+	return store.Accepted{Message: msg, Matches: p.matches}
 }
 
 // commitLoop commits pending messages in batches of up to BatchSize, at
@@ -265,7 +266,7 @@ func (r *Router) commitLoop() {
 				flush()
 				return
 			}
-			batch = append(batch, p.acc)
+			batch = append(batch, p.accepted())
 			acks = append(acks, p.ack)
 			if len(batch) < r.opts.BatchSize {
 				continue
