@@ -33,6 +33,12 @@ func CompactUTF8(v any) []byte {
 	return appendJSON(nil, v, false)
 }
 
+// AppendCompactUTF8 appends CompactUTF8(v) to b: a caller that writes many
+// messages can reuse one buffer.
+func AppendCompactUTF8(b []byte, v any) []byte {
+	return appendJSON(b, v, false)
+}
+
 func appendJSON(b []byte, v any, ascii bool) []byte {
 	switch v := v.(type) {
 	case nil:

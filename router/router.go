@@ -228,13 +228,18 @@ func (r *Router) matches(key string, hits []filters.Hit) []store.Match {
 }
 
 // accepted is what the store commits for p: the history record and the
-// matches.
-func (p *pending) accepted() store.Accepted {
+// matches. The record's text is appended to text, the batch's buffer,
+// which the committer reuses once the batch is committed: a message's
+// text (kilobytes) was most of what the ingest path allocated, and so
+// most of the garbage collector's work.
+func (p *pending) accepted(text *[]byte) store.Accepted {
 	env := p.env
 	// The history keeps the text the regex rule searches, which previews
 	// read without decoding. A description is plain strings and slices:
 	// encoding it cannot fail.
-	msg, _ := store.NewMessage(env.Key(), env.Topic, env.Timestamp, bus.CompactUTF8(env.Fields), &p.desc)
+	start := len(*text)
+	*text = bus.AppendCompactUTF8(*text, env.Fields)
+	msg, _ := store.NewMessage(env.Key(), env.Topic, env.Timestamp, (*text)[start:len(*text):len(*text)], &p.desc)
 	msg.Received = p.received
 	if msg.Timestamp.IsZero() {
 		msg.Timestamp = p.received // old messages carry no timestamp: they sort as received
@@ -248,10 +253,12 @@ func (p *pending) accepted() store.Accepted {
 func (r *Router) commitLoop() {
 	batch := make([]store.Accepted, 0, r.opts.BatchSize)
 	acks := make([]func(error), 0, r.opts.BatchSize)
+	var text []byte // the batch's envelope texts (see accepted)
 	timer := time.NewTimer(r.opts.FlushEvery)
 	defer timer.Stop()
 	flush := func() {
 		batch = r.commit(batch)
+		text = text[:0]
 		for _, ack := range acks {
 			if ack != nil {
 				ack(nil)
@@ -266,7 +273,7 @@ func (r *Router) commitLoop() {
 				flush()
 				return
 			}
-			batch = append(batch, p.accepted())
+			batch = append(batch, p.accepted(&text))
 			acks = append(acks, p.ack)
 			if len(batch) < r.opts.BatchSize {
 				continue
