@@ -109,7 +109,8 @@ type History interface {
 type Queue interface {
 	// Enqueue stores each message in the history and its matches as
 	// queued notifications, all in one transaction, so a crash keeps all
-	// or none. A notification already queued for the same (message,
+	// or none. A notification's ID is fixed here, though the SQLite store
+	// writes its row only when it is first claimed. A notification already queued for the same (message,
 	// destination) is skipped, which makes re-processing a message after
 	// a crash harmless. A one-shot filter is deactivated by the first
 	// message that makes a notification through it; later matches of it,
