@@ -20,3 +20,9 @@ type Description struct {
 	// (fedora-messaging's group headers); processors extract none.
 	Groups []string `json:"groups,omitempty"`
 }
+
+// FiledUnder is what the history files d's message under: the store
+// reads it here rather than decoding the description's JSON again.
+func (d *Description) FiledUnder() (app, agent string, usernames, packages []string) {
+	return d.App, d.Agent, d.Usernames, d.Packages
+}

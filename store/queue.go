@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -28,7 +29,7 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, 
 		if err != nil {
 			return err
 		}
-		live, err := liveDestinations(ctx, tx, batch)
+		live, err := s.liveDestinations(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -147,30 +148,40 @@ func queuedBefore(ctx context.Context, tx *sql.Tx, batch []Accepted) (map[string
 	return before, nil
 }
 
-// liveDestinations is which of the destinations batch's matches name
-// still exist.
-func liveDestinations(ctx context.Context, tx *sql.Tx, batch []Accepted) (map[int64]bool, error) {
-	var ids []int64
-	for _, a := range batch {
-		for _, m := range a.Matches {
-			ids = append(ids, m.DestinationID)
-		}
+// liveDestinations is the destinations that exist, read again only when
+// the settings version moved (deleting a destination moves it): one
+// query per batch instead of a lookup per match.
+func (s *SQLite) liveDestinations(ctx context.Context, tx *sql.Tx) (map[int64]bool, error) {
+	var version int64
+	if err := tx.QueryRowContext(ctx, selectSettingsVersion).Scan(&version); err != nil {
+		return nil, fmt.Errorf("read settings version: %w", err)
 	}
-	live := make(map[int64]bool, len(ids))
-	if len(ids) == 0 {
-		return live, nil
+	c := &s.live
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids != nil && c.version == version {
+		return c.ids, nil
 	}
-	rows, err := tx.QueryContext(ctx, selectLiveDestinations, jsonIDs(ids))
+	rows, err := tx.QueryContext(ctx, selectDestinationIDs)
+	ids := map[int64]bool{}
 	_, err = collect(rows, err, func(row scanner) (struct{}, error) {
 		var id int64
 		err := row.Scan(&id)
-		live[id] = true
+		ids[id] = true
 		return struct{}{}, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find live destinations: %w", err)
 	}
-	return live, nil
+	c.ids, c.version = ids, version
+	return ids, nil
+}
+
+// liveCache is the destination ids at one settings version.
+type liveCache struct {
+	mu      sync.Mutex
+	version int64
+	ids     map[int64]bool
 }
 
 // Claim implements Queue: notification rows that are due first (retries,

@@ -81,9 +81,10 @@ func appendTerms(args []any, id int64, m Message) []any {
 	ts := ms(m.Timestamp)
 	args = append(args, TermTopic, m.Topic, ts, id)
 	var src termSource
-	// A type error leaves the fields that did decode filled in.
-	var typeErr *json.UnmarshalTypeError
-	if err := json.Unmarshal(m.Description, &src); err != nil && !errors.As(err, &typeErr) {
+	if m.filed != nil {
+		src = *m.filed
+	} else if err := json.Unmarshal(m.Description, &src); err != nil && !errors.As(err, new(*json.UnmarshalTypeError)) {
+		// A type error leaves the fields that did decode filled in.
 		return args
 	}
 	add := func(field, value string) {

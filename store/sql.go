@@ -236,9 +236,9 @@ WHERE filter_id IN (SELECT value FROM json_each(?)) ORDER BY filter_id, destinat
 
 // History.
 const (
-	checkpointWAL          = `PRAGMA wal_checkpoint(PASSIVE)`
-	selectLiveDestinations = `SELECT id FROM destinations WHERE id IN (SELECT DISTINCT value FROM json_each(?))`
-	insertMessage          = `
+	checkpointWAL        = `PRAGMA wal_checkpoint(PASSIVE)`
+	selectDestinationIDs = `SELECT id FROM destinations`
+	insertMessage        = `
 INSERT INTO messages (msg_key, topic, ts, received, envelope, description)
 VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (msg_key) DO NOTHING`

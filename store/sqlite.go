@@ -30,6 +30,7 @@ type SQLite struct {
 	ck        *sql.DB
 	whys      whyCache
 	inbox     inboxQueue
+	live      liveCache
 	stopCk    context.CancelFunc
 	ckStopped chan struct{}
 }

@@ -221,6 +221,8 @@ type Message struct {
 	Received    time.Time       // when hark stored it; retention counts from here
 	Envelope    json.RawMessage // as bus.CompactUTF8 writes it: what the regex rule and previews search
 	Description json.RawMessage // meta.Description as JSON
+
+	filed *termSource // what Description files it under, when NewMessage was told
 }
 
 // Cursor is a position in the history, newest first.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -210,4 +211,32 @@ func openAfter(t *testing.T, version int, rows ...string) *SQLite {
 	}
 	db.Close()
 	return openAt(t, path)
+}
+
+// describedBy is a description that says what it is filed under, as
+// meta.Description does.
+type describedBy struct {
+	App       string   `json:"app"`
+	Agent     string   `json:"agent"`
+	Usernames []string `json:"usernames"`
+	Packages  []string `json:"packages"`
+}
+
+func (d *describedBy) FiledUnder() (string, string, []string, []string) {
+	return d.App, d.Agent, d.Usernames, d.Packages
+}
+
+// A description that files itself must be filed under the same terms as
+// its JSON decodes to.
+func TestFiledUnderMatchesTheDescriptionsJSON(t *testing.T) {
+	d := &describedBy{App: "bodhi", Agent: "ralph", Usernames: []string{"ralph", "toshio"}, Packages: []string{"fedmsg"}}
+	m, err := NewMessage("k", "org.fedoraproject.prod.bodhi.update.comment", 1700000000, []byte("{}"), d)
+	if err != nil || m.filed == nil {
+		t.Fatalf("NewMessage: %v, filed %v", err, m.filed)
+	}
+	fromJSON := m
+	fromJSON.filed = nil
+	if got, want := appendTerms(nil, 7, m), appendTerms(nil, 7, fromJSON); !reflect.DeepEqual(got, want) {
+		t.Errorf("filed terms %v, from JSON %v", got, want)
+	}
 }
