@@ -23,7 +23,7 @@ type noter struct {
 func (n *noter) MarkSentNoted(ctx context.Context, ids []int64, detail string, now time.Time) error {
 	n.ids = append(n.ids, ids...)
 	n.details = append(n.details, detail)
-	return n.MarkSent(ctx, ids, now)
+	return n.SQLite.MarkSentNoted(ctx, ids, detail, now)
 }
 
 func (w *world) journalPath() string { return filepath.Join(w.dir, "hark.db-sent."+store.KindEmail) }
@@ -67,11 +67,17 @@ func TestRestartMarksWhatTheJournalHoldsInsteadOfSendingAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	marks := 0
+	marks, noted := 0, 0
 	for _, e := range log {
 		if e.NotificationID == ns[0].ID {
 			marks++
 		}
+		if e.Outcome == store.StateSent && e.Detail == delivery.ReplayDetail {
+			noted++
+		}
+	}
+	if noted != 2 {
+		t.Errorf("%d log rows say the journal recorded them, want 2", noted)
 	}
 	if marks != 1 {
 		t.Errorf("the send marked before the crash has %d log rows, want 1", marks)

@@ -273,6 +273,12 @@ func (s *SQLite) MarkSent(ctx context.Context, ids []int64, now time.Time) error
 	return s.outcome(ctx, ids, StateSent, "", now, markSent, ms(now))
 }
 
+// MarkSentNoted is MarkSent with a detail for the delivery log: why
+// they are marked sent (delivery's sent journal, replayed after a crash).
+func (s *SQLite) MarkSentNoted(ctx context.Context, ids []int64, detail string, now time.Time) error {
+	return s.outcome(ctx, ids, StateSent, detail, now, markSent, ms(now))
+}
+
 // MarkFailed implements Queue.
 func (s *SQLite) MarkFailed(ctx context.Context, ids []int64, reason string, retryAt, now time.Time) error {
 	return s.outcome(ctx, ids, StateFailed, reason, now, markFailed, ms(retryAt), reason)
