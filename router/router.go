@@ -115,7 +115,9 @@ func New(opts Options) (*Router, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	r := &Router{opts: opts, log: opts.Logger, pending: make(chan pending, opts.BatchSize)}
+	// Room for a few batches: matching goes on while the committer is in
+	// a transaction, instead of the two halves taking turns.
+	r := &Router{opts: opts, log: opts.Logger, pending: make(chan pending, 4*opts.BatchSize)}
 	r.dir.Store(&directory{})
 	r.version.Store(-1)
 	return r, nil

@@ -279,22 +279,24 @@ func TestRouterNacksMessageItStopsBeforeCommitting(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	// BatchSize 1 leaves room for one pending message; without Run
-	// nothing commits it, so the next Handle finds the router full.
+	// BatchSize 1 leaves room for four pending messages; without Run
+	// nothing commits them, so the next Handle finds the router full.
 	rt, err := router.New(router.Options{Store: st, Describer: meta.Default(), Index: filters.New(filters.Options{}),
 		BatchSize: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	envs := samples(t)
+	envs := samples(t)[:5]
 	var got []error
-	for _, env := range envs[:2] {
+	for _, env := range envs {
 		env.Ack = func(err error) { got = append(got, err) }
 	}
-	rt.Handle(context.Background(), envs[0])
+	for _, env := range envs[:4] {
+		rt.Handle(context.Background(), env)
+	}
 	stopped, cancel := context.WithCancel(context.Background())
 	cancel()
-	rt.Handle(stopped, envs[1])
+	rt.Handle(stopped, envs[4])
 	if len(got) != 1 || !errors.Is(got[0], router.ErrShuttingDown) {
 		t.Fatalf("acks = %v, want only the dropped message's, with ErrShuttingDown", got)
 	}
