@@ -210,15 +210,22 @@ func rowsOf(es []inboxEntry) map[int64]int {
 }
 
 // settle records in tx that the inbox rows lost entries: each row's
-// waiting count goes down, and a row with none left goes.
+// waiting count goes down, and a row with none left goes; two statements
+// however many rows, since a claim of a digest spans many messages.
 func settle(ctx context.Context, tx *sql.Tx, lost map[int64]int) error {
+	if len(lost) == 0 {
+		return nil
+	}
+	pairs := make([][2]int64, 0, len(lost))
 	for row, n := range lost {
-		if _, err := tx.ExecContext(ctx, updateInboxWaiting, n, row); err != nil {
-			return fmt.Errorf("update inbox row %d: %w", row, err)
-		}
-		if _, err := tx.ExecContext(ctx, deleteInboxDone, row); err != nil {
-			return fmt.Errorf("delete inbox row %d: %w", row, err)
-		}
+		pairs = append(pairs, [2]int64{row, int64(n)})
+	}
+	list := jsonIDs(pairs)
+	if _, err := tx.ExecContext(ctx, updateInboxWaiting, list); err != nil {
+		return fmt.Errorf("update %d inbox rows: %w", len(lost), err)
+	}
+	if _, err := tx.ExecContext(ctx, deleteInboxDone, list); err != nil {
+		return fmt.Errorf("delete done inbox rows: %w", err)
 	}
 	return nil
 }

@@ -574,13 +574,16 @@ const (
 SELECT value FROM json_each(?1) k
 WHERE EXISTS (SELECT 1 FROM inbox WHERE msg_key = k.value)
    OR EXISTS (SELECT 1 FROM notifications WHERE msg_key = k.value)`
-	selectInboxAfter    = `SELECT id, msg_key, created, matches FROM inbox WHERE id > ? ORDER BY id`
-	selectInboxNewest   = `SELECT id, msg_key, created, matches FROM inbox ORDER BY id DESC`
-	selectInboxByID     = `SELECT id, msg_key, created, matches FROM inbox WHERE id = ?`
-	selectClaimedOfRow  = `SELECT id FROM notifications WHERE id >= ? AND id < ?`
-	selectInboxWaiting  = `SELECT COALESCE(SUM(waiting), 0) FROM inbox`
-	updateInboxWaiting  = `UPDATE inbox SET waiting = waiting - ? WHERE id = ?`
-	deleteInboxDone     = `DELETE FROM inbox WHERE id = ? AND waiting <= 0`
+	selectInboxAfter   = `SELECT id, msg_key, created, matches FROM inbox WHERE id > ? ORDER BY id`
+	selectInboxNewest  = `SELECT id, msg_key, created, matches FROM inbox ORDER BY id DESC`
+	selectInboxByID    = `SELECT id, msg_key, created, matches FROM inbox WHERE id = ?`
+	selectClaimedOfRow = `SELECT id FROM notifications WHERE id >= ? AND id < ?`
+	selectInboxWaiting = `SELECT COALESCE(SUM(waiting), 0) FROM inbox`
+	// updateInboxWaiting and deleteInboxDone take [[row, entries lost], ...].
+	updateInboxWaiting = `
+UPDATE inbox SET waiting = waiting - (SELECT j.value ->> 1 FROM json_each(?1) j WHERE j.value ->> 0 = inbox.id)
+WHERE id IN (SELECT value ->> 0 FROM json_each(?1))`
+	deleteInboxDone     = `DELETE FROM inbox WHERE id IN (SELECT value ->> 0 FROM json_each(?1)) AND waiting <= 0`
 	selectDestinationUp = `SELECT EXISTS (SELECT 1 FROM destinations WHERE id = ?)`
 	selectLiveOf        = `SELECT id FROM destinations WHERE id IN (SELECT value FROM json_each(?))`
 	selectNamesOf       = `
