@@ -581,8 +581,9 @@ WHERE EXISTS (SELECT 1 FROM inbox WHERE msg_key = k.value)
 	selectInboxWaiting = `SELECT COALESCE(SUM(waiting), 0) FROM inbox`
 	// updateInboxWaiting and deleteInboxDone take [[row, entries lost], ...].
 	updateInboxWaiting = `
-UPDATE inbox SET waiting = waiting - (SELECT j.value ->> 1 FROM json_each(?1) j WHERE j.value ->> 0 = inbox.id)
-WHERE id IN (SELECT value ->> 0 FROM json_each(?1))`
+UPDATE inbox SET waiting = waiting - lost.n
+FROM (SELECT value ->> 0 AS id, value ->> 1 AS n FROM json_each(?1)) AS lost
+WHERE inbox.id = lost.id`
 	deleteInboxDone     = `DELETE FROM inbox WHERE id IN (SELECT value ->> 0 FROM json_each(?1)) AND waiting <= 0`
 	selectDestinationUp = `SELECT EXISTS (SELECT 1 FROM destinations WHERE id = ?)`
 	selectLiveOf        = `SELECT id FROM destinations WHERE id IN (SELECT value FROM json_each(?))`
