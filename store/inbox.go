@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -77,9 +79,39 @@ func decodeMatches(id int64, msgKey string, created int64, b []byte) ([]inboxEnt
 
 // inboxRow is an inbox row's id from a notification id, and whether the id
 // is one an inbox row gave (older notifications have small ids).
+// inboxRow is an inbox row's id from a notification id, and whether the id
+// is one an inbox row gave (older notifications have small ids).
 func inboxRow(notificationID int64) (int64, bool) {
 	row := notificationID >> inboxShift
 	return row, row > 0
+}
+
+// position is a notification id's place among its inbox row's matches.
+func position(notificationID int64) int64 {
+	return notificationID & (maxInboxMatches - 1)
+}
+
+// scanInboxRow reads inboxColumns: the row's id and its waiting entries,
+// those whose positions are not settled.
+func scanInboxRow(r scanner) (int64, []inboxEntry, error) {
+	var id, created int64
+	var key, settled string
+	var matches []byte
+	if err := r.Scan(&id, &key, &created, &matches, &settled); err != nil {
+		return 0, nil, err
+	}
+	es, err := decodeMatches(id, key, created, matches)
+	if err != nil {
+		return 0, nil, err
+	}
+	var done []int64
+	if err := json.Unmarshal([]byte(settled), &done); err != nil {
+		return 0, nil, fmt.Errorf("decode inbox row %d: settled: %w", id, err)
+	}
+	if len(done) > 0 {
+		es = slices.DeleteFunc(es, func(e inboxEntry) bool { return slices.Contains(done, position(e.id)) })
+	}
+	return id, es, nil
 }
 
 // inboxQueue is the delivery side's view of the inbox: the waiting
@@ -100,10 +132,15 @@ func (q *inboxQueue) reset() {
 }
 
 // refresh reads the inbox rows added since the last read (all of them
-// the first time, leaving out entries claimed already). q.mu is held.
-func (q *inboxQueue) refresh(ctx context.Context, db querier) error {
-	first := !q.loaded
-	if first {
+// the first time). On an error the cache is dropped, so that no row read
+// halfway is skipped. q.mu is held.
+func (q *inboxQueue) refresh(ctx context.Context, db querier) (err error) {
+	defer func() {
+		if err != nil {
+			q.reset()
+		}
+	}()
+	if !q.loaded {
 		q.byDest = map[int64][]inboxEntry{}
 	}
 	rows, err := db.QueryContext(ctx, selectInboxAfter, q.after)
@@ -112,26 +149,14 @@ func (q *inboxQueue) refresh(ctx context.Context, db querier) error {
 		entries []inboxEntry
 	}
 	read, err := collect(rows, err, func(r scanner) (row, error) {
-		var id, created int64
-		var key string
-		var matches []byte
-		if err := r.Scan(&id, &key, &created, &matches); err != nil {
-			return row{}, err
-		}
-		es, err := decodeMatches(id, key, created, matches)
+		id, es, err := scanInboxRow(r)
 		return row{id, es}, err
 	})
 	if err != nil {
 		return fmt.Errorf("read inbox: %w", err)
 	}
 	for _, r := range read {
-		es := r.entries
-		if first {
-			if es, err = unclaimed(ctx, db, r.id, es); err != nil {
-				return err
-			}
-		}
-		for _, e := range es {
+		for _, e := range r.entries {
 			q.byDest[e.destID] = append(q.byDest[e.destID], e)
 		}
 		q.after = r.id
@@ -143,23 +168,6 @@ func (q *inboxQueue) refresh(ctx context.Context, db querier) error {
 // querier is a *sql.DB or *sql.Tx.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// unclaimed is es without the entries of inbox row id that have a
-// notification row already.
-func unclaimed(ctx context.Context, db querier, id int64, es []inboxEntry) ([]inboxEntry, error) {
-	rows, err := db.QueryContext(ctx, selectClaimedOfRow, id<<inboxShift, (id+1)<<inboxShift)
-	claimed, err := collect(rows, err, func(r scanner) (int64, error) {
-		var n int64
-		return n, r.Scan(&n)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read claims of inbox row %d: %w", id, err)
-	}
-	if len(claimed) == 0 {
-		return es, nil
-	}
-	return slices.DeleteFunc(es, func(e inboxEntry) bool { return slices.Contains(claimed, e.id) }), nil
 }
 
 // pending adds the waiting entries to ps, the per-destination summary of
@@ -184,7 +192,7 @@ func (q *inboxQueue) pending(ps []Pending) []Pending {
 			ps[i].Oldest = oldest
 		}
 	}
-	slices.SortFunc(ps, func(a, b Pending) int { return int(a.DestinationID - b.DestinationID) })
+	slices.SortFunc(ps, func(a, b Pending) int { return cmp.Compare(a.DestinationID, b.DestinationID) })
 	return ps
 }
 
@@ -199,30 +207,27 @@ func (q *inboxQueue) forget(dest int64, n int) {
 	}
 }
 
-// rowsOf is how many of es each inbox row holds.
-func rowsOf(es []inboxEntry) map[int64]int {
-	lost := map[int64]int{}
-	for _, e := range es {
-		row, _ := inboxRow(e.id)
-		lost[row]++
-	}
-	return lost
-}
-
-// settle records in tx that the inbox rows lost entries: each row's
-// waiting count goes down, and a row with none left goes; two statements
-// however many rows, since a claim of a digest spans many messages.
-func settle(ctx context.Context, tx *sql.Tx, lost map[int64]int) error {
-	if len(lost) == 0 {
+// settle records in tx that the entries with ids are done with (claimed,
+// or their destination is gone): each inbox row's settled positions grow
+// and its waiting count shrinks by as many, and a row with none waiting
+// goes. Two statements however many rows, since a digest's claim spans
+// many messages.
+func settle(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if len(ids) == 0 {
 		return nil
 	}
-	pairs := make([][2]int64, 0, len(lost))
-	for row, n := range lost {
-		pairs = append(pairs, [2]int64{row, int64(n)})
+	byRow := map[int64][]int64{}
+	for _, id := range ids {
+		row, _ := inboxRow(id)
+		byRow[row] = append(byRow[row], position(id))
 	}
-	list := jsonIDs(pairs)
-	if _, err := tx.ExecContext(ctx, updateInboxWaiting, list); err != nil {
-		return fmt.Errorf("update %d inbox rows: %w", len(lost), err)
+	lost := make([][2]any, 0, len(byRow))
+	for row, ps := range byRow {
+		lost = append(lost, [2]any{row, ps})
+	}
+	list := jsonIDs(lost)
+	if _, err := tx.ExecContext(ctx, settleInbox, list); err != nil {
+		return fmt.Errorf("settle %d inbox rows: %w", len(byRow), err)
 	}
 	if _, err := tx.ExecContext(ctx, deleteInboxDone, list); err != nil {
 		return fmt.Errorf("delete done inbox rows: %w", err)
@@ -230,59 +235,88 @@ func settle(ctx context.Context, tx *sql.Tx, lost map[int64]int) error {
 	return nil
 }
 
+// entryIDs is the notification ids of es.
+func entryIDs(es []inboxEntry) []int64 {
+	ids := make([]int64, len(es))
+	for i, e := range es {
+		ids[i] = e.id
+	}
+	return ids
+}
+
 // claimInbox claims up to limit waiting entries of dest in tx: their
-// notification rows are made, leased until leaseMS. q.mu is held; the
-// cache changes only through done, to call once tx committed.
+// notification rows are made, leased until leaseMS. An entry queued for
+// a destination since deleted, whose id was given to a newer one, is
+// settled without a row. q.mu is held; the cache changes only through
+// done, to call once tx committed.
 func (q *inboxQueue) claimInbox(ctx context.Context, tx *sql.Tx, dest int64, leaseMS int64, limit int) (ns []Notification, done func(), err error) {
 	es := q.byDest[dest]
 	if len(es) == 0 || limit <= 0 {
 		return nil, func() {}, nil
 	}
 	take := min(limit, len(es))
-	var up bool
-	if err := tx.QueryRowContext(ctx, selectDestinationUp, dest).Scan(&up); err != nil {
-		return nil, nil, fmt.Errorf("check destination %d: %w", dest, err)
-	}
-	if !up {
+	var owner, since int64
+	err = tx.QueryRowContext(ctx, selectDestinationOf, dest).Scan(&owner, &since)
+	if errors.Is(err, sql.ErrNoRows) {
 		// Deleted since: its entries can never be sent.
-		take = len(es)
-		if err := settle(ctx, tx, rowsOf(es)); err != nil {
+		if err := settle(ctx, tx, entryIDs(es)); err != nil {
 			return nil, nil, err
 		}
-		return nil, func() { q.forget(dest, take) }, nil
+		return nil, func() { q.forget(dest, len(es)) }, nil
 	}
-	if ns, err = materializeEntries(ctx, tx, es[:take], leaseMS); err != nil {
+	if err != nil {
+		return nil, nil, fmt.Errorf("read destination %d: %w", dest, err)
+	}
+	var send, stale []inboxEntry
+	for _, e := range es[:take] {
+		if e.userID != owner || e.created < since {
+			stale = append(stale, e)
+		} else {
+			send = append(send, e)
+		}
+	}
+	if err := settle(ctx, tx, entryIDs(stale)); err != nil {
+		return nil, nil, err
+	}
+	if ns, err = materializeEntries(ctx, tx, send, leaseMS); err != nil {
 		return nil, nil, fmt.Errorf("claim inbox entries: %w", err)
 	}
-	// The cache follows only once tx commits.
 	return ns, func() { q.forget(dest, take) }, nil
 }
 
+// materializeChunk is how many rows one statement of materializeEntries
+// makes: SQLite takes at most 32766 parameters.
+const materializeChunk = 256
+
 // materializeEntries makes the notification rows of es, leased until
-// leaseMS, and counts them out of their inbox rows. An entry whose row
-// exists already (made by another claim, which counted it) is left out.
+// leaseMS, and settles them in their inbox rows. An entry whose row
+// exists already (made by another claim, which settled it) is left out.
 func materializeEntries(ctx context.Context, tx *sql.Tx, es []inboxEntry, leaseMS int64) ([]Notification, error) {
-	args := make([]any, 0, len(es)*materialize.width)
-	for _, e := range es {
-		args = append(args, e.id, e.msgKey, e.userID, e.destID, e.filterID, leaseMS, e.whyID, e.created)
+	var ns []Notification
+	for chunk := range slices.Chunk(es, materializeChunk) {
+		args := make([]any, 0, len(chunk)*materialize.width)
+		for _, e := range chunk {
+			args = append(args, e.id, e.msgKey, e.userID, e.destID, e.filterID, e.userID, e.created, leaseMS, e.whyID, e.created)
+		}
+		rows, err := tx.QueryContext(ctx, materialize.sql(len(chunk)), args...)
+		made, err := collect(rows, err, scanNotification)
+		if err != nil {
+			return nil, err
+		}
+		ns = append(ns, made...)
 	}
-	rows, err := tx.QueryContext(ctx, materialize.sql(len(es)), args...)
-	ns, err := collect(rows, err, scanNotification)
-	if err != nil {
-		return nil, err
+	ids := make([]int64, len(ns))
+	for i, n := range ns {
+		ids[i] = n.ID
 	}
-	made := map[int64]int{}
-	for _, n := range ns {
-		row, _ := inboxRow(n.ID)
-		made[row]++
-	}
-	return ns, settle(ctx, tx, made)
+	return ns, settle(ctx, tx, ids)
 }
 
-// adopt makes the notification rows of those of ids that are still inbox
-// entries, so that an outcome can be recorded for a notification nobody
-// claimed (an admin's, or a test's). It says which it made; the caller
-// drops them from the cache once tx commits.
+// adopt makes the notification rows of those of ids that are still
+// waiting inbox entries with their destination, so that an outcome can
+// be recorded for a notification nobody claimed (an admin's, or a
+// test's). It says which it made; the caller drops them from the cache
+// once tx commits.
 func adopt(ctx context.Context, tx *sql.Tx, ids []int64, nowMS int64) ([]int64, error) {
 	byRow := map[int64][]int64{}
 	for _, id := range ids {
@@ -292,25 +326,29 @@ func adopt(ctx context.Context, tx *sql.Tx, ids []int64, nowMS int64) ([]int64, 
 	}
 	var made []int64
 	for row, want := range byRow {
-		var id, created int64
-		var key string
-		var matches []byte
-		err := tx.QueryRowContext(ctx, selectInboxByID, row).Scan(&id, &key, &created, &matches)
+		_, es, err := scanInboxRow(tx.QueryRowContext(ctx, selectInboxByID, row))
 		if errors.Is(err, sql.ErrNoRows) {
-			continue // claimed, all of it
+			continue // settled, all of it
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read inbox row %d: %w", row, err)
 		}
-		es, err := decodeMatches(id, key, created, matches)
-		if err != nil {
-			return nil, err
+		var keep []inboxEntry
+		for _, e := range es {
+			if !slices.Contains(want, e.id) {
+				continue
+			}
+			var owner, since int64
+			err := tx.QueryRowContext(ctx, selectDestinationOf, e.destID).Scan(&owner, &since)
+			if errors.Is(err, sql.ErrNoRows) || err == nil && (owner != e.userID || e.created < since) {
+				continue // its destination is gone: Pending settles it
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read destination %d: %w", e.destID, err)
+			}
+			keep = append(keep, e)
 		}
-		es = slices.DeleteFunc(es, func(e inboxEntry) bool { return !slices.Contains(want, e.id) })
-		if len(es) == 0 {
-			continue
-		}
-		ns, err := materializeEntries(ctx, tx, es, nowMS)
+		ns, err := materializeEntries(ctx, tx, keep, nowMS)
 		if err != nil {
 			return nil, fmt.Errorf("adopt inbox entries: %w", err)
 		}
@@ -384,28 +422,21 @@ func (s *SQLite) listInbox(ctx context.Context, q NotificationQuery) ([]Notifica
 	names := inboxNames{s: s}
 	var out []Notification
 	for len(out) < limit(q) && rows.Next() {
-		var id, created int64
-		var key string
-		var matches []byte
-		if err := rows.Scan(&id, &key, &created, &matches); err != nil {
-			return nil, fmt.Errorf("read inbox: %w", err)
-		}
-		es, err := decodeMatches(id, key, created, matches)
-		if err == nil {
-			es, err = unclaimed(ctx, s.r, id, es)
-		}
+		_, es, err := scanInboxRow(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read inbox: %w", err)
 		}
 		for _, e := range slices.Backward(es) {
 			if user != 0 && e.userID != user || len(out) == limit(q) {
 				continue
 			}
-			n, err := names.notification(ctx, e)
+			n, ok, err := names.notification(ctx, e)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, n)
+			if ok {
+				out = append(out, n)
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -421,55 +452,60 @@ func (s *SQLite) inboxByID(ctx context.Context, id int64) (Notification, error) 
 	if !ok {
 		return Notification{}, ErrNotFound
 	}
-	var rowID, created int64
-	var key string
-	var matches []byte
-	err := s.r.QueryRowContext(ctx, selectInboxByID, row).Scan(&rowID, &key, &created, &matches)
+	_, es, err := scanInboxRow(s.r.QueryRowContext(ctx, selectInboxByID, row))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Notification{}, ErrNotFound
 	}
 	if err != nil {
 		return Notification{}, fmt.Errorf("read inbox row %d: %w", row, err)
 	}
-	es, err := decodeMatches(rowID, key, created, matches)
-	if err != nil {
-		return Notification{}, err
-	}
-	at := id - row<<inboxShift
-	if at >= int64(len(es)) {
+	at := slices.IndexFunc(es, func(e inboxEntry) bool { return e.id == id })
+	if at < 0 {
 		return Notification{}, ErrNotFound
 	}
 	names := inboxNames{s: s}
-	return names.notification(ctx, es[at])
+	n, ok, err := names.notification(ctx, es[at])
+	if err == nil && !ok {
+		err = ErrNotFound
+	}
+	return n, err
 }
 
 // inboxNames makes inbox entries into the notifications listings show,
 // with the names and whys each entry refers to read once per listing.
 type inboxNames struct {
 	s     *SQLite
-	names map[[3]int64][3]string // (user, destination, filter) → names
+	names map[[3]int64]*[3]string // (user, destination, filter) → names; nil: the destination is gone
 	whys  map[int64][]byte
 }
 
-func (x *inboxNames) notification(ctx context.Context, e inboxEntry) (Notification, error) {
+// notification is e as listings show it; false if its destination is
+// gone (its entry waits only to be settled).
+func (x *inboxNames) notification(ctx context.Context, e inboxEntry) (Notification, bool, error) {
 	if x.names == nil {
-		x.names, x.whys = map[[3]int64][3]string{}, map[int64][]byte{}
+		x.names, x.whys = map[[3]int64]*[3]string{}, map[int64][]byte{}
 	}
 	k := [3]int64{e.userID, e.destID, e.filterID}
 	names, ok := x.names[k]
 	if !ok {
-		err := x.s.r.QueryRowContext(ctx, selectNamesOf, e.userID, e.destID, e.filterID).Scan(&names[0], &names[1], &names[2])
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return Notification{}, fmt.Errorf("name notification %d: %w", e.id, err)
+		names = new([3]string)
+		err := x.s.r.QueryRowContext(ctx, selectNamesOf, e.userID, e.destID, e.filterID, e.created).Scan(&names[0], &names[1], &names[2])
+		if errors.Is(err, sql.ErrNoRows) {
+			names = nil
+		} else if err != nil {
+			return Notification{}, false, fmt.Errorf("name notification %d: %w", e.id, err)
 		}
 		x.names[k] = names
+	}
+	if names == nil {
+		return Notification{}, false, nil
 	}
 	why, ok := x.whys[e.whyID]
 	if !ok && e.whyID != 0 {
 		var text string
 		err := x.s.r.QueryRowContext(ctx, selectWhyText, e.whyID).Scan(&text)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return Notification{}, fmt.Errorf("read why of notification %d: %w", e.id, err)
+			return Notification{}, false, fmt.Errorf("read why of notification %d: %w", e.id, err)
 		}
 		why = []byte(text)
 		x.whys[e.whyID] = why
@@ -482,5 +518,5 @@ func (x *inboxNames) notification(ctx context.Context, e inboxEntry) (Notificati
 		ID: e.id, MsgKey: e.msgKey, UserID: e.userID, DestinationID: e.destID, FilterID: filter,
 		State: StateQueued, NextAttempt: fromMS(e.created), Why: why, Created: fromMS(e.created),
 		UserName: names[0], Destination: names[1], FilterName: names[2],
-	}, nil
+	}, true, nil
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -106,5 +108,141 @@ func TestPendingDropsEntriesOfDeletedDestinations(t *testing.T) {
 	}
 	if rows != 1 || entries != 1 {
 		t.Errorf("%d inbox rows waiting for %d entries, want alice's message's row only", rows, entries)
+	}
+}
+
+// both queues one message matched by alice's and bob's destinations.
+func both(t *testing.T, s *SQLite, alice, bob fixture) {
+	t.Helper()
+	acc := alice.accepted("2026-both")
+	acc.Matches = append(acc.Matches, bob.accepted("2026-both").Matches...)
+	if _, err := s.Enqueue(context.Background(), []Accepted{acc}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitingFor is how many notifications Pending has for dest.
+func waitingFor(t *testing.T, s *SQLite, dest int64) int {
+	t.Helper()
+	ps, err := s.Pending(context.Background(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if p.DestinationID == dest {
+			return p.Due
+		}
+	}
+	return 0
+}
+
+// Deleting a destination while its notification is being sent takes the
+// row with it: the send's outcome then has nothing to mark, which is no
+// error (the sent journal's replay would otherwise fail for ever), and
+// the other destination's entry still goes out.
+func TestOutcomeForADeletedDestinationsClaimIsNoError(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	alice, bob := seed(t, s, "alice", false), seed(t, s, "bob", false)
+	both(t, s, alice, bob)
+	waitingFor(t, s, alice.dest.ID)
+	ns, err := s.Claim(ctx, alice.dest.ID, time.Now(), time.Minute, 10)
+	if err != nil || len(ns) != 1 {
+		t.Fatalf("claim: %v, %v", ns, err)
+	}
+	if err := s.DeleteDestination(ctx, alice.dest.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkSent(ctx, []int64{ns[0].ID}, time.Now()); err != nil {
+		t.Errorf("mark the deleted destination's send: %v", err)
+	}
+	if n, err := s.NotificationByID(ctx, ns[0].ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the deleted destination's notification is still found: %+v, %v", n, err)
+	}
+	if n := waitingFor(t, s, bob.dest.ID); n != 1 {
+		t.Errorf("bob has %d waiting, want 1", n)
+	}
+}
+
+// What the inbox settled stays settled across a restart: an entry dropped
+// for a deleted destination is not counted out a second time, which
+// would take the other destinations' entries with it.
+func TestRestartKeepsTheOtherDestinationsEntries(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	alice, bob := seed(t, s, "alice", false), seed(t, s, "bob", false)
+	both(t, s, alice, bob)
+	waitingFor(t, s, bob.dest.ID)
+	if err := s.DeleteDestination(ctx, alice.dest.ID); err != nil {
+		t.Fatal(err)
+	}
+	for restart := range 3 {
+		s.inbox.reset() // what a new process starts from
+		if n := waitingFor(t, s, bob.dest.ID); n != 1 {
+			t.Fatalf("after restart %d bob has %d waiting, want 1", restart, n)
+		}
+		if d, err := s.QueueDepth(ctx); err != nil || d[StateQueued] != 1 {
+			t.Fatalf("after restart %d depth %v, %v; want 1 queued", restart, d, err)
+		}
+	}
+	ns, err := s.Claim(ctx, bob.dest.ID, time.Now(), time.Minute, 10)
+	if err != nil || len(ns) != 1 || ns[0].UserID != bob.user.ID {
+		t.Errorf("bob's claim: %+v, %v", ns, err)
+	}
+}
+
+// A destination id given again after its destination was deleted does
+// not inherit the old destination's waiting notifications.
+func TestAReusedDestinationIDGetsNoOneElsesNotifications(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	alice, bob := seed(t, s, "alice", false), seed(t, s, "bob", false)
+	both(t, s, alice, bob)
+	if err := s.DeleteDestination(ctx, bob.dest.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond) // a later millisecond, as any real reuse is
+	carol, err := s.CreateUser(ctx, User{Name: "carol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.SaveDestination(ctx, Destination{UserID: carol.ID, Kind: KindEmail, Address: "carol@example.org", Confirmed: true, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ID != bob.dest.ID {
+		t.Skipf("SQLite gave id %d, not bob's %d: nothing to test", d.ID, bob.dest.ID)
+	}
+	ns, err := s.Claim(ctx, d.ID, time.Now(), time.Minute, 10)
+	if err != nil || len(ns) != 0 {
+		t.Errorf("carol's destination claimed %+v, %v; want nothing", ns, err)
+	}
+	if n, err := s.ListNotifications(ctx, NotificationQuery{User: "carol"}); err != nil || len(n) != 0 {
+		t.Errorf("carol's notifications %+v, %v; want none", n, err)
+	}
+}
+
+// A digest can claim more entries than one statement has parameters for.
+func TestClaimOfThousandsOfEntries(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	alice := seed(t, s, "alice", false)
+	const n = 5000
+	batch := make([]Accepted, n)
+	for i := range batch {
+		batch[i] = alice.accepted(fmt.Sprintf("m%d", i))
+	}
+	if _, err := s.Enqueue(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitingFor(t, s, alice.dest.ID); got != n {
+		t.Fatalf("%d waiting, want %d", got, n)
+	}
+	ns, err := s.Claim(ctx, alice.dest.ID, time.Now(), time.Minute, n)
+	if err != nil || len(ns) != n {
+		t.Fatalf("claimed %d, %v; want %d", len(ns), err, n)
+	}
+	if d, err := s.QueueDepth(ctx); err != nil || d[StateQueued] != n {
+		t.Errorf("depth %v, %v; want %d queued (claimed, not yet sent)", d, err, n)
 	}
 }

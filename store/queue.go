@@ -252,7 +252,7 @@ func (s *SQLite) dropDeparted(ctx context.Context, version int64) error {
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		for _, dest := range gone {
-			if err := settle(ctx, tx, rowsOf(q.byDest[dest])); err != nil {
+			if err := settle(ctx, tx, entryIDs(q.byDest[dest])); err != nil {
 				return err
 			}
 		}

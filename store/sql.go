@@ -545,18 +545,23 @@ const (
 // shifted left by inboxShift, plus its position among the message's
 // matches; AUTOINCREMENT never gives an id twice, so neither is a
 // notification id. The sequence starts past every notification id
-// already stored. waiting counts the matches not yet claimed; the row
-// goes once it is 0.
+// already stored or logged. settled lists the positions that are done
+// with (claimed, or their destination is gone) and waiting counts the
+// rest; the row goes once it is 0. A position is settled in the same
+// transaction that makes its notification row, so whether it waits never
+// depends on that row, which deleting its destination takes with it.
 const schemaV6 = `
 CREATE TABLE inbox (
 	id      INTEGER PRIMARY KEY AUTOINCREMENT,
 	msg_key TEXT    NOT NULL UNIQUE,
 	created INTEGER NOT NULL,
 	matches BLOB    NOT NULL,
-	waiting INTEGER NOT NULL
+	waiting INTEGER NOT NULL,
+	settled TEXT    NOT NULL DEFAULT '[]'
 );
 INSERT INTO sqlite_sequence (name, seq)
-SELECT 'inbox', (COALESCE(MAX(id), 0) >> 20) + 1 FROM notifications;
+SELECT 'inbox', (MAX(COALESCE((SELECT MAX(id) FROM notifications), 0),
+	COALESCE((SELECT MAX(notification_id) FROM delivery_log), 0)) >> 20) + 1;
 `
 
 // Inbox (see schemaV6 and inbox.go).
@@ -574,33 +579,42 @@ const (
 SELECT value FROM json_each(?1) k
 WHERE EXISTS (SELECT 1 FROM inbox WHERE msg_key = k.value)
    OR EXISTS (SELECT 1 FROM notifications WHERE msg_key = k.value)`
-	selectInboxAfter   = `SELECT id, msg_key, created, matches FROM inbox WHERE id > ? ORDER BY id`
-	selectInboxNewest  = `SELECT id, msg_key, created, matches FROM inbox ORDER BY id DESC`
-	selectInboxByID    = `SELECT id, msg_key, created, matches FROM inbox WHERE id = ?`
-	selectClaimedOfRow = `SELECT id FROM notifications WHERE id >= ? AND id < ?`
+	inboxColumns       = `id, msg_key, created, matches, settled`
+	selectInboxAfter   = `SELECT ` + inboxColumns + ` FROM inbox WHERE id > ? ORDER BY id`
+	selectInboxNewest  = `SELECT ` + inboxColumns + ` FROM inbox ORDER BY id DESC`
+	selectInboxByID    = `SELECT ` + inboxColumns + ` FROM inbox WHERE id = ?`
 	selectInboxWaiting = `SELECT COALESCE(SUM(waiting), 0) FROM inbox`
-	// updateInboxWaiting and deleteInboxDone take [[row, entries lost], ...].
-	updateInboxWaiting = `
-UPDATE inbox SET waiting = waiting - lost.n
-FROM (SELECT value ->> 0 AS id, value ->> 1 AS n FROM json_each(?1)) AS lost
+	// settleInbox and deleteInboxDone take [[row, [position, ...]], ...];
+	// a position settled already is not counted twice.
+	settleInbox = `
+UPDATE inbox SET
+	waiting = waiting - (SELECT COUNT(*) FROM json_each(lost.p) n
+		WHERE n.value NOT IN (SELECT value FROM json_each(inbox.settled))),
+	settled = (SELECT json_group_array(value) FROM (
+		SELECT value FROM json_each(inbox.settled) UNION SELECT value FROM json_each(lost.p)))
+FROM (SELECT value ->> 0 AS id, value -> 1 AS p FROM json_each(?1)) AS lost
 WHERE inbox.id = lost.id`
-	deleteInboxDone     = `DELETE FROM inbox WHERE id IN (SELECT value ->> 0 FROM json_each(?1)) AND waiting <= 0`
-	selectDestinationUp = `SELECT EXISTS (SELECT 1 FROM destinations WHERE id = ?)`
+	deleteInboxDone = `DELETE FROM inbox WHERE id IN (SELECT value ->> 0 FROM json_each(?1)) AND waiting <= 0`
+	// selectDestinationOf is whose destination id is now, and since when:
+	// an id can be given again once its destination is deleted.
+	selectDestinationOf = `SELECT user_id, created FROM destinations WHERE id = ?`
 	selectLiveOf        = `SELECT id FROM destinations WHERE id IN (SELECT value FROM json_each(?))`
 	selectNamesOf       = `
-SELECT u.name, d.kind || ':' || d.address, COALESCE((SELECT f.name FROM filters f WHERE f.id = ?3), '')
-FROM destinations d JOIN users u ON u.id = d.user_id WHERE d.id = ?2 AND u.id = ?1`
+SELECT u.name, d.kind || ':' || d.address,
+	COALESCE((SELECT f.name FROM filters f WHERE f.id = ?3 AND f.user_id = ?1 AND f.created <= ?4), '')
+FROM destinations d JOIN users u ON u.id = d.user_id WHERE d.id = ?2 AND u.id = ?1 AND d.created <= ?4`
 	selectUserID  = `SELECT id FROM users WHERE name = ?`
 	selectWhyText = `SELECT text FROM whys WHERE id = ?`
 )
 
 // materialize makes the notification rows of claimed inbox entries,
 // leased like claimNotifications' rows; a filter deleted since is NULL,
-// as the delete trigger leaves older rows. RETURNING leaves out a row
+// as the delete trigger leaves older rows, and so is a later filter that
+// was given its id. RETURNING leaves out a row
 // another claim made first.
 var materialize = multiInsert{
 	head:  `INSERT INTO notifications (id, msg_key, user_id, destination_id, filter_id, state, attempts, next_attempt, why_id, created) VALUES `,
-	row:   `(?, ?, ?, ?, (SELECT id FROM filters WHERE id = ?), 'queued', 1, ?, ?, ?)`,
+	row:   `(?, ?, ?, ?, (SELECT id FROM filters WHERE id = ? AND user_id = ? AND created <= ?), 'queued', 1, ?, ?, ?)`,
 	tail:  ` ON CONFLICT DO NOTHING RETURNING ` + strings.ReplaceAll(notificationColumns, "n.", ""),
-	width: 8,
+	width: 10,
 }

@@ -110,11 +110,12 @@ type Queue interface {
 	// Enqueue stores each message in the history and its matches as
 	// queued notifications, all in one transaction, so a crash keeps all
 	// or none. A notification's ID is fixed here, though the SQLite store
-	// writes its row only when it is first claimed. A notification already queued for the same (message,
-	// destination) is skipped, which makes re-processing a message after
-	// a crash harmless. A one-shot filter is deactivated by the first
-	// message that makes a notification through it; later matches of it,
-	// even in racing transactions, make none.
+	// writes its row only when it is first claimed. A message queued
+	// before (by key) queues nothing again, which makes re-processing it
+	// after a crash harmless; one destination gets one notification per
+	// message. A one-shot filter is deactivated by the first message that
+	// makes a notification through it; later matches of it, even in
+	// racing transactions, make none.
 	Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, error)
 	// Claim takes up to limit due notifications of one destination, oldest
 	// first, and leases them until now+lease: a sender that crashes before
