@@ -17,8 +17,7 @@ func TestInboxRowLivesUntilEveryEntryIsClaimed(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
 	alice, bob := seed(t, s, "alice", false), seed(t, s, "bob", false)
-	acc := alice.accepted("2026-both")
-	acc.Matches = append(acc.Matches, bob.accepted("2026-both").Matches...)
+	acc := bothOf(alice, bob)
 	acc.Message.Received = time.Now().Add(-48 * time.Hour)
 	if res, err := s.Enqueue(ctx, []Accepted{acc}); err != nil || res.Notifications != 2 {
 		t.Fatalf("enqueue: %+v, %v", res, err)
@@ -87,9 +86,7 @@ func TestPendingDropsEntriesOfDeletedDestinations(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
 	alice, bob := seed(t, s, "alice", false), seed(t, s, "bob", false)
-	acc := alice.accepted("2026-both")
-	acc.Matches = append(acc.Matches, bob.accepted("2026-both").Matches...)
-	if _, err := s.Enqueue(ctx, []Accepted{acc, bob.accepted("2026-bob")}); err != nil {
+	if _, err := s.Enqueue(ctx, []Accepted{bothOf(alice, bob), bob.accepted("2026-bob")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Pending(ctx, time.Now()); err != nil {
@@ -111,12 +108,17 @@ func TestPendingDropsEntriesOfDeletedDestinations(t *testing.T) {
 	}
 }
 
-// both queues one message matched by alice's and bob's destinations.
-func both(t *testing.T, s *SQLite, alice, bob fixture) {
-	t.Helper()
+// bothOf is one message matched by alice's and bob's destinations.
+func bothOf(alice, bob fixture) Accepted {
 	acc := alice.accepted("2026-both")
 	acc.Matches = append(acc.Matches, bob.accepted("2026-both").Matches...)
-	if _, err := s.Enqueue(context.Background(), []Accepted{acc}); err != nil {
+	return acc
+}
+
+// both queues bothOf(alice, bob).
+func both(t *testing.T, s *SQLite, alice, bob fixture) {
+	t.Helper()
+	if _, err := s.Enqueue(context.Background(), []Accepted{bothOf(alice, bob)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -201,7 +203,6 @@ func TestAReusedDestinationIDGetsNoOneElsesNotifications(t *testing.T) {
 	if err := s.DeleteDestination(ctx, bob.dest.ID); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Millisecond) // a later millisecond, as any real reuse is
 	carol, err := s.CreateUser(ctx, User{Name: "carol"})
 	if err != nil {
 		t.Fatal(err)
