@@ -8,6 +8,7 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -62,7 +63,13 @@ type Options struct {
 	// (default 10 minutes).
 	Retention  time.Duration
 	PruneEvery time.Duration
-	Logger     *slog.Logger
+	// StopGrace is how long, once Run's ctx is done, the committer still
+	// tries to commit what the sources handed over (default 5s). Past it,
+	// or on the first failure after shutdown, what is left is not
+	// committed: its sources are told (an AMQP message is requeued), so a
+	// full disk or a stuck store cannot hold up shutdown.
+	StopGrace time.Duration
+	Logger    *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -74,6 +81,7 @@ type Stats struct {
 	Committed     uint64 // messages committed to the store
 	Notifications uint64 // notifications newly queued
 	CommitErrors  uint64 // failed commits (retried)
+	Uncommitted   uint64 // messages given up at shutdown because their commit kept failing
 	Reloads       uint64 // filter reloads into the index
 	ReloadErrors  uint64 // reloads that failed (the old filters stay)
 }
@@ -88,8 +96,13 @@ type Router struct {
 
 	stats struct {
 		handled, matches, committed, notifications,
-		commitErrors, reloads, reloadErrors atomic.Uint64
+		commitErrors, reloads, reloadErrors, uncommitted atomic.Uint64
 	}
+	// committing is when the batch being committed was first tried (unix
+	// nanoseconds; 0 while nothing waits), and commitErr its last error:
+	// the health check's view of a store that fails or hangs.
+	committing atomic.Int64
+	commitErr  atomic.Pointer[string]
 }
 
 // New checks opts and fills its defaults.
@@ -108,6 +121,9 @@ func New(opts Options) (*Router, error) {
 	}
 	if opts.PruneEvery <= 0 {
 		opts.PruneEvery = 10 * time.Minute
+	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = 5 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -131,6 +147,7 @@ func (r *Router) Stats() Stats {
 		Committed:     r.stats.committed.Load(),
 		Notifications: r.stats.notifications.Load(),
 		CommitErrors:  r.stats.commitErrors.Load(),
+		Uncommitted:   r.stats.uncommitted.Load(),
 		Reloads:       r.stats.reloads.Load(),
 		ReloadErrors:  r.stats.reloadErrors.Load(),
 	}
@@ -147,8 +164,14 @@ func (r *Router) Run(ctx context.Context, sources ...Source) error {
 		}
 		return err
 	}
+	// Commits outlive ctx by StopGrace, so what was handed over before
+	// shutdown is still committed, but no longer.
+	commitCtx, stopCommits := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCommits()
+	graceTimer := context.AfterFunc(ctx, func() { time.AfterFunc(r.opts.StopGrace, stopCommits) })
+	defer graceTimer()
 	var committer sync.WaitGroup
-	committer.Go(r.commitLoop)
+	committer.Go(func() { r.commitLoop(ctx, commitCtx) })
 
 	var wg sync.WaitGroup
 	wg.Go(func() { r.reloadLoop(ctx) })
@@ -252,18 +275,27 @@ func (p *pending) accepted(text *[]byte) store.Accepted {
 // commitLoop commits pending messages in batches of up to BatchSize, at
 // least every FlushEvery, until pending is closed and drained. Only after
 // a batch is committed are its messages acknowledged to their sources.
-func (r *Router) commitLoop() {
+// stop is Run's ctx: once it is done, a failing commit is no longer
+// retried; commitCtx is what each commit runs under.
+func (r *Router) commitLoop(stop, commitCtx context.Context) {
 	batch := make([]store.Accepted, 0, r.opts.BatchSize)
 	acks := make([]func(error), 0, r.opts.BatchSize)
 	var text []byte // the batch's envelope texts (see accepted)
 	timer := time.NewTimer(r.opts.FlushEvery)
 	defer timer.Stop()
 	flush := func() {
-		batch = r.commit(batch)
+		err := r.commit(stop, commitCtx, batch)
+		if err != nil {
+			r.stats.uncommitted.Add(uint64(len(batch)))
+			r.log.Error("messages not committed: shutting down while the store fails; AMQP ones are delivered again at the next start",
+				"messages", len(batch), "first_msg_id", batch[0].Message.Key, "err", err)
+			err = fmt.Errorf("%w: %w", ErrShuttingDown, err)
+		}
+		batch = batch[:0]
 		text = text[:0]
 		for _, ack := range acks {
 			if ack != nil {
-				ack(nil)
+				ack(err)
 			}
 		}
 		acks = acks[:0]
@@ -289,16 +321,20 @@ func (r *Router) commitLoop() {
 
 // commit writes batch to the store, retrying with backoff until it
 // succeeds: the messages were accepted from the bus, so they are not
-// dropped because the disk was briefly busy or full. It returns batch
-// emptied for reuse.
-func (r *Router) commit(batch []store.Accepted) []store.Accepted {
+// dropped because the disk was briefly busy or full. Once stop is done it
+// gives up after one more failure (or when commitCtx ends) and returns
+// the error, so shutdown never waits on a store that keeps failing.
+func (r *Router) commit(stop, commitCtx context.Context, batch []store.Accepted) error {
 	if len(batch) == 0 {
-		return batch
+		return nil
 	}
+	r.commitErr.Store(nil)
+	r.committing.Store(r.opts.Now().UnixNano())
 	backoff := 50 * time.Millisecond
 	for {
-		res, err := r.opts.Store.Enqueue(context.Background(), batch)
+		res, err := r.opts.Store.Enqueue(commitCtx, batch)
 		if err == nil {
+			r.committing.Store(0)
 			r.stats.committed.Add(uint64(len(batch)))
 			r.stats.notifications.Add(uint64(res.Notifications))
 			if len(res.UsedUp) > 0 {
@@ -307,16 +343,41 @@ func (r *Router) commit(batch []store.Accepted) []store.Accepted {
 			if res.Dropped > 0 {
 				r.log.Info("matches dropped: their destinations were deleted meanwhile", "matches", res.Dropped)
 			}
-			return batch[:0]
+			return nil
 		}
 		r.stats.commitErrors.Add(1)
-		r.log.Error("commit messages failed, retrying", "messages", len(batch), "first_msg_id", batch[0].Message.Key, "err", err)
+		msg := err.Error()
+		r.commitErr.Store(&msg)
 		// A failed commit may leave one-shot filters used up in the index
 		// but not in the store: reload from the store's truth.
 		r.version.Store(-1)
-		time.Sleep(backoff)
+		if stop.Err() != nil || commitCtx.Err() != nil {
+			return err
+		}
+		r.log.Error("commit messages failed, retrying", "messages", len(batch), "first_msg_id", batch[0].Message.Key, "err", err)
+		wait := time.NewTimer(backoff)
+		select {
+		case <-wait.C:
+		case <-stop.Done():
+			wait.Stop()
+		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// CommitStuck reports since when the router has been trying to commit a
+// batch without success, and the last error; zero time when nothing
+// waits. A commit normally takes milliseconds: a health check compares
+// the time with its threshold.
+func (r *Router) CommitStuck() (since time.Time, cause string) {
+	ns := r.committing.Load()
+	if ns == 0 {
+		return time.Time{}, ""
+	}
+	if p := r.commitErr.Load(); p != nil {
+		cause = *p
+	}
+	return time.Unix(0, ns), cause
 }
 
 // pruneLoop keeps the history within Retention until ctx is done.
