@@ -99,6 +99,9 @@ type Web struct {
 	MetricsListen string `yaml:"metrics_listen"`
 	// SessionTTL is how long a web login lasts before logging in again.
 	SessionTTL time.Duration `yaml:"session_ttl"`
+	// StuckAfter is how long commits may fail or hang, or the AMQP source
+	// go without a session, before /healthz answers 503.
+	StuckAfter time.Duration `yaml:"stuck_after"`
 }
 
 // Email is the SMTP relay that mail goes through.
@@ -218,7 +221,7 @@ func Default() *Config {
 	return &Config{
 		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941", AMQP: AMQP{Exchange: "amq.topic", Bindings: []string{"#"}, Prefetch: 1024, AppName: "hark"}},
 		Store:   Store{Path: defaultStorePath()},
-		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: 7 * 24 * time.Hour},
+		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: 7 * 24 * time.Hour, StuckAfter: 2 * time.Minute},
 		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},
 		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3},
 		Owners:  Owners{Refresh: time.Hour},

@@ -87,6 +87,7 @@ func (d *decoder) validate(c *Config) {
 
 	d.atLeast("history.retention", c.History.Retention, time.Minute)
 	d.atLeast("web.session_ttl", c.Web.SessionTTL, time.Minute)
+	d.atLeast("web.stuck_after", c.Web.StuckAfter, time.Second)
 
 	if c.OIDC.Issuer != "" {
 		d.httpURL("oidc.issuer", c.OIDC.Issuer, true)

@@ -37,6 +37,7 @@ func Router(stats func() router.Stats) Source {
 			{Name: "messages_committed_total", Help: "Messages committed to the store with their notifications.", Value: float64(s.Committed)},
 			{Name: "notifications_queued_total", Help: "Notifications newly queued.", Value: float64(s.Notifications)},
 			{Name: "commit_errors_total", Help: "Failed commits to the store (retried).", Value: float64(s.CommitErrors)},
+			{Name: "messages_uncommitted_total", Help: "Messages given up at shutdown because the store kept failing (AMQP ones are delivered again).", Value: float64(s.Uncommitted)},
 			{Name: "filter_reloads_total", Help: "Reloads of the filters into the index.", Value: float64(s.Reloads)},
 			{Name: "filter_reload_errors_total", Help: "Reloads that failed; the old filters stayed.", Value: float64(s.ReloadErrors)},
 		}, nil

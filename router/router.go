@@ -170,22 +170,52 @@ func (r *Router) Run(ctx context.Context, sources ...Source) error {
 	defer stopCommits()
 	graceTimer := context.AfterFunc(ctx, func() { time.AfterFunc(r.opts.StopGrace, stopCommits) })
 	defer graceTimer()
+	drain := make(chan struct{}) // closed once the sources are done
 	var committer sync.WaitGroup
-	committer.Go(func() { r.commitLoop(ctx, commitCtx) })
+	committer.Go(func() { r.commitLoop(ctx, commitCtx, drain) })
 
 	var wg sync.WaitGroup
 	wg.Go(func() { r.reloadLoop(ctx) })
 	if r.opts.Retention > 0 {
 		wg.Go(func() { r.pruneLoop(ctx) })
 	}
-	errs := make([]error, len(sources))
-	for i, src := range sources {
-		wg.Go(func() { errs[i] = src.Run(ctx, r.Handle) })
+	var mu sync.Mutex
+	var errs []error
+	for _, src := range sources {
+		wg.Go(func() {
+			err := src.Run(ctx, r.Handle)
+			mu.Lock()
+			defer mu.Unlock()
+			errs = append(errs, err)
+		})
 	}
-	wg.Wait()
-	close(r.pending)
+	r.waitSources(ctx, &wg)
+	close(drain)
 	committer.Wait()
+	mu.Lock()
+	defer mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// waitSources waits until the sources have returned, but no longer than
+// StopGrace past ctx's end: a source stuck in Handle (a rule that takes
+// long on a message) must not hold up shutdown. What it hands over later
+// is not committed; an AMQP message is delivered again at the next start.
+func (r *Router) waitSources(ctx context.Context, wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	grace := time.NewTimer(r.opts.StopGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		r.log.Error("stopping without the bus sources: a message is still being matched", "waited", r.opts.StopGrace)
+	}
 }
 
 // Handle is the whole per-message path: describe once, match once, queue
@@ -273,11 +303,11 @@ func (p *pending) accepted(text *[]byte) store.Accepted {
 }
 
 // commitLoop commits pending messages in batches of up to BatchSize, at
-// least every FlushEvery, until pending is closed and drained. Only after
+// least every FlushEvery, until drain is closed and pending drained. Only after
 // a batch is committed are its messages acknowledged to their sources.
 // stop is Run's ctx: once it is done, a failing commit is no longer
 // retried; commitCtx is what each commit runs under.
-func (r *Router) commitLoop(stop, commitCtx context.Context) {
+func (r *Router) commitLoop(stop, commitCtx context.Context, drain <-chan struct{}) {
 	batch := make([]store.Accepted, 0, r.opts.BatchSize)
 	acks := make([]func(error), 0, r.opts.BatchSize)
 	var text []byte // the batch's envelope texts (see accepted)
@@ -300,19 +330,31 @@ func (r *Router) commitLoop(stop, commitCtx context.Context) {
 		}
 		acks = acks[:0]
 	}
+	take := func(p pending) (full bool) {
+		batch = append(batch, p.accepted(&text))
+		acks = append(acks, p.ack)
+		return len(batch) >= r.opts.BatchSize
+	}
 	for {
 		select {
-		case p, ok := <-r.pending:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, p.accepted(&text))
-			acks = append(acks, p.ack)
-			if len(batch) < r.opts.BatchSize {
+		case p := <-r.pending:
+			if !take(p) {
 				continue
 			}
 		case <-timer.C:
+		case <-drain:
+			// The sources are done: commit what they handed over.
+			for {
+				select {
+				case p := <-r.pending:
+					if take(p) {
+						flush()
+					}
+				default:
+					flush()
+					return
+				}
+			}
 		}
 		flush()
 		timer.Reset(r.opts.FlushEvery)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"hark/bus"
 	"hark/filters"
 	"hark/meta"
 	"hark/router"
@@ -99,5 +100,52 @@ func TestRouterStopsWhileTheStoreCannotCommit(t *testing.T) {
 				t.Errorf("%d acks, %d counted uncommitted; want %d each", n, rt.Stats().Uncommitted, len(envs))
 			}
 		})
+	}
+}
+
+// slowDescriber stands for a rule that takes long on a message: it holds
+// the message until released.
+type slowDescriber struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (d slowDescriber) Describe(env *bus.Envelope) meta.Description {
+	d.entered <- struct{}{}
+	<-d.release
+	return meta.Default().Describe(env)
+}
+
+// A message still being matched does not hold up shutdown past
+// StopGrace; what was handed over before it is committed.
+func TestRouterStopsWhileAMessageIsStillBeingMatched(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "hark.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	const grace = time.Second
+	slow := slowDescriber{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	t.Cleanup(func() { close(slow.release) })
+	rt, err := router.New(router.Options{Store: st, Describer: slow, Index: filters.New(filters.Options{}),
+		FlushEvery: 10 * time.Millisecond, StopGrace: grace, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	src := make(chanSource)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := rt.Run(ctx, src); err != nil {
+			t.Errorf("run router: %v", err)
+		}
+	})
+	src <- samples(t)[0]
+	<-slow.entered
+	stopped := time.Now()
+	cancel()
+	wg.Wait()
+	if took := time.Since(stopped); took < grace || took > grace+5*time.Second {
+		t.Errorf("router took %v to stop, want about StopGrace (%v)", took, grace)
 	}
 }

@@ -47,6 +47,10 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	return 0
 }
 
+// webStopGrace is how long the web servers may take to finish their
+// requests once hark is told to stop.
+const webStopGrace = 5 * time.Second
+
 // serve wires the service together and runs it until ctx is done, then
 // drains: the sources stop, what they handed over is committed, the web
 // server finishes its requests, and the store is closed.
@@ -116,13 +120,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", web) // the more specific /healthz and /metrics win
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := st.SettingsVersion(r.Context()); err != nil {
-			http.Error(w, "store unavailable: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
+	healthz := health{
+		ping:       func(ctx context.Context) error { _, err := st.SettingsVersion(ctx); return err },
+		stuck:      map[string]func() (time.Time, string){"commits stuck": rt.CommitStuck},
+		stuckAfter: cfg.Web.StuckAfter, now: time.Now,
+	}
+	if amqpSrc != nil {
+		healthz.stuck["no amqp session"] = amqpSrc.Down
+	}
+	mux.Handle("GET /healthz", healthz)
 	metricsHandler := metrics.Handler(log, sources...)
 	// Header and idle timeouts keep slow or idle clients from holding
 	// connections open forever; bodies are bounded by the UI itself.
@@ -159,16 +165,25 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		wg.Go(func() { ircBot.Run(ctx) })
 	}
 	wg.Go(func() { deliverer.Run(ctx) })
+	// SIGTERM must end hark within 10s whatever it is doing: the web
+	// servers get 5s to finish their requests, alongside the router's
+	// commit of what the bus handed over (router.Options.StopGrace, 5s),
+	// then their connections are closed under whatever still runs.
+	wg.Go(func() {
+		<-ctx.Done()
+		shutdown, done := context.WithTimeout(context.Background(), webStopGrace)
+		defer done()
+		for _, srv := range servers {
+			if srv.Shutdown(shutdown) != nil {
+				srv.Close()
+			}
+		}
+	})
 	log.Info("hark serving", "store", cfg.Store.Path, "endpoints", len(subOpts.Endpoints), "inbound", cfg.Bus.Inbound, "amqp", amqpSrc != nil)
 	if err := rt.Run(ctx, inputs...); err != nil {
 		errs <- err
-		cancel()
 	}
-	shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
-	defer done()
-	for _, srv := range servers {
-		srv.Shutdown(shutdown)
-	}
+	cancel()
 	wg.Wait()
 	close(errs)
 	var all []error
