@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,7 +95,9 @@ func startConsumer(t *testing.T, b *testpeer.Broker, ack func(*bus.Envelope) err
 	wg.Go(func() {
 		if err := src.Run(ctx, func(_ context.Context, env *bus.Envelope) {
 			c.envs <- env
-			env.Ack(ack(env))
+			if err := ack(env); err != errHold {
+				env.Ack(err)
+			}
 		}); err != nil {
 			t.Errorf("run amqp source: %v", err)
 		}
@@ -116,6 +120,10 @@ func (c *consumer) next(t *testing.T) *bus.Envelope {
 }
 
 func ackAll(*bus.Envelope) error { return nil }
+
+// errHold from a consumer's ack function leaves the message unsettled, as
+// a commit stalled for good would.
+var errHold = errors.New("hold the message unacknowledged")
 
 func TestAMQPSourceReadsWhatPikaPublishes(t *testing.T) {
 	b := testpeer.RabbitMQ(t)
@@ -249,19 +257,29 @@ func fedoraBatch(t *testing.T, name string, n int) []testpeer.FedoraMessage {
 // published after that exactly once.
 func TestAMQPSourceResumesAfterEverySessionEnd(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
+		name string
+		// hold leaves the first message unacknowledged, so the broker's
+		// consumer timeout closes the channel.
+		hold  bool
 		fault func(b *testpeer.Broker)
 		cause string // in the log line of the session's end
 	}{
-		{"queue deleted", (*testpeer.Broker).DeleteQueue, "cancelled the consumer"},
-		{"connections closed", (*testpeer.Broker).CloseConnections, "CONNECTION_FORCED - closed by the test"},
-		{"broker stopped and started", func(b *testpeer.Broker) { b.Outage()() }, "CONNECTION_FORCED"},
+		{"queue deleted", false, (*testpeer.Broker).DeleteQueue, "cancelled the consumer"},
+		{"channel closed by the consumer timeout", true, func(*testpeer.Broker) {}, "PRECONDITION_FAILED - delivery acknowledgement on channel 1 timed out"},
+		{"connections closed", false, (*testpeer.Broker).CloseConnections, "CONNECTION_FORCED - closed by the test"},
+		{"broker stopped and started", false, func(b *testpeer.Broker) { b.Outage()() }, "CONNECTION_FORCED"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := testpeer.PrivateRabbitMQ(t)
 			b.DeclareQueue("#")
 			before, after := fedoraBatch(t, "before", 5), fedoraBatch(t, "after", 50)
-			c := startConsumer(t, b, ackAll)
+			var held atomic.Bool
+			c := startConsumer(t, b, func(*bus.Envelope) error {
+				if tc.hold && !held.Swap(true) {
+					return errHold
+				}
+				return nil
+			})
 			pika := b.StartPika()
 			pika.Publish(before, 0)
 			pika.Wait()

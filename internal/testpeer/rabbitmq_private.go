@@ -17,6 +17,13 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
+// ConsumerTimeout is how long the private broker lets a delivery go
+// unacknowledged before it closes the consumer's channel, as RabbitMQ's
+// consumer timeout does after 30 minutes in production: short, so a test
+// can provoke that channel-only close. Tests on the private broker
+// acknowledge faster than this unless that close is what they test.
+const ConsumerTimeout = 3 * time.Second
+
 // privateNode is one RabbitMQ node of the test binary's own: its node
 // name, ports, cookie, data and logs are private, so stopping or breaking
 // it leaves the RabbitMQ that every package's tests share alone.
@@ -94,10 +101,14 @@ func startPrivateNode() (*privateNode, error) {
 	}
 	n := &privateNode{name: fmt.Sprintf("hark-test-%d@localhost", os.Getpid()), bin: bin, dir: dir,
 		url: fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port)}
-	conf := fmt.Sprintf("listeners.tcp.local = 127.0.0.1:%d\n", port)
+	conf := fmt.Sprintf("listeners.tcp.local = 127.0.0.1:%d\nconsumer_timeout = %d\n", port, ConsumerTimeout.Milliseconds())
+	// The channel checks its consumers' timeouts on its tick, once a
+	// minute by default: often enough here that the close follows the
+	// timeout closely.
+	advanced := "[{rabbit, [{channel_tick_interval, 500}]}].\n"
 	// No plugins: the management and Prometheus ones would bind ports
 	// the shared broker holds.
-	for name, text := range map[string]string{"rabbitmq.conf": conf, "enabled_plugins": "[].\n"} {
+	for name, text := range map[string]string{"rabbitmq.conf": conf, "advanced.config": advanced, "enabled_plugins": "[].\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
 			return nil, err
 		}
@@ -108,6 +119,7 @@ func startPrivateNode() (*privateNode, error) {
 		fmt.Sprintf("RABBITMQ_NODE_PORT=%d", port),
 		fmt.Sprintf("RABBITMQ_DIST_PORT=%d", dist),
 		"RABBITMQ_CONFIG_FILE="+filepath.Join(dir, "rabbitmq.conf"),
+		"RABBITMQ_ADVANCED_CONFIG_FILE="+filepath.Join(dir, "advanced.config"),
 		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(dir, "enabled_plugins"),
 		"RABBITMQ_MNESIA_BASE="+filepath.Join(dir, "mnesia"),
 		"RABBITMQ_LOG_BASE="+filepath.Join(dir, "log"),
