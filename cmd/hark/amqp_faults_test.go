@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,14 +23,7 @@ func TestServeAMQPResumesAfterQueueDeletionAndStopsWithBrokerDown(t *testing.T) 
 	b := testpeer.PrivateRabbitMQ(t)
 	b.DeclareQueue("#")
 	svc := amqpService(t, b, testpeer.Endpoint(testpeer.FreePort(t)), "stream")
-	cfg, err := os.ReadFile(svc.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = []byte(strings.Replace(string(cfg), "web:\n", "web:\n  stuck_after: 1s\n", 1))
-	if err := os.WriteFile(svc.config, cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	svc.setStuckAfter(t, "1s")
 	svc.start(t)
 	pika := b.StartPika()
 	before, after := stream(t, 0, 50), stream(t, 50, 100)
@@ -48,36 +42,129 @@ func TestServeAMQPResumesAfterQueueDeletionAndStopsWithBrokerDown(t *testing.T) 
 	b.Outage()
 	var reason string
 	svc.eventually(t, "/healthz reports the broker down", func() bool {
-		resp, err := http.Get("http://" + svc.web + "/healthz")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		reason = string(body)
-		return resp.StatusCode == http.StatusServiceUnavailable
+		code, body := svc.healthz()
+		reason = body
+		return code == http.StatusServiceUnavailable
 	})
 	if !strings.Contains(reason, "no amqp session") {
 		t.Errorf("/healthz says %q, want the missing amqp session named", reason)
 	}
-
-	stopped := time.Now()
-	svc.cmd.Process.Signal(syscall.SIGTERM)
-	exited := make(chan error, 1)
-	go func() { exited <- svc.cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("hark serve after SIGTERM: %v", err)
-		}
-		t.Logf("hark serve stopped %v after SIGTERM with the broker down", time.Since(stopped).Round(time.Millisecond))
-	case <-time.After(10 * time.Second):
-		t.Fatalf("hark serve still running 10s after SIGTERM with the broker down")
-	}
+	took := svc.sigterm(t)
+	t.Logf("hark serve stopped %v after SIGTERM with the broker down", took.Round(time.Millisecond))
 	log := svc.log.String()
 	if !strings.Contains(log, "cancelled the consumer") {
 		t.Errorf("the log does not say the consumer was cancelled:\n%s", log)
 	}
+	counts := notificationCounts(t)
+	for _, m := range all {
+		if counts[m.MessageID] != 1 {
+			t.Errorf("message %s: %d notifications, want 1", m.MessageID, counts[m.MessageID])
+		}
+	}
+}
+
+// setStuckAfter sets web.stuck_after in the service's configuration.
+func (s *service) setStuckAfter(t *testing.T, d string) {
+	t.Helper()
+	cfg, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.Replace(string(cfg), "web:\n", "web:\n  stuck_after: "+d+"\n", 1))
+	if err := os.WriteFile(s.config, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// healthz returns /healthz's status and body.
+func (s *service) healthz() (int, string) {
+	resp, err := http.Get("http://" + s.web + "/healthz")
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// sigterm sends SIGTERM and fails the test unless hark serve has exited
+// within 10s; it returns how long that took.
+func (s *service) sigterm(t *testing.T) time.Duration {
+	t.Helper()
+	stopped := time.Now()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- s.cmd.Wait() }()
+	select {
+	case <-exited:
+		return time.Since(stopped)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("hark serve still running 10s after SIGTERM")
+		return 0
+	}
+}
+
+// TestServeStopsWithinTenSecondsWhileTheDiskIsFull fills the file system
+// under hark's database while AMQP messages arrive: commits fail,
+// /healthz turns 503 after web.stuck_after, SIGTERM ends hark within 10s
+// all the same, and what was not committed is delivered again and
+// notified exactly once after a restart with room on the disk.
+func TestServeStopsWithinTenSecondsWhileTheDiskIsFull(t *testing.T) {
+	disk := testpeer.SmallDisk(t, 16<<20)
+	b := testpeer.RabbitMQ(t)
+	b.DeclareQueue("#")
+	svc := amqpService(t, b, testpeer.Endpoint(testpeer.FreePort(t)), "stream")
+	// The store moves to the small disk; the admin commands follow it.
+	data, err := os.ReadFile(svc.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.db = filepath.Join(disk, "hark.db")
+	if err := os.WriteFile(svc.db, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(filepath.Join(svc.dir, "hark.db"+suffix))
+	}
+	cfg, err := os.ReadFile(svc.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(svc.config, []byte(strings.Replace(string(cfg), "path: hark.db", "path: "+svc.db, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	svc.setStuckAfter(t, "1s")
+	svc.start(t)
+	pika := b.StartPika()
+	before, during := stream(t, 0, 20), stream(t, 20, 200)
+	pika.Publish(before, 0)
+	pika.Wait()
+	svc.eventually(t, "the first messages are notified", func() bool { return len(notificationCounts(t)) >= len(before) })
+
+	free := testpeer.FillDisk(t, disk)
+	pika.Publish(during, 0)
+	pika.Wait()
+	var reason string
+	svc.eventually(t, "/healthz reports the commits stuck", func() bool {
+		code, body := svc.healthz()
+		reason = body
+		return code == http.StatusServiceUnavailable
+	})
+	if !strings.Contains(reason, "commits stuck") || !strings.Contains(reason, "full") {
+		t.Errorf("/healthz says %q, want the stuck commits and the full disk named", reason)
+	}
+	took := svc.sigterm(t)
+	t.Logf("hark serve stopped %v after SIGTERM with the disk full", took.Round(time.Millisecond))
+	if log := svc.log.String(); !strings.Contains(log, "messages not committed") {
+		t.Errorf("the log does not tell what was not committed:\n%s", log)
+	}
+
+	free()
+	svc.start(t)
+	all := append(before, during...)
+	svc.eventually(t, "every message is notified once there is room", func() bool { return len(notificationCounts(t)) >= len(all) })
+	svc.eventually(t, "the queue is drained and acknowledged", func() bool { return b.Depth() == 0 })
+	svc.stop(t)
 	counts := notificationCounts(t)
 	for _, m := range all {
 		if counts[m.MessageID] != 1 {
