@@ -172,3 +172,29 @@ func TestServeStopsWithinTenSecondsWhileTheDiskIsFull(t *testing.T) {
 		}
 	}
 }
+
+// TestServeStopsWithinTenSecondsWhileARuleRuns has a message matched
+// against a rule that takes many seconds: SIGTERM ends hark within 10s
+// all the same, and the message, never acknowledged, stays queued for
+// the next start.
+func TestServeStopsWithinTenSecondsWhileARuleRuns(t *testing.T) {
+	b := testpeer.RabbitMQ(t)
+	b.DeclareQueue("#")
+	svc := amqpService(t, b, testpeer.Endpoint(testpeer.FreePort(t)), "stream")
+	adminMust(t, "", "user", "add", "bob", "--email", "bob@example.org", "--confirmed")
+	path := filepath.Join(svc.dir, "bob.json")
+	slow := `{"version": 1, "user": "bob", "filters": [{"name": "slow", "active": true,
+		"destinations": ["email:bob@example.org"], "rules": [{"kind": "expr",
+		"args": {"expression": "let r = 1..1000; all(r, {all(r, {all(r, {true})})})"}}]}]}`
+	if err := os.WriteFile(path, []byte(slow), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	adminMust(t, "", "filters", "import", path)
+	svc.start(t)
+	pika := b.StartPika()
+	pika.Publish(stream(t, 0, 1), 0)
+	pika.Wait()
+	svc.eventually(t, "the message is being matched", func() bool { return svc.metric(t, "hark_bus_received_total") >= 1 })
+	took := svc.sigterm(t)
+	t.Logf("hark serve stopped %v after SIGTERM with a rule running", took.Round(time.Millisecond))
+}
