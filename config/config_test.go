@@ -61,6 +61,7 @@ func TestNoFileGivesLaptopDefaults(t *testing.T) {
 		{"smtp tls", c.Email.TLS, TLSNone},
 		{"smtp port", c.Email.SMTPPort, 25},
 		{"retention", c.History.Retention, 7 * 24 * time.Hour},
+		{"stuck after", c.Web.StuckAfter, 2 * time.Minute},
 		{"no endpoints", len(c.Bus.Endpoints), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,6 +145,7 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"oidc without openid", "oidc: {issuer: 'https://id.example', client_id: hark, scopes: [profile]}", "hark.yaml:1:63: oidc.scopes: must include openid"},
 		{"second document", "web: {}\n---\nweb: {}", "hark.yaml:2:1: a second YAML document; hark reads one"},
 		{"irc burst zero", "irc: {server: 'irc.example:6697', burst: 0}", "hark.yaml:1:42: irc.burst: must be at least 1, got 0"},
+		{"stuck after too short", "web: {stuck_after: 10ms}", "hark.yaml:1:20: web.stuck_after: must be at least 1s, got 10ms"},
 		{"irc channel without #", "irc: {server: 'irc.example:6697', channels: [hark]}", `hark.yaml:1:46: irc.channels[0]: "hark" is not a channel name like #hark`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
