@@ -63,11 +63,11 @@ type Options struct {
 	// (default 10 minutes).
 	Retention  time.Duration
 	PruneEvery time.Duration
-	// StopGrace is how long, once Run's ctx is done, the committer still
-	// tries to commit what the sources handed over (default 5s). Past it,
-	// or on the first failure after shutdown, what is left is not
-	// committed: its sources are told (an AMQP message is requeued), so a
-	// full disk or a stuck store cannot hold up shutdown.
+	// StopGrace is how long, once Run's ctx is done, the router still
+	// waits for its sources to return and tries to commit what they
+	// handed over (default 5s). Past it, what is left is not committed:
+	// its sources are told (an AMQP message is requeued), so a full disk,
+	// a stuck store or a rule that runs long cannot hold up shutdown.
 	StopGrace time.Duration
 	Logger    *slog.Logger
 	// Now is the clock (default time.Now).
@@ -172,7 +172,7 @@ func (r *Router) Run(ctx context.Context, sources ...Source) error {
 	defer graceTimer()
 	drain := make(chan struct{}) // closed once the sources are done
 	var committer sync.WaitGroup
-	committer.Go(func() { r.commitLoop(ctx, commitCtx, drain) })
+	committer.Go(func() { r.commitLoop(commitCtx, drain) })
 
 	var wg sync.WaitGroup
 	wg.Go(func() { r.reloadLoop(ctx) })
@@ -305,16 +305,16 @@ func (p *pending) accepted(text *[]byte) store.Accepted {
 // commitLoop commits pending messages in batches of up to BatchSize, at
 // least every FlushEvery, until drain is closed and pending drained. Only after
 // a batch is committed are its messages acknowledged to their sources.
-// stop is Run's ctx: once it is done, a failing commit is no longer
-// retried; commitCtx is what each commit runs under.
-func (r *Router) commitLoop(stop, commitCtx context.Context, drain <-chan struct{}) {
+// Each commit runs under commitCtx, which outlives Run's ctx by
+// StopGrace.
+func (r *Router) commitLoop(commitCtx context.Context, drain <-chan struct{}) {
 	batch := make([]store.Accepted, 0, r.opts.BatchSize)
 	acks := make([]func(error), 0, r.opts.BatchSize)
 	var text []byte // the batch's envelope texts (see accepted)
 	timer := time.NewTimer(r.opts.FlushEvery)
 	defer timer.Stop()
 	flush := func() {
-		err := r.commit(stop, commitCtx, batch)
+		err := r.commit(commitCtx, batch)
 		if err != nil {
 			r.stats.uncommitted.Add(uint64(len(batch)))
 			r.log.Error("messages not committed: shutting down while the store fails; AMQP ones are delivered again at the next start",
@@ -363,10 +363,10 @@ func (r *Router) commitLoop(stop, commitCtx context.Context, drain <-chan struct
 
 // commit writes batch to the store, retrying with backoff until it
 // succeeds: the messages were accepted from the bus, so they are not
-// dropped because the disk was briefly busy or full. Once stop is done it
-// gives up after one more failure (or when commitCtx ends) and returns
-// the error, so shutdown never waits on a store that keeps failing.
-func (r *Router) commit(stop, commitCtx context.Context, batch []store.Accepted) error {
+// dropped because the disk was briefly busy or full. commitCtx ends
+// StopGrace after shutdown: then it gives up and returns the error, so
+// shutdown never waits on a store that keeps failing or hangs.
+func (r *Router) commit(commitCtx context.Context, batch []store.Accepted) error {
 	if len(batch) == 0 {
 		return nil
 	}
@@ -393,14 +393,14 @@ func (r *Router) commit(stop, commitCtx context.Context, batch []store.Accepted)
 		// A failed commit may leave one-shot filters used up in the index
 		// but not in the store: reload from the store's truth.
 		r.version.Store(-1)
-		if stop.Err() != nil || commitCtx.Err() != nil {
+		if commitCtx.Err() != nil {
 			return err
 		}
 		r.log.Error("commit messages failed, retrying", "messages", len(batch), "first_msg_id", batch[0].Message.Key, "err", err)
 		wait := time.NewTimer(backoff)
 		select {
 		case <-wait.C:
-		case <-stop.Done():
+		case <-commitCtx.Done():
 			wait.Stop()
 		}
 		backoff = min(2*backoff, 5*time.Second)
