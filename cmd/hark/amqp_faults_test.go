@@ -1,11 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -197,4 +201,65 @@ func TestServeStopsWithinTenSecondsWhileARuleRuns(t *testing.T) {
 	svc.eventually(t, "the message is being matched", func() bool { return svc.metric(t, "hark_bus_received_total") >= 1 })
 	took := svc.sigterm(t)
 	t.Logf("hark serve stopped %v after SIGTERM with a rule running", took.Round(time.Millisecond))
+}
+
+// tarpit is an SMTP server that accepts connections and never says a
+// word, as an overloaded or hostile relay may; it counts connections.
+type tarpit struct {
+	ln    net.Listener
+	conns atomic.Int32
+}
+
+func startTarpit(t *testing.T) *tarpit {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := &tarpit{ln: ln}
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+			tp.conns.Add(1)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return tp
+}
+
+// TestServeStopsWithinTenSecondsWhileMailHangs has hark deliver to an
+// SMTP server that never answers: SIGTERM ends hark within 10s all the
+// same; the notification stays queued for the next start.
+func TestServeStopsWithinTenSecondsWhileMailHangs(t *testing.T) {
+	testpeer.RequireZMQ(t)
+	pub := testpeer.StartPub(t)
+	tp := startTarpit(t)
+	port := tp.ln.Addr().(*net.TCPAddr).Port
+	svc := newService(t, pub.Endpoint, fmt.Sprintf("email:\n  smtp_host: 127.0.0.1\n  smtp_port: %d\n  tls: none\n  from: hark@example.org\ndelivery:\n  flood: {rate: 0}\n", port))
+	adminMust(t, "", "user", "add", "alice", "--email", "alice@example.org", "--confirmed")
+	path := filepath.Join(svc.dir, "alice.json")
+	if err := os.WriteFile(path, []byte(`{"version": 1, "user": "alice", "filters": [`+tickFilter+`]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	adminMust(t, "", "filters", "import", path)
+	svc.start(t)
+	svc.settle(t, pub)
+	tick(t, pub, 1)
+	svc.eventually(t, "hark is connected to the silent SMTP server", func() bool { return tp.conns.Load() > 0 })
+	took := svc.sigterm(t)
+	t.Logf("hark serve stopped %v after SIGTERM with mail hanging", took.Round(time.Millisecond))
 }

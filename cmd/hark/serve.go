@@ -101,7 +101,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer mailer.Close()
+	// The mailer is closed unless a delivery still holds it at the end of
+	// the stop budget (see below): closing would wait for its SMTP
+	// transaction.
+	mailerFree := true
+	defer func() {
+		if mailerFree {
+			mailer.Close()
+		}
+	}()
 	ircBot, err := newIRCBot(cfg, st, log)
 	if err != nil {
 		return err
@@ -180,16 +188,39 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 	})
 	log.Info("hark serving", "store", cfg.Store.Path, "endpoints", len(subOpts.Endpoints), "inbound", cfg.Bus.Inbound, "amqp", amqpSrc != nil)
+	stopAt := make(chan time.Time, 1)
+	context.AfterFunc(ctx, func() { stopAt <- time.Now() })
 	if err := rt.Run(ctx, inputs...); err != nil {
 		errs <- err
 	}
 	cancel()
-	wg.Wait()
-	close(errs)
+	// The rest (delivery in the middle of an SMTP transaction, IRC, the
+	// ownership refresh) gets what is left of the stop budget; past it
+	// hark exits under them, which the sent journals make as safe as a
+	// kill -9.
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	budget := time.NewTimer(stopBudget - time.Since(<-stopAt))
+	defer budget.Stop()
+	select {
+	case <-done:
+	case <-budget.C:
+		mailerFree = false
+		log.Warn("stopping without waiting longer for delivery and the other background work", "budget", stopBudget)
+	}
 	var all []error
-	for err := range errs {
-		all = append(all, err)
+	for collected := false; !collected; {
+		select {
+		case err := <-errs:
+			all = append(all, err)
+		default:
+			collected = true
+		}
 	}
 	log.Info("hark stopped", "committed", rt.Stats().Committed)
 	return errors.Join(all...)
 }
+
+// stopBudget is how long hark serve may take to stop once told to, less
+// time for closing the store and exiting: SIGTERM must end it within 10s.
+const stopBudget = 8 * time.Second
