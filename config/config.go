@@ -6,6 +6,7 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -99,6 +100,33 @@ type Web struct {
 	MetricsListen string `yaml:"metrics_listen"`
 	// SessionTTL is how long a web login lasts before logging in again.
 	SessionTTL time.Duration `yaml:"session_ttl"`
+	// TrustedProxies are the reverse proxies (addresses or CIDR blocks)
+	// whose TrustedProxyHeader names the client's address, which the
+	// login rate limit counts by. Without them every client of a proxy
+	// would share its address, and one could slow everyone's logins.
+	TrustedProxies     []string `yaml:"trusted_proxies"`
+	TrustedProxyHeader string   `yaml:"trusted_proxy_header"`
+}
+
+// ProxyPrefixes are TrustedProxies as address blocks; an entry that is
+// not one (validation reports it) is left out.
+func (w Web) ProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range w.TrustedProxies {
+		if prefix, ok := parseProxy(p); ok {
+			out = append(out, prefix)
+		}
+	}
+	return out
+}
+
+// parseProxy reads an address ("10.0.0.1", one host) or a CIDR block.
+func parseProxy(s string) (netip.Prefix, bool) {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(ip, ip.BitLen()), true
+	}
+	p, err := netip.ParsePrefix(s)
+	return p.Masked(), err == nil
 }
 
 // Email is the SMTP relay that mail goes through.

@@ -144,6 +144,10 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"oidc without openid", "oidc: {issuer: 'https://id.example', client_id: hark, scopes: [profile]}", "hark.yaml:1:63: oidc.scopes: must include openid"},
 		{"second document", "web: {}\n---\nweb: {}", "hark.yaml:2:1: a second YAML document; hark reads one"},
 		{"irc burst zero", "irc: {server: 'irc.example:6697', burst: 0}", "hark.yaml:1:42: irc.burst: must be at least 1, got 0"},
+		{"proxy not an address", "web: {trusted_proxies: [10.0.0.0/8, proxy.example], trusted_proxy_header: X-Forwarded-For}", `hark.yaml:1:37: web.trusted_proxies[1]: "proxy.example" is not an IP address or a CIDR block like 10.0.0.0/8`},
+		{"proxies without header", "web: {trusted_proxies: [10.0.0.1]}", "hark.yaml:1:24: web.trusted_proxies: set without web.trusted_proxy_header, the header they name the client in (X-Forwarded-For, say)"},
+		{"header without proxies", "web: {trusted_proxy_header: X-Real-IP}", "hark.yaml:1:29: web.trusted_proxy_header: set without web.trusted_proxies, the proxies whose header to believe"},
+		{"proxy header not a name", "web: {trusted_proxies: [10.0.0.1], trusted_proxy_header: 'X Forwarded'}", `hark.yaml:1:58: web.trusted_proxy_header: "X Forwarded" is not an HTTP header name`},
 		{"irc channel without #", "irc: {server: 'irc.example:6697', channels: [hark]}", `hark.yaml:1:46: irc.channels[0]: "hark" is not a channel name like #hark`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -44,6 +44,19 @@ func (d *decoder) validate(c *Config) {
 	d.hostPort("web.listen", c.Web.Listen, true)
 	d.hostPort("web.metrics_listen", c.Web.MetricsListen, false)
 	d.httpURL("web.base_url", c.Web.BaseURL, true)
+	for i, p := range c.Web.TrustedProxies {
+		if _, ok := parseProxy(p); !ok {
+			d.errorAt(fmt.Sprintf("web.trusted_proxies[%d]", i), "%q is not an IP address or a CIDR block like 10.0.0.0/8", p)
+		}
+	}
+	switch h := c.Web.TrustedProxyHeader; {
+	case h == "" && len(c.Web.TrustedProxies) > 0:
+		d.errorAt("web.trusted_proxies", "set without web.trusted_proxy_header, the header they name the client in (X-Forwarded-For, say)")
+	case h != "" && len(c.Web.TrustedProxies) == 0:
+		d.errorAt("web.trusted_proxy_header", "set without web.trusted_proxies, the proxies whose header to believe")
+	case h != "" && strings.ContainsFunc(h, func(r rune) bool { return r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) }):
+		d.errorAt("web.trusted_proxy_header", "%q is not an HTTP header name", h)
+	}
 
 	d.required("email.smtp_host", c.Email.SMTPHost)
 	d.port("email.smtp_port", c.Email.SMTPPort)

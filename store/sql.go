@@ -360,9 +360,6 @@ WHERE s.hash = ? AND s.expires > ?`
 
 	selectFilterByID    = `SELECT ` + filterColumns + ` FROM filters f WHERE f.id = ?`
 	markFirstLogin      = `UPDATE users SET first_login = ? WHERE id = ? AND first_login = 0`
-	insertLoginFailure  = `INSERT INTO login_failures (key, at) VALUES (?, ?)`
-	countLoginFailures  = `SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?`
-	pruneLoginFailures  = `DELETE FROM login_failures WHERE at <= ?`
 	selectFilterMatches = `
 SELECT filter_id, COUNT(DISTINCT msg_key) FROM notifications
 WHERE user_id = ? AND filter_id IS NOT NULL AND created > ?

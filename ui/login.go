@@ -2,7 +2,9 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"hark/store"
@@ -37,9 +39,10 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // login checks a local account's password. Every failure looks the same
-// to the visitor (no telling which user names exist), is counted, and
-// past the limits further attempts are refused before the password is
-// even checked.
+// to the visitor (no telling which user names exist). Every attempt
+// costs a token of the login limiter before the password is checked;
+// without one the answer is 429 with Retry-After: guessing is slowed,
+// and the account's owner is never locked out.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	name, password := r.PostFormValue("username"), r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
@@ -54,13 +57,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "login.html", v)
 		return
 	}
-	limited, err := s.rateLimited(r, name)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if limited {
-		v.Notice = "Too many failed logins: wait a few minutes and try again."
+	if wait := s.loginAttempt(r, name); wait > 0 {
+		secs := retryAfter(wait)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		v.Notice = fmt.Sprintf("Too many login attempts: wait %d seconds and try again.", secs)
 		s.render(w, r, http.StatusTooManyRequests, "login.html", v)
 		return
 	}
@@ -70,10 +70,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil || u.Disabled || !store.CheckPassword(u.PasswordHash, password) {
-		if err := s.loginFailed(r, name); err != nil {
-			s.fail(w, r, err)
-			return
-		}
 		v.Errors = map[string]string{"password": "wrong user name or password"}
 		s.render(w, r, http.StatusUnauthorized, "login.html", v)
 		return

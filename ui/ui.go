@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -76,6 +77,12 @@ type Options struct {
 	Owners func() rules.Ownership
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// TrustedProxies are the reverse proxies (config web.trusted_proxies)
+	// whose ProxyHeader (web.trusted_proxy_header, such as
+	// X-Forwarded-For) names the client's address for the login limit.
+	// Requests from other addresses are counted by their socket address.
+	TrustedProxies []netip.Prefix
+	ProxyHeader    string
 }
 
 // Server is the web UI as an http.Handler.
@@ -89,6 +96,7 @@ type Server struct {
 	pages   *pages
 	oidc    *oidcLogin
 	handler http.Handler
+	limiter *loginLimiter
 
 	setupMu    sync.Mutex
 	setupToken string // "" once an admin exists
@@ -107,7 +115,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	base.Path = strings.TrimSuffix(base.Path, "/")
 	s := &Server{
 		opts: opts, store: opts.Store, log: opts.Logger, base: base, secure: base.Scheme == "https",
-		now: opts.Now,
+		now: opts.Now, limiter: newLoginLimiter(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
