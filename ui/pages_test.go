@@ -50,17 +50,33 @@ func TestDestinationConfirmedByMailedLink(t *testing.T) {
 	if link == "" || mail.To[0] != "alice@example.org" {
 		t.Fatalf("no confirmation link to alice in:\n%s", mail.Body)
 	}
+	path := strings.TrimPrefix(link, ts.URL)
 	anonymous := ts.client(t)
-	if resp := anonymous.get(strings.TrimPrefix(link, ts.URL) + "x"); resp.StatusCode != http.StatusNotFound {
+	if resp := anonymous.get(path + "x"); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("wrong code: status %d, want 404", resp.StatusCode)
 	}
-	if resp := anonymous.get(strings.TrimPrefix(link, ts.URL)); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, "confirmed") {
+	// Opening the link, as a mail scanner does, only shows the button.
+	for range 2 {
+		if resp := anonymous.get(path); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `<form method="post"`) || !strings.Contains(resp.Body, "alice@example.org") {
+			t.Fatalf("open link: status %d: %s", resp.StatusCode, resp.Body)
+		}
+	}
+	if resp := alice.get("/api/v1/destinations"); !strings.Contains(resp.Body, `"confirmed": false`) {
+		t.Fatalf("confirmed by opening the link: %s", resp.Body)
+	}
+	if resp := anonymous.post(path+"x", nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("wrong code posted: status %d, want 404", resp.StatusCode)
+	}
+	if resp := anonymous.post(path, nil); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, "confirmed") {
 		t.Fatalf("confirm: status %d: %s", resp.StatusCode, resp.Body)
 	}
 	if resp := alice.get("/api/v1/destinations"); !strings.Contains(resp.Body, `"confirmed": true`) {
 		t.Fatalf("destination not confirmed: %s", resp.Body)
 	}
-	if resp := anonymous.get(strings.TrimPrefix(link, ts.URL)); resp.StatusCode != http.StatusNotFound {
+	if resp := anonymous.get(path); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("link opened after use: status %d, want 404", resp.StatusCode)
+	}
+	if resp := anonymous.post(path, nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("link used twice: status %d, want 404", resp.StatusCode)
 	}
 }
