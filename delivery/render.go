@@ -73,7 +73,7 @@ func (d *Deliverer) item(dir *snapshot, n store.Notification, m store.Message) I
 	if f, ok := dir.filters[n.FilterID]; ok && n.FilterID != 0 {
 		it.FilterName = f.Name
 		it.FilterLink = d.o.BaseURL + "/filters/" + strconv.FormatInt(f.ID, 10)
-		it.Unsubscribe = d.o.BaseURL + "/unsubscribe/" + d.UnsubscribeToken(f.UserID, f.ID)
+		it.Unsubscribe = d.o.BaseURL + "/unsubscribe/" + d.UnsubscribeToken(f.UserID, f.ID, f.Created)
 	}
 	return it
 }

@@ -445,8 +445,8 @@ SELECT ` + scanColumns + ` FROM messages WHERE id IN (
 const (
 	disableDestination = `UPDATE destinations SET disabled_reason = ? WHERE id = ?`
 	setConfirmCode     = `UPDATE destinations SET confirm_code = ?, confirm_expires = ? WHERE id = ? AND confirmed = 0`
-	setFilterActive    = `UPDATE filters SET active = ?, updated = ? WHERE id = ? AND user_id = ?`
-	selectFilterNames  = `SELECT id, user_id, name, active FROM filters`
+	setFilterActive    = `UPDATE filters SET active = ?, updated = ? WHERE id = ? AND user_id = ? AND created = ?`
+	selectFilterNames  = `SELECT id, user_id, name, active, created FROM filters`
 	// Only notifications still in their lease are released: one marked
 	// meanwhile keeps its outcome.
 	releaseNotifications = `

@@ -306,12 +306,12 @@ func (s *Server) unsubscribeTarget(r *http.Request) (store.Filter, error) {
 	if s.opts.Unsubscriber == nil || len(token) > 512 {
 		return store.Filter{}, errNotFound
 	}
-	userID, filterID, err := s.opts.Unsubscriber.ParseUnsubscribeToken(token)
+	userID, filterID, created, err := s.opts.Unsubscriber.ParseUnsubscribeToken(token)
 	if err != nil {
 		return store.Filter{}, errNotFound
 	}
 	f, err := s.store.FilterByID(r.Context(), filterID)
-	if err != nil || f.UserID != userID {
+	if err != nil || f.UserID != userID || !f.Created.Equal(created) {
 		return store.Filter{}, errNotFound
 	}
 	return f, nil

@@ -111,7 +111,7 @@ func TestUnsubscribeLinkTurnsFilterOff(t *testing.T) {
 	var d *delivery.Deliverer
 	ts := newTestServer(t, withMail(t, &smtp), func(o *Options) { d = o.Unsubscriber.(*delivery.Deliverer) })
 	_, f := bobsThings(t, ts)
-	path := "/unsubscribe/" + d.UnsubscribeToken(f.UserID, f.ID)
+	path := "/unsubscribe/" + d.UnsubscribeToken(f.UserID, f.ID, f.Created)
 	c := ts.client(t)
 	if resp := c.get(path); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, "bob&#39;s") {
 		t.Fatalf("GET: status %d: %s", resp.StatusCode, resp.Body)
@@ -127,6 +127,42 @@ func TestUnsubscribeLinkTurnsFilterOff(t *testing.T) {
 	}
 	if resp := c.post("/unsubscribe/forged"+path[len("/unsubscribe/"):], nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("forged token: status %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestUnsubscribeLinkOfDeletedUserSparesTheNextOwnerOfTheIDs replays
+// an unsubscribe link of a deleted user after a new user got the same
+// user and filter ids: the link names a filter that is gone.
+func TestUnsubscribeLinkOfDeletedUserSparesTheNextOwnerOfTheIDs(t *testing.T) {
+	var smtp *testpeer.SMTP
+	var d *delivery.Deliverer
+	ts := newTestServer(t, withMail(t, &smtp), func(o *Options) { d = o.Unsubscriber.(*delivery.Deliverer) })
+	ctx := context.Background()
+	_, old := bobsThings(t, ts)
+	path := "/unsubscribe/" + d.UnsubscribeToken(old.UserID, old.ID, old.Created)
+	if err := ts.store.DeleteUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	carol := ts.addUser(t, "carol", false)
+	f, err := ts.store.SaveFilter(ctx, store.Filter{UserID: carol.ID, Name: "carol's", Active: true, Created: old.Created.Add(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if carol.ID != old.UserID || f.ID != old.ID {
+		t.Fatalf("ids not reused (user %d→%d, filter %d→%d): the test proves nothing", old.UserID, carol.ID, old.ID, f.ID)
+	}
+	c := ts.client(t)
+	if resp := c.get(path); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET: status %d, want 404: %s", resp.StatusCode, resp.Body)
+	}
+	if resp := c.post(path, url.Values{"List-Unsubscribe": {"One-Click"}}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("POST: status %d, want 404: %s", resp.StatusCode, resp.Body)
+	}
+	if _, err := d.Unsubscribe(ctx, path[len("/unsubscribe/"):]); err == nil {
+		t.Fatal("Unsubscribe accepted the old link")
+	}
+	if got, _ := ts.store.FilterByID(ctx, f.ID); !got.Active {
+		t.Fatal("the old link turned off carol's filter")
 	}
 }
 

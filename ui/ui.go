@@ -49,7 +49,7 @@ type Tester interface {
 // a token names one filter of one user, and unsubscribing turns that
 // filter off.
 type Unsubscriber interface {
-	ParseUnsubscribeToken(token string) (userID, filterID int64, err error)
+	ParseUnsubscribeToken(token string) (userID, filterID int64, created time.Time, err error)
 	Unsubscribe(ctx context.Context, token string) (filterID int64, err error)
 }
 
