@@ -238,6 +238,10 @@ type Users struct {
 	// DefaultFilters gives a new user the starter filters (their own
 	// packages, mentions of them) instead of none.
 	DefaultFilters bool `yaml:"default_filters"`
+	// UnconfirmedTTL is how long an added destination waits for its
+	// confirmation before it lapses. Until then it holds nothing: other
+	// users may claim the same address, and whoever confirms owns it.
+	UnconfirmedTTL time.Duration `yaml:"unconfirmed_ttl"`
 }
 
 // Default is the configuration used with no file: everything on loopback,
@@ -256,7 +260,7 @@ func Default() *Config {
 			Retry: Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},
 			Flood: Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},
 		},
-		Users: Users{DefaultFilters: true},
+		Users: Users{DefaultFilters: true, UnconfirmedTTL: 48 * time.Hour},
 	}
 }
 

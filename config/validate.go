@@ -100,6 +100,7 @@ func (d *decoder) validate(c *Config) {
 
 	d.atLeast("history.retention", c.History.Retention, time.Minute)
 	d.atLeast("web.session_ttl", c.Web.SessionTTL, time.Minute)
+	d.atLeast("users.unconfirmed_ttl", c.Users.UnconfirmedTTL, time.Hour)
 
 	if c.OIDC.Issuer != "" {
 		d.httpURL("oidc.issuer", c.OIDC.Issuer, true)

@@ -53,16 +53,21 @@ type Users interface {
 
 // Destinations are where a user's notifications go.
 type Destinations interface {
-	// SaveDestination creates d (ID 0) or updates it by ID. The address
-	// must not belong to another user (ErrTaken).
+	// SaveDestination creates d (ID 0) or updates it by ID. Users may
+	// claim the same address unconfirmed; a user has an address once
+	// (ErrExists), and it is confirmed for one user only (ErrTaken).
 	SaveDestination(ctx context.Context, d Destination) (Destination, error)
+	// DestinationByAddress is the confirmed destination of an address,
+	// or else the newest claim on it.
 	DestinationByAddress(ctx context.Context, kind, address string) (Destination, error)
 	ListDestinations(ctx context.Context, userID int64) ([]Destination, error)
 	// AllDestinations is every user's destinations in one read: what the
 	// service maps filters' destinations with when it reloads them.
 	AllDestinations(ctx context.Context) ([]Destination, error)
 	// ConfirmDestination marks destination id confirmed if code is its
-	// confirmation code and has not expired at now (else ErrBadCode).
+	// confirmation code and has not expired at now (else ErrBadCode),
+	// and drops the other users' claims on its address; ErrTaken if
+	// another user confirmed the address first.
 	ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error
 }
 

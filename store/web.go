@@ -22,6 +22,9 @@ type Web interface {
 	MarkFirstLogin(ctx context.Context, id int64, now time.Time) (bool, error)
 	DestinationByID(ctx context.Context, id int64) (Destination, error)
 	DeleteDestination(ctx context.Context, id int64) error
+	// PruneUnconfirmed deletes the destinations made before before and
+	// still unconfirmed, and says how many.
+	PruneUnconfirmed(ctx context.Context, before time.Time) (int64, error)
 	// FilterByID is one filter with its rules and destinations.
 	FilterByID(ctx context.Context, id int64) (Filter, error)
 	// FilterMatches counts, per filter of a user, the messages that made

@@ -121,7 +121,11 @@ func (s *Server) withDestination(r *http.Request, do func(*http.Request, store.D
 // addDestination creates an unconfirmed destination of the user and sends
 // it its confirmation. With route, the user's filters that go nowhere yet
 // (the defaults of a first login, say) are sent there too: the
-// destination gets nothing before it is confirmed anyway.
+// destination gets nothing before it is confirmed anyway. An address
+// another user has added, or even confirmed, is added all the same, so
+// the answer tells nothing about other users' addresses: the claim is
+// settled when someone confirms (store.ConfirmDestination). Each add
+// sweeps the claims that lapsed unconfirmed.
 func (s *Server) addDestination(r *http.Request, kind, address string, route bool) (store.Destination, error) {
 	if len(address) > maxAddress {
 		return store.Destination{}, invalid("address", "is longer than %d characters", maxAddress)
@@ -132,10 +136,13 @@ func (s *Server) addDestination(r *http.Request, kind, address string, route boo
 	if err := store.CheckAddress(kind, address); err != nil {
 		return store.Destination{}, invalid("address", "%v", err)
 	}
-	d := store.Destination{UserID: userOf(r).ID, Kind: kind, Address: address, Enabled: true}
+	if _, err := s.store.PruneUnconfirmed(r.Context(), s.now().Add(-s.opts.UnconfirmedTTL)); err != nil {
+		return store.Destination{}, err
+	}
+	d := store.Destination{UserID: userOf(r).ID, Kind: kind, Address: address, Enabled: true, Created: s.now()}
 	d, err := s.store.SaveDestination(r.Context(), d)
-	if errors.Is(err, store.ErrTaken) || errors.Is(err, store.ErrExists) {
-		return d, &Problem{Status: http.StatusConflict, Message: "address: already added", Fields: map[string]string{"address": "is already a destination"}}
+	if errors.Is(err, store.ErrExists) {
+		return d, &Problem{Status: http.StatusConflict, Message: "address: already added", Fields: map[string]string{"address": "is already one of your destinations"}}
 	}
 	if err != nil {
 		return d, err

@@ -81,6 +81,52 @@ func TestDestinationConfirmedByMailedLink(t *testing.T) {
 	}
 }
 
+// TestSquattedAddressCanBeClaimedByItsOwner: mallory adds carol's
+// address before carol does. Carol can still add it, and the link of her
+// own mail makes it hers; mallory's claim goes. Nobody learns from the
+// answer whose addresses are registered.
+func TestSquattedAddressCanBeClaimedByItsOwner(t *testing.T) {
+	var smtp *testpeer.SMTP
+	ts := newTestServer(t, withMail(t, &smtp))
+	mallory, carol := ts.login(t, "mallory", false), ts.login(t, "carol", false)
+	add := func(c *client, address string) response {
+		t.Helper()
+		return c.postJSON("/api/v1/destinations", `{"kind": "email", "address": "`+address+`"}`)
+	}
+	fresh := add(mallory, "nobody@example.org")
+	squat := add(mallory, "carol@example.org")
+	claim := add(carol, "carol@example.org")
+	for _, resp := range []response{squat, claim} {
+		if resp.StatusCode != fresh.StatusCode || strings.Contains(resp.Body, "already") {
+			t.Fatalf("adding a claimed address: status %d %s; a fresh one: %d", resp.StatusCode, resp.Body, fresh.StatusCode)
+		}
+	}
+	mails := smtp.Wait(3, 10*time.Second)
+	var link string
+	for _, m := range mails {
+		if m.To[0] == "carol@example.org" && regexp.MustCompile(`for the user\s+carol\b`).MatchString(m.Body) {
+			link = strings.TrimPrefix(linkInMail.FindString(m.Body), ts.URL)
+		}
+	}
+	if link == "" {
+		t.Fatalf("no confirmation for carol's own claim among %d mails", len(mails))
+	}
+	if resp := ts.client(t).post(link, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("carol confirms: status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if resp := carol.get("/api/v1/destinations"); !strings.Contains(resp.Body, `"confirmed": true`) {
+		t.Fatalf("carol's destination not confirmed: %s", resp.Body)
+	}
+	if resp := mallory.get("/api/v1/destinations"); strings.Contains(resp.Body, "carol@example.org") {
+		t.Fatalf("mallory still claims carol's address: %s", resp.Body)
+	}
+	// Now confirmed, the address still cannot be told from a fresh one,
+	// and the claim cannot be confirmed.
+	if resp := add(ts.login(t, "eve", false), "carol@example.org"); resp.StatusCode != fresh.StatusCode {
+		t.Fatalf("adding a confirmed address of another user: status %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
 func TestSendTestNeedsConfirmedDestination(t *testing.T) {
 	var smtp *testpeer.SMTP
 	ts := newTestServer(t, withMail(t, &smtp))

@@ -67,6 +67,9 @@ type Options struct {
 	DefaultFilters bool
 	// SessionTTL is how long a login lasts; 0 means 7 days.
 	SessionTTL time.Duration
+	// UnconfirmedTTL is how long an unconfirmed destination lives
+	// (config users.unconfirmed_ttl); 0 means 48 hours.
+	UnconfirmedTTL time.Duration
 	// Confirmer, Tester and Unsubscriber come from delivery; nil ones
 	// make their actions answer that the channel is not configured.
 	Confirmer    Confirmer
@@ -125,6 +128,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if s.opts.SessionTTL == 0 {
 		s.opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if s.opts.UnconfirmedTTL == 0 {
+		s.opts.UnconfirmedTTL = 48 * time.Hour
 	}
 	if s.pages, err = loadPages(); err != nil {
 		return nil, fmt.Errorf("new web ui: %w", err)

@@ -79,7 +79,7 @@ func TestUserAddCreatesUserAndDestinations(t *testing.T) {
 
 func TestUserCommandErrors(t *testing.T) {
 	e := newAdminEnv(t)
-	adminMust(t, "", "user", "add", "bob", "--email", "bob@example.org")
+	adminMust(t, "", "user", "add", "bob", "--email", "bob@example.org", "--confirmed")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -87,7 +87,7 @@ func TestUserCommandErrors(t *testing.T) {
 		want string
 	}{
 		{"duplicate name", []string{"user", "add", "bob"}, 1, `create user "bob": already exists`},
-		{"address of another user", []string{"user", "add", "carol", "--email", "bob@example.org"}, 1, "email:bob@example.org: belongs to another user"},
+		{"address of another user", []string{"user", "add", "carol", "--email", "bob@example.org", "--confirmed"}, 1, "email:bob@example.org: belongs to another user"},
 		{"bad email", []string{"user", "add", "carol", "--email", "Carol <c@x.org>"}, 2, `--email: "Carol <c@x.org>" is not a plain email address`},
 		{"bad nick", []string{"user", "add", "carol", "--irc", "1carol"}, 2, `--irc: "1carol" is not an IRC nick`},
 		{"no name", []string{"user", "add"}, 2, "want one NAME, got 0 arguments"},
@@ -131,7 +131,7 @@ func TestUserDisable(t *testing.T) {
 func TestDestinationSet(t *testing.T) {
 	e := newAdminEnv(t)
 	adminMust(t, "", "user", "add", "alice")
-	adminMust(t, "", "user", "add", "bob", "--irc", "bob")
+	adminMust(t, "", "user", "add", "bob", "--irc", "bob", "--confirmed")
 	adminMust(t, "", "destination", "set", "alice", "email:alice@example.org", "batch_count=5", "batch_delta=90s", "verbose=true")
 	adminMust(t, "", "destination", "set", "alice", "email:alice@example.org", "enabled=false", "markup=true")
 	d, err := e.open(t).DestinationByAddress(context.Background(), store.KindEmail, "alice@example.org")
@@ -153,7 +153,7 @@ func TestDestinationSet(t *testing.T) {
 		{"not key=value", []string{"alice", "email:alice@example.org", "verbose"}, `"verbose" is not key=value`},
 		{"no kind", []string{"alice", "alice@example.org"}, "is not KIND:ADDRESS"},
 		{"unknown kind", []string{"alice", "sms:123"}, `unknown destination kind "sms"`},
-		{"another user's nick", []string{"alice", "irc:bob"}, "irc:bob: belongs to another user"},
+		{"another user's nick", []string{"alice", "irc:bob", "confirmed=true"}, "irc:bob: belongs to another user"},
 		{"unknown user", []string{"zed", "irc:zed"}, `find user "zed": not found`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

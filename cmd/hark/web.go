@@ -16,7 +16,7 @@ import (
 func newWebUI(ctx context.Context, cfg *config.Config, st ui.Store, deliverer *delivery.Deliverer, owned *owners.Refresher, log *slog.Logger) (*ui.Server, error) {
 	opts := ui.Options{
 		Store: st, BaseURL: cfg.Web.BaseURL, Logger: log, DefaultFilters: cfg.Users.DefaultFilters,
-		SessionTTL: cfg.Web.SessionTTL, TrustedProxies: cfg.Web.ProxyPrefixes(), ProxyHeader: cfg.Web.TrustedProxyHeader,
+		SessionTTL: cfg.Web.SessionTTL, UnconfirmedTTL: cfg.Users.UnconfirmedTTL, TrustedProxies: cfg.Web.ProxyPrefixes(), ProxyHeader: cfg.Web.TrustedProxyHeader,
 		Confirmer: deliverer, Tester: deliverer, Unsubscriber: deliverer, Owners: ownershipOf(owned),
 	}
 	if o := cfg.OIDC; o.Issuer != "" {
