@@ -20,38 +20,41 @@ func (s *SQLite) SaveDestination(ctx context.Context, d Destination) (Destinatio
 	if d.Created.IsZero() {
 		d.Created = time.Now()
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, selectDestinationOfUser, d.UserID, d.Kind, d.Address).Scan(&id)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return err
-		case id != d.ID:
-			return ErrExists
-		}
-		if d.Confirmed {
-			if err := claim(ctx, tx, d.ID, d.UserID, d.Kind, d.Address); err != nil {
-				return err
-			}
-		}
-		args := []any{d.UserID, d.Kind, d.Address, d.Confirmed, d.ConfirmCode, ms(d.ConfirmExpires),
-			d.Enabled, d.BatchCount, d.BatchDelta.Milliseconds(), d.Verbose, d.Markup, d.DisabledReason}
-		if d.ID != 0 {
-			return changed(tx.ExecContext(ctx, updateDestination, append(args, d.ID)...))(ErrNotFound)
-		}
-		res, err := tx.ExecContext(ctx, insertDestination, append(args, ms(d.Created))...)
-		if err != nil {
-			return err
-		}
-		d.ID, err = res.LastInsertId()
-		return err
-	})
+	err := s.write(ctx, func(tx *sql.Tx) error { return saveDestination(ctx, tx, &d) })
 	if err != nil {
 		return d, fmt.Errorf("save destination %s:%s: %w", d.Kind, d.Address, err)
 	}
 	d.Created = fromMS(ms(d.Created))
 	return d, nil
+}
+
+// saveDestination creates d (ID 0) or updates it by ID within tx.
+func saveDestination(ctx context.Context, tx *sql.Tx, d *Destination) error {
+	var id int64
+	err := tx.QueryRowContext(ctx, selectDestinationOfUser, d.UserID, d.Kind, d.Address).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return err
+	case id != d.ID:
+		return ErrExists
+	}
+	if d.Confirmed {
+		if err := claim(ctx, tx, d.ID, d.UserID, d.Kind, d.Address); err != nil {
+			return err
+		}
+	}
+	args := []any{d.UserID, d.Kind, d.Address, d.Confirmed, d.ConfirmCode, ms(d.ConfirmExpires),
+		d.Enabled, d.BatchCount, d.BatchDelta.Milliseconds(), d.Verbose, d.Markup, d.DisabledReason}
+	if d.ID != 0 {
+		return changed(tx.ExecContext(ctx, updateDestination, append(args, d.ID)...))(ErrNotFound)
+	}
+	res, err := tx.ExecContext(ctx, insertDestination, append(args, ms(d.Created))...)
+	if err != nil {
+		return err
+	}
+	d.ID, err = res.LastInsertId()
+	return err
 }
 
 // claim makes the address kind:address userID's as destination id (0:

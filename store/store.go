@@ -81,6 +81,12 @@ type Filters interface {
 	// transaction: what importing a filter file does. It returns fs with
 	// their IDs.
 	ReplaceFilters(ctx context.Context, userID int64, fs []Filter) ([]Filter, error)
+	// ImportFilters is ReplaceFilters that first creates the user's
+	// destinations in create, unconfirmed as given; a filter names
+	// create[i] by the DestinationID -(i+1). All of it is one
+	// transaction: an import that fails leaves nothing behind. It returns
+	// fs and create with their IDs.
+	ImportFilters(ctx context.Context, userID int64, create []Destination, fs []Filter) ([]Filter, []Destination, error)
 	// ListFilters is one user's filters in their order.
 	ListFilters(ctx context.Context, userID int64) ([]Filter, error)
 	// ActiveFilters is every active filter of every enabled user, ordered

@@ -256,3 +256,33 @@ func TestNotificationsJSON(t *testing.T) {
 		t.Errorf("unknown user: %d %q", code, errOut)
 	}
 }
+
+// TestFiltersImportAppliesTheLimits: the command line takes filters in
+// within the limits the web UI keeps, and a refused file changes nothing.
+func TestFiltersImportAppliesTheLimits(t *testing.T) {
+	e := newAdminEnv(t)
+	adminMust(t, "", "user", "add", "alice")
+	rule := `{"kind": "app", "args": {"names": ["bodhi"]}}`
+	for _, tc := range []struct{ name, file, want string }{
+		{"long name", `{"version": 1, "user": "alice", "filters": [{"name": "` + strings.Repeat("n", 5000) + `", "destinations": ["email:alice@example.org"], "rules": []}]}`,
+			"(stdin):1: filters[0].name: a name of 5000 bytes, longer than 100"},
+		{"too many rules", `{"version": 1, "user": "alice", "filters": [{"name": "x", "destinations": ["email:alice@example.org"],
+ "rules": [` + strings.TrimSuffix(strings.Repeat(rule+",", 300), ",") + `]}]}`,
+			"(stdin):2: filters[0].rules: 300 rules, more than the 20 a filter may have"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := adminRun(t, tc.file, "filters", "import", "-")
+			if code != 1 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut, tc.want)
+			}
+		})
+	}
+	st := e.open(t)
+	u, err := st.UserByName(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := st.ListDestinations(context.Background(), u.ID); len(ds) != 0 {
+		t.Errorf("refused imports left destinations %+v", ds)
+	}
+}
