@@ -2,10 +2,12 @@ package ui
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -302,5 +304,25 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 	if csp := resp.Header.Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-inline") {
 		t.Errorf("CSP allows inline script: %s", csp)
+	}
+}
+
+// TestLoginLimiterForgetsRefilledBuckets: a bucket full again behaves as
+// a new one, so the limiter drops it and its memory stays bounded by the
+// clients of the last minutes.
+func TestLoginLimiterForgetsRefilledBuckets(t *testing.T) {
+	l := newLoginLimiter()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := range 3 {
+		l.take(t0, map[string]loginBucket{fmt.Sprint("addr", i): bucketAddr})
+	}
+	for range bucketAccountAddr.Burst {
+		l.take(t0, map[string]loginBucket{"pair": bucketAccountAddr})
+	}
+	// After 2 minutes the addresses (one token short) are full, the pair
+	// (5 short, one a minute) is not.
+	l.take(t0.Add(2*time.Minute), nil)
+	if _, ok := l.buckets["pair"]; !ok || len(l.buckets) != 1 {
+		t.Errorf("buckets after the sweep: %v; want only the pair's", slices.Collect(maps.Keys(l.buckets)))
 	}
 }
