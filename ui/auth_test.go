@@ -326,3 +326,15 @@ func TestLoginLimiterForgetsRefilledBuckets(t *testing.T) {
 		t.Errorf("buckets after the sweep: %v; want only the pair's", slices.Collect(maps.Keys(l.buckets)))
 	}
 }
+
+// TestSuccessfulLoginsDoNotCount: many people logging in from one
+// address (an office without a proxy) are not slowed.
+func TestSuccessfulLoginsDoNotCount(t *testing.T) {
+	ts, _ := behindProxy(t)
+	for i := range 2 * bucketAddr.Burst {
+		ts.addUser(t, fmt.Sprintf("user%d", i), false)
+		if resp := ts.client(t).loginFrom("198.51.100.7", fmt.Sprintf("user%d", i), "password1"); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login %d from one address: status %d, want 303", i+1, resp.StatusCode)
+		}
+	}
+}

@@ -8,14 +8,13 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // A loginBucket is one token bucket of the login limiter: Burst attempts
 // at once, then one every Every. Each attempt costs a token before the
 // password is checked, so guessing is slowed to Every per attempt, and
-// nobody is ever locked out for longer than Every.
+// nobody is ever locked out for longer than Every. A login that succeeds
+// gives its tokens back: only failures add up.
 type loginBucket struct {
 	Every time.Duration
 	Burst int
@@ -37,15 +36,30 @@ const maxBuckets = 100_000
 
 // loginLimiter is the login rate limit. Taking a token from every bucket
 // of an attempt is one step under one lock, so parallel attempts cannot
-// all pass a check made before any of them is counted.
+// all pass a check made before any of them is counted. (x/time/rate's
+// limiter cannot give a token back once taken, which a successful login
+// must: an office behind one address would otherwise slow itself down.)
 type loginLimiter struct {
 	mu      sync.Mutex
-	buckets map[string]*rate.Limiter
+	buckets map[string]*tokens
 	swept   time.Time
 }
 
+// tokens is one bucket's level: n tokens at time at.
+type tokens struct {
+	n    float64
+	at   time.Time
+	spec loginBucket
+}
+
+// level is the bucket's tokens at now: what it had, refilled since.
+func (t *tokens) level(now time.Time) float64 {
+	refill := float64(now.Sub(t.at)) / float64(t.spec.Every)
+	return min(float64(t.spec.Burst), t.n+max(refill, 0))
+}
+
 func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{buckets: make(map[string]*rate.Limiter)}
+	return &loginLimiter{buckets: make(map[string]*tokens)}
 }
 
 // take spends one token of each named bucket, or of none: it returns 0
@@ -55,23 +69,35 @@ func (l *loginLimiter) take(now time.Time, keys map[string]loginBucket) time.Dur
 	defer l.mu.Unlock()
 	l.sweep(now)
 	var wait time.Duration
-	taken := make([]*rate.Reservation, 0, len(keys))
-	for key, b := range keys {
-		lim, ok := l.buckets[key]
+	for key, spec := range keys {
+		b, ok := l.buckets[key]
 		if !ok {
-			lim = rate.NewLimiter(rate.Every(b.Every), b.Burst)
-			l.buckets[key] = lim
+			b = &tokens{n: float64(spec.Burst), at: now, spec: spec}
+			l.buckets[key] = b
 		}
-		r := lim.ReserveN(now, 1)
-		taken = append(taken, r)
-		wait = max(wait, r.DelayFrom(now))
+		if n := b.level(now); n < 1 {
+			wait = max(wait, time.Duration((1-n)*float64(spec.Every)))
+		}
 	}
 	if wait > 0 {
-		for _, r := range taken {
-			r.CancelAt(now) // give back what this refused attempt took
+		return wait
+	}
+	for key := range keys {
+		b := l.buckets[key]
+		b.n, b.at = b.level(now)-1, now
+	}
+	return 0
+}
+
+// giveBack returns the tokens an attempt took: it succeeded.
+func (l *loginLimiter) giveBack(now time.Time, keys map[string]loginBucket) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for key := range keys {
+		if b, ok := l.buckets[key]; ok {
+			b.n, b.at = min(float64(b.spec.Burst), b.level(now)+1), now
 		}
 	}
-	return wait
 }
 
 // sweep drops the buckets that are full again, once a minute or when
@@ -81,26 +107,22 @@ func (l *loginLimiter) sweep(now time.Time) {
 		return
 	}
 	l.swept = now
-	for key, lim := range l.buckets {
-		// A reservation of the whole burst succeeds now only if the bucket is full.
-		r := lim.ReserveN(now, lim.Burst())
-		if r.OK() && r.DelayFrom(now) == 0 {
+	for key, b := range l.buckets {
+		if b.level(now) >= float64(b.spec.Burst) {
 			delete(l.buckets, key)
-			continue
 		}
-		r.CancelAt(now)
 	}
 }
 
-// loginAttempt takes a token for an attempt to log in as name from r's
-// client address; it returns how long to wait when refused.
-func (s *Server) loginAttempt(r *http.Request, name string) time.Duration {
+// loginKeys are the buckets an attempt to log in as name from r's client
+// address takes from.
+func (s *Server) loginKeys(r *http.Request, name string) map[string]loginBucket {
 	addr := s.clientAddr(r)
-	return s.limiter.take(s.now(), map[string]loginBucket{
+	return map[string]loginBucket{
 		"account\x00" + name:              bucketAccount,
 		"addr\x00" + addr:                 bucketAddr,
 		"pair\x00" + name + "\x00" + addr: bucketAccountAddr,
-	})
+	}
 }
 
 // retryAfter is a wait as the Retry-After header says it: whole seconds,

@@ -40,9 +40,10 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 // login checks a local account's password. Every failure looks the same
 // to the visitor (no telling which user names exist). Every attempt
-// costs a token of the login limiter before the password is checked;
-// without one the answer is 429 with Retry-After: guessing is slowed,
-// and the account's owner is never locked out.
+// costs a token of the login limiter before the password is checked
+// (given back if it was right); without one the answer is 429 with
+// Retry-After: guessing is slowed, and the account's owner is never
+// locked out.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	name, password := r.PostFormValue("username"), r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
@@ -57,7 +58,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "login.html", v)
 		return
 	}
-	if wait := s.loginAttempt(r, name); wait > 0 {
+	keys := s.loginKeys(r, name)
+	if wait := s.limiter.take(s.now(), keys); wait > 0 {
 		secs := retryAfter(wait)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		v.Notice = fmt.Sprintf("Too many login attempts: wait %d seconds and try again.", secs)
@@ -74,6 +76,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnauthorized, "login.html", v)
 		return
 	}
+	s.limiter.giveBack(s.now(), keys)
 	if err := s.startSession(w, r, u); err != nil {
 		s.fail(w, r, err)
 		return
