@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"hark/store"
 )
@@ -71,7 +72,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err != nil || u.Disabled || !store.CheckPassword(u.PasswordHash, password) {
+	hash := u.PasswordHash
+	if err != nil || u.Disabled || hash == "" {
+		hash = decoyHash() // as slow as a real check: timing tells no user names
+	}
+	if !store.CheckPassword(hash, password) || hash != u.PasswordHash {
 		v.Errors = map[string]string{"password": "wrong user name or password"}
 		s.render(w, r, http.StatusUnauthorized, "login.html", v)
 		return
@@ -148,6 +153,14 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
+
+// decoyHash is what a login is checked against when the user has no
+// password to check (unknown, disabled, or logging in by OpenID
+// Connect only), so that it takes as long as a wrong password.
+var decoyHash = sync.OnceValue(func() string {
+	h, _ := store.HashPassword(randomSecret()) // matches nothing anyone types
+	return h
+})
 
 // checkName checks a user name as typed into field.
 func checkName(field, name string) *Problem {
