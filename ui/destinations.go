@@ -208,8 +208,12 @@ func (s *Server) confirmByCode(r *http.Request, d store.Destination, code string
 		return invalid("code", "is longer than 64 characters")
 	}
 	err := s.store.ConfirmDestination(r.Context(), d.ID, code, s.now())
-	if errors.Is(err, store.ErrBadCode) {
+	switch {
+	case errors.Is(err, store.ErrBadCode):
 		return invalid("code", "is wrong or expired: send a new one")
+	case errors.Is(err, store.ErrTaken):
+		return &Problem{Status: http.StatusConflict, Message: fmt.Sprintf("another account has confirmed %s first", d.Address),
+			Fields: map[string]string{"code": "is right, but another account has confirmed this address first"}}
 	}
 	return err
 }

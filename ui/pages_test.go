@@ -122,8 +122,23 @@ func TestSquattedAddressCanBeClaimedByItsOwner(t *testing.T) {
 	}
 	// Now confirmed, the address still cannot be told from a fresh one,
 	// and the claim cannot be confirmed.
-	if resp := add(ts.login(t, "eve", false), "carol@example.org"); resp.StatusCode != fresh.StatusCode {
+	eve := ts.login(t, "eve", false)
+	resp := add(eve, "carol@example.org")
+	if resp.StatusCode != fresh.StatusCode {
 		t.Fatalf("adding a confirmed address of another user: status %d %s", resp.StatusCode, resp.Body)
+	}
+	var d destinationJSON
+	if err := json.Unmarshal([]byte(resp.Body), &d); err != nil {
+		t.Fatal(err)
+	}
+	// Had eve the code (carol's mailbox has it), it would not do.
+	stored, err := ts.store.DestinationByID(context.Background(), d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = eve.postJSON(fmt.Sprintf("/api/v1/destinations/%d/confirm", d.ID), `{"code": "`+stored.ConfirmCode+`"}`)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(resp.Body, "another account has confirmed carol@example.org first") {
+		t.Fatalf("confirming a claim on carol's confirmed address: status %d %s; want 409", resp.StatusCode, resp.Body)
 	}
 }
 
