@@ -17,7 +17,7 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
-	// ErrTaken is a destination address that belongs to another user.
+	// ErrTaken is a destination address another user has confirmed.
 	ErrTaken = errors.New("belongs to another user")
 	// ErrBadCode is a wrong or expired confirmation code.
 	ErrBadCode = errors.New("wrong or expired confirmation code")
