@@ -37,6 +37,9 @@ type Bus struct {
 	TopicPrefixes      []string   `yaml:"topic_prefixes"`
 	ValidateSignatures bool       `yaml:"validate_signatures"`
 	Signatures         Signatures `yaml:"signatures"`
+	// MaxMessageBytes bounds one message (a ZeroMQ envelope, an AMQP
+	// body), so no peer can make hark allocate without limit.
+	MaxMessageBytes int `yaml:"max_message_bytes"`
 	// AMQP is a fedora-messaging broker to read besides (or instead of)
 	// the ZeroMQ endpoints.
 	AMQP AMQP `yaml:"amqp"`
@@ -216,7 +219,7 @@ type Users struct {
 // the database in the user's data directory.
 func Default() *Config {
 	return &Config{
-		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941", AMQP: AMQP{Exchange: "amq.topic", Bindings: []string{"#"}, Prefetch: 1024, AppName: "hark"}},
+		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941", MaxMessageBytes: 1 << 20, AMQP: AMQP{Exchange: "amq.topic", Bindings: []string{"#"}, Prefetch: 1024, AppName: "hark"}},
 		Store:   Store{Path: defaultStorePath()},
 		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: 7 * 24 * time.Hour},
 		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},

@@ -110,7 +110,7 @@ delivery:
 colour: blue
 `)
 	want := []string{
-		"hark.yaml:2:3: bus.endpoint: unknown key (known in bus: amqp, endpoints, inbound, signatures, topic_prefixes, validate_signatures)",
+		"hark.yaml:2:3: bus.endpoint: unknown key (known in bus: amqp, endpoints, inbound, max_message_bytes, signatures, topic_prefixes, validate_signatures)",
 		"hark.yaml:3:12: bus.inbound: \"http://x\" is not a tcp:// or ipc:// address",
 		"hark.yaml:7:14: email.smtp_port: \"many\" is not an integer",
 		"hark.yaml:8:8: email.tls: \"maybe\" is not one of [none starttls tls]",
@@ -144,6 +144,8 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"oidc without openid", "oidc: {issuer: 'https://id.example', client_id: hark, scopes: [profile]}", "hark.yaml:1:63: oidc.scopes: must include openid"},
 		{"second document", "web: {}\n---\nweb: {}", "hark.yaml:2:1: a second YAML document; hark reads one"},
 		{"irc burst zero", "irc: {server: 'irc.example:6697', burst: 0}", "hark.yaml:1:42: irc.burst: must be at least 1, got 0"},
+		{"message limit too small", "bus: {max_message_bytes: 100}", "hark.yaml:1:26: bus.max_message_bytes: must be 1024-67108864 bytes, got 100"},
+		{"message limit too large", "bus: {max_message_bytes: 1000000000}", "hark.yaml:1:26: bus.max_message_bytes: must be 1024-67108864 bytes, got 1000000000"},
 		{"irc channel without #", "irc: {server: 'irc.example:6697', channels: [hark]}", `hark.yaml:1:46: irc.channels[0]: "hark" is not a channel name like #hark`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

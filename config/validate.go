@@ -12,6 +12,13 @@ import (
 	"time"
 )
 
+// bus.max_message_bytes's range: Fedora's messages are a few KB; a
+// replay answer may hold 64 of the largest, which must still fit in memory.
+const (
+	minMessageBytes = 1 << 10
+	maxMessageBytes = 64 << 20
+)
+
 // validate checks every value and records every problem; it never stops
 // at the first.
 func (d *decoder) validate(c *Config) {
@@ -35,6 +42,9 @@ func (d *decoder) validate(c *Config) {
 		if len(cns) == 0 {
 			d.errorAt(key, "lists no certificate names; the topic could never be accepted")
 		}
+	}
+	if n := c.Bus.MaxMessageBytes; n < minMessageBytes || n > maxMessageBytes {
+		d.errorAt("bus.max_message_bytes", "must be %d-%d bytes, got %d", minMessageBytes, maxMessageBytes, n)
 	}
 
 	d.amqp(c.Bus.AMQP)

@@ -1,0 +1,128 @@
+package bus_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"testing"
+
+	"hark/bus"
+	"hark/internal/testpeer"
+)
+
+// hostileStreams are what a peer of the inbound socket can send to make
+// zmq4 allocate whatever a frame header claims, each with what it costs
+// without the guard.
+func hostileStreams() []struct {
+	name   string
+	stream []byte
+} {
+	greeting, ready := testpeer.ZMTPGreeting(), testpeer.ZMTPReady("PUB")
+	join := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	// 40,000 empty frames of one message: no frame is large, their count is.
+	var emptyFrames []byte
+	for range 40000 {
+		emptyFrames = append(emptyFrames, 0x01, 0)
+	}
+	return []struct {
+		name   string
+		stream []byte
+	}{
+		// 73 bytes: panic makeslice before the handshake.
+		{"2^62 bytes before the handshake", join(greeting, testpeer.ZMTPLongHeader(1<<62, false))},
+		// fatal out of memory after a valid handshake.
+		{"2^40 bytes after the handshake", join(greeting, ready, testpeer.ZMTPLongHeader(1<<40, false))},
+		// frames of a message that add up past the limit.
+		{"topic then a 2^40-byte envelope", join(greeting, ready, []byte{0x01, 3}, []byte("top"), testpeer.ZMTPLongHeader(1<<40, false))},
+		{"a flood of empty frames", join(greeting, ready, emptyFrames)},
+	}
+}
+
+// waitListening waits until something accepts TCP connections on addr.
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	eventually(t, addr+" accepts connections", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
+// A peer of the bound inbound socket that announces a huge message is
+// disconnected before anything is allocated, and the socket goes on
+// serving other publishers.
+func TestInboundRefusesHostileFrameHeadersAndKeepsReceiving(t *testing.T) {
+	endpoint := testpeer.Endpoint(testpeer.FreePort(t))
+	c := subscribe(t, bus.SubscriberOptions{Endpoints: []bus.Endpoint{{URL: endpoint, Bind: true}}})
+	addr := strings.TrimPrefix(endpoint, "tcp://")
+	waitListening(t, addr)
+	streams := hostileStreams()
+	for _, tc := range streams {
+		t.Run(tc.name, func(t *testing.T) {
+			if !testpeer.SendRawZMTP(t, addr, tc.stream, waitTimeout) {
+				t.Fatalf("the connection stayed open")
+			}
+		})
+	}
+	if got := c.sub.Stats().TooLarge; got != uint64(len(streams)) {
+		t.Errorf("TooLarge = %d, want %d", got, len(streams))
+	}
+
+	ctx := context.Background()
+	pub, err := bus.NewPublisher(ctx, bus.PublisherOptions{Endpoint: endpoint, Modname: "logger", Username: "after"})
+	if err != nil {
+		t.Fatalf("new publisher: %v", err)
+	}
+	defer pub.Close()
+	env, err := pub.Publish(ctx, "log", map[string]any{"log": "still here"})
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	c.expect(t, env.Key())
+}
+
+// A publisher the subscriber dials that sends a message over the limit is
+// counted and disconnected; the subscriber dials it again and receives
+// what follows.
+func TestSubscriberRefusesMessageOverTheLimitFromLibzmq(t *testing.T) {
+	pub := testpeer.StartPub(t)
+	const limit = 4096
+	c := subscribe(t, bus.SubscriberOptions{Endpoints: []bus.Endpoint{{URL: pub.Endpoint}}, MaxMessageBytes: limit})
+	c.settle(t, pub)
+
+	big := message(t, map[string]any{
+		"topic": "org.fedoraproject.test.big", "msg": map[string]any{"text": strings.Repeat("x", 2*limit)},
+		"msg_id": "2024-big-1", "timestamp": 1700000000,
+	})
+	pub.Send(big...)
+	eventually(t, "the large message is refused", func() bool { return c.sub.Stats().TooLarge == 1 })
+
+	c.settle(t, pub)
+	pub.Send(numbered(t, "org.fedoraproject.test.after", "after", 1)...)
+	c.expect(t, "2024-after-1")
+	if st := c.sub.Stats(); st.TooLarge != 1 {
+		t.Errorf("stats %+v: want 1 too large", st)
+	}
+}
+
+// A message just under the limit passes: the limit is the envelope's
+// size, with room for its topic frame.
+func TestSubscriberAcceptsMessageAtTheLimit(t *testing.T) {
+	pub := testpeer.StartPub(t)
+	const limit = 4096
+	c := subscribe(t, bus.SubscriberOptions{Endpoints: []bus.Endpoint{{URL: pub.Endpoint}}, MaxMessageBytes: limit})
+	c.settle(t, pub)
+	fields := map[string]any{"topic": "org.fedoraproject.test.full", "msg": map[string]any{"text": ""},
+		"msg_id": "2024-full-1", "timestamp": 1700000000}
+	base := len(message(t, fields)[1])
+	fields["msg"] = map[string]any{"text": strings.Repeat("x", limit-base)}
+	frames := message(t, fields)
+	if len(frames[1]) != limit {
+		t.Fatalf("envelope is %d bytes, want %d", len(frames[1]), limit)
+	}
+	pub.Send(frames...)
+	c.expect(t, "2024-full-1")
+}
