@@ -164,10 +164,10 @@ func (c *guardedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if ferr := c.scan(p[:n]); ferr != nil {
 		c.failed = ferr
-		c.Conn.Close()
 		if c.guard.reject != nil {
-			c.guard.reject(ferr)
+			c.guard.reject(ferr) // counted before the peer sees the close
 		}
+		c.Conn.Close()
 		return 0, ferr
 	}
 	return n, err
