@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"hark/bus"
 	"hark/internal/testpeer"
+	"hark/store"
 )
 
 // serveMemoryLimit is the address space `hark serve` runs in for the
@@ -77,4 +79,28 @@ func TestServeSurvivesHostileZMTPHeaders(t *testing.T) {
 	}
 	s.eventually(t, "the inbound message is received", func() bool { return s.metric(t, "hark_bus_received_total") > before })
 	s.stop(t)
+}
+
+// History import takes what the bus would: a line over
+// bus.max_message_bytes is named and skipped, the rest imported.
+func TestHistoryImportSkipsMessagesOverTheLimit(t *testing.T) {
+	e := newAdminEnv(t)
+	if err := os.WriteFile(e.config, []byte("store:\n  path: hark.db\nbus:\n  max_message_bytes: 2048\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(e.dir, "big.jsonl")
+	small := `{"topic": "org.fedoraproject.prod.x", "msg": {}, "msg_id": "2024-small"}`
+	big := `{"topic": "org.fedoraproject.prod.x", "msg": {"text": "` + strings.Repeat("x", 4096) + `"}, "msg_id": "2024-big"}`
+	if err := os.WriteFile(file, []byte(small+"\n"+big+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := adminRun(t, "", "history", "import", file)
+	if code != 1 || !strings.Contains(out, "imported 1 messages") ||
+		!strings.Contains(errOut, "big.jsonl:2: message of 4176 bytes exceeds bus.max_message_bytes (2048)") {
+		t.Errorf("exit %d\nstdout %q\nstderr %q", code, out, errOut)
+	}
+	page, err := e.open(t).HistoryPage(context.Background(), store.Cursor{}, 10)
+	if err != nil || len(page) != 1 {
+		t.Fatalf("history has %d messages, %v; want the small one", len(page), err)
+	}
 }
