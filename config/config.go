@@ -145,6 +145,9 @@ type IRC struct {
 	// limits.
 	LineInterval time.Duration `yaml:"line_interval"`
 	Burst        int           `yaml:"burst"`
+	// MaxLines caps one notification's lines; the last links to the rest
+	// in the web UI, so one long message does not delay everyone's.
+	MaxLines int `yaml:"max_lines"`
 }
 
 // Owners is where package ownership (for owned-by and group-owned rules)
@@ -223,7 +226,7 @@ func Default() *Config {
 		Store:   Store{Path: defaultStorePath()},
 		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: 7 * 24 * time.Hour},
 		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},
-		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3},
+		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3, MaxLines: 5},
 		Owners:  Owners{Refresh: time.Hour},
 		History: History{Retention: 7 * 24 * time.Hour},
 		OIDC:    OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username"},

@@ -146,6 +146,7 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"irc burst zero", "irc: {server: 'irc.example:6697', burst: 0}", "hark.yaml:1:42: irc.burst: must be at least 1, got 0"},
 		{"message limit too small", "bus: {max_message_bytes: 100}", "hark.yaml:1:26: bus.max_message_bytes: must be 1024-67108864 bytes, got 100"},
 		{"message limit too large", "bus: {max_message_bytes: 1000000000}", "hark.yaml:1:26: bus.max_message_bytes: must be 1024-67108864 bytes, got 1000000000"},
+		{"irc max lines one", "irc: {server: 'irc.example:6697', max_lines: 1}", "hark.yaml:1:46: irc.max_lines: must be 2-100 (some text and the link to the rest), got 1"},
 		{"irc channel without #", "irc: {server: 'irc.example:6697', channels: [hark]}", `hark.yaml:1:46: irc.channels[0]: "hark" is not a channel name like #hark`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

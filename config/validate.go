@@ -75,6 +75,9 @@ func (d *decoder) validate(c *Config) {
 		if c.IRC.Burst < 1 {
 			d.errorAt("irc.burst", "must be at least 1, got %d", c.IRC.Burst)
 		}
+		if c.IRC.MaxLines < 2 || c.IRC.MaxLines > 100 {
+			d.errorAt("irc.max_lines", "must be 2-100 (some text and the link to the rest), got %d", c.IRC.MaxLines)
+		}
 		for i, ch := range c.IRC.Channels {
 			if ch == "" || !strings.ContainsRune("#&", rune(ch[0])) || strings.ContainsAny(ch, " ,\x07") {
 				d.errorAt(fmt.Sprintf("irc.channels[%d]", i), "%q is not a channel name like #hark", ch)
