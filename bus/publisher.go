@@ -110,7 +110,7 @@ func NewPublisher(ctx context.Context, opts PublisherOptions) (*Publisher, error
 		zmq4.WithLogger(slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)))
 	// Subscribers send a PUB socket only their subscriptions; the guard
 	// disconnects one that announces more than a message's worth.
-	guard, err := newZMTPGuard(DefaultMaxMessageBytes, nil)
+	guard, err := newZMTPGuard(DefaultMaxMessageBytes, DefaultHandshakeTimeout, nil)
 	if err != nil {
 		sock.Close()
 		return nil, fmt.Errorf("new publisher: %w", err)

@@ -97,6 +97,10 @@ type SubscriberOptions struct {
 	// disconnected before hark allocates it; the refusal is counted in
 	// Stats.TooLarge and logged.
 	MaxMessageBytes int
+	// HandshakeTimeout bounds how long a peer may take to complete its
+	// ZMTP handshake before it is disconnected (default
+	// DefaultHandshakeTimeout).
+	HandshakeTimeout time.Duration
 	// Verifier, when set, drops messages whose signature does not verify.
 	Verifier SignatureChecker
 	// Logger receives malformed-message, reconnect and replay reports
@@ -198,6 +202,9 @@ func NewSubscriber(opts SubscriberOptions) (*Subscriber, error) {
 	if opts.MaxMessageBytes <= 0 {
 		opts.MaxMessageBytes = DefaultMaxMessageBytes
 	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = DefaultHandshakeTimeout
+	}
 	s := &Subscriber{
 		opts:  opts,
 		log:   opts.Logger,
@@ -206,10 +213,10 @@ func NewSubscriber(opts SubscriberOptions) (*Subscriber, error) {
 	}
 	limit := uint64(opts.MaxMessageBytes) + topicAllowance
 	var err error
-	if s.guard, err = newZMTPGuard(limit, s.refuse); err != nil {
+	if s.guard, err = newZMTPGuard(limit, opts.HandshakeTimeout, s.refuse); err != nil {
 		return nil, fmt.Errorf("new subscriber: %w", err)
 	}
-	if s.replayGuard, err = newZMTPGuard(limit*replayMessages, s.refuse); err != nil {
+	if s.replayGuard, err = newZMTPGuard(limit*replayMessages, opts.HandshakeTimeout, s.refuse); err != nil {
 		return nil, fmt.Errorf("new subscriber: %w", err)
 	}
 	return s, nil

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -32,12 +33,12 @@ const (
 	// topicAllowance is what a ZeroMQ message may carry beyond its JSON
 	// envelope: the topic frame, which repeats the envelope's topic.
 	topicAllowance = 4 << 10
-	// handshakeTimeout bounds how long a peer may take to send its
+	// DefaultHandshakeTimeout bounds how long a peer may take to send its
 	// greeting and READY command. zmq4 accepts connections one at a time
 	// and handshakes each before accepting the next, so a peer that
 	// connects and stays silent would otherwise shut every other
 	// publisher out of the inbound socket.
-	handshakeTimeout = 10 * time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
 	// frameOverhead is what zmq4 keeps per frame besides its body (a slice
 	// header and more), counted so that a flood of empty frames in one
 	// message is bounded too.
@@ -64,18 +65,20 @@ func (e *FrameTooLargeError) Temporary() bool { return false }
 // zmtpGuard is one limit with its report, registered with zmq4 as one
 // transport per network ("tcp", "ipc") under a scheme unique to it.
 type zmtpGuard struct {
-	limit  uint64
-	reject func(*FrameTooLargeError)
-	scheme string // prefix of the registered schemes, e.g. "hark3+"
+	limit     uint64
+	handshake time.Duration
+	reject    func(*FrameTooLargeError)
+	scheme    string // prefix of the registered schemes, e.g. "hark3+"
 }
 
 var guardSeq atomic.Uint64
 
 // newZMTPGuard registers transports that close any connection whose
 // message (all its frames together) exceeds limit bytes, calling reject
-// (which may be nil) for each.
-func newZMTPGuard(limit uint64, reject func(*FrameTooLargeError)) (*zmtpGuard, error) {
-	g := &zmtpGuard{limit: limit, reject: reject, scheme: fmt.Sprintf("hark%d+", guardSeq.Add(1))}
+// (which may be nil) for each, and any whose peer has not completed its
+// handshake within handshake.
+func newZMTPGuard(limit uint64, handshake time.Duration, reject func(*FrameTooLargeError)) (*zmtpGuard, error) {
+	g := &zmtpGuard{limit: limit, handshake: handshake, reject: reject, scheme: fmt.Sprintf("hark%d+", guardSeq.Add(1))}
 	for scheme, network := range map[string]string{"tcp": "tcp", "ipc": "unix"} {
 		t := guardTransport{Transport: transport.New(network), guard: g}
 		if err := zmq4.RegisterTransport(g.scheme+scheme, t); err != nil {
@@ -95,7 +98,7 @@ func (g *zmtpGuard) endpoint(ep string) string {
 
 // wrap guards one connection from its first byte.
 func (g *zmtpGuard) wrap(c net.Conn) net.Conn {
-	_ = c.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	_ = c.SetReadDeadline(time.Now().Add(g.handshake))
 	return &guardedConn{Conn: c, guard: g, greeting: zmtpGreetingLen, handshaking: true}
 }
 
@@ -162,6 +165,11 @@ func (c *guardedConn) Read(p []byte) (int, error) {
 		return 0, c.failed
 	}
 	n, err := c.Conn.Read(p)
+	if gerr := c.badGreeting(p[:n]); gerr != nil {
+		c.failed = gerr
+		c.Conn.Close()
+		return 0, gerr
+	}
 	if ferr := c.scan(p[:n]); ferr != nil {
 		c.failed = ferr
 		if c.guard.reject != nil {
@@ -170,7 +178,27 @@ func (c *guardedConn) Read(p []byte) (int, error) {
 		c.Conn.Close()
 		return 0, ferr
 	}
+	var nerr net.Error
+	if err != nil && c.handshaking && errors.As(err, &nerr) && nerr.Timeout() {
+		// zmq4 gives up on the handshake but leaves the connection open;
+		// closing it here frees the descriptor and tells the peer.
+		c.Conn.Close()
+	}
 	return n, err
+}
+
+// badGreeting checks the parts of the greeting within b that zmq4 checks
+// too: zmq4 refuses a bad one but leaves the connection open, so a peer
+// could hold any number of descriptors; the guard closes it.
+func (c *guardedConn) badGreeting(b []byte) error {
+	for i := 0; i < len(b) && c.greeting-i > 0; i++ {
+		pos := zmtpGreetingLen - (c.greeting - i)
+		switch {
+		case pos == 0 && b[i] != 0xff, pos == 9 && b[i] != 0x7f, pos == 10 && b[i] < 3:
+			return fmt.Errorf("read zmtp greeting from %s: not a ZMTP 3 greeting (byte %d is %#x)", c.RemoteAddr(), pos, b[i])
+		}
+	}
+	return nil
 }
 
 // scan advances the framing state over b.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"hark/bus"
 	"hark/internal/testpeer"
@@ -123,4 +124,74 @@ func TestSubscriberAcceptsMessageAtTheLimit(t *testing.T) {
 	}
 	pub.Send(frames...)
 	c.expect(t, "2024-full-1")
+}
+
+// A peer that connects and says nothing, or says something other than a
+// ZMTP greeting, is disconnected, and publishers behind it get through:
+// zmq4 handshakes one connection at a time and never gives up on its own.
+func TestInboundDropsSilentAndGarbledPeers(t *testing.T) {
+	endpoint := testpeer.Endpoint(testpeer.FreePort(t))
+	const handshake = 500 * time.Millisecond
+	c := subscribe(t, bus.SubscriberOptions{Endpoints: []bus.Endpoint{{URL: endpoint, Bind: true}}, HandshakeTimeout: handshake})
+	addr := strings.TrimPrefix(endpoint, "tcp://")
+	waitListening(t, addr)
+
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	ctx := context.Background()
+	// Without the timeout the publisher's handshake waits for good.
+	type started struct {
+		pub *bus.Publisher
+		err error
+	}
+	connected := make(chan started, 1)
+	go func() {
+		pub, err := bus.NewPublisher(ctx, bus.PublisherOptions{Endpoint: endpoint, Modname: "logger", Username: "behind"})
+		connected <- started{pub, err}
+	}()
+	var pub *bus.Publisher
+	select {
+	case s := <-connected:
+		if s.err != nil {
+			t.Fatalf("new publisher behind a silent peer: %v", s.err)
+		}
+		pub = s.pub
+	case <-time.After(waitTimeout):
+		t.Fatalf("a publisher could not connect behind a silent peer within %v", waitTimeout)
+	}
+	defer pub.Close()
+	env, err := pub.Publish(ctx, "log", map[string]any{"log": "got through"})
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	c.expect(t, env.Key())
+	if !testpeer.SendRawZMTP(t, addr, nil, waitTimeout) {
+		t.Errorf("a silent peer stayed connected past the handshake timeout")
+	}
+	// Longer than a greeting, so zmq4 reads it whole, refuses it, and
+	// reads no more (no timeout would close it).
+	garbage := []byte("GET / HTTP/1.1\r\nHost: hark\r\nUser-Agent: " + strings.Repeat("x", 64) + "\r\n\r\n")
+	if !testpeer.SendRawZMTP(t, addr, garbage, waitTimeout) {
+		t.Errorf("a peer that sent no greeting stayed connected")
+	}
+}
+
+// hark publish --bind's PUB socket reads its subscribers' subscriptions;
+// one that announces a huge one is disconnected, and the others still
+// receive.
+func TestBoundPublisherRefusesHostileSubscriber(t *testing.T) {
+	pub := newPublisher(t, bus.PublisherOptions{Endpoint: "tcp://127.0.0.1:0", Bind: true, Env: "prod", Modname: "hark"})
+	stream := bytes.Join([][]byte{testpeer.ZMTPGreeting(), testpeer.ZMTPReady("SUB"), testpeer.ZMTPLongHeader(1<<40, false)}, nil)
+	if !testpeer.SendRawZMTP(t, pub.Addr(), stream, waitTimeout) {
+		t.Fatalf("the connection stayed open")
+	}
+	sub := testpeer.StartSub(t, "tcp://"+pub.Addr(), false, "org.fedoraproject.prod.hark.")
+	sent, err := pub.Publish(context.Background(), "test.bind", map[string]any{"log": "still here"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	received(t, sub.Next(), sent)
 }
