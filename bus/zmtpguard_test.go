@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -194,4 +195,27 @@ func TestBoundPublisherRefusesHostileSubscriber(t *testing.T) {
 		t.Fatal(err)
 	}
 	received(t, sub.Next(), sent)
+}
+
+// The guard carries ipc:// endpoints too.
+func TestInboundOverIPCPassesTheGuard(t *testing.T) {
+	endpoint := "ipc://" + filepath.Join(t.TempDir(), "inbound.sock")
+	c := subscribe(t, bus.SubscriberOptions{Endpoints: []bus.Endpoint{{URL: endpoint, Bind: true}}, MaxMessageBytes: 4096})
+	ctx := context.Background()
+	var pub *bus.Publisher
+	eventually(t, "the ipc socket is bound", func() bool {
+		var err error
+		pub, err = bus.NewPublisher(ctx, bus.PublisherOptions{Endpoint: endpoint, Modname: "logger", Username: "ipc"})
+		return err == nil
+	})
+	defer pub.Close()
+	env, err := pub.Publish(ctx, "log", map[string]any{"log": "over ipc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.expect(t, env.Key())
+	if _, err := pub.Publish(ctx, "log", map[string]any{"log": strings.Repeat("x", 8192)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the large message is refused", func() bool { return c.sub.Stats().TooLarge == 1 })
 }
