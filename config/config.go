@@ -38,6 +38,9 @@ type Bus struct {
 	TopicPrefixes      []string   `yaml:"topic_prefixes"`
 	ValidateSignatures bool       `yaml:"validate_signatures"`
 	Signatures         Signatures `yaml:"signatures"`
+	// MaxMessageBytes bounds one message (a ZeroMQ envelope, an AMQP
+	// body), so no peer can make hark allocate without limit.
+	MaxMessageBytes int `yaml:"max_message_bytes"`
 	// AMQP is a fedora-messaging broker to read besides (or instead of)
 	// the ZeroMQ endpoints.
 	AMQP AMQP `yaml:"amqp"`
@@ -170,6 +173,9 @@ type IRC struct {
 	// limits.
 	LineInterval time.Duration `yaml:"line_interval"`
 	Burst        int           `yaml:"burst"`
+	// MaxLines caps one notification's lines; the last links to the rest
+	// in the web UI, so one long message does not delay everyone's.
+	MaxLines int `yaml:"max_lines"`
 }
 
 // Owners is where package ownership (for owned-by and group-owned rules)
@@ -248,11 +254,11 @@ type Users struct {
 // the database in the user's data directory.
 func Default() *Config {
 	return &Config{
-		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941", AMQP: AMQP{Exchange: "amq.topic", Bindings: []string{"#"}, Prefetch: 1024, AppName: "hark"}},
+		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941", MaxMessageBytes: 1 << 20, AMQP: AMQP{Exchange: "amq.topic", Bindings: []string{"#"}, Prefetch: 1024, AppName: "hark"}},
 		Store:   Store{Path: defaultStorePath()},
 		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: 7 * 24 * time.Hour},
 		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},
-		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3},
+		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3, MaxLines: 5},
 		Owners:  Owners{Refresh: time.Hour},
 		History: History{Retention: 7 * 24 * time.Hour},
 		OIDC:    OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username"},

@@ -12,6 +12,13 @@ import (
 	"time"
 )
 
+// bus.max_message_bytes's range: Fedora's messages are a few KB; a
+// replay answer may hold 64 of the largest, which must still fit in memory.
+const (
+	minMessageBytes = 1 << 10
+	maxMessageBytes = 64 << 20
+)
+
 // validate checks every value and records every problem; it never stops
 // at the first.
 func (d *decoder) validate(c *Config) {
@@ -35,6 +42,9 @@ func (d *decoder) validate(c *Config) {
 		if len(cns) == 0 {
 			d.errorAt(key, "lists no certificate names; the topic could never be accepted")
 		}
+	}
+	if n := c.Bus.MaxMessageBytes; n < minMessageBytes || n > maxMessageBytes {
+		d.errorAt("bus.max_message_bytes", "must be %d-%d bytes, got %d", minMessageBytes, maxMessageBytes, n)
 	}
 
 	d.amqp(c.Bus.AMQP)
@@ -77,6 +87,9 @@ func (d *decoder) validate(c *Config) {
 		d.atLeast("irc.line_interval", c.IRC.LineInterval, 10*time.Millisecond)
 		if c.IRC.Burst < 1 {
 			d.errorAt("irc.burst", "must be at least 1, got %d", c.IRC.Burst)
+		}
+		if c.IRC.MaxLines < 2 || c.IRC.MaxLines > 100 {
+			d.errorAt("irc.max_lines", "must be 2-100 (some text and the link to the rest), got %d", c.IRC.MaxLines)
 		}
 		for i, ch := range c.IRC.Channels {
 			if ch == "" || !strings.ContainsRune("#&", rune(ch[0])) || strings.ContainsAny(ch, " ,\x07") {

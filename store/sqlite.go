@@ -40,6 +40,11 @@ type SQLite struct {
 // PASSIVE checkpoint never waits for or blocks the writer and readers.
 const checkpointEvery = time.Second
 
+// walSizeLimit is the size the WAL file is brought back to after a
+// backlog made it larger: above what a second of steady ingest writes, so
+// the file is not shrunk and grown again in normal running.
+var walSizeLimit int64 = 64 << 20
+
 var _ Store = (*SQLite)(nil)
 
 // dsn is the connection string for path: WAL, synchronous=NORMAL (a commit
@@ -49,6 +54,13 @@ func dsn(path string, readOnly bool) string {
 	s := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate&_pragma=wal_autocheckpoint(0)"
 	if !readOnly {
+		// After a backlog the WAL file keeps its largest size: SQLite
+		// writes over it from the start once the checkpointer has caught
+		// up, but never shrinks it. The journal size limit has the first
+		// commit after such a restart truncate it down to walSizeLimit, at
+		// no cost to the writer or readers (a TRUNCATE checkpoint would
+		// make the writer wait for every reader).
+		s += fmt.Sprintf("&_pragma=journal_size_limit(%d)", walSizeLimit)
 		// The writer's transaction (a batch of 256 messages and their
 		// notifications) must fit its page cache, or SQLite spills pages
 		// to the WAL mid-transaction; multi-row inserts keep their
