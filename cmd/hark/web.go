@@ -16,8 +16,8 @@ import (
 func newWebUI(ctx context.Context, cfg *config.Config, st ui.Store, deliverer *delivery.Deliverer, owned *owners.Refresher, log *slog.Logger) (*ui.Server, error) {
 	opts := ui.Options{
 		Store: st, BaseURL: cfg.Web.BaseURL, Logger: log, DefaultFilters: cfg.Users.DefaultFilters,
-		SessionTTL: cfg.Web.SessionTTL,
-		Confirmer:  deliverer, Tester: deliverer, Unsubscriber: deliverer, Owners: ownershipOf(owned),
+		SessionTTL: cfg.Web.SessionTTL, UnconfirmedTTL: cfg.Users.UnconfirmedTTL, TrustedProxies: cfg.Web.ProxyPrefixes(), ProxyHeader: cfg.Web.TrustedProxyHeader,
+		Confirmer: deliverer, Tester: deliverer, Unsubscriber: deliverer, Owners: ownershipOf(owned),
 	}
 	if o := cfg.OIDC; o.Issuer != "" {
 		opts.OIDC = &ui.OIDCOptions{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes, UsernameClaim: o.UsernameClaim}
