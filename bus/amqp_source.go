@@ -242,10 +242,10 @@ func (s *AMQPSource) Down() (since time.Time, cause string) {
 // consuming, which resets the backoff; err is why the session ended.
 func (s *AMQPSource) session(ctx context.Context, handle func(context.Context, *Envelope)) (consumed bool, err error) {
 	// Every network wait of the session watches ctx: dialing and the
-	// handshake through the dialer's context, and everything after it
-	// because ctx's end closes the connection under it.
+	// handshake through the dialer's context, and the declarations until
+	// consuming starts because ctx's end closes the connection under them.
 	cfg := s.dial
-	var unwatch func() bool
+	unwatch := func() bool { return false }
 	cfg.Dial = func(network, addr string) (net.Conn, error) {
 		d := net.Dialer{Timeout: amqpDialTimeout}
 		c, err := d.DialContext(ctx, network, addr)
@@ -258,16 +258,13 @@ func (s *AMQPSource) session(ctx context.Context, handle func(context.Context, *
 		unwatch = context.AfterFunc(ctx, func() { c.Close() })
 		return c, nil
 	}
-	defer func() {
-		if unwatch != nil {
-			unwatch()
-		}
-	}()
+	defer func() { unwatch() }()
 	conn, err := amqp.DialConfig(s.opts.URL, cfg)
 	if err != nil {
 		return false, fmt.Errorf("dial amqp broker: %w", err)
 	}
-	defer conn.Close()
+	// A broker that does not answer the close must not hold up the end.
+	defer func() { conn.CloseDeadline(time.Now().Add(time.Second)) }()
 	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	ch, err := conn.Channel()
 	if err != nil {
@@ -283,6 +280,9 @@ func (s *AMQPSource) session(ctx context.Context, handle func(context.Context, *
 	if err != nil {
 		return false, fmt.Errorf("consume amqp queue %q: %w", queue, err)
 	}
+	// From here the loop below watches ctx itself, and the connection is
+	// closed in order at the end, after the last settlements are sent.
+	unwatch()
 	s.downSince.Store(0)
 	s.log.Info("amqp consuming", "queue", queue, "exchange", s.opts.Exchange, "bindings", s.opts.Bindings)
 	st := newSettler(ch, s.opts.Prefetch, s.log)
@@ -430,10 +430,11 @@ const (
 // acknowledged with one "multiple" ack up to the highest tag below which
 // everything is settled; requeues and rejections go out at once, alone.
 type settler struct {
-	ch   *amqp.Channel
-	in   chan settlement
-	done chan struct{}
-	log  *slog.Logger
+	ch     *amqp.Channel
+	in     chan settlement
+	done   chan struct{}
+	exited chan struct{}
+	log    *slog.Logger
 }
 
 type settlement struct {
@@ -442,14 +443,24 @@ type settlement struct {
 }
 
 func newSettler(ch *amqp.Channel, prefetch int, log *slog.Logger) *settler {
-	st := &settler{ch: ch, in: make(chan settlement, prefetch), done: make(chan struct{}), log: log}
+	st := &settler{ch: ch, in: make(chan settlement, prefetch), done: make(chan struct{}), exited: make(chan struct{}), log: log}
 	go st.run()
 	return st
 }
 
-// stop ends the goroutine; later settlements are dropped, and the broker
-// requeues what they were about when the channel closes.
-func (st *settler) stop() { close(st.done) }
+// stop sends what is already settled and ends the goroutine, waiting for
+// it a moment at most (a wedged connection may block the sending); later
+// settlements are dropped, and the broker requeues what they were about
+// when the channel closes.
+func (st *settler) stop() {
+	close(st.done)
+	wait := time.NewTimer(time.Second)
+	defer wait.Stop()
+	select {
+	case <-st.exited:
+	case <-wait.C:
+	}
+}
 
 // settle queues one settlement; it never blocks once the session is over.
 func (st *settler) settle(tag uint64, how int) {
@@ -478,12 +489,13 @@ func (st *settler) acker(tag uint64) func(error) {
 func (st *settler) run() {
 	next := uint64(1) // delivery tags count from 1 on each channel
 	settled := map[uint64]int{}
-	for {
+	defer close(st.exited)
+	for stopping := false; !stopping; {
 		select {
 		case x := <-st.in:
 			settled[x.tag] = x.how
 		case <-st.done:
-			return
+			stopping = true // send what is settled, then end
 		}
 		for drained := false; !drained; { // take what else is ready: one frame for all
 			select {

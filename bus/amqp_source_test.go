@@ -267,7 +267,7 @@ func TestAMQPSourceResumesAfterEverySessionEnd(t *testing.T) {
 		{"queue deleted", false, (*testpeer.Broker).DeleteQueue, "cancelled the consumer"},
 		{"channel closed by the consumer timeout", true, func(*testpeer.Broker) {}, "PRECONDITION_FAILED - delivery acknowledgement on channel 1 timed out"},
 		{"connections closed", false, (*testpeer.Broker).CloseConnections, "CONNECTION_FORCED - closed by the test"},
-		{"broker stopped and started", false, func(b *testpeer.Broker) { b.Outage()() }, "CONNECTION_FORCED"},
+		{"broker stopped and started", false, func(b *testpeer.Broker) { b.Outage()() }, "closed by the broker"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := testpeer.PrivateRabbitMQ(t)
