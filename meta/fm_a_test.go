@@ -2,7 +2,10 @@ package meta
 
 import (
 	"slices"
+	"strings"
 	"testing"
+
+	"hark/bus"
 )
 
 // The fedora-messaging processors of anitya, the-new-hotness, koschei,
@@ -163,5 +166,48 @@ func TestFMKoscheiMirrormanagerAnityaBranches(t *testing.T) {
 			summary:  "A mapping for project xbps was edited in release-monitoring.",
 			packages: []string{},
 		},
+	})
+}
+
+// groupAMessages are the fedora-messaging samples of this group's apps,
+// as the score test feeds them.
+func groupAMessages(b *testing.B) []fmMessage {
+	var out []fmMessage
+	for _, m := range loadFMMessages(b) {
+		switch m.env.Topic[strings.Index(m.env.Topic, "prod.")+len("prod."):][:4] {
+		case "anit", "copr", "hotn", "kosc", "mirr":
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		b.Fatal("no anitya, copr, hotness, koschei or mirrormanager samples")
+	}
+	return out
+}
+
+// BenchmarkDescribeFMGroupA describes this group's samples in turn
+// (bodies and all: copr's and hotness's dump headers and payload);
+// BenchmarkDecodeFMGroupA decodes the same envelopes, the baseline to
+// compare it with on a busy machine.
+func BenchmarkDescribeFMGroupA(b *testing.B) {
+	d := Default()
+	msgs := groupAMessages(b)
+	b.ReportAllocs()
+	threadCPU(b, func() {
+		for i := 0; b.Loop(); i++ {
+			d.Describe(msgs[i%len(msgs)].env)
+		}
+	})
+}
+
+func BenchmarkDecodeFMGroupA(b *testing.B) {
+	msgs := groupAMessages(b)
+	b.ReportAllocs()
+	threadCPU(b, func() {
+		for i := 0; b.Loop(); i++ {
+			if _, err := bus.Decode(msgs[i%len(msgs)].raw); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }
