@@ -211,3 +211,32 @@ func BenchmarkDecodeFMGroupA(b *testing.B) {
 		}
 	})
 }
+
+// The fedora-messaging rules are chosen by schema only: the same topics
+// from fedmsg (no headers) keep their fedmsg-era description.
+func TestFMGroupARulesLeaveFedmsgMessagesAlone(t *testing.T) {
+	d := Default()
+	for _, tc := range []struct {
+		name, topic, msg, notSummary string
+	}{
+		{"koschei package", "org.fedoraproject.prod.koschei.package.state.change",
+			`{"name": "rust-tokio", "new": "failing", "old": "ok", "collection": "f37", "collection_name": "Fedora 37", "groups": ["rust-sig"], "koji_instance": "primary"}`,
+			"rust-tokio's builds started to fail in f37"},
+		{"copr build end", "org.fedoraproject.prod.copr.build.end",
+			`{"status": 1, "chroot": "fedora-29-x86_64", "user": "kbaig", "copr": "test", "version": "0.1.2-1.fc30", "build": 942697, "owner": "kbaig", "pkg": "tkn"}`,
+			`Copr Message in project "kbaig/test": build 942697: chroot "fedora-29-x86_64" ended as "succeeded".`},
+		{"anitya project add", "org.release-monitoring.prod.anitya.project.add",
+			`{"project": {"name": "pg-semver", "id": 1}, "message": {"agent": "praiskup", "project": "pg-semver"}, "distro": null}`,
+			"A new project, pg-semver, was added to release-monitoring."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := d.Describe(envelope(t, `{"topic": "`+tc.topic+`", "msg": `+tc.msg+`}`))
+			if got.Subtitle == tc.notSummary || got.AppName != "" || got.Body != "" {
+				t.Errorf("a fedmsg message got the fedora-messaging description: %q, app_name %q, body %q", got.Subtitle, got.AppName, got.Body)
+			}
+			if got.Subtitle == "" {
+				t.Error("no fedmsg-era subtitle")
+			}
+		})
+	}
+}
