@@ -8,40 +8,7 @@ import (
 
 // The schema classes' formatting helpers, on the branches the recorded
 // messages do not reach. Expected values are what the Python helpers
-// (dateutil's relativedelta, koji's fill_task_template, json.dumps,
-// repr) return for the same input.
-
-func TestFedocalStartsIn(t *testing.T) {
-	tests := []struct {
-		date, clock, sentAt, want string
-	}{
-		{"2026-12-07", "12:00:00", "2026-12-07T12:00:00+00:00", "right now"},
-		{"2026-12-07", "12:00:00", "2026-12-07T11:59:30+00:00", "right now"},
-		{"2026-12-07", "12:30:00", "2026-12-07T12:00:00+00:00", "in 30 minutes"},
-		{"2026-12-07", "13:00:00", "2026-12-07T12:00:00+00:00", "in 1 hour"},
-		{"2026-12-08", "11:59:00", "2026-12-07T12:00:00+00:00", "in 23 hours"},
-		{"2027-01-31", "12:00:00", "2026-12-31T12:00:00+00:00", "in 1 month"},
-		{"2027-03-01", "00:00:00", "2027-01-31T00:00:00+00:00", "in 1 month"},
-		{"2029-02-07", "12:00:00", "2026-12-07T12:00:00+00:00", "in 2 years"},
-		// A reminder sent late counts backwards, as the schema does.
-		{"2026-12-05", "12:00:00", "2026-12-07T12:00:00+00:00", "in -2 days"},
-		{"2026-12-07", "11:00:00", "2026-12-07T12:00:00+00:00", "in -1 hours"},
-		{"2026-11-07", "12:00:00", "2026-12-07T12:00:00+00:00", "in -1 months"},
-	}
-	for _, tt := range tests {
-		meeting := map[string]any{"meeting_date": tt.date, "meeting_time_start": tt.clock}
-		got, err := fedocalStartsIn(meeting, tt.sentAt)
-		if err != nil || got != tt.want {
-			t.Errorf("fedocalStartsIn(%s %s, %s) = %q, %v; want %q", tt.date, tt.clock, tt.sentAt, got, err, tt.want)
-		}
-	}
-	// The envelope's timestamp (Unix seconds) works as well as sent-at.
-	got, err := fedocalStartsIn(map[string]any{"meeting_date": "2026-12-09", "meeting_time_start": "12:00:00"},
-		json.Number("1796644800")) // 2026-12-07T12:00:00Z
-	if err != nil || got != "in 2 days" {
-		t.Errorf("fedocalStartsIn from a timestamp = %q, %v; want %q", got, err, "in 2 days")
-	}
-}
+// (koji's fill_task_template, repr, comma_join) return for the same input.
 
 func TestKojiTaskText(t *testing.T) {
 	task := decodeJSON(t, `{"id": 10, "host_name": null, "method": "build", "arch": "noarch",
@@ -76,17 +43,6 @@ func TestKojiDate(t *testing.T) {
 	}
 	if got := kojiDate(nil); got != "" {
 		t.Errorf("kojiDate(null) = %q, want \"\"", got)
-	}
-}
-
-func TestPyJSONIndent(t *testing.T) {
-	v := decodeJSON(t, `{"b": [1, {"é": "…😀\n\"x\\"}], "a": {}, "c": [], "d": null, "e": true, "f": 1.5}`)
-	want := "{\n    \"a\": {},\n    \"b\": [\n        1,\n        {\n            \"\\u00e9\": \"\\u2026\\ud83d\\ude00\\n\\\"x\\\\\"\n" +
-		"        }\n    ],\n    \"c\": [],\n    \"d\": null,\n    \"e\": true,\n    \"f\": 1.5\n}"
-	var b strings.Builder
-	writePyJSON(&b, v, 0)
-	if got := b.String(); got != want {
-		t.Errorf("pyJSONIndent:\n%s\nwant:\n%s", got, want)
 	}
 }
 

@@ -38,15 +38,6 @@ func init() {
 		// bugzilla2fedmsg's comma_join: "'a'", "'a' and 'b'",
 		// "'a', 'b', and 'c'", "something unknown" for none.
 		"bzFieldList": fn1(quotedSeries),
-		// fedocal's reminder text: the meeting's start relative to the
-		// message's sent-at, "in 2 days", "in 1 hour", "right now".
-		"fedocalStartsIn": fn2(func(meeting, sentAt any) string {
-			s, err := fedocalStartsIn(meeting, sentAt)
-			if err != nil {
-				return ""
-			}
-			return s
-		}),
 		// koji's build states by number, as the schema's BUILD_STATES enum
 		// names them: kojiBuildState 1 → "COMPLETE".
 		"kojiBuildState": fn1(func(n int) string {
@@ -90,14 +81,6 @@ func init() {
 				return nil
 			}
 			return v
-		}),
-		// Python's json.dumps(v, sort_keys=True, indent=4,
-		// separators=(",", ": ")): the base Message's __str__ prints the
-		// headers and body this way.
-		"pyJSONIndent": fn1(func(v any) string {
-			var b strings.Builder
-			writePyJSON(&b, v, 0)
-			return b.String()
 		}),
 		// Python's repr() of a string: 'title', or "it's" when the text
 		// holds a single quote and no double one.
@@ -214,87 +197,6 @@ func pyRepr(s string) string {
 	return b.String()
 }
 
-func writePyJSON(b *strings.Builder, v any, depth int) {
-	indent := func(d int) {
-		b.WriteByte('\n')
-		b.WriteString(strings.Repeat("    ", d))
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		if len(x) == 0 {
-			b.WriteString("{}")
-			return
-		}
-		b.WriteByte('{')
-		for i, k := range sortedKeys(x) {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			indent(depth + 1)
-			writePyJSONString(b, k)
-			b.WriteString(": ")
-			writePyJSON(b, x[k], depth+1)
-		}
-		indent(depth)
-		b.WriteByte('}')
-	case []any:
-		if len(x) == 0 {
-			b.WriteString("[]")
-			return
-		}
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			indent(depth + 1)
-			writePyJSON(b, e, depth+1)
-		}
-		indent(depth)
-		b.WriteByte(']')
-	case string:
-		writePyJSONString(b, x)
-	case nil:
-		b.WriteString("null")
-	default:
-		s, _ := scalar(v)
-		b.WriteString(s)
-	}
-}
-
-// writePyJSONString writes s as Python's json module does by default
-// (ensure_ascii): everything outside ASCII as \uXXXX, in surrogate pairs
-// beyond the BMP.
-func writePyJSONString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20 || (r > 0x7e && r <= 0xffff):
-			fmt.Fprintf(b, `\u%04x`, r)
-		case r > 0xffff:
-			r -= 0x10000
-			fmt.Fprintf(b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-}
-
 var kojiBuildStates = []string{"BUILDING", "COMPLETE", "DELETED", "FAILED", "CANCELED"}
 
 func kojiDate(v any) string {
@@ -392,95 +294,4 @@ func compareFloat(x, y float64) int {
 		return 1
 	}
 	return 0
-}
-
-// fedocalStartsIn ports fedocal's _casual_timedelta_string: dateutil's
-// relativedelta between the meeting's start and the message's sent-at (an
-// ISO time, or Unix seconds), named by its largest non-zero unit.
-func fedocalStartsIn(meeting, sentAt any) (string, error) {
-	m, _ := meeting.(map[string]any)
-	date, _ := m["meeting_date"].(string)
-	clock, _ := m["meeting_time_start"].(string)
-	start, err := time.Parse("2006-01-02 15:04:05", date+" "+clock)
-	if err != nil {
-		return "", fmt.Errorf("parse meeting start: %w", err)
-	}
-	var now time.Time
-	switch x := sentAt.(type) {
-	case string:
-		if now, err = time.Parse(time.RFC3339, x); err != nil {
-			return "", fmt.Errorf("parse sent-at: %w", err)
-		}
-	default:
-		s, ok := scalar(x)
-		f, err := strconv.ParseFloat(s, 64)
-		if !ok || err != nil {
-			return "", fmt.Errorf("read sent-at %v: not a time", sentAt)
-		}
-		now = time.Unix(0, int64(f*1e9))
-	}
-	now = now.UTC()
-	d := relativeDelta(start, now)
-	for _, u := range []struct {
-		n    int
-		name string
-	}{{d.years, "years"}, {d.months, "months"}, {d.days, "days"}, {d.hours, "hours"}, {d.minutes, "minutes"}} {
-		if u.n != 0 {
-			name := u.name
-			if u.n == 1 {
-				name = strings.TrimSuffix(name, "s")
-			}
-			return fmt.Sprintf("in %d %s", u.n, name), nil
-		}
-	}
-	return "right now", nil
-}
-
-type relDelta struct{ years, months, days, hours, minutes, seconds int }
-
-// relativeDelta is dateutil's relativedelta(dt1, dt2): whole months
-// first (days clipped to the month's end), the rest as days, hours and
-// minutes, all with the sign of dt1 - dt2.
-func relativeDelta(dt1, dt2 time.Time) relDelta {
-	months := (dt1.Year()-dt2.Year())*12 + int(dt1.Month()) - int(dt2.Month())
-	dtm := addMonths(dt2, months)
-	if dt1.Before(dt2) {
-		for dt1.After(dtm) {
-			months++
-			dtm = addMonths(dt2, months)
-		}
-	} else {
-		for dt1.Before(dtm) {
-			months--
-			dtm = addMonths(dt2, months)
-		}
-	}
-	var d relDelta
-	d.years, d.months = signedDivMod(months, 12)
-	secs := int(dt1.Sub(dtm).Seconds())
-	if dt1.Sub(dtm) < 0 && dt1.Sub(dtm)%time.Second != 0 {
-		secs-- // timedelta floors to whole seconds
-	}
-	var minutes, hours int
-	minutes, d.seconds = signedDivMod(secs, 60)
-	hours, d.minutes = signedDivMod(minutes, 60)
-	d.days, d.hours = signedDivMod(hours, 24)
-	return d
-}
-
-// signedDivMod splits n into whole units of size and the rest, both with
-// n's sign (relativedelta's _fix).
-func signedDivMod(n, size int) (int, int) {
-	s := 1
-	if n < 0 {
-		s = -1
-	}
-	return s * (n * s / size), s * (n * s % size)
-}
-
-func addMonths(t time.Time, months int) time.Time {
-	total := t.Year()*12 + int(t.Month()) - 1 + months
-	year, month := total/12, time.Month(total%12+1)
-	last := time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day()
-	return time.Date(year, month, min(t.Day(), last), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
 }
