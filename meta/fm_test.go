@@ -74,11 +74,7 @@ func TestSchemaRulesComeFirstAndFallBackToTheTopic(t *testing.T) {
 			if tc.headers != "" && tc.subtitle == "" {
 				t.Fatal("bad case: a fedora-messaging summary is never empty")
 			}
-			body := got.Body
-			if tc.headers != "" && tc.body == "" && strings.HasPrefix(body, "Id: ") {
-				body = "" // the base class's, tested by TestFMBaseClassDefaults
-			}
-			if got.Subtitle != tc.subtitle || body != tc.body || got.AppName != tc.appName || got.Icon != tc.icon {
+			if got.Subtitle != tc.subtitle || got.Body != tc.body || got.AppName != tc.appName || got.Icon != tc.icon {
 				t.Errorf("subtitle %q body %q app_name %q icon %q; want %q %q %q %q",
 					got.Subtitle, got.Body, got.AppName, got.Icon, tc.subtitle, tc.body, tc.appName, tc.icon)
 			}
@@ -115,6 +111,7 @@ func TestGroupsAndArtifactKinds(t *testing.T) {
 		{"modules", got.Modules, []string{"nodejs"}},
 		{"flatpaks", got.Flatpaks, []string{"org.gnome.Maps"}},
 		{"objects", got.Objects, []string{"containers/fedora-toolbox", "containers/httpd", "flatpaks/org.gnome.Maps", "modules/nodejs"}},
+		{"packages", got.Packages, []string{"fedora-toolbox", "httpd", "nodejs", "org.gnome.Maps"}},
 	} {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("%s = %q, want %q", c.field, c.got, c.want)
@@ -183,7 +180,9 @@ Body: {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := d.Describe(envelope(t, tc.js))
+			env := envelope(t, tc.js)
+			got := d.Describe(env)
+			got.Body = LongText(env, &got)
 			if got.Subtitle != tc.summary || got.Body != tc.body || !slices.Equal(got.Usernames, tc.usernames) {
 				t.Errorf("summary %q usernames %q body\n%s\nwant %q %q\n%s", got.Subtitle, got.Usernames, got.Body, tc.summary, tc.usernames, tc.body)
 			}
@@ -253,6 +252,42 @@ func TestExplainNamesTheRule(t *testing.T) {
 			if got.File != tc.want.File || got.Line != tc.want.Line || got.By != tc.want.By ||
 				!slices.Equal(got.Match, tc.want.Match) || !slices.Equal(got.Schema, tc.want.Schema) {
 				t.Errorf("origin %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// An fm file that sorts before its app's fedmsg-era file (fm-pagure.yaml,
+// pagure.yaml) keeps its defaults to its own rules; the fedmsg-era
+// file's are the service's.
+func TestFMFileDefaultsServeTheirOwnRules(t *testing.T) {
+	d, err := newDescriber(fstest.MapFS{
+		"p/fm-pagure.yaml": {Data: []byte("service: pagure\napp_name: Pagure\nicon: fm-icon\ntopics:\n  - schema: pagure.project.new\n    summary: new project\n")},
+		"p/pagure.yaml":    {Data: []byte("service: pagure\nicon: old-icon\nlink: old-link\ntopics:\n  - match: project.new\n    subtitle: fedmsg new project\n")},
+		"p/fm-only.yaml":   {Data: []byte("service: only\napp_name: Only\ntopics:\n  - schema: only.v1\n    summary: one\n")},
+	}, "p", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, topic, schema                  string
+		subtitle, appName, icon, link, where string
+	}{
+		{"fm rule: its file's defaults", "pagure.project.new", "pagure.project.new", "new project", "Pagure", "fm-icon", "", "p/fm-pagure.yaml"},
+		{"fedmsg rule: the fedmsg-era file's", "pagure.project.new", "", "fedmsg new project", "", "old-icon", "old-link", "p/pagure.yaml"},
+		{"fedmsg, no rule: the fedmsg-era file's", "pagure.other", "", "", "", "old-icon", "old-link", "p/pagure.yaml"},
+		{"fm, no rule: the fm file's", "pagure.other", "pagure.other.v1", "org.fedoraproject.prod.pagure.other", "Pagure", "fm-icon", "", "p/fm-pagure.yaml"},
+		{"fm only, no rule", "only.x", "x.v1", "org.fedoraproject.prod.only.x", "Only", "", "", "p/fm-only.yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			js := `{"topic": "org.fedoraproject.prod.` + tc.topic + `", "msg": {}`
+			if tc.schema != "" {
+				js += `, "headers": {"fedora_messaging_schema": "` + tc.schema + `"}`
+			}
+			got, o := d.Explain(envelope(t, js+"}"))
+			if got.Subtitle != tc.subtitle || got.AppName != tc.appName || got.Icon != tc.icon || got.Link != tc.link || o.File != tc.where {
+				t.Errorf("subtitle %q app_name %q icon %q link %q from %s; want %q %q %q %q from %s",
+					got.Subtitle, got.AppName, got.Icon, got.Link, o.File, tc.subtitle, tc.appName, tc.icon, tc.link, tc.where)
 			}
 		})
 	}
