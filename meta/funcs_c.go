@@ -17,13 +17,13 @@ func init() {
 	// classes that define no __str__ of their own (pretix, git.receive).
 	templateFuncs["pyDumpsIndent"] = fn1(func(v any) string {
 		var b strings.Builder
-		writePyJSON(&b, v, 0)
+		fmcWritePyJSON(&b, v, 0)
 		return b.String()
 	})
 	// pyFirstLine S: Python's S.splitlines()[0], the first line of a commit
 	// message in the forges' push summaries.
 	templateFuncs["pyFirstLine"] = fn1(func(s string) string {
-		if i := strings.IndexFunc(s, isPyLineBreak); i >= 0 {
+		if i := strings.IndexFunc(s, fmcIsPyLineBreak); i >= 0 {
 			return s[:i]
 		}
 		return s
@@ -49,8 +49,8 @@ func init() {
 	})
 }
 
-// isPyLineBreak reports the characters Python's str.splitlines splits on.
-func isPyLineBreak(r rune) bool {
+// fmcIsPyLineBreak reports the characters Python's str.splitlines splits on.
+func fmcIsPyLineBreak(r rune) bool {
 	switch r {
 	case '\n', '\r', '\v', '\f', 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029:
 		return true
@@ -58,9 +58,9 @@ func isPyLineBreak(r rune) bool {
 	return false
 }
 
-// writePyJSON writes v as Python's json.dumps with sort_keys=True,
+// fmcWritePyJSON writes v as Python's json.dumps with sort_keys=True,
 // indent=4 and the default ensure_ascii=True would.
-func writePyJSON(b *strings.Builder, v any, depth int) {
+func fmcWritePyJSON(b *strings.Builder, v any, depth int) {
 	newline := func(d int) {
 		b.WriteByte('\n')
 		b.WriteString(strings.Repeat("    ", d))
@@ -71,7 +71,7 @@ func writePyJSON(b *strings.Builder, v any, depth int) {
 	case bool:
 		b.WriteString(strconv.FormatBool(x))
 	case string:
-		writePyString(b, x)
+		fmcWritePyString(b, x)
 	case map[string]any:
 		if len(x) == 0 {
 			b.WriteString("{}")
@@ -83,9 +83,9 @@ func writePyJSON(b *strings.Builder, v any, depth int) {
 				b.WriteByte(',')
 			}
 			newline(depth + 1)
-			writePyString(b, k)
+			fmcWritePyString(b, k)
 			b.WriteString(": ")
-			writePyJSON(b, x[k], depth+1)
+			fmcWritePyJSON(b, x[k], depth+1)
 		}
 		newline(depth)
 		b.WriteByte('}')
@@ -100,7 +100,7 @@ func writePyJSON(b *strings.Builder, v any, depth int) {
 				b.WriteByte(',')
 			}
 			newline(depth + 1)
-			writePyJSON(b, e, depth+1)
+			fmcWritePyJSON(b, e, depth+1)
 		}
 		newline(depth)
 		b.WriteByte(']')
@@ -116,9 +116,9 @@ func writePyJSON(b *strings.Builder, v any, depth int) {
 	}
 }
 
-// writePyString quotes s as Python's json module does with ensure_ascii:
+// fmcWritePyString quotes s as Python's json module does with ensure_ascii:
 // every non-ASCII character becomes \uXXXX (a surrogate pair above U+FFFF).
-func writePyString(b *strings.Builder, s string) {
+func fmcWritePyString(b *strings.Builder, s string) {
 	b.WriteByte('"')
 	for _, r := range s {
 		switch r {
