@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -34,12 +35,22 @@ type Describer struct {
 	services map[string]*service
 	generic  *service
 	aliases  map[string]string
+	schemas  schemaIndex
+	// schemaRules are the rules with a schema key, across services, in the
+	// order they are tried: extra files' first, then the embedded ones in
+	// file then rule order.
+	schemaRules []*rule
 }
 
 // New compiles the embedded processors, then opts.Files, and returns a
 // Describer. Every broken file is reported, each error naming file, line
 // and processor.
 func New(opts Options) (*Describer, error) {
+	return newDescriber(embedded, "processors", opts)
+}
+
+// newDescriber is New with the built-in processors read from dir of fsys.
+func newDescriber(fsys fs.FS, dir string, opts Options) (*Describer, error) {
 	d := &Describer{services: map[string]*service{}}
 	aliases, err := defaultAliases()
 	if err != nil {
@@ -49,7 +60,7 @@ func New(opts Options) (*Describer, error) {
 		aliases[k] = v
 	}
 	d.aliases = aliases
-	svcs, err := loadFS(embedded, "processors", aliases)
+	svcs, err := loadFS(fsys, dir, aliases)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +88,7 @@ func New(opts Options) (*Describer, error) {
 	for _, s := range d.services {
 		s.inherit(d.generic)
 	}
+	d.schemas = d.indexSchemas()
 	return d, nil
 }
 
@@ -113,20 +125,42 @@ func defaultAliases() (map[string]string, error) {
 
 // add merges a loaded service into the set, once per app it names. An
 // extra file's rules come first so they win; its defaults replace those it
-// sets.
+// sets. Several embedded files may serve one app (bodhi.yaml for fedmsg's
+// messages, fm-bodhi.yaml for fedora-messaging's): the later file's rules
+// come after and take what they leave out from their own file's defaults
+// alone; the first file's defaults stay the service's.
 func (d *Describer) add(s *service, embeddedFile bool) error {
-	for _, name := range s.names {
+	var schemaRules []*rule
+	for i, name := range s.names {
 		own := s.copyFor(name)
+		if i == 0 {
+			// A file serving several apps tries its schema rules once,
+			// as the first app's.
+			for _, r := range own.rules {
+				if r.schemas != nil {
+					schemaRules = append(schemaRules, r)
+				}
+			}
+		}
 		old, ok := d.services[name]
 		switch {
-		case ok && embeddedFile:
-			return fmt.Errorf("load processors: service %q defined twice in the embedded processors", name)
 		case !ok || s.replace:
 			d.services[name] = own
-			continue
+		case embeddedFile:
+			for _, r := range own.rules {
+				r.fill(&own.defaults, own.defaults.has&^r.has)
+				r.sealed = true
+			}
+			old.rules = append(old.rules, own.rules...)
+		default:
+			old.rules = append(own.rules, old.rules...)
+			old.defaults.fill(&own.defaults, own.defaults.has)
 		}
-		old.rules = append(own.rules, old.rules...)
-		old.defaults.fill(&own.defaults, own.defaults.has)
+	}
+	if embeddedFile {
+		d.schemaRules = append(d.schemaRules, schemaRules...)
+	} else {
+		d.schemaRules = append(schemaRules, d.schemaRules...)
 	}
 	return nil
 }
@@ -163,7 +197,9 @@ func (r *rule) fill(o *rule, mask fieldSet) {
 // generic fallback (used when no rule of the service matches).
 func (s *service) inherit(generic *service) {
 	for _, r := range s.rules {
-		r.fill(&s.defaults, s.defaults.has&^r.has)
+		if !r.sealed {
+			r.fill(&s.defaults, s.defaults.has&^r.has)
+		}
 	}
 	s.defaults.fill(&generic.defaults, generic.defaults.has&allLists&^s.defaults.has)
 }
@@ -171,14 +207,24 @@ func (s *service) inherit(generic *service) {
 // Describe works out what env is about. It does no I/O, and the same
 // envelope always gives the same Description.
 func (d *Describer) Describe(env *bus.Envelope) Description {
+	desc, _ := d.describe(env)
+	return desc
+}
+
+// describe is Describe, also returning the rule that described env.
+func (d *Describer) describe(env *bus.Envelope) (Description, *rule) {
 	app, suffix, title := splitTopic(env.Topic)
-	svc := d.generic
-	if s, ok := d.services[app]; ok {
-		svc = s
-	}
 	s := getState()
 	defer putState(s)
-	r := svc.match(suffix, env.Fields, s)
+	schema := schemaOf(env)
+	r := d.schemas.match(schema, env.Fields, s)
+	if r == nil {
+		svc := d.generic
+		if sv, ok := d.services[app]; ok {
+			svc = sv
+		}
+		r = svc.match(suffix, schema != "", env.Fields, s)
+	}
 	desc := Description{App: app, Title: title}
 	if r.has&hasText(textTitle) != 0 {
 		desc.Title = r.texts[textTitle].execute(s, env.Fields)
@@ -186,32 +232,52 @@ func (d *Describer) Describe(env *bus.Envelope) Description {
 	desc.Subtitle = r.texts[textSubtitle].execute(s, env.Fields)
 	desc.Link = r.texts[textLink].execute(s, env.Fields)
 	desc.Icon = r.texts[textIcon].execute(s, env.Fields)
+	desc.Body = r.texts[textBody].execute(s, env.Fields)
+	desc.AppName = r.texts[textAppName].execute(s, env.Fields)
 	desc.Usernames = d.aliasSet(extract(nil, r.lists[listUsernames], env.Fields, s))
 	if agent := extract(nil, r.lists[listAgent], env.Fields, s); len(agent) > 0 {
 		desc.Agent = d.aliasOne(agent[0])
 	}
 	desc.Packages = set(extract(nil, r.lists[listPackages], env.Fields, s))
-	desc.Objects = set(extract(nil, r.lists[listObjects], env.Fields, s))
+	desc.Objects = extract(nil, r.lists[listObjects], env.Fields, s)
+	desc.Groups = set(extract(nil, r.lists[listGroups], env.Fields, s))
+	desc.Containers = set(extract(nil, r.lists[listContainers], env.Fields, s))
+	desc.Modules = set(extract(nil, r.lists[listModules], env.Fields, s))
+	desc.Flatpaks = set(extract(nil, r.lists[listFlatpaks], env.Fields, s))
 	d.mergeObjects(&desc, env.Objects)
-	return desc
+	desc.Objects = set(appendKinds(desc.Objects, &desc))
+	if desc.Subtitle == "" && env.Headers != nil {
+		desc.Subtitle = fallbackSummary(&desc)
+	}
+	return desc, r
 }
 
 // match returns the first rule matching the topic suffix, or the service's
-// defaults.
-func (s *service) match(suffix string, data map[string]any, st *state) *rule {
+// defaults. When the message names its schema, rules with a schema key
+// had their chance (schemaIndex.match) and are passed over.
+func (s *service) match(suffix string, hasSchema bool, data map[string]any, st *state) *rule {
 	for _, r := range s.rules {
-		if !r.matches(suffix) {
+		if !r.matches(suffix) || hasSchema && r.schemas != nil {
 			continue
 		}
-		if r.when != nil {
-			switch r.when.execute(st, data) {
-			case "", "false", "0":
-				continue
-			}
+		if !r.applies(data, st) {
+			continue
 		}
 		return r
 	}
 	return &s.defaults
+}
+
+// applies reports whether the rule's when (if any) holds for data.
+func (r *rule) applies(data map[string]any, st *state) bool {
+	if r.when == nil {
+		return true
+	}
+	switch r.when.execute(st, data) {
+	case "", "false", "0":
+		return false
+	}
+	return true
 }
 
 func (r *rule) matches(suffix string) bool {

@@ -1,0 +1,137 @@
+package meta
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// fmProcessors stands for the embedded processors: a fedmsg-era file and a
+// fedora-messaging file serving the same app.
+var fmProcessors = fstest.MapFS{
+	"p/bodhi.yaml": {Data: []byte(`service: bodhi
+icon: old-icon
+topics:
+  - match: update.comment
+    subtitle: 'topic rule {{ .msg.comment.user.name }}'
+`)},
+	"p/fm-bodhi.yaml": {Data: []byte(`service: bodhi
+app_name: bodhi
+topics:
+  - schema: bodhi.update.comment.v1
+    when: '{{ .msg.comment.karma }}'
+    summary: 'karma rule {{ .msg.comment.karma }}'
+  - schema: bodhi.update.edit.v1
+    match: update.edit
+    summary: edited
+  - schema: [other.v1, 'bodhi.update.*']
+    summary: 'schema rule {{ .headers.fedora_messaging_schema }}'
+    body: |-
+      {{ .msg.comment.user.name }} said
+      {{ .msg.comment.text }}
+    groups: [msg.groups]
+    containers: [msg.containers]
+    modules: [msg.modules]
+    flatpaks: [msg.flatpaks]
+    usernames: [msg.comment.user.name]
+`)},
+}
+
+func TestSchemaRulesComeFirstAndFallBackToTheTopic(t *testing.T) {
+	d, err := newDescriber(fmProcessors, "p", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const msg = `{"comment": {"user": {"name": "bob"}, "text": "LGTM", "karma": 0}}`
+	for _, tc := range []struct {
+		name, topic, headers          string
+		subtitle, body, appName, icon string
+	}{
+		{"no header: the topic decides", "update.comment", ``,
+			"topic rule bob", "", "", "old-icon"},
+		{"the schema decides; a failing when tries the next rule", "update.comment", `{"fedora_messaging_schema": "bodhi.update.comment.v1"}`,
+			"schema rule bodhi.update.comment.v1", "bob said\nLGTM", "bodhi", ""},
+		{"an unknown schema falls back to the topic", "update.comment", `{"fedora_messaging_schema": "nobody.v1"}`,
+			"topic rule bob", "", "", "old-icon"},
+		{"a rule with schema and match: the schema, with the header", "update.edit", `{"fedora_messaging_schema": "bodhi.update.edit.v1"}`,
+			"edited", "", "bodhi", ""},
+		{"a rule with schema and match: the match, without", "update.edit", ``,
+			"edited", "", "bodhi", ""},
+		{"a schema-only rule is never used without the header", "update.request.stable", ``,
+			"", "", "", "old-icon"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			js := `{"topic": "org.fedoraproject.prod.bodhi.` + tc.topic + `", "msg": ` + msg
+			if tc.headers != "" {
+				js += `, "headers": ` + tc.headers
+			}
+			got := d.Describe(envelope(t, js+"}"))
+			if tc.headers != "" && tc.subtitle == "" {
+				t.Fatal("bad case: a fedora-messaging summary is never empty")
+			}
+			if got.Subtitle != tc.subtitle || got.Body != tc.body || got.AppName != tc.appName || got.Icon != tc.icon {
+				t.Errorf("subtitle %q body %q app_name %q icon %q; want %q %q %q %q",
+					got.Subtitle, got.Body, got.AppName, got.Icon, tc.subtitle, tc.body, tc.appName, tc.icon)
+			}
+		})
+	}
+}
+
+func TestSchemaRuleWhenHolds(t *testing.T) {
+	d, err := newDescriber(fmProcessors, "p", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := d.Describe(envelope(t, `{"topic": "org.fedoraproject.prod.bodhi.update.comment", "msg": {"comment": {"karma": 1}},
+		"headers": {"fedora_messaging_schema": "bodhi.update.comment.v1"}}`))
+	if got.Subtitle != "karma rule 1" {
+		t.Errorf("subtitle %q, want the first schema rule's", got.Subtitle)
+	}
+}
+
+func TestGroupsAndArtifactKinds(t *testing.T) {
+	d, err := newDescriber(fmProcessors, "p", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := d.Describe(envelope(t, `{"topic": "org.fedoraproject.prod.bodhi.update.edit",
+		"msg": {"groups": ["qa"], "containers": ["fedora-toolbox"], "modules": ["nodejs"], "flatpaks": ["org.gnome.Maps"]},
+		"headers": {"fedora_messaging_schema": "bodhi.update.x.v1", "fedora_messaging_group_infra": true, "fedora_messaging_container_httpd": true}}`))
+	for _, c := range []struct {
+		field     string
+		got, want []string
+	}{
+		{"groups", got.Groups, []string{"infra", "qa"}},
+		{"containers", got.Containers, []string{"fedora-toolbox", "httpd"}},
+		{"modules", got.Modules, []string{"nodejs"}},
+		{"flatpaks", got.Flatpaks, []string{"org.gnome.Maps"}},
+		{"objects", got.Objects, []string{"containers/fedora-toolbox", "containers/httpd", "flatpaks/org.gnome.Maps", "modules/nodejs"}},
+	} {
+		if !slices.Equal(c.got, c.want) {
+			t.Errorf("%s = %q, want %q", c.field, c.got, c.want)
+		}
+	}
+}
+
+func TestFMFormatErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"summary and subtitle", "service: acme\ntopics:\n  - match: x\n    summary: a\n    subtitle: b\n",
+			"acme.yaml:4: processor \"acme\" topic \"x\": summary and subtitle are the same field"},
+		{"neither match nor schema", "service: acme\ntopics:\n  - summary: a\n",
+			"acme.yaml:3: processor \"acme\": rule without \"match\" or \"schema\""},
+		{"bad schema glob", "service: acme\ntopics:\n  - schema: 'a.[v1'\n",
+			"acme.yaml:3: processor \"acme\" topic \"a.[v1\": schema: bad glob"},
+		{"groups not a list", "service: acme\ngroups: msg.g\n",
+			"acme.yaml:2: processor \"acme\": groups: want a list of extractors"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(Options{Files: []string{writeProcessor(t, "acme.yaml", tc.body)}})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
