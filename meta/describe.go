@@ -147,6 +147,16 @@ func (d *Describer) add(s *service, embeddedFile bool) error {
 		case !ok || s.replace:
 			d.services[name] = own
 		case embeddedFile:
+			if old.defaults.has == 0 {
+				// The first file of this service set no defaults: an
+				// fm-<app>.yaml sorts before the fedmsg-era <app>.yaml.
+				// Its rules keep the nothing they were written against,
+				// and the service's defaults are this file's.
+				for _, r := range old.rules {
+					r.sealed = true
+				}
+				old.defaults = own.defaults
+			}
 			for _, r := range own.rules {
 				r.fill(&own.defaults, own.defaults.has&^r.has)
 				r.sealed = true
