@@ -3,8 +3,11 @@ package meta
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
+
+	"hark/bus"
 )
 
 // TestFMGroupCBranches covers branches of the pagure, forge, git-hook and
@@ -144,4 +147,47 @@ topics:
 			}
 		})
 	}
+}
+
+// groupCSchema reports the schemas fm-pagure, fm-git, fm-discourse and the
+// webhook forges' files describe.
+func groupCSchema(s string) bool {
+	return strings.HasPrefix(s, "pagure.") || strings.HasPrefix(s, "webhook_to_fedora_messaging.") ||
+		s == "discourse.event.v1" || s == "fedora_messaging_git_hook.commit.v1" || s == "git.receive"
+}
+
+// BenchmarkDescribeFMGroupC describes this group's fedora-messaging
+// samples in turn (ns/op is the average per message);
+// BenchmarkDecodeFMGroupCBaseline decodes the same envelopes, for a ratio.
+func BenchmarkDescribeFMGroupC(b *testing.B) {
+	d := Default()
+	var envs []*bus.Envelope
+	for _, m := range loadFMMessages(b) {
+		if groupCSchema(m.schema) {
+			envs = append(envs, m.env)
+		}
+	}
+	b.ReportAllocs()
+	threadCPU(b, func() {
+		for i := 0; b.Loop(); i++ {
+			d.Describe(envs[i%len(envs)])
+		}
+	})
+}
+
+func BenchmarkDecodeFMGroupCBaseline(b *testing.B) {
+	var raws [][]byte
+	for _, m := range loadFMMessages(b) {
+		if groupCSchema(m.schema) {
+			raws = append(raws, m.raw)
+		}
+	}
+	b.ReportAllocs()
+	threadCPU(b, func() {
+		for i := 0; b.Loop(); i++ {
+			if _, err := bus.Decode(raws[i%len(raws)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
