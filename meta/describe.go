@@ -85,6 +85,12 @@ func newDescriber(fsys fs.FS, dir string, opts Options) (*Describer, error) {
 	if d.generic == nil {
 		d.generic = &service{names: []string{genericService}}
 	}
+	// The generic extractors read fedmsg-era keys; a fedora-messaging
+	// message no processor knows gets the base class's nothing.
+	// Only the agent is kept: who acted is read from the same few keys
+	// (agent, user, username) by most schemas.
+	d.generic.fmDefaults = rule{file: d.generic.defaults.file, line: d.generic.defaults.line}
+	d.generic.fmDefaults.fill(&d.generic.defaults, d.generic.defaults.has&hasList(listAgent))
 	for _, s := range d.services {
 		s.inherit(d.generic)
 	}
@@ -211,6 +217,8 @@ func (s *service) inherit(generic *service) {
 			r.fill(&s.defaults, s.defaults.has&^r.has)
 		}
 	}
+	s.defaults.fill(&generic.defaults, generic.defaults.has&allLists&^s.defaults.has&^hasList(listAgent))
+	s.fmDefaults = s.defaults
 	s.defaults.fill(&generic.defaults, generic.defaults.has&allLists&^s.defaults.has)
 }
 
@@ -227,13 +235,20 @@ func (d *Describer) describe(env *bus.Envelope) (Description, *rule) {
 	s := getState()
 	defer putState(s)
 	schema := schemaOf(env)
+	fm := env.Headers != nil
 	r := d.schemas.match(schema, env.Fields, s)
 	if r == nil {
 		svc := d.generic
 		if sv, ok := d.services[app]; ok {
 			svc = sv
 		}
-		r = svc.match(suffix, schema != "", env.Fields, s)
+		var matched bool
+		r, matched = svc.match(suffix, schema != "", env.Fields, s)
+		if !matched && fm {
+			// fedora-messaging's base class extracts nothing; the
+			// publisher's object headers say who and what.
+			r = &svc.fmDefaults
+		}
 	}
 	desc := Description{App: app, Title: title}
 	if r.has&hasText(textTitle) != 0 {
@@ -256,8 +271,8 @@ func (d *Describer) describe(env *bus.Envelope) (Description, *rule) {
 	desc.Flatpaks = set(extract(nil, r.lists[listFlatpaks], env.Fields, s))
 	d.mergeObjects(&desc, env.Objects)
 	desc.Objects = set(appendKinds(desc.Objects, &desc))
-	if desc.Subtitle == "" && env.Headers != nil {
-		desc.Subtitle = fallbackSummary(&desc)
+	if fm {
+		d.fmDefaults(&desc, r, env)
 	}
 	return desc, r
 }
@@ -265,7 +280,7 @@ func (d *Describer) describe(env *bus.Envelope) (Description, *rule) {
 // match returns the first rule matching the topic suffix, or the service's
 // defaults. When the message names its schema, rules with a schema key
 // had their chance (schemaIndex.match) and are passed over.
-func (s *service) match(suffix string, hasSchema bool, data map[string]any, st *state) *rule {
+func (s *service) match(suffix string, hasSchema bool, data map[string]any, st *state) (r *rule, matched bool) {
 	for _, r := range s.rules {
 		if !r.matches(suffix) || hasSchema && r.schemas != nil {
 			continue
@@ -273,9 +288,9 @@ func (s *service) match(suffix string, hasSchema bool, data map[string]any, st *
 		if !r.applies(data, st) {
 			continue
 		}
-		return r
+		return r, true
 	}
-	return &s.defaults
+	return &s.defaults, false
 }
 
 // applies reports whether the rule's when (if any) holds for data.
@@ -390,6 +405,9 @@ func set(vals []string) []string {
 	return slices.Compact(vals)
 }
 
+// pythonNone is how Python writes null with str().
+const pythonNone = "None"
+
 // aliasSet maps names through the aliases and returns them as a set.
 func (d *Describer) aliasSet(names []string) []string {
 	for i, n := range names {
@@ -400,9 +418,10 @@ func (d *Describer) aliasSet(names []string) []string {
 
 // aliasOne maps a name through the aliases, and drops what is still an
 // email address: a username never contains "@", so an address no alias
-// maps names nobody rules can match.
+// maps names nobody rules can match. "None" is Python's null turned into
+// text by a publisher (a fedora_messaging_user_None header), not a user.
 func (d *Describer) aliasOne(name string) string {
-	if name = aliasOf(d.aliases, name); strings.Contains(name, "@") {
+	if name = aliasOf(d.aliases, name); strings.Contains(name, "@") || name == pythonNone {
 		return ""
 	}
 	return name

@@ -91,6 +91,9 @@ type service struct {
 	replace  bool     // an extra file's "replace: true"
 	defaults rule
 	rules    []*rule
+	// fmDefaults are the defaults without the generic fallback's
+	// extractors, for fedora-messaging messages no rule matches.
+	fmDefaults rule
 }
 
 // An extractor yields strings from an envelope: paths, a template or a

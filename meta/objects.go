@@ -38,10 +38,30 @@ func appendKinds(objects []string, desc *Description) []string {
 	return objects
 }
 
-// fallbackSummary is the one line of a fedora-messaging message no
-// processor describes: what happened (the topic without its prefix and
-// env) and, when known, who did it. A summary is never empty: it is the
-// subject of emails and the line of chat notifications.
+// fmDefaults fills what a fedora-messaging message is never without,
+// as fedora-messaging's base Message class does: a rule that writes no
+// summary gets the topic, and none that writes no body gets the base
+// __str__ (id, topic, headers and body as JSON). A summary or body the
+// rule writes but that renders empty (a field it needs is missing) is a
+// readable line from the topic and the agent, then that line: a summary
+// is the subject of emails and the line of chat notifications.
+func (d *Describer) fmDefaults(desc *Description, r *rule, env *bus.Envelope) {
+	if desc.Subtitle == "" {
+		if r.has&hasText(textSubtitle) == 0 {
+			desc.Subtitle = env.Topic
+		} else {
+			desc.Subtitle = fallbackSummary(desc)
+		}
+	}
+	if r.has&hasText(textBody) == 0 {
+		desc.Body = baseStr(env)
+	} else if desc.Body == "" {
+		desc.Body = desc.Subtitle
+	}
+}
+
+// fallbackSummary is what happened (the topic without its prefix and
+// env) and, when known, who did it.
 func fallbackSummary(desc *Description) string {
 	if desc.Agent != "" {
 		return desc.Title + " by " + desc.Agent
