@@ -66,7 +66,7 @@ func (d *Deliverer) item(dir *snapshot, n store.Notification, m store.Message) I
 	}
 	it := Item{
 		NotificationID: n.ID, MsgID: n.MsgKey, Topic: m.Topic,
-		App: desc.App, Title: desc.Title, Subtitle: desc.Subtitle, Link: desc.Link, Icon: desc.Icon,
+		App: desc.App, Title: desc.Title, Subtitle: desc.Subtitle, Body: desc.Body, Link: desc.Link, Icon: desc.Icon,
 		Agent: desc.Agent, Usernames: desc.Usernames, Packages: desc.Packages,
 		Time: m.Timestamp, Queued: n.Created, Why: n.Why, FilterID: n.FilterID, attempts: n.Attempts,
 	}

@@ -234,22 +234,8 @@ func (d *Describer) describe(env *bus.Envelope) (Description, *rule) {
 	app, suffix, title := splitTopic(env.Topic)
 	s := getState()
 	defer putState(s)
-	schema := schemaOf(env)
 	fm := env.Headers != nil
-	r := d.schemas.match(schema, env.Fields, s)
-	if r == nil {
-		svc := d.generic
-		if sv, ok := d.services[app]; ok {
-			svc = sv
-		}
-		var matched bool
-		r, matched = svc.match(suffix, schema != "", env.Fields, s)
-		if !matched && fm {
-			// fedora-messaging's base class extracts nothing; the
-			// publisher's object headers say who and what.
-			r = &svc.fmDefaults
-		}
-	}
+	r, _ := d.selectRule(env, app, suffix, s)
 	desc := Description{App: app, Title: title}
 	if r.has&hasText(textTitle) != 0 {
 		desc.Title = r.texts[textTitle].execute(s, env.Fields)
@@ -273,8 +259,70 @@ func (d *Describer) describe(env *bus.Envelope) (Description, *rule) {
 	desc.Objects = set(appendKinds(desc.Objects, &desc))
 	if fm {
 		d.fmDefaults(&desc, r, env)
+	} else if desc.Subtitle == "" && r.has&hasText(textSubtitle) != 0 {
+		desc.Subtitle = fallbackSummary(&desc)
 	}
 	return desc, r
+}
+
+// How a rule was chosen, for Explain.
+const (
+	bySchema   = "schema"   // a rule's schema matched the schema header
+	byTopic    = "topic"    // a rule's match matched the topic
+	byDefaults = "defaults" // no rule matched: the service's defaults
+)
+
+// selectRule finds the rule that describes env: a schema rule, else a
+// topic rule of the app's service (or the generic one), else the
+// service's defaults.
+func (d *Describer) selectRule(env *bus.Envelope, app, suffix string, s *state) (*rule, string) {
+	schema := schemaOf(env)
+	if r := d.schemas.match(schema, env.Fields, s); r != nil {
+		return r, bySchema
+	}
+	svc := d.generic
+	if sv, ok := d.services[app]; ok {
+		svc = sv
+	}
+	r, matched := svc.match(suffix, schema != "", env.Fields, s)
+	switch {
+	case matched:
+		return r, byTopic
+	case env.Headers != nil:
+		// fedora-messaging's base class extracts nothing; the
+		// publisher's object headers say who and what.
+		return &svc.fmDefaults, byDefaults
+	}
+	return r, byDefaults
+}
+
+// An Origin says which processor rule described a message.
+type Origin struct {
+	// File and Line are where the rule (or, for "defaults", the file's
+	// top level) is written: "processors/fm-bodhi.yaml", 12.
+	File string `json:"file"`
+	Line int    `json:"line"`
+	// By is how it was chosen: "schema" (its schema key matched the
+	// fedora_messaging_schema header), "topic" (its match key matched the
+	// topic) or "defaults" (no rule matched).
+	By string `json:"by"`
+	// Patterns are the rule's match and schema globs.
+	Match  []string `json:"match,omitempty"`
+	Schema []string `json:"schema,omitempty"`
+}
+
+// Explain describes env and says which rule did.
+func (d *Describer) Explain(env *bus.Envelope) (Description, Origin) {
+	desc, _ := d.describe(env)
+	app, suffix, _ := splitTopic(env.Topic)
+	s := getState()
+	defer putState(s)
+	r, by := d.selectRule(env, app, suffix, s)
+	o := Origin{File: r.file, Line: r.line, By: by, Match: r.patterns}
+	for _, g := range r.schemas {
+		o.Schema = append(o.Schema, g.source)
+	}
+	return desc, o
 }
 
 // match returns the first rule matching the topic suffix, or the service's
@@ -318,6 +366,7 @@ func (r *rule) matches(suffix string) bool {
 // suffix or a prefix followed by "*"; those compare strings, the rest go
 // through path.Match. Every message tries many rules, so this matters.
 type glob struct {
+	source  string // as written
 	pattern string
 	exact   bool // pattern has no metacharacters
 	prefix  bool // pattern is literal text then a final "*"
@@ -330,11 +379,11 @@ func compileGlob(p string) (glob, error) {
 	const meta = `*?[\`
 	switch {
 	case !strings.ContainsAny(p, meta):
-		return glob{pattern: p, exact: true}, nil
+		return glob{source: p, pattern: p, exact: true}, nil
 	case strings.HasSuffix(p, "*") && !strings.ContainsAny(p[:len(p)-1], meta):
-		return glob{pattern: p[:len(p)-1], prefix: true}, nil
+		return glob{source: p, pattern: p[:len(p)-1], prefix: true}, nil
 	}
-	return glob{pattern: p}, nil
+	return glob{source: p, pattern: p}, nil
 }
 
 func (g glob) match(s string) bool {

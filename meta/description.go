@@ -22,10 +22,10 @@ type Description struct {
 	Groups []string `json:"groups,omitempty"`
 	// AppName is the app's display name as fedora-messaging schemas give
 	// it ("Koji", "bodhi"); App is the topic's token.
-	AppName string `json:"app_name,omitempty"`
+	AppName string `json:"app_name"`
 	// Body is the long text (a schema's __str__), for email bodies; ""
 	// when the processor writes none.
-	Body string `json:"body,omitempty"`
+	Body string `json:"body"`
 	// Containers, Modules and Flatpaks are the artifacts of those kinds
 	// the message is about; each is also in Objects as "containers/NAME",
 	// "modules/NAME", "flatpaks/NAME".

@@ -190,3 +190,70 @@ Body: {
 		})
 	}
 }
+
+func TestKnownDefects(t *testing.T) {
+	for _, tc := range []struct {
+		name, js, subtitle string
+		usernames          []string
+	}{
+		{
+			name: "the README's bodhi comment, without karma, keeps its summary",
+			js: `{"topic": "org.fedoraproject.dev.bodhi.update.comment", "msg": {"comment": {"user": {"name": "bob"}, "text": "looks good",
+				"update": {"title": "nethack-3.6.6-1.fc40", "alias": "FEDORA-2024-1"}}}}`,
+			subtitle:  "bob commented on bodhi update nethack-3.6.6-1.fc40 (karma: 0)",
+			usernames: []string{"bob"},
+		},
+		{
+			name: "meetbot attendees as a list of names are names, not indexes",
+			js: `{"topic": "org.fedoraproject.prod.meetbot.meeting.complete", "msg": {"owner": "ralph", "channel": "#fedora-meeting",
+				"attendees": [{"name": "dummy-user", "lines_said": 23}, {"name": "zodbot", "lines_said": 1}, {"name": "stevebrown", "lines_said": 3}]}}`,
+			subtitle:  "ralph's meeting ended in #fedora-meeting",
+			usernames: []string{"dummy-user", "ralph", "stevebrown"},
+		},
+		{
+			name:      "meetbot attendees as a map of nick to lines",
+			js:        `{"topic": "org.fedoraproject.prod.meetbot.meeting.complete", "msg": {"owner": "ralph", "channel": "#x", "attendees": {"zodbot": 1, "bob": 3}}}`,
+			subtitle:  "ralph's meeting ended in #x",
+			usernames: []string{"bob", "ralph"},
+		},
+		{
+			name:      "a fedmsg summary that renders empty says what happened and who did it",
+			js:        `{"topic": "org.fedoraproject.prod.bodhi.update.request.stable", "msg": {"agent": "bowlofeggs"}}`,
+			subtitle:  "bodhi.update.request.stable by bowlofeggs",
+			usernames: []string{"bowlofeggs"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Default().Describe(envelope(t, tc.js))
+			if got.Subtitle != tc.subtitle || !slices.Equal(got.Usernames, tc.usernames) {
+				t.Errorf("subtitle %q usernames %q; want %q %q", got.Subtitle, got.Usernames, tc.subtitle, tc.usernames)
+			}
+		})
+	}
+}
+
+func TestExplainNamesTheRule(t *testing.T) {
+	d, err := newDescriber(fmProcessors, "p", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, js string
+		want     Origin
+	}{
+		{"by schema", `{"topic": "org.fedoraproject.prod.bodhi.update.edit", "msg": {}, "headers": {"fedora_messaging_schema": "bodhi.update.edit.v1"}}`,
+			Origin{File: "p/fm-bodhi.yaml", Line: 7, By: "schema", Match: []string{"update.edit"}, Schema: []string{"bodhi.update.edit.v1"}}},
+		{"by topic", `{"topic": "org.fedoraproject.prod.bodhi.update.comment", "msg": {}}`,
+			Origin{File: "p/bodhi.yaml", Line: 4, By: "topic", Match: []string{"update.comment"}}},
+		{"no rule", `{"topic": "org.fedoraproject.prod.bodhi.what", "msg": {}}`,
+			Origin{File: "p/bodhi.yaml", Line: 1, By: "defaults"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got := d.Explain(envelope(t, tc.js))
+			if got.File != tc.want.File || got.Line != tc.want.Line || got.By != tc.want.By ||
+				!slices.Equal(got.Match, tc.want.Match) || !slices.Equal(got.Schema, tc.want.Schema) {
+				t.Errorf("origin %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
