@@ -1,11 +1,13 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
 
+	"hark/bus"
 	"hark/meta"
 	"hark/store"
 )
@@ -63,6 +65,13 @@ func (d *Deliverer) item(dir *snapshot, n store.Notification, m store.Message) I
 		// A description that does not decode leaves the fields empty; the
 		// notification still goes out with its topic and msg_id.
 		_ = json.Unmarshal(m.Description, &desc)
+	}
+	if desc.Body == "" && bytes.Contains(m.Envelope, []byte(`"headers"`)) {
+		// A fedora-messaging message whose processor writes no body is
+		// mailed with the base class's text, made from the envelope.
+		if env, err := bus.Decode(m.Envelope); err == nil {
+			desc.Body = meta.LongText(env, &desc)
+		}
 	}
 	it := Item{
 		NotificationID: n.ID, MsgID: n.MsgKey, Topic: m.Topic,

@@ -24,7 +24,8 @@ type Description struct {
 	// it ("Koji", "bodhi"); App is the topic's token.
 	AppName string `json:"app_name"`
 	// Body is the long text (a schema's __str__), for email bodies; ""
-	// when the processor writes none.
+	// when the processor writes none (LongText then gives fedora-messaging's
+	// default from the envelope).
 	Body string `json:"body"`
 	// Containers, Modules and Flatpaks are the artifacts of those kinds
 	// the message is about; each is also in Objects as "containers/NAME",

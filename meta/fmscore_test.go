@@ -135,6 +135,7 @@ func TestFMScore(t *testing.T) {
 	schemas := map[string]*agreement{} // every field of every line of a schema
 	for _, m := range loadFMMessages(t) {
 		got := d.Describe(m.env)
+		got.Body = LongText(m.env, &got)
 		if strings.TrimSpace(got.Subtitle) == "" {
 			t.Errorf("line %d (%s, %s): empty summary", m.line, m.schema, m.env.Topic)
 		}

@@ -40,11 +40,13 @@ func appendKinds(objects []string, desc *Description) []string {
 
 // fmDefaults fills what a fedora-messaging message is never without,
 // as fedora-messaging's base Message class does: a rule that writes no
-// summary gets the topic, and none that writes no body gets the base
-// __str__ (id, topic, headers and body as JSON). A summary or body the
-// rule writes but that renders empty (a field it needs is missing) is a
-// readable line from the topic and the agent, then that line: a summary
-// is the subject of emails and the line of chat notifications.
+// summary gets the topic. A summary or body the rule writes but that
+// renders empty (a field it needs is missing) is a readable line from the
+// topic and the agent, then that line: a summary is the subject of emails
+// and the line of chat notifications. A rule that writes no body leaves
+// Body empty: LongText makes the base class's from the envelope when it
+// is shown, rather than every message paying for it and the history
+// keeping the envelope twice.
 func (d *Describer) fmDefaults(desc *Description, r *rule, env *bus.Envelope) {
 	if desc.Subtitle == "" {
 		if r.has&hasText(textSubtitle) == 0 {
@@ -53,11 +55,19 @@ func (d *Describer) fmDefaults(desc *Description, r *rule, env *bus.Envelope) {
 			desc.Subtitle = fallbackSummary(desc)
 		}
 	}
-	if r.has&hasText(textBody) == 0 {
-		desc.Body = baseStr(env)
-	} else if desc.Body == "" {
+	if desc.Body == "" && r.has&hasText(textBody) != 0 {
 		desc.Body = desc.Subtitle
 	}
+}
+
+// LongText is what an email body says of env: the processor's body, else
+// for a fedora-messaging message the base class's __str__ (its id, topic,
+// headers and body as indented JSON, as FMN mails it), else "".
+func LongText(env *bus.Envelope, desc *Description) string {
+	if desc.Body != "" || env.Headers == nil {
+		return desc.Body
+	}
+	return baseStr(env)
 }
 
 // fallbackSummary is what happened (the topic without its prefix and

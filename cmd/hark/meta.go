@@ -72,6 +72,7 @@ func runMeta(ctx context.Context, args []string, io stdio) int {
 			out.Description = d.Describe(env)
 		}
 		desc := &out.Description
+		desc.Body = meta.LongText(env, desc)
 		desc.Usernames, desc.Packages, desc.Objects = nonNil(desc.Usernames), nonNil(desc.Packages), nonNil(desc.Objects)
 		if err := enc.Encode(out); err != nil {
 			return fmt.Errorf("write: %w", err)
