@@ -132,9 +132,11 @@ func defaultAliases() (map[string]string, error) {
 // add merges a loaded service into the set, once per app it names. An
 // extra file's rules come first so they win; its defaults replace those it
 // sets. Several embedded files may serve one app (bodhi.yaml for fedmsg's
-// messages, fm-bodhi.yaml for fedora-messaging's): the later file's rules
-// come after and take what they leave out from their own file's defaults
-// alone; the first file's defaults stay the service's.
+// messages, fm-bodhi.yaml for fedora-messaging's), in file name order:
+// the rules of an fm-<app>.yaml (and of any file after the first
+// fedmsg-era one) take what they leave out from their own file's defaults
+// alone. The fedmsg-era file's defaults are the service's, whichever file
+// sorts first; a service with only fm files takes the first one's.
 func (d *Describer) add(s *service, embeddedFile bool) error {
 	var schemaRules []*rule
 	for i, name := range s.names {
@@ -150,27 +152,34 @@ func (d *Describer) add(s *service, embeddedFile bool) error {
 		}
 		old, ok := d.services[name]
 		switch {
-		case !ok || s.replace:
+		case !embeddedFile && (!ok || s.replace):
+			own.primary = true
 			d.services[name] = own
-		case embeddedFile:
-			if old.defaults.has == 0 {
-				// The first file of this service set no defaults: an
-				// fm-<app>.yaml sorts before the fedmsg-era <app>.yaml.
-				// Its rules keep the nothing they were written against,
-				// and the service's defaults are this file's.
-				for _, r := range old.rules {
-					r.sealed = true
-				}
-				old.defaults = own.defaults
-			}
-			for _, r := range own.rules {
-				r.fill(&own.defaults, own.defaults.has&^r.has)
-				r.sealed = true
-			}
-			old.rules = append(old.rules, own.rules...)
-		default:
+		case !embeddedFile:
 			old.rules = append(own.rules, old.rules...)
 			old.defaults.fill(&own.defaults, own.defaults.has)
+			old.primary = true
+		case s.fm || ok && old.primary:
+			own.seal()
+			if !ok {
+				fmOwn := own.defaults
+				own.fmOwn = &fmOwn
+				own.defaults = rule{file: fmOwn.file, line: fmOwn.line}
+				d.services[name] = own
+				continue
+			}
+			old.rules = append(old.rules, own.rules...)
+			if s.fm && old.fmOwn == nil {
+				old.fmOwn = &own.defaults
+			}
+		case !ok:
+			own.primary = true
+			d.services[name] = own
+		default:
+			// The fedmsg-era file after the fm ones: its defaults are
+			// the service's, for its own rules too.
+			old.rules = append(old.rules, own.rules...)
+			old.defaults, old.primary = own.defaults, true
 		}
 	}
 	if embeddedFile {
@@ -181,10 +190,18 @@ func (d *Describer) add(s *service, embeddedFile bool) error {
 	return nil
 }
 
+// seal resolves the rules of s against its own defaults alone.
+func (s *service) seal() {
+	for _, r := range s.rules {
+		r.fill(&s.defaults, s.defaults.has&^r.has)
+		r.sealed = true
+	}
+}
+
 // copyFor returns a copy of s for one app, so that merging and inheriting
 // for one app never changes another app served by the same file.
 func (s *service) copyFor(name string) *service {
-	c := &service{names: []string{name}, defaults: s.defaults}
+	c := &service{names: []string{name}, defaults: s.defaults, fm: s.fm}
 	for _, r := range s.rules {
 		rc := *r
 		c.rules = append(c.rules, &rc)
@@ -212,13 +229,22 @@ func (r *rule) fill(o *rule, mask fieldSet) {
 // defaults, and the defaults take the extractors they leave out from the
 // generic fallback (used when no rule of the service matches).
 func (s *service) inherit(generic *service) {
+	if !s.primary && s.fmOwn != nil {
+		s.defaults = *s.fmOwn // only fm files serve this app
+	}
 	for _, r := range s.rules {
 		if !r.sealed {
 			r.fill(&s.defaults, s.defaults.has&^r.has)
 		}
 	}
-	s.defaults.fill(&generic.defaults, generic.defaults.has&allLists&^s.defaults.has&^hasList(listAgent))
+	// A fedora-messaging message no rule matches takes the defaults of
+	// the service's first fm file, else the service's; of the generic
+	// fallback's extractors, only the agent.
 	s.fmDefaults = s.defaults
+	if s.fmOwn != nil {
+		s.fmDefaults = *s.fmOwn
+	}
+	s.fmDefaults.fill(&generic.defaults, generic.defaults.has&hasList(listAgent)&^s.fmDefaults.has)
 	s.defaults.fill(&generic.defaults, generic.defaults.has&allLists&^s.defaults.has)
 }
 

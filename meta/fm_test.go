@@ -255,3 +255,39 @@ func TestExplainNamesTheRule(t *testing.T) {
 		})
 	}
 }
+
+// An fm file that sorts before its app's fedmsg-era file (fm-pagure.yaml,
+// pagure.yaml) keeps its defaults to its own rules; the fedmsg-era
+// file's are the service's.
+func TestFMFileDefaultsServeTheirOwnRules(t *testing.T) {
+	d, err := newDescriber(fstest.MapFS{
+		"p/fm-pagure.yaml": {Data: []byte("service: pagure\napp_name: Pagure\nicon: fm-icon\ntopics:\n  - schema: pagure.project.new\n    summary: new project\n")},
+		"p/pagure.yaml":    {Data: []byte("service: pagure\nicon: old-icon\nlink: old-link\ntopics:\n  - match: project.new\n    subtitle: fedmsg new project\n")},
+		"p/fm-only.yaml":   {Data: []byte("service: only\napp_name: Only\ntopics:\n  - schema: only.v1\n    summary: one\n")},
+	}, "p", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, topic, schema                  string
+		subtitle, appName, icon, link, where string
+	}{
+		{"fm rule: its file's defaults", "pagure.project.new", "pagure.project.new", "new project", "Pagure", "fm-icon", "", "p/fm-pagure.yaml"},
+		{"fedmsg rule: the fedmsg-era file's", "pagure.project.new", "", "fedmsg new project", "", "old-icon", "old-link", "p/pagure.yaml"},
+		{"fedmsg, no rule: the fedmsg-era file's", "pagure.other", "", "", "", "old-icon", "old-link", "p/pagure.yaml"},
+		{"fm, no rule: the fm file's", "pagure.other", "pagure.other.v1", "org.fedoraproject.prod.pagure.other", "Pagure", "fm-icon", "", "p/fm-pagure.yaml"},
+		{"fm only, no rule", "only.x", "x.v1", "org.fedoraproject.prod.only.x", "Only", "", "", "p/fm-only.yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			js := `{"topic": "org.fedoraproject.prod.` + tc.topic + `", "msg": {}`
+			if tc.schema != "" {
+				js += `, "headers": {"fedora_messaging_schema": "` + tc.schema + `"}`
+			}
+			got, o := d.Explain(envelope(t, js+"}"))
+			if got.Subtitle != tc.subtitle || got.AppName != tc.appName || got.Icon != tc.icon || got.Link != tc.link || o.File != tc.where {
+				t.Errorf("subtitle %q app_name %q icon %q link %q from %s; want %q %q %q %q from %s",
+					got.Subtitle, got.AppName, got.Icon, got.Link, o.File, tc.subtitle, tc.appName, tc.icon, tc.link, tc.where)
+			}
+		})
+	}
+}

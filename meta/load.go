@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -91,9 +92,14 @@ type service struct {
 	replace  bool     // an extra file's "replace: true"
 	defaults rule
 	rules    []*rule
-	// fmDefaults are the defaults without the generic fallback's
-	// extractors, for fedora-messaging messages no rule matches.
+	// fmDefaults are what a fedora-messaging message no rule matches
+	// gets: the first fm file's defaults, else the service's, without
+	// the generic fallback's extractors but the agent.
 	fmDefaults rule
+
+	fm      bool  // loaded from an embedded fm-<app>.yaml
+	primary bool  // a fedmsg-era (or extra) file gives the defaults
+	fmOwn   *rule // the first fm file's own defaults
 }
 
 // An extractor yields strings from an envelope: paths, a template or a
@@ -161,7 +167,7 @@ func parseFile(name string, data []byte, aliases map[string]string) (*service, e
 		return nil, l.errorf(svcNode, "", "service: empty name")
 	}
 	l.service = strings.Join(names, ",")
-	svc := &service{names: names}
+	svc := &service{names: names, fm: strings.HasPrefix(path.Base(name), "fm-")}
 	svc.defaults.file, svc.defaults.line = name, top.Line
 	if n, ok := fields["templates"]; ok {
 		if err := l.namedTemplates(n); err != nil {
