@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	"hark/bus"
 )
@@ -102,48 +101,6 @@ Branch: rawhide
 				if !slices.Equal(l.got, l.want) && len(l.got)+len(l.want) > 0 {
 					t.Errorf("%s %q, want %q", l.field, l.got, l.want)
 				}
-			}
-		})
-	}
-}
-
-// TestFMFileSortingFirstKeepsTheServiceDefaults: fm-zeta.yaml sorts before
-// zeta.yaml and sets no defaults; the fedmsg-era file's defaults still
-// serve its topics, and the fm rule does not take them.
-func TestFMFileSortingFirstKeepsTheServiceDefaults(t *testing.T) {
-	d, err := newDescriber(fstest.MapFS{
-		"p/fm-zeta.yaml": {Data: []byte(`service: zeta
-topics:
-  - schema: zeta.thing.v1
-    summary: 'fm {{ .msg.who }}'
-`)},
-		"p/zeta.yaml": {Data: []byte(`service: zeta
-icon: zeta-icon
-usernames: [msg.who]
-topics:
-  - match: known
-    subtitle: 'known {{ .msg.who }}'
-`)},
-	}, "p", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name, topic, headers      string
-		subtitle, icon, usernames string
-	}{
-		{"a rule of the fedmsg-era file", "known", ``, "known bob", "zeta-icon", "bob"},
-		{"no rule: the fedmsg-era defaults", "unknown", ``, "", "zeta-icon", "bob"},
-		{"the fm rule keeps to its own file", "known", `, "headers": {"fedora_messaging_schema": "zeta.thing.v1"}`, "fm bob", "", ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := d.Describe(envelope(t, `{"topic": "org.fedoraproject.prod.zeta.`+tc.topic+`", "msg": {"who": "bob"}`+tc.headers+`}`))
-			users := ""
-			if len(got.Usernames) > 0 {
-				users = got.Usernames[0]
-			}
-			if got.Subtitle != tc.subtitle || got.Icon != tc.icon || users != tc.usernames {
-				t.Errorf("subtitle, icon, usernames = %q, %q, %q; want %q, %q, %q", got.Subtitle, got.Icon, users, tc.subtitle, tc.icon, tc.usernames)
 			}
 		})
 	}
