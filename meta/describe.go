@@ -282,6 +282,11 @@ func (d *Describer) describe(env *bus.Envelope) (Description, *rule) {
 	desc.Modules = set(extract(nil, r.lists[listModules], env.Fields, s))
 	desc.Flatpaks = set(extract(nil, r.lists[listFlatpaks], env.Fields, s))
 	d.mergeObjects(&desc, env.Objects)
+	if len(desc.Containers)+len(desc.Modules)+len(desc.Flatpaks) > 0 {
+		// Every artifact kind is a package to rules, as the object
+		// headers' are (mergeObjects).
+		desc.Packages = set(slices.Concat(desc.Packages, desc.Containers, desc.Modules, desc.Flatpaks))
+	}
 	desc.Objects = set(appendKinds(desc.Objects, &desc))
 	if fm {
 		d.fmDefaults(&desc, r, env)

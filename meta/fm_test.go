@@ -111,6 +111,7 @@ func TestGroupsAndArtifactKinds(t *testing.T) {
 		{"modules", got.Modules, []string{"nodejs"}},
 		{"flatpaks", got.Flatpaks, []string{"org.gnome.Maps"}},
 		{"objects", got.Objects, []string{"containers/fedora-toolbox", "containers/httpd", "flatpaks/org.gnome.Maps", "modules/nodejs"}},
+		{"packages", got.Packages, []string{"fedora-toolbox", "httpd", "nodejs", "org.gnome.Maps"}},
 	} {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("%s = %q, want %q", c.field, c.got, c.want)

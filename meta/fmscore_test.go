@@ -147,6 +147,7 @@ func TestFMScore(t *testing.T) {
 			sa = &agreement{}
 			schemas[m.schema] = sa
 		}
+		var block strings.Builder // this message's disagreements
 		for _, f := range fmFields {
 			want, ok := m.expected[f.name]
 			if !ok {
@@ -177,7 +178,10 @@ func TestFMScore(t *testing.T) {
 				sa.agree++
 				continue
 			}
-			fmt.Fprintf(w, "line %d %s %s\n  got  %s\n  want %s\n", m.line, m.schema, f.name, gotText, wantText)
+			fmt.Fprintf(&block, "  %s\n    want %s\n    got  %s\n", f.name, wantText, gotText)
+		}
+		if block.Len() > 0 {
+			fmt.Fprintf(w, "line %d %s %s\n%s", m.line, m.schema, m.env.Topic, block.String())
 		}
 	}
 	t.Logf("disagreements written to %s", out.Name())
