@@ -292,3 +292,28 @@ func TestFMFileDefaultsServeTheirOwnRules(t *testing.T) {
 		})
 	}
 }
+
+// An extra file's schema rules are tried before the embedded ones, and
+// "replace: true" drops the embedded schema rules of its service.
+func TestExtraFileSchemaRules(t *testing.T) {
+	const js = `{"topic": "org.fedoraproject.prod.bodhi.update.comment", "msg": {"comment": {"karma": 1}},
+		"headers": {"fedora_messaging_schema": "bodhi.update.comment.v1"}}`
+	for _, tc := range []struct {
+		name, file, subtitle string
+	}{
+		{"extends: the extra rule wins", "service: bodhi\ntopics:\n  - schema: bodhi.update.comment.v1\n    summary: mine\n", "mine"},
+		{"a rule for another schema leaves it", "service: bodhi\ntopics:\n  - schema: bodhi.other.v1\n    summary: mine\n", "karma rule 1"},
+		{"replace drops the embedded schema rules", "service: bodhi\nreplace: true\ntopics:\n  - schema: bodhi.other.v1\n    summary: mine\n",
+			"org.fedoraproject.prod.bodhi.update.comment"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := newDescriber(fmProcessors, "p", Options{Files: []string{writeProcessor(t, "bodhi.yaml", tc.file)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := d.Describe(envelope(t, js)); got.Subtitle != tc.subtitle {
+				t.Errorf("subtitle %q, want %q", got.Subtitle, tc.subtitle)
+			}
+		})
+	}
+}
