@@ -44,6 +44,7 @@ var exprEnvTypes = map[string]any{
 	"owner":     "",
 	"severity":  "",
 	"headers":   map[string]any{},
+	exprRunKey:  (*exprRun)(nil),
 }
 
 var exprOptions = func() []expr.Option {
@@ -51,7 +52,7 @@ var exprOptions = func() []expr.Option {
 	for _, b := range exprBuiltins {
 		opts = append(opts, expr.EnableBuiltin(b))
 	}
-	return opts
+	return append(opts, sandboxOptions()...)
 }()
 
 // vms reuses expr VMs (a VM is not safe for concurrent use, and a fresh
@@ -110,6 +111,8 @@ func compileExpr(raw json.RawMessage, owner string) (*Rule, error) {
 		eval: func(m *Message) (bool, error) {
 			env := m.exprEnvironment(needs)
 			env["owner"] = owner
+			m.run = exprRun{m: m}
+			env[exprRunKey] = &m.run
 			v := vms.Get().(*vm.VM)
 			out, err := v.Run(program, env)
 			vms.Put(v)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"hark/bus"
 	"hark/meta"
@@ -116,6 +117,12 @@ type Message struct {
 	ownerUsers []string
 	ownerGrps  []string
 	ownersDone bool
+
+	// The limit of evaluation (see Limit), and the state of the
+	// expression running.
+	deadline time.Time
+	done     <-chan struct{}
+	run      exprRun
 }
 
 // NewMessage prepares a message for rule evaluation.
