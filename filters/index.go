@@ -244,8 +244,8 @@ func (ix *Index) match(done <-chan struct{}, env *bus.Envelope, desc *meta.Descr
 			s.matched = append(s.matched, f)
 		}
 	}
-	if len(s.matched) == 0 {
-		return nil
+	if len(s.matched) == 0 || cancelled(done) {
+		return nil // cut short: no one-shot filter is used up for it
 	}
 	slices.SortFunc(s.matched, func(a, b *compiled) int { return cmp.Compare(a.ord, b.ord) })
 	matched := slices.Compact(s.matched)
@@ -264,6 +264,15 @@ func (ix *Index) match(done <-chan struct{}, env *bus.Envelope, desc *meta.Descr
 		ix.retire(f)
 	}
 	return hits
+}
+
+func cancelled(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Naive evaluates every active filter of every user, without the index

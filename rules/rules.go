@@ -84,7 +84,21 @@ type Rule struct {
 // Eval evaluates the rule on m. An error means the rule could not be
 // evaluated (an expression reading a missing key); callers treat it as
 // "the filter does not match", negated or not.
-func (r *Rule) Eval(m *Message) (bool, error) { return r.eval(m) }
+//
+// A costly rule (see Costly) does not start once m's limit is reached.
+func (r *Rule) Eval(m *Message) (bool, error) {
+	if r.Costly() && m.limited() {
+		if err := m.Spent(); err != nil {
+			return false, err
+		}
+	}
+	return r.eval(m)
+}
+
+// Costly says whether the rule's cost is in its author's hands (a regex,
+// an expression) rather than a lookup's: such rules are what a budget
+// per message bounds.
+func (r *Rule) Costly() bool { return r.Cost >= costPackageRegex }
 
 // Ownership answers who owns a package. It is implemented by
 // owners.Snapshot; the index and the owned-by rules read it per message.
