@@ -74,6 +74,10 @@ type Options struct {
 	// Owners is the package ownership data previews evaluate owned-by
 	// and group-owned rules with (as matching does); nil means none.
 	Owners func() rules.Ownership
+	// RuleBudget is how long a filter's regex and expression rules may
+	// run on one message of a preview (config rules.budget_per_message);
+	// 0 means preview.DefaultBudget.
+	RuleBudget time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

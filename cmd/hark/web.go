@@ -18,6 +18,7 @@ func newWebUI(ctx context.Context, cfg *config.Config, st ui.Store, deliverer *d
 		Store: st, BaseURL: cfg.Web.BaseURL, Logger: log, DefaultFilters: cfg.Users.DefaultFilters,
 		SessionTTL: cfg.Web.SessionTTL,
 		Confirmer:  deliverer, Tester: deliverer, Unsubscriber: deliverer, Owners: ownershipOf(owned),
+		RuleBudget: cfg.Rules.BudgetPerMessage,
 	}
 	if o := cfg.OIDC; o.Issuer != "" {
 		opts.OIDC = &ui.OIDCOptions{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes, UsernameClaim: o.UsernameClaim}

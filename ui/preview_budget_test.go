@@ -1,0 +1,71 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"hark/store"
+)
+
+// storeBigMessages puts n bodhi messages in the history, each with a
+// text of size bytes.
+func storeBigMessages(t *testing.T, ts *testServer, n, size int) {
+	t.Helper()
+	var batch []store.Message
+	text := strings.Repeat("a", size)
+	for i := range n {
+		key := fmt.Sprintf("big-%d", i)
+		topic := "org.fedoraproject.prod.bodhi.update.comment"
+		sec := float64(1767225600 + 60*i)
+		env, _ := json.Marshal(map[string]any{"msg": map[string]any{"text": text}, "msg_id": key, "timestamp": sec, "topic": topic})
+		sm, err := store.NewMessage(key, topic, sec, env, map[string]any{"app": "bodhi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, sm)
+	}
+	if _, err := ts.store.AddMessages(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A preview of costly rules answers within its time limit, telling the
+// user that their rule failed and why.
+func TestPreviewOfCostlyRulesHonoursItsLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		n, size   int
+		rule      string
+		partial   bool
+		errorText string
+	}{
+		// 18 s a message unbounded; 1000 messages at the budget each
+		// outlast the limit.
+		{"nested loops", 1000, 100, `{"kind":"expr","args":{"expression":"let r = 1..1000; all(r, {all(r, {all(r, {true})})})"}}`, true, "budget"},
+		// About 16 s a message unbounded, in the text check and again in
+		// the evaluation.
+		{"wide regex", 5, 1 << 20, `{"kind":"regex","args":{"pattern":"\\w{1000}\\W"}}`, false, "budget"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			alice := ts.login(t, "alice", false)
+			storeBigMessages(t, ts, tc.n, tc.size)
+			start := time.Now()
+			p := decodePreview(t, alice.postJSON("/api/v1/preview", `{"rules":[`+tc.rule+`]}`))
+			took := time.Since(start)
+			// The limit plus a margin for a loaded machine.
+			if limit := previewTimeout + 2*time.Second; took > limit {
+				t.Errorf("preview took %v, more than %v", took, limit)
+			}
+			// A loaded machine may cut the second case short too.
+			if (tc.partial && !p.Partial) || p.RuleErrors == 0 || !strings.Contains(p.RuleError, tc.errorText) || len(p.Matches) != 0 {
+				t.Errorf("preview = partial %v, %d rule errors (%q), %d matches; want partial %v (or true) and rule errors naming the %s",
+					p.Partial, p.RuleErrors, p.RuleError, len(p.Matches), tc.partial, tc.errorText)
+			}
+		})
+	}
+}
