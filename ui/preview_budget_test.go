@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"hark/bus"
+	"hark/filters"
+	"hark/meta"
+	"hark/rules"
 	"hark/store"
 )
 
@@ -67,5 +71,38 @@ func TestPreviewOfCostlyRulesHonoursItsLimit(t *testing.T) {
 					p.Partial, p.RuleErrors, p.RuleError, len(p.Matches), tc.partial, tc.errorText)
 			}
 		})
+	}
+}
+
+// The filter page shows its owner the last failure of each rule, such
+// as a costly expression stopped at the budget while matching.
+func TestFilterPageShowsLastRuleError(t *testing.T) {
+	ix := filters.New(filters.Options{Budget: 20 * time.Millisecond})
+	ts := newTestServer(t, func(o *Options) { o.RuleErrors = ix.RuleErrors })
+	alice := ts.login(t, "alice", false)
+	const rulesJSON = `[{"kind":"app","args":{"names":["bodhi"]}},{"kind":"expr","args":{"expression":"let r = 1..1000; all(r, {all(r, {all(r, {true})})})"}}]`
+	f := userFilter(t, ts, "alice", "loops", rulesJSON)
+	var specs []rules.Spec
+	if err := json.Unmarshal([]byte(rulesJSON), &specs); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.SetUser("alice", []filters.Filter{{Name: "loops", Active: true, Destinations: []string{"email:alice@example.org"}, Rules: specs}}); err != nil {
+		t.Fatal(err)
+	}
+	page := alice.get(fmt.Sprintf("/filters/%d", f.ID))
+	if strings.Contains(page.Body, "rule-error") {
+		t.Fatalf("an error shown before any message: %s", page.Body)
+	}
+	env, err := bus.Decode([]byte(`{"topic": "org.fedoraproject.prod.bodhi.update.comment", "msg_id": "m1", "msg": {}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hits := ix.Match(env, &meta.Description{App: "bodhi"}); len(hits) != 0 {
+		t.Fatalf("hits = %v from a rule over budget", hits)
+	}
+	page = alice.get(fmt.Sprintf("/filters/%d", f.ID))
+	i := strings.Index(page.Body, `data-rule="1"`)
+	if i < 0 || !strings.Contains(page.Body[i:], "evaluation budget exceeded") || strings.Contains(page.Body[:i], "rule-error") {
+		t.Errorf("the page does not show the expression's budget error under rule 1:\n%s", page.Body)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"hark/filters"
 	"hark/rules"
 	"hark/store"
 )
@@ -78,6 +79,10 @@ type Options struct {
 	// run on one message of a preview (config rules.budget_per_message);
 	// 0 means preview.DefaultBudget.
 	RuleBudget time.Duration
+	// RuleErrors returns the last rule error of each of a user's active
+	// filters that had one (filters.Index.RuleErrors), which the filter
+	// page shows its owner; nil shows none.
+	RuleErrors func(user string) []filters.RuleError
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

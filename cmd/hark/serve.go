@@ -110,7 +110,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if ownership != nil {
 		sources = append(sources, metrics.Owners(ownership.Stats))
 	}
-	web, err := newWebUI(ctx, cfg, st, deliverer, ownership, log)
+	web, err := newWebUI(ctx, cfg, st, deliverer, ownership, index, log)
 	if err != nil {
 		return err
 	}
