@@ -62,3 +62,33 @@ func TestServeBudgetKeepsOthersNotified(t *testing.T) {
 	svc.eventually(t, "mallory's rules are counted over budget", func() bool { return svc.metric(t, "hark_rule_over_budget_total") > 0 })
 	svc.stop(t)
 }
+
+// SIGTERM does not wait for a rule that is running, even with a budget
+// far longer than the shutdown may take.
+func TestServeStopsPromptlyWhileARuleRuns(t *testing.T) {
+	testpeer.RequireZMQ(t)
+	pub := testpeer.StartPub(t)
+	svc := newService(t, pub.Endpoint, "rules:\n  budget_per_message: 1h\n")
+	adminMust(t, "", "user", "add", "mallory", "--email", "mallory@example.org", "--confirmed")
+	path := filepath.Join(svc.dir, "mallory.json")
+	if err := os.WriteFile(path, []byte(mallorysFilters), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	adminMust(t, "", "filters", "import", path)
+	svc.start(t)
+	svc.settle(t, pub)
+
+	// About 15 s of the wide regex, unbounded.
+	received := svc.metric(t, "hark_bus_received_total")
+	pub.Send(frames(t, map[string]any{"topic": "org.fedoraproject.prod.tick.n", "msg": map[string]any{"text": strings.Repeat("a", 900<<10)},
+		"msg_id": "2026-wide", "timestamp": time.Now().Unix()})...)
+	svc.eventually(t, "the message is received", func() bool { return svc.metric(t, "hark_bus_received_total") > received })
+	time.Sleep(time.Second) // into the 15 s of the regex: no sign tells when it starts
+	start := time.Now()
+	svc.stop(t)
+	took := time.Since(start)
+	t.Logf("stopped %v after SIGTERM", took)
+	if took > 10*time.Second {
+		t.Errorf("hark serve took %v to stop after SIGTERM while a rule ran, more than 10 s", took)
+	}
+}
