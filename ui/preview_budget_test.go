@@ -106,3 +106,29 @@ func TestFilterPageShowsLastRuleError(t *testing.T) {
 		t.Errorf("the page does not show the expression's budget error under rule 1:\n%s", page.Body)
 	}
 }
+
+// Expressions that build gigabytes with string + or join fail on each
+// message, and the preview says so, instead of the service running out
+// of memory.
+func TestPreviewOfExpressionsBuildingTooMuch(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.login(t, "alice", false)
+	storeBigMessages(t, ts, 3, 10)
+	var b strings.Builder
+	b.WriteString(`let s0 = \"aaaaaaaaaaaaaaaa\"; `)
+	for i := 1; i <= 30; i++ {
+		fmt.Fprintf(&b, "let s%d = s%d + s%d; ", i, i-1, i-1)
+	}
+	doubling := b.String()
+	for name, expression := range map[string]string{
+		"doubling": doubling + "len(s30) > 0",
+		"join":     doubling[:strings.Index(doubling, "let s17")] + "len(join(map(1..20000, {s16}))) > 0",
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := decodePreview(t, alice.postJSON("/api/v1/preview", `{"rules":[{"kind":"expr","args":{"expression":"`+expression+`"}}]}`))
+			if p.RuleErrors != 3 || !strings.Contains(p.RuleError, "builds more than") || len(p.Matches) != 0 {
+				t.Errorf("preview = %d rule errors (%q), %d matches; want 3 errors of an expression building too much", p.RuleErrors, p.RuleError, len(p.Matches))
+			}
+		})
+	}
+}
