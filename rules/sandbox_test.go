@@ -77,7 +77,7 @@ func TestExprSandboxKeepsMeaning(t *testing.T) {
 		{`len(uniq(["a", "a", "b"])) == 2 && sort(keys(msg)) == ["agent", "comment"] && len(values(msg)) == 2`, true},
 		{`msg.comment.text matches "tr.s" && !(app matches "^koji$")`, true},
 		{`all(usernames, {len(#) >= 4}) && any(1..10, {# == 10}) && count(1..100, {# % 2 == 0}) == 50`, true},
-		{`app + 1 == "x"`, false}, // an error: not matched
+		{`msg.comment.text + 1 == "x"`, false}, // an error at run time: not matched
 	} {
 		m := testMessage(t)
 		src := `let doubled = "aaaaaaaaaaaaaaaa" + "aaaaaaaaaaaaaaaa"; ` + tc.src
@@ -215,5 +215,26 @@ func TestBoundedRegexAgreesWithMatch(t *testing.T) {
 				t.Errorf("%s on subject %d: %v, want %v", pattern, i, got, want)
 			}
 		}
+	}
+}
+
+// The sandbox's rewriting does not turn an author's mistakes into errors
+// at run time: they are still refused when the rule is saved.
+func TestExprSandboxKeepsCompileErrors(t *testing.T) {
+	for src, want := range map[string]string{
+		`topic + 1 == "x"`:  "mismatched types string and int",
+		`topic matches "("`: "missing closing )",
+		`upper(1) == "x"`:   "cannot use int as argument",
+		`join(1) == ""`:     "cannot use int as argument",
+	} {
+		args, _ := json.Marshal(map[string]string{"expression": src})
+		if _, err := Compile("expr", args, ""); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error with %q", src, err, want)
+		}
+	}
+	// Near the size limit, the rewritten tree still compiles.
+	big := strings.Repeat(`all(usernames, {# + "x" != ""}) && `, 48) + "true"
+	if _, err := evalExpr(t, big, testMessage(t)); err != nil {
+		t.Errorf("a large expression: %v", err)
 	}
 }
