@@ -217,11 +217,6 @@ func (ix *Index) DryRun(env *bus.Envelope, desc *meta.Description) []Hit {
 	return ix.match(nil, env, desc, false)
 }
 
-// DryRunContext is DryRun whose rules stop, failing, once ctx is done.
-func (ix *Index) DryRunContext(ctx context.Context, env *bus.Envelope, desc *meta.Description) []Hit {
-	return ix.match(ctx.Done(), env, desc, false)
-}
-
 func (ix *Index) match(done <-chan struct{}, env *bus.Envelope, desc *meta.Description, consume bool) []Hit {
 	m := rules.NewMessage(env, desc, ix.ownership())
 	defer m.Release()
