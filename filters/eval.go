@@ -72,6 +72,10 @@ type scratch struct {
 	budget time.Duration
 	done   <-chan struct{}
 	spent  map[*userFilters]time.Duration
+	// running is the owner of the costly rule evaluated last, since
+	// started; its time is charged when the next one starts.
+	running *userFilters
+	started time.Duration
 }
 
 var scratches = sync.Pool{New: func() any { return new(scratch) }}
@@ -93,7 +97,7 @@ func (s *scratch) release() {
 	s.cands = s.cands[:0]
 	clear(s.matched)
 	s.matched = s.matched[:0]
-	s.budget, s.done = 0, nil
+	s.budget, s.done, s.running = 0, nil, nil
 	clear(s.spent)
 	scratches.Put(s)
 }
@@ -160,26 +164,41 @@ func (s *scratch) eval(f *compiled, r *rules.Rule, m *rules.Message) (bool, erro
 	if !r.Costly() || (s.budget <= 0 && s.done == nil) {
 		return r.Eval(m)
 	}
+	if cancelled(s.done) {
+		return false, errCancelled
+	}
 	var deadline time.Time
-	start := time.Now()
 	if s.budget > 0 {
+		// One clock reading per costly rule: it ends the previous one's
+		// time, charged to its owner with the little cheap work done
+		// since, and starts this one's.
+		now := time.Since(epoch)
+		if s.spent == nil {
+			s.spent = map[*userFilters]time.Duration{}
+		}
+		if s.running != nil {
+			s.spent[s.running] += now - s.started
+			s.running = nil
+		}
 		left := s.budget - s.spent[f.user]
 		if left <= 0 {
 			return false, errOverBudget
 		}
-		deadline = start.Add(left)
+		s.running, s.started = f.user, now
+		deadline = epoch.Add(now + left)
 	}
 	m.Limit(deadline, s.done)
 	ok, err := r.Eval(m)
 	m.Limit(time.Time{}, nil)
-	if s.budget > 0 {
-		if s.spent == nil {
-			s.spent = map[*userFilters]time.Duration{}
-		}
-		s.spent[f.user] += time.Since(start)
-	}
 	return ok, err
 }
+
+// epoch is what the budget's clock readings are relative to: time.Since
+// reads only the monotonic clock, at half the cost of time.Now, and it
+// is read for every costly rule evaluated.
+var epoch = time.Now()
+
+var errCancelled = fmt.Errorf("%w: matching cancelled", rules.ErrBudget)
 
 var errOverBudget = fmt.Errorf("%w: the owner's rules used up the time allowed per message", rules.ErrBudget)
 

@@ -84,16 +84,9 @@ type Rule struct {
 // Eval evaluates the rule on m. An error means the rule could not be
 // evaluated (an expression reading a missing key); callers treat it as
 // "the filter does not match", negated or not.
-//
-// A costly rule (see Costly) does not start once m's limit is reached.
-func (r *Rule) Eval(m *Message) (bool, error) {
-	if r.Costly() && m.limited() {
-		if err := m.Spent(); err != nil {
-			return false, err
-		}
-	}
-	return r.eval(m)
-}
+// A costly rule (see Costly) stops with ErrBudget once m's limit
+// (see Limit) is reached.
+func (r *Rule) Eval(m *Message) (bool, error) { return r.eval(m) }
 
 // Costly says whether the rule's cost is in its author's hands (a regex,
 // an expression) rather than a lookup's: such rules are what a budget
@@ -134,9 +127,9 @@ type Message struct {
 
 	// The limit of evaluation (see Limit), and the state of the
 	// expression running.
-	deadline time.Time
-	done     <-chan struct{}
-	run      exprRun
+	until time.Duration // since epoch; 0: no deadline
+	done  <-chan struct{}
+	run   exprRun
 }
 
 // NewMessage prepares a message for rule evaluation.
