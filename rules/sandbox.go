@@ -110,7 +110,10 @@ var boundedBuiltins = map[string]func(r *exprRun, args []any) (int, error){
 
 func stringArgSize(_ *exprRun, args []any) (int, error) {
 	s, _ := args[0].(string)
-	return len(s) * utf8.UTFMax, nil // a case change can grow a rune
+	// A case change grows text by half at most, but strings.Map turns
+	// each byte of invalid UTF-8 (a slice through a rune) into a
+	// three-byte U+FFFD.
+	return len(s) * 3, nil
 }
 
 func lenSize(_ *exprRun, args []any) (int, error) {
