@@ -11,6 +11,7 @@ import (
 	"hark/bus"
 	"hark/filters"
 	"hark/meta"
+	"hark/rules"
 )
 
 // costlyFilters are mallory's: the expression that takes 18 s
@@ -72,6 +73,20 @@ func TestBudgetBoundsOneUsersRules(t *testing.T) {
 	}
 	if errs := ix.RuleErrors("alice"); len(errs) != 0 {
 		t.Errorf("alice's filters show errors: %+v", errs)
+	}
+	// Changing one filter keeps the others' errors, and drops its own.
+	fs := costlyFilters()
+	fs[1].Rules = []rules.Spec{rule("regex", `{"pattern": "\\w{999}\\W"}`, false)}
+	if err := ix.SetUser("mallory", fs); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ix.RuleErrors("mallory") {
+		if e.Filter == "wide" {
+			t.Errorf("the changed filter still shows %q", e.Error)
+		}
+	}
+	if len(ix.RuleErrors("mallory")) != len(errs)-1 {
+		t.Errorf("after changing one filter, %d of %d errors are left", len(ix.RuleErrors("mallory")), len(errs))
 	}
 }
 

@@ -152,6 +152,7 @@ func (ix *Index) SetUser(user string, fs []Filter) error {
 	ix.mu.Lock()
 	old := ix.users[user]
 	if old != nil {
+		keepRuleErrors(old.compiled, uf.compiled)
 		ix.unfile(old.compiled...)
 		i := slices.Index(ix.order, old)
 		ix.order[i] = uf
@@ -167,6 +168,26 @@ func (ix *Index) SetUser(user string, fs []Filter) error {
 		ix.release(old.compiled...)
 	}
 	return nil
+}
+
+// keepRuleErrors carries the last rule error of each filter whose rules
+// did not change over to its new compilation, so editing one filter
+// does not hide what went wrong with the others.
+func keepRuleErrors(old, fs []*compiled) {
+	for _, f := range fs {
+		for _, o := range old {
+			if o.name == f.name && sameRules(o.spec.Rules, f.spec.Rules) {
+				f.lastErr.Store(o.lastErr.Load())
+				break
+			}
+		}
+	}
+}
+
+func sameRules(a, b []rules.Spec) bool {
+	return slices.EqualFunc(a, b, func(x, y rules.Spec) bool {
+		return x.Kind == y.Kind && x.Negate == y.Negate && string(x.Args) == string(y.Args)
+	})
 }
 
 // RemoveUser drops a user and their filters.

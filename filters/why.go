@@ -40,7 +40,7 @@ type RuleError struct {
 }
 
 // RuleErrors returns the last rule error of each of a user's active
-// filters that had one since the filters were last set, in the user's
+// filters that had one since its rules last changed, in the user's
 // order.
 func (ix *Index) RuleErrors(user string) []RuleError {
 	ix.mu.RLock()
