@@ -20,9 +20,8 @@ import (
 type Store interface {
 	UserByName(ctx context.Context, name string) (store.User, error)
 	ListDestinations(ctx context.Context, userID int64) ([]store.Destination, error)
-	SaveDestination(ctx context.Context, d store.Destination) (store.Destination, error)
 	ListFilters(ctx context.Context, userID int64) ([]store.Filter, error)
-	ReplaceFilters(ctx context.Context, userID int64, fs []store.Filter) ([]store.Filter, error)
+	ImportFilters(ctx context.Context, userID int64, create []store.Destination, fs []store.Filter) ([]store.Filter, []store.Destination, error)
 }
 
 // Export is a user's filters in the export format, in their order.
@@ -66,9 +65,10 @@ type ImportResult struct {
 }
 
 // Import applies an export file to its user: it replaces the user's
-// filters with the file's, or with merge adds and updates them by name.
-// Destinations the user does not have yet are created unconfirmed; one
-// that belongs to another user is refused, and nothing changes.
+// filters with the file's, or with merge adds and updates them by name,
+// within filters' limits. Destinations the user does not have yet are
+// created unconfirmed. It is all or nothing: an import that fails
+// changes nothing, not even the destinations it would have created.
 func Import(ctx context.Context, st Store, e *filters.Export, merge bool) (ImportResult, error) {
 	u, err := st.UserByName(ctx, e.User)
 	if err != nil {
@@ -82,11 +82,11 @@ func Import(ctx context.Context, st Store, e *filters.Export, merge bool) (Impor
 	if err := filters.Validate(want); err != nil {
 		return ImportResult{}, fmt.Errorf("import filters of %s: %w", e.User, err)
 	}
-	ids, created, err := ensureDestinations(ctx, st, u, want)
+	ids, create, created, err := destinationIDs(ctx, st, u, want)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import filters of %s: %w", e.User, err)
 	}
-	if _, err := st.ReplaceFilters(ctx, u.ID, toStore(want, ids)); err != nil {
+	if _, _, err := st.ImportFilters(ctx, u.ID, create, toStore(want, ids)); err != nil {
 		return ImportResult{}, fmt.Errorf("import filters of %s: %w", e.User, err)
 	}
 	return ImportResult{Filters: len(want), NewDestinations: created}, nil
@@ -131,12 +131,13 @@ func AddDefaults(ctx context.Context, st Store, user string) (int, error) {
 // Address is a destination as the filter format names it: "kind:address".
 func Address(d store.Destination) string { return d.Kind + ":" + d.Address }
 
-// ensureDestinations returns the IDs of every destination fs use,
-// creating the missing ones unconfirmed, and the names of those created.
-func ensureDestinations(ctx context.Context, st Store, u store.User, fs []filters.Filter) (map[string]int64, []string, error) {
+// destinationIDs maps every destination fs use to its ID: the user's
+// own, or for the ones to create (returned, with their names) the
+// placeholder store.ImportFilters fills in.
+func destinationIDs(ctx context.Context, st Store, u store.User, fs []filters.Filter) (map[string]int64, []store.Destination, []string, error) {
 	dests, err := st.ListDestinations(ctx, u.ID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ids := make(map[string]int64, len(dests))
 	have := make([]string, 0, len(dests))
@@ -145,15 +146,13 @@ func ensureDestinations(ctx context.Context, st Store, u store.User, fs []filter
 		have = append(have, Address(d))
 	}
 	created := filters.NewDestinations(have, fs)
-	for _, addr := range created {
+	create := make([]store.Destination, len(created))
+	for i, addr := range created {
 		kind, address, _ := strings.Cut(addr, ":") // checked by filters.Validate
-		d, err := st.SaveDestination(ctx, store.Destination{UserID: u.ID, Kind: kind, Address: address, Enabled: true})
-		if err != nil {
-			return nil, nil, err
-		}
-		ids[addr] = d.ID
+		create[i] = store.Destination{Kind: kind, Address: address, Enabled: true}
+		ids[addr] = -int64(i + 1)
 	}
-	return ids, created, nil
+	return ids, create, created, nil
 }
 
 // toStore converts filters in the export format to the store's records.

@@ -47,6 +47,10 @@ type AMQPOptions struct {
 	// readers such as hark tail that keep nothing; Envelope.Ack is then
 	// nil.
 	AutoAck bool
+	// MaxMessageBytes bounds a message's body (default
+	// DefaultMaxMessageBytes). A larger one is rejected without requeue,
+	// counted in Stats.TooLarge and logged.
+	MaxMessageBytes int
 	// ReconnectMin and ReconnectMax bound the backoff between connection
 	// attempts (defaults 500ms and 15s).
 	ReconnectMin, ReconnectMax time.Duration
@@ -65,7 +69,7 @@ type AMQPSource struct {
 	log   *slog.Logger
 	dial  amqp.Config
 	stats struct {
-		received, invalid, reconnects atomic.Uint64
+		received, invalid, reconnects, tooLarge atomic.Uint64
 	}
 }
 
@@ -92,6 +96,9 @@ func NewAMQPSource(opts AMQPOptions) (*AMQPSource, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	dial, err := amqpConfig(opts)
 	if err != nil {
@@ -148,13 +155,14 @@ func amqpConfig(opts AMQPOptions) (amqp.Config, error) {
 	return cfg, nil
 }
 
-// Stats returns a snapshot of the counters. Only Received, Invalid and
-// Reconnects apply to AMQP.
+// Stats returns a snapshot of the counters. Only Received, Invalid,
+// Reconnects and TooLarge apply to AMQP.
 func (s *AMQPSource) Stats() Stats {
 	return Stats{
 		Received:   s.stats.received.Load(),
 		Invalid:    s.stats.invalid.Load(),
 		Reconnects: s.stats.reconnects.Load(),
+		TooLarge:   s.stats.tooLarge.Load(),
 	}
 }
 
@@ -170,6 +178,7 @@ func (s Stats) Plus(o Stats) Stats {
 		Replayed:       s.Replayed + o.Replayed,
 		ReplayFailures: s.ReplayFailures + o.ReplayFailures,
 		Reconnects:     s.Reconnects + o.Reconnects,
+		TooLarge:       s.TooLarge + o.TooLarge,
 	}
 }
 
@@ -268,6 +277,17 @@ func (s *AMQPSource) declare(ch *amqp.Channel) (string, error) {
 // or rejects it for good when it cannot be read: requeued, it would come
 // back forever.
 func (s *AMQPSource) deliver(ctx context.Context, d *amqp.Delivery, st *settler, handle func(context.Context, *Envelope)) {
+	if len(d.Body) > s.opts.MaxMessageBytes {
+		// Rejected, not requeued: it would come back forever. A queue
+		// with a dead-letter exchange keeps it there.
+		s.stats.tooLarge.Add(1)
+		s.log.Warn("amqp message rejected: too large", "msg_id", d.MessageId, "routing_key", d.RoutingKey,
+			"bytes", len(d.Body), "limit", s.opts.MaxMessageBytes)
+		if !s.opts.AutoAck {
+			st.settle(d.DeliveryTag, settleReject)
+		}
+		return
+	}
 	env, err := FromAMQP(d)
 	if err != nil {
 		s.stats.invalid.Add(1)

@@ -47,13 +47,16 @@ func ring1KB(b *testing.B, n int) [][][]byte {
 // receiver, not Python, sets the pace. The machine is shared and absolute
 // numbers are noisy, so "interleaved" alternates raw and decoded blocks of
 // messages in one stream and reports both rates and their ratio
-// (decode-msgs/s ÷ raw-msgs/s), which drift affects alike.
+// (decode-msgs/s ÷ raw-msgs/s), which drift affects alike. "guarded" is
+// "raw" through the ZMTP guard that bounds message sizes (compare the
+// two over several -count runs).
 func BenchmarkReceive(b *testing.B) {
 	for _, mode := range []struct {
-		name  string
-		every int // decode every message of one block in every; 0 never
-	}{{"raw", 0}, {"decode", 1}, {"interleaved", 2}} {
-		b.Run(mode.name, func(b *testing.B) { benchReceive(b, mode.every) })
+		name    string
+		every   int // decode every message of one block in every; 0 never
+		guarded bool
+	}{{"raw", 0, false}, {"guarded", 0, true}, {"decode", 1, false}, {"interleaved", 2, false}} {
+		b.Run(mode.name, func(b *testing.B) { benchReceive(b, mode.every, mode.guarded) })
 	}
 }
 
@@ -63,7 +66,7 @@ var sink *bus.Envelope
 // the interleaved mode: enough to make timing them cheap.
 const benchBlock = 256
 
-func benchReceive(b *testing.B, every int) {
+func benchReceive(b *testing.B, every int, guarded bool) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	ring := ring1KB(b, 1024)
 	pub := testpeer.StartPubHWM(b, 0) // queue without bound: lose nothing
@@ -74,7 +77,14 @@ func benchReceive(b *testing.B, every int) {
 	if err := sock.SetOption(zmq4.OptionSubscribe, ""); err != nil {
 		b.Fatal(err)
 	}
-	if err := sock.Dial(pub.Endpoint); err != nil {
+	endpoint := pub.Endpoint
+	if guarded {
+		var err error
+		if endpoint, err = bus.GuardedEndpoint(endpoint, bus.DefaultMaxMessageBytes); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := sock.Dial(endpoint); err != nil {
 		b.Fatal(err)
 	}
 	settleRaw(b, pub, sock)

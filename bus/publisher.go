@@ -108,11 +108,18 @@ func NewPublisher(ctx context.Context, opts PublisherOptions) (*Publisher, error
 	sock := zmq4.NewPub(ctx,
 		zmq4.WithAutomaticReconnect(!opts.Bind),
 		zmq4.WithLogger(slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)))
+	// Subscribers send a PUB socket only their subscriptions; the guard
+	// disconnects one that announces more than a message's worth.
+	guard, err := newZMTPGuard(DefaultMaxMessageBytes, DefaultHandshakeTimeout, nil)
+	if err != nil {
+		sock.Close()
+		return nil, fmt.Errorf("new publisher: %w", err)
+	}
 	connect, verb := sock.Dial, "connect"
 	if opts.Bind {
 		connect, verb = sock.Listen, "bind"
 	}
-	if err := connect(opts.Endpoint); err != nil {
+	if err := connect(guard.endpoint(opts.Endpoint)); err != nil {
 		sock.Close()
 		return nil, fmt.Errorf("new publisher: %s %s: %w", verb, opts.Endpoint, err)
 	}

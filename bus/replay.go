@@ -34,7 +34,7 @@ func (s *Subscriber) replayGap(ctx context.Context, ep Endpoint, seq *sequence, 
 	if !known || cur <= last+1 {
 		return nil
 	}
-	missed, err := fetchReplay(ctx, ep.Replay, last, cur, s.opts.ReplayTimeout)
+	missed, err := fetchReplay(ctx, s.replayGuard.endpoint(ep.Replay), last, cur, s.opts.ReplayTimeout)
 	if err != nil {
 		s.stats.replayFailures.Add(1)
 		s.log.Warn("replay failed, messages lost", "endpoint", ep.URL, "replay", ep.Replay,

@@ -92,6 +92,15 @@ type SubscriberOptions struct {
 	// duplicates, e.g. a replayed message that also arrived live
 	// (default 4096).
 	DedupWindow int
+	// MaxMessageBytes bounds a message's JSON envelope (default
+	// DefaultMaxMessageBytes). A peer that announces a larger message is
+	// disconnected before hark allocates it; the refusal is counted in
+	// Stats.TooLarge and logged.
+	MaxMessageBytes int
+	// HandshakeTimeout bounds how long a peer may take to complete its
+	// ZMTP handshake before it is disconnected (default
+	// DefaultHandshakeTimeout).
+	HandshakeTimeout time.Duration
 	// Verifier, when set, drops messages whose signature does not verify.
 	Verifier SignatureChecker
 	// Logger receives malformed-message, reconnect and replay reports
@@ -118,6 +127,8 @@ type Stats struct {
 	// Reconnects is connections lost and dialed again, by the peer's
 	// restart or by the silence watchdog.
 	Reconnects uint64
+	// TooLarge is messages refused because they exceeded MaxMessageBytes.
+	TooLarge uint64
 }
 
 // Subscriber reads fedmsg messages from any number of publishers, one SUB
@@ -130,9 +141,12 @@ type Subscriber struct {
 	log   *slog.Logger
 	queue chan *Envelope
 	seen  *recentKeys
-	stats struct {
+	// guard and replayGuard close connections that announce messages
+	// over the limit (a replay answer carries many messages).
+	guard, replayGuard *zmtpGuard
+	stats              struct {
 		received, invalid, badSignature, duplicates, overflowed,
-		replayed, replayFailures, reconnects atomic.Uint64
+		replayed, replayFailures, reconnects, tooLarge atomic.Uint64
 	}
 }
 
@@ -147,6 +161,9 @@ const (
 	// dialTimeout bounds one TCP connect, so an unreachable host is
 	// retried instead of hanging for zmq4's default of 5 minutes.
 	dialTimeout = 10 * time.Second
+	// replayMessages is how many messages of the largest size one replay
+	// answer may carry.
+	replayMessages = 64
 )
 
 // NewSubscriber checks opts and fills its defaults.
@@ -182,12 +199,33 @@ func NewSubscriber(opts SubscriberOptions) (*Subscriber, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Subscriber{
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	s := &Subscriber{
 		opts:  opts,
 		log:   opts.Logger,
 		queue: make(chan *Envelope, opts.QueueSize),
 		seen:  newRecentKeys(opts.DedupWindow),
-	}, nil
+	}
+	limit := uint64(opts.MaxMessageBytes) + topicAllowance
+	var err error
+	if s.guard, err = newZMTPGuard(limit, opts.HandshakeTimeout, s.refuse); err != nil {
+		return nil, fmt.Errorf("new subscriber: %w", err)
+	}
+	if s.replayGuard, err = newZMTPGuard(limit*replayMessages, opts.HandshakeTimeout, s.refuse); err != nil {
+		return nil, fmt.Errorf("new subscriber: %w", err)
+	}
+	return s, nil
+}
+
+// refuse reports a peer disconnected for announcing an oversized message.
+func (s *Subscriber) refuse(err *FrameTooLargeError) {
+	s.stats.tooLarge.Add(1)
+	s.log.Warn("refused oversized message, peer disconnected", "peer", err.Peer, "bytes", err.Size, "limit", err.Limit)
 }
 
 // CheckEndpoint reports whether s is a ZeroMQ endpoint hark can dial or
@@ -228,6 +266,7 @@ func (s *Subscriber) Stats() Stats {
 		Replayed:       c.replayed.Load(),
 		ReplayFailures: c.replayFailures.Load(),
 		Reconnects:     c.reconnects.Load(),
+		TooLarge:       c.tooLarge.Load(),
 	}
 }
 
@@ -294,12 +333,12 @@ func (s *Subscriber) dial(sock zmq4.Socket, ep Endpoint) error {
 		}
 	}
 	if ep.Bind {
-		if err := sock.Listen(ep.URL); err != nil {
+		if err := sock.Listen(s.guard.endpoint(ep.URL)); err != nil {
 			return fmt.Errorf("bind %s: %w", ep.URL, err)
 		}
 		return nil
 	}
-	if err := sock.Dial(ep.URL); err != nil {
+	if err := sock.Dial(s.guard.endpoint(ep.URL)); err != nil {
 		return fmt.Errorf("dial %s: %w", ep.URL, err)
 	}
 	return nil
@@ -336,9 +375,11 @@ func (s *Subscriber) receiveLoop(ctx context.Context, sock zmq4.Socket, ep Endpo
 		if ctx.Err() != nil {
 			return
 		}
-		if err != nil && ep.Bind && errors.Is(err, io.EOF) {
-			// An active publisher left; the bound socket serves others.
-			s.log.Debug("active publisher disconnected", "endpoint", ep.URL)
+		var tooLarge *FrameTooLargeError
+		if err != nil && ep.Bind && (errors.Is(err, io.EOF) || errors.As(err, &tooLarge)) {
+			// An active publisher left, or the guard sent it away; the
+			// bound socket serves others.
+			s.log.Debug("active publisher disconnected", "endpoint", ep.URL, "err", err)
 			continue
 		}
 		if err != nil {

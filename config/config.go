@@ -6,6 +6,7 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -38,6 +39,9 @@ type Bus struct {
 	TopicPrefixes      []string   `yaml:"topic_prefixes"`
 	ValidateSignatures bool       `yaml:"validate_signatures"`
 	Signatures         Signatures `yaml:"signatures"`
+	// MaxMessageBytes bounds one message (a ZeroMQ envelope, an AMQP
+	// body), so no peer can make hark allocate without limit.
+	MaxMessageBytes int `yaml:"max_message_bytes"`
 	// AMQP is a fedora-messaging broker to read besides (or instead of)
 	// the ZeroMQ endpoints.
 	AMQP AMQP `yaml:"amqp"`
@@ -100,6 +104,33 @@ type Web struct {
 	MetricsListen string `yaml:"metrics_listen"`
 	// SessionTTL is how long a web login lasts before logging in again.
 	SessionTTL time.Duration `yaml:"session_ttl"`
+	// TrustedProxies are the reverse proxies (addresses or CIDR blocks)
+	// whose TrustedProxyHeader names the client's address, which the
+	// login rate limit counts by. Without them every client of a proxy
+	// would share its address, and one could slow everyone's logins.
+	TrustedProxies     []string `yaml:"trusted_proxies"`
+	TrustedProxyHeader string   `yaml:"trusted_proxy_header"`
+}
+
+// ProxyPrefixes are TrustedProxies as address blocks; an entry that is
+// not one (validation reports it) is left out.
+func (w Web) ProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range w.TrustedProxies {
+		if prefix, ok := parseProxy(p); ok {
+			out = append(out, prefix)
+		}
+	}
+	return out
+}
+
+// parseProxy reads an address ("10.0.0.1", one host) or a CIDR block.
+func parseProxy(s string) (netip.Prefix, bool) {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(ip, ip.BitLen()), true
+	}
+	p, err := netip.ParsePrefix(s)
+	return p.Masked(), err == nil
 }
 
 // Email is the SMTP relay that mail goes through.
@@ -143,6 +174,9 @@ type IRC struct {
 	// limits.
 	LineInterval time.Duration `yaml:"line_interval"`
 	Burst        int           `yaml:"burst"`
+	// MaxLines caps one notification's lines; the last links to the rest
+	// in the web UI, so one long message does not delay everyone's.
+	MaxLines int `yaml:"max_lines"`
 }
 
 // Owners is where package ownership (for owned-by and group-owned rules)
@@ -220,17 +254,21 @@ type Users struct {
 	// DefaultFilters gives a new user the starter filters (their own
 	// packages, mentions of them) instead of none.
 	DefaultFilters bool `yaml:"default_filters"`
+	// UnconfirmedTTL is how long an added destination waits for its
+	// confirmation before it lapses. Until then it holds nothing: other
+	// users may claim the same address, and whoever confirms owns it.
+	UnconfirmedTTL time.Duration `yaml:"unconfirmed_ttl"`
 }
 
 // Default is the configuration used with no file: everything on loopback,
 // the database in the user's data directory.
 func Default() *Config {
 	return &Config{
-		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941", AMQP: AMQP{Exchange: "amq.topic", Bindings: []string{"#"}, Prefetch: 1024, AppName: "hark"}},
+		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941", MaxMessageBytes: 1 << 20, AMQP: AMQP{Exchange: "amq.topic", Bindings: []string{"#"}, Prefetch: 1024, AppName: "hark"}},
 		Store:   Store{Path: defaultStorePath()},
 		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: 7 * 24 * time.Hour},
 		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},
-		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3},
+		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3, MaxLines: 5},
 		Owners:  Owners{Refresh: time.Hour},
 		History: History{Retention: 7 * 24 * time.Hour},
 		OIDC:    OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username"},
@@ -238,7 +276,7 @@ func Default() *Config {
 			Retry: Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},
 			Flood: Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},
 		},
-		Users: Users{DefaultFilters: true},
+		Users: Users{DefaultFilters: true, UnconfirmedTTL: 48 * time.Hour},
 		Rules: Rules{BudgetPerMessage: 50 * time.Millisecond},
 	}
 }

@@ -110,7 +110,7 @@ delivery:
 colour: blue
 `)
 	want := []string{
-		"hark.yaml:2:3: bus.endpoint: unknown key (known in bus: amqp, endpoints, inbound, signatures, topic_prefixes, validate_signatures)",
+		"hark.yaml:2:3: bus.endpoint: unknown key (known in bus: amqp, endpoints, inbound, max_message_bytes, signatures, topic_prefixes, validate_signatures)",
 		"hark.yaml:3:12: bus.inbound: \"http://x\" is not a tcp:// or ipc:// address",
 		"hark.yaml:7:14: email.smtp_port: \"many\" is not an integer",
 		"hark.yaml:8:8: email.tls: \"maybe\" is not one of [none starttls tls]",
@@ -145,6 +145,13 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"second document", "web: {}\n---\nweb: {}", "hark.yaml:2:1: a second YAML document; hark reads one"},
 		{"irc burst zero", "irc: {server: 'irc.example:6697', burst: 0}", "hark.yaml:1:42: irc.burst: must be at least 1, got 0"},
 		{"rules budget zero", "rules: {budget_per_message: 0s}", "hark.yaml:1:29: rules.budget_per_message: must be at least 1ms, got 0s"},
+		{"proxy not an address", "web: {trusted_proxies: [10.0.0.0/8, proxy.example], trusted_proxy_header: X-Forwarded-For}", `hark.yaml:1:37: web.trusted_proxies[1]: "proxy.example" is not an IP address or a CIDR block like 10.0.0.0/8`},
+		{"proxies without header", "web: {trusted_proxies: [10.0.0.1]}", "hark.yaml:1:24: web.trusted_proxies: set without web.trusted_proxy_header, the header they name the client in (X-Forwarded-For, say)"},
+		{"header without proxies", "web: {trusted_proxy_header: X-Real-IP}", "hark.yaml:1:29: web.trusted_proxy_header: set without web.trusted_proxies, the proxies whose header to believe"},
+		{"proxy header not a name", "web: {trusted_proxies: [10.0.0.1], trusted_proxy_header: 'X Forwarded'}", `hark.yaml:1:58: web.trusted_proxy_header: "X Forwarded" is not an HTTP header name`},
+		{"message limit too small", "bus: {max_message_bytes: 100}", "hark.yaml:1:26: bus.max_message_bytes: must be 1024-67108864 bytes, got 100"},
+		{"message limit too large", "bus: {max_message_bytes: 1000000000}", "hark.yaml:1:26: bus.max_message_bytes: must be 1024-67108864 bytes, got 1000000000"},
+		{"irc max lines one", "irc: {server: 'irc.example:6697', max_lines: 1}", "hark.yaml:1:46: irc.max_lines: must be 2-100 (some text and the link to the rest), got 1"},
 		{"irc channel without #", "irc: {server: 'irc.example:6697', channels: [hark]}", `hark.yaml:1:46: irc.channels[0]: "hark" is not a channel name like #hark`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

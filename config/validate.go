@@ -12,6 +12,13 @@ import (
 	"time"
 )
 
+// bus.max_message_bytes's range: Fedora's messages are a few KB; a
+// replay answer may hold 64 of the largest, which must still fit in memory.
+const (
+	minMessageBytes = 1 << 10
+	maxMessageBytes = 64 << 20
+)
+
 // validate checks every value and records every problem; it never stops
 // at the first.
 func (d *decoder) validate(c *Config) {
@@ -36,6 +43,9 @@ func (d *decoder) validate(c *Config) {
 			d.errorAt(key, "lists no certificate names; the topic could never be accepted")
 		}
 	}
+	if n := c.Bus.MaxMessageBytes; n < minMessageBytes || n > maxMessageBytes {
+		d.errorAt("bus.max_message_bytes", "must be %d-%d bytes, got %d", minMessageBytes, maxMessageBytes, n)
+	}
 
 	d.amqp(c.Bus.AMQP)
 
@@ -44,6 +54,19 @@ func (d *decoder) validate(c *Config) {
 	d.hostPort("web.listen", c.Web.Listen, true)
 	d.hostPort("web.metrics_listen", c.Web.MetricsListen, false)
 	d.httpURL("web.base_url", c.Web.BaseURL, true)
+	for i, p := range c.Web.TrustedProxies {
+		if _, ok := parseProxy(p); !ok {
+			d.errorAt(fmt.Sprintf("web.trusted_proxies[%d]", i), "%q is not an IP address or a CIDR block like 10.0.0.0/8", p)
+		}
+	}
+	switch h := c.Web.TrustedProxyHeader; {
+	case h == "" && len(c.Web.TrustedProxies) > 0:
+		d.errorAt("web.trusted_proxies", "set without web.trusted_proxy_header, the header they name the client in (X-Forwarded-For, say)")
+	case h != "" && len(c.Web.TrustedProxies) == 0:
+		d.errorAt("web.trusted_proxy_header", "set without web.trusted_proxies, the proxies whose header to believe")
+	case h != "" && strings.ContainsFunc(h, func(r rune) bool { return r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) }):
+		d.errorAt("web.trusted_proxy_header", "%q is not an HTTP header name", h)
+	}
 
 	d.required("email.smtp_host", c.Email.SMTPHost)
 	d.port("email.smtp_port", c.Email.SMTPPort)
@@ -64,6 +87,9 @@ func (d *decoder) validate(c *Config) {
 		d.atLeast("irc.line_interval", c.IRC.LineInterval, 10*time.Millisecond)
 		if c.IRC.Burst < 1 {
 			d.errorAt("irc.burst", "must be at least 1, got %d", c.IRC.Burst)
+		}
+		if c.IRC.MaxLines < 2 || c.IRC.MaxLines > 100 {
+			d.errorAt("irc.max_lines", "must be 2-100 (some text and the link to the rest), got %d", c.IRC.MaxLines)
 		}
 		for i, ch := range c.IRC.Channels {
 			if ch == "" || !strings.ContainsRune("#&", rune(ch[0])) || strings.ContainsAny(ch, " ,\x07") {
@@ -88,6 +114,7 @@ func (d *decoder) validate(c *Config) {
 	d.atLeast("history.retention", c.History.Retention, time.Minute)
 	d.atLeast("rules.budget_per_message", c.Rules.BudgetPerMessage, time.Millisecond)
 	d.atLeast("web.session_ttl", c.Web.SessionTTL, time.Minute)
+	d.atLeast("users.unconfirmed_ttl", c.Users.UnconfirmedTTL, time.Hour)
 
 	if c.OIDC.Issuer != "" {
 		d.httpURL("oidc.issuer", c.OIDC.Issuer, true)

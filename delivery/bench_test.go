@@ -38,7 +38,7 @@ func BenchmarkEmailDelivery(b *testing.B) {
 		NotificationID: 1, MsgID: "2026-msg-0001", Topic: "org.fedoraproject.prod.bodhi.update.comment", App: "bodhi",
 		Subtitle: "update 2026-msg-0001", Usernames: []string{"ralph"}, Packages: []string{"fedmsg"}, Time: w.now, Queued: w.now,
 		FilterID: w.filter.ID, FilterName: w.filter.Name, FilterLink: "https://hark.example.org/filters/1",
-		Unsubscribe: "https://hark.example.org/unsubscribe/" + w.d.UnsubscribeToken(w.user.ID, w.filter.ID),
+		Unsubscribe: "https://hark.example.org/unsubscribe/" + w.d.UnsubscribeToken(w.user.ID, w.filter.ID, w.filter.Created),
 	}}})
 	if err != nil {
 		b.Fatal(err)

@@ -38,7 +38,10 @@ func (c *confirmLimits) allow(o *Options, d store.Destination, now time.Time) bo
 		u = rate.NewLimiter(rate.Every(24*time.Hour/time.Duration(o.ConfirmPerDay)), o.ConfirmPerDay)
 		c.users[d.UserID] = u
 	}
-	key := d.Kind + ":" + d.Address
+	// Per user and address: several users may claim one address (the
+	// first is not necessarily its owner), and one claimant's mails
+	// must not hold back another's.
+	key := strconv.FormatInt(d.UserID, 10) + " " + d.Kind + ":" + d.Address
 	a := c.addrs[key]
 	if a == nil {
 		a = rate.NewLimiter(rate.Every(o.ConfirmEvery), 1)

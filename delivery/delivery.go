@@ -147,6 +147,9 @@ type Item struct {
 	FilterID   int64
 	FilterName string
 	FilterLink string
+	// HistoryLink is the notification on the user's history page in the
+	// web UI, where senders that cut a long notification send the reader.
+	HistoryLink string
 	// Unsubscribe is the one-click URL that turns the filter off
 	// (List-Unsubscribe); see UnsubscribeToken.
 	Unsubscribe string

@@ -306,8 +306,10 @@ func TestOnlyConfirmedEnabledDestinationsReceive(t *testing.T) {
 
 func TestUnsubscribeTokenTurnsOffItsFilterOnly(t *testing.T) {
 	w := newWorld(t, setup{})
-	token := w.d.UnsubscribeToken(w.user.ID, w.filter.ID)
-	for _, bad := range []string{token[:len(token)-2] + "AA", "", "not-base64!", w.d.UnsubscribeToken(w.user.ID+1, w.filter.ID)} {
+	token := w.d.UnsubscribeToken(w.user.ID, w.filter.ID, w.filter.Created)
+	for _, bad := range []string{token[:len(token)-2] + "AA", "", "not-base64!",
+		w.d.UnsubscribeToken(w.user.ID+1, w.filter.ID, w.filter.Created),
+		w.d.UnsubscribeToken(w.user.ID, w.filter.ID, w.filter.Created.Add(time.Millisecond))} {
 		if _, err := w.d.Unsubscribe(w.ctx, bad); err == nil {
 			t.Errorf("Unsubscribe(%q) succeeded", bad)
 		}

@@ -70,10 +70,13 @@ func (d *Deliverer) item(dir *snapshot, n store.Notification, m store.Message) I
 		Agent: desc.Agent, Usernames: desc.Usernames, Packages: desc.Packages,
 		Time: m.Timestamp, Queued: n.Created, Why: n.Why, FilterID: n.FilterID, attempts: n.Attempts,
 	}
+	if n.ID != 0 {
+		it.HistoryLink = d.o.BaseURL + "/history#n-" + strconv.FormatInt(n.ID, 10)
+	}
 	if f, ok := dir.filters[n.FilterID]; ok && n.FilterID != 0 {
 		it.FilterName = f.Name
 		it.FilterLink = d.o.BaseURL + "/filters/" + strconv.FormatInt(f.ID, 10)
-		it.Unsubscribe = d.o.BaseURL + "/unsubscribe/" + d.UnsubscribeToken(f.UserID, f.ID)
+		it.Unsubscribe = d.o.BaseURL + "/unsubscribe/" + d.UnsubscribeToken(f.UserID, f.ID, f.Created)
 	}
 	return it
 }

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // ErrBadToken is an unsubscribe token that was not made by this hark (or
@@ -23,49 +24,61 @@ var ErrBadToken = errors.New("invalid unsubscribe token")
 const tokenMAC = 16
 
 // UnsubscribeToken is the token of the one-click unsubscribe URL for
-// filter filterID of user userID: the two ids and an HMAC over them with
+// filter filterID of user userID, created at created: the ids, the
+// creation time (in milliseconds, as stored) and an HMAC over them with
 // the deliverer's key. It needs no table, never expires, and cannot be
-// forged or pointed at another user's filter without the key.
-func (d *Deliverer) UnsubscribeToken(userID, filterID int64) string {
-	msg := binary.AppendUvarint(binary.AppendUvarint(nil, uint64(userID)), uint64(filterID))
+// forged or pointed at another user's filter without the key. The
+// creation time binds it to this filter: ids are given again after a
+// deletion, and a link to a deleted filter must not turn off its
+// successor.
+func (d *Deliverer) UnsubscribeToken(userID, filterID int64, created time.Time) string {
+	msg := binary.AppendUvarint(nil, uint64(userID))
+	msg = binary.AppendUvarint(msg, uint64(filterID))
+	msg = binary.AppendUvarint(msg, uint64(created.UnixMilli()))
 	return base64.RawURLEncoding.EncodeToString(append(msg, d.mac(msg)...))
 }
 
 func (d *Deliverer) mac(msg []byte) []byte {
 	h := hmac.New(sha256.New, d.o.Key)
-	h.Write([]byte("hark unsubscribe\x00"))
+	h.Write([]byte("hark unsubscribe v2\x00"))
 	h.Write(msg)
 	return h.Sum(nil)[:tokenMAC]
 }
 
 // ParseUnsubscribeToken checks token and returns the user and filter it
-// names.
-func (d *Deliverer) ParseUnsubscribeToken(token string) (userID, filterID int64, err error) {
+// names, and when that filter was created.
+func (d *Deliverer) ParseUnsubscribeToken(token string) (userID, filterID int64, created time.Time, err error) {
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(raw) <= tokenMAC {
-		return 0, 0, ErrBadToken
+		return 0, 0, time.Time{}, ErrBadToken
 	}
 	msg, sum := raw[:len(raw)-tokenMAC], raw[len(raw)-tokenMAC:]
 	if !hmac.Equal(sum, d.mac(msg)) {
-		return 0, 0, ErrBadToken
+		return 0, 0, time.Time{}, ErrBadToken
 	}
-	u, n := binary.Uvarint(msg)
-	f, m := binary.Uvarint(msg[max(n, 0):])
-	if n <= 0 || m <= 0 || n+m != len(msg) {
-		return 0, 0, ErrBadToken
+	var fields [3]uint64
+	for i := range fields {
+		v, n := binary.Uvarint(msg)
+		if n <= 0 {
+			return 0, 0, time.Time{}, ErrBadToken
+		}
+		fields[i], msg = v, msg[n:]
 	}
-	return int64(u), int64(f), nil
+	if len(msg) != 0 {
+		return 0, 0, time.Time{}, ErrBadToken
+	}
+	return int64(fields[0]), int64(fields[1]), time.UnixMilli(int64(fields[2])), nil
 }
 
 // Unsubscribe applies a one-click unsubscribe (RFC 8058): it turns off
 // the filter token names and returns its id. The web UI serves
 // {base_url}/unsubscribe/{token} and calls this for the POST.
 func (d *Deliverer) Unsubscribe(ctx context.Context, token string) (filterID int64, err error) {
-	userID, filterID, err := d.ParseUnsubscribeToken(token)
+	userID, filterID, created, err := d.ParseUnsubscribeToken(token)
 	if err != nil {
 		return 0, fmt.Errorf("unsubscribe: %w", err)
 	}
-	if err := d.o.Store.SetFilterActive(ctx, userID, filterID, false); err != nil {
+	if err := d.o.Store.SetFilterActive(ctx, userID, filterID, created, false); err != nil {
 		return 0, fmt.Errorf("unsubscribe: %w", err)
 	}
 	return filterID, nil

@@ -16,15 +16,20 @@ import (
 
 // costlyFilters are mallory's: the expression that takes 18 s
 // unbounded, a regex that takes over a minute on a 5 MB message, and 300
-// regexes that each take a while on it.
+// regexes, in as many filters of as many rules as a user may have, that
+// each take a while on it.
 func costlyFilters() []filters.Filter {
 	dest := []string{"email:mallory@example.org"}
 	fs := []filters.Filter{
 		filter("loops", dest, rule("expr", `{"expression": "let r = 1..1000; all(r, {all(r, {all(r, {true})})})"}`, false)),
 		filter("wide", dest, rule("regex", `{"pattern": "\\w{1000}\\W"}`, false)),
 	}
-	for i := range 300 {
-		fs = append(fs, filter(fmt.Sprintf("r%d", i), dest, rule("regex", fmt.Sprintf(`{"pattern": "\\w{%d}\\d"}`, 100+i), false)))
+	for i := range 300 / filters.MaxRules {
+		var rs []rules.Spec
+		for j := range filters.MaxRules { // all true, after reading the whole text
+			rs = append(rs, rule("regex", fmt.Sprintf(`{"pattern": "\\w{%d}\\W"}`, 100+i*filters.MaxRules+j), false))
+		}
+		fs = append(fs, filter(fmt.Sprintf("r%d", i), dest, rs...))
 	}
 	return fs
 }

@@ -18,6 +18,16 @@ import (
 // and reads.
 const FormatVersion = 1
 
+// Limits on a user's filters, whichever way they come in (web page, API,
+// import file, command line): matching costs grow with them, and one
+// user must not make it slow for everyone.
+const (
+	MaxFilters      = 100 // filters of one user
+	MaxRules        = 20  // rules of one filter
+	MaxNameLen      = 100 // bytes of a filter's name
+	MaxDestinations = 20  // destinations of one filter
+)
+
 // Export is the export/import format of one user's filters, stable and
 // documented for people who keep their filters in git:
 //
@@ -45,11 +55,14 @@ func ParseExport(name string, data []byte) (*Export, error) {
 		return nil, fmt.Errorf("parse filters %s:%d: %w", name, decodeErrorLine(data, err), err)
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("parse filters %s:%d: trailing data after the JSON object", name, lineAt(data, dec.InputOffset()))
+		return nil, fmt.Errorf("parse filters %s:%d: trailing data after the JSON object", name, indexLines(data).at(data, dec.InputOffset()))
 	}
-	lines := positions(data)
+	var lines lines // found on the first error: a good file needs none
 	var errs []error
 	report := func(path string, err error) {
+		if lines == nil {
+			lines = positions(data)
+		}
 		errs = append(errs, fmt.Errorf("parse filters %s:%d: %s: %w", name, lines.of(path), path, err))
 	}
 	if e.Version != FormatVersion {
@@ -66,7 +79,8 @@ func ParseExport(name string, data []byte) (*Export, error) {
 }
 
 // Validate checks a user's filters: names present and unique, and
-// destinations well formed. Rules are checked when compiled.
+// destinations well formed, all within the limits. Rules are checked
+// when compiled.
 func Validate(fs []Filter) error {
 	var errs []error
 	check(fs, "", false, func(path string, err error) { errs = append(errs, fmt.Errorf("%s: %w", path, err)) })
@@ -74,23 +88,38 @@ func Validate(fs []Filter) error {
 }
 
 // check reports what is wrong with fs, by JSON path; with compile, rules
-// are compiled for owner too.
+// are compiled for owner too. Past a limit it looks no further in what
+// broke it: a huge file costs no more than a count.
 func check(fs []Filter, owner string, compile bool, report func(path string, err error)) {
+	if len(fs) > MaxFilters {
+		report("filters", fmt.Errorf("%d filters, more than the %d a user may have", len(fs), MaxFilters))
+		return
+	}
 	seen := map[string]int{}
 	for i, f := range fs {
 		at := fmt.Sprintf("filters[%d]", i)
 		switch prev, dup := seen[f.Name]; {
 		case strings.TrimSpace(f.Name) == "":
 			report(at+".name", errors.New("missing name"))
+		case len(f.Name) > MaxNameLen:
+			report(at+".name", fmt.Errorf("a name of %d bytes, longer than %d", len(f.Name), MaxNameLen))
 		case dup:
 			report(at+".name", fmt.Errorf("duplicate name %q (also filters[%d])", f.Name, prev))
 		default:
 			seen[f.Name] = i
 		}
-		for j, d := range f.Destinations {
-			if err := CheckDestination(d); err != nil {
-				report(fmt.Sprintf("%s.destinations[%d]", at, j), err)
+		if len(f.Destinations) > MaxDestinations {
+			report(at+".destinations", fmt.Errorf("%d destinations, more than the %d a filter may have", len(f.Destinations), MaxDestinations))
+		} else {
+			for j, d := range f.Destinations {
+				if err := CheckDestination(d); err != nil {
+					report(fmt.Sprintf("%s.destinations[%d]", at, j), err)
+				}
 			}
+		}
+		if len(f.Rules) > MaxRules {
+			report(at+".rules", fmt.Errorf("%d rules, more than the %d a filter may have", len(f.Rules), MaxRules))
+			continue
 		}
 		if !compile {
 			continue
@@ -162,10 +191,15 @@ func Import(current []Filter, e *Export, merge bool) []Filter {
 // NewDestinations returns the destinations fs use that are not in have,
 // in order of first use: the ones an import creates, unconfirmed.
 func NewDestinations(have []string, fs []Filter) []string {
+	seen := make(map[string]bool, len(have))
+	for _, d := range have {
+		seen[d] = true
+	}
 	var out []string
 	for _, f := range fs {
 		for _, d := range f.Destinations {
-			if !slices.Contains(have, d) && !slices.Contains(out, d) {
+			if !seen[d] {
+				seen[d] = true
 				out = append(out, d)
 			}
 		}
@@ -213,10 +247,11 @@ func (l lines) of(path string) int {
 // name a line. data must be valid JSON.
 func positions(data []byte) lines {
 	dec := json.NewDecoder(bytes.NewReader(data))
+	index := indexLines(data)
 	out := lines{}
 	var walk func(path string)
 	walk = func(path string) {
-		out[path] = lineAt(data, dec.InputOffset())
+		out[path] = index.at(data, dec.InputOffset())
 		tok, err := dec.Token()
 		if err != nil {
 			return
@@ -272,11 +307,29 @@ func decodeErrorLine(data []byte, err error) int {
 	return 1
 }
 
-// lineAt returns the line of the first token at or after off.
-func lineAt(data []byte, off int64) int {
+// lineIndex is where data's line breaks are, found once, so that the
+// line of each of a file's values is a binary search rather than a count
+// from the start (which made a large file's positions quadratic).
+type lineIndex []int
+
+func indexLines(data []byte) lineIndex {
+	var l lineIndex
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], '\n')
+		if j < 0 {
+			return l
+		}
+		l = append(l, i+j)
+		i += j + 1
+	}
+}
+
+// at returns the line of the first token at or after off.
+func (l lineIndex) at(data []byte, off int64) int {
 	i := min(int(off), len(data))
 	for i < len(data) && strings.IndexByte(" \t\r\n:,", data[i]) >= 0 {
 		i++
 	}
-	return 1 + bytes.Count(data[:i], []byte("\n"))
+	n, _ := slices.BinarySearch(l, i) // the breaks before i
+	return 1 + n
 }

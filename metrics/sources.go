@@ -23,6 +23,7 @@ func Bus(stats func() bus.Stats) Source {
 			{Name: "bus_replayed_total", Help: "Missed messages recovered from replay endpoints.", Value: float64(s.Replayed)},
 			{Name: "bus_replay_failures_total", Help: "Replay queries that failed.", Value: float64(s.ReplayFailures)},
 			{Name: "bus_reconnects_total", Help: "Bus connections lost and dialed again.", Value: float64(s.Reconnects)},
+			{Name: "bus_too_large_total", Help: "Messages refused because they exceeded bus.max_message_bytes.", Value: float64(s.TooLarge)},
 		}, nil
 	}
 }

@@ -29,10 +29,12 @@ func (s *SQLite) SetConfirmCode(ctx context.Context, id int64, code string, expi
 	return nil
 }
 
-// SetFilterActive turns filter id of user userID on or off: what a
-// one-click unsubscribe link does.
-func (s *SQLite) SetFilterActive(ctx context.Context, userID, id int64, active bool) error {
-	if err := changed(s.w.ExecContext(ctx, setFilterActive, active, ms(time.Now()), id, userID))(ErrNotFound); err != nil {
+// SetFilterActive turns filter id of user userID, created at created, on
+// or off: what a one-click unsubscribe link does. A filter of that id
+// created at another time is another filter (ErrNotFound): ids are given
+// again after a deletion.
+func (s *SQLite) SetFilterActive(ctx context.Context, userID, id int64, created time.Time, active bool) error {
+	if err := changed(s.w.ExecContext(ctx, setFilterActive, active, ms(time.Now()), id, userID, ms(created)))(ErrNotFound); err != nil {
 		return fmt.Errorf("set filter %d active=%t: %w", id, active, err)
 	}
 	return nil
@@ -54,6 +56,9 @@ type FilterName struct {
 	UserID int64
 	Name   string
 	Active bool
+	// Created tells this filter from a later one given the same id
+	// after it was deleted: unsubscribe links carry it.
+	Created time.Time
 }
 
 // FilterNames is every filter's name in one read, active or not: what
@@ -62,7 +67,10 @@ func (s *SQLite) FilterNames(ctx context.Context) ([]FilterName, error) {
 	rows, err := s.r.QueryContext(ctx, selectFilterNames)
 	fs, err := collect(rows, err, func(row scanner) (FilterName, error) {
 		var f FilterName
-		return f, row.Scan(&f.ID, &f.UserID, &f.Name, &f.Active)
+		var created int64
+		err := row.Scan(&f.ID, &f.UserID, &f.Name, &f.Active, &created)
+		f.Created = fromMS(created)
+		return f, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list filter names: %w", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -20,8 +21,44 @@ func (s *SQLite) SaveFilter(ctx context.Context, f Filter) (Filter, error) {
 // ReplaceFilters implements Filters. A filter whose name the user
 // already has keeps its ID, so the notifications it made still name it.
 func (s *SQLite) ReplaceFilters(ctx context.Context, userID int64, fs []Filter) ([]Filter, error) {
+	fs, _, err := s.ImportFilters(ctx, userID, nil, fs)
+	return fs, err
+}
+
+// ImportFilters implements Filters.
+func (s *SQLite) ImportFilters(ctx context.Context, userID int64, create []Destination, fs []Filter) ([]Filter, []Destination, error) {
 	now := time.Now()
+	create = slices.Clone(create)
+	fs = slices.Clone(fs)
+	for i := range fs {
+		fs[i].DestinationIDs = slices.Clone(fs[i].DestinationIDs) // placeholders are filled in below
+	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		for i := range create {
+			d := &create[i]
+			d.ID, d.UserID = 0, userID
+			if d.Created.IsZero() {
+				d.Created = now
+			}
+			if err := CheckAddress(d.Kind, d.Address); err != nil {
+				return fmt.Errorf("destination %s:%s: %w", d.Kind, d.Address, err)
+			}
+			if err := saveDestination(ctx, tx, d); err != nil {
+				return fmt.Errorf("destination %s:%s: %w", d.Kind, d.Address, err)
+			}
+		}
+		for i := range fs {
+			for j, id := range fs[i].DestinationIDs {
+				if id >= 0 {
+					continue
+				}
+				if k := int(-id - 1); k < len(create) {
+					fs[i].DestinationIDs[j] = create[k].ID
+				} else {
+					return fmt.Errorf("filter %q: destination %d names none of the %d created", fs[i].Name, id, len(create))
+				}
+			}
+		}
 		rows, err := tx.QueryContext(ctx, selectFilterNamesOfUser, userID)
 		type named struct {
 			id   int64
@@ -55,9 +92,12 @@ func (s *SQLite) ReplaceFilters(ctx context.Context, userID int64, fs []Filter) 
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("replace filters of user %d: %w", userID, err)
+		return nil, nil, fmt.Errorf("replace filters of user %d: %w", userID, err)
 	}
-	return fs, nil
+	for i := range create {
+		create[i].Created = fromMS(ms(create[i].Created))
+	}
+	return fs, create, nil
 }
 
 // saveFilter creates f (ID 0) or replaces it by ID within tx, rules and

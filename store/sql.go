@@ -14,6 +14,7 @@ var migrations = []string{
 	4: schemaV4,
 	5: schemaV5,
 	6: schemaV6,
+	7: schemaV7,
 }
 
 const createSchemaVersion = `
@@ -195,12 +196,10 @@ UPDATE destinations SET user_id = ?, kind = ?, address = ?, confirmed = ?, confi
 	confirm_expires = ?, enabled = ?, batch_count = ?, batch_delta_ms = ?, verbose = ?,
 	markup = ?, disabled_reason = ?
 WHERE id = ?`
-	selectDestinationOwner     = `SELECT id, user_id FROM destinations WHERE kind = ? AND address = ?`
-	selectDestinationByAddress = `SELECT ` + destinationColumns + ` FROM destinations WHERE kind = ? AND address = ?`
-	selectDestinationByID      = `SELECT ` + destinationColumns + ` FROM destinations WHERE id = ?`
-	selectDestinationsOfUser   = `SELECT ` + destinationColumns + ` FROM destinations WHERE user_id = ? ORDER BY kind, address`
-	selectAllDestinations      = `SELECT ` + destinationColumns + ` FROM destinations ORDER BY user_id, kind, address`
-	confirmDestination         = `
+	selectDestinationByID    = `SELECT ` + destinationColumns + ` FROM destinations WHERE id = ?`
+	selectDestinationsOfUser = `SELECT ` + destinationColumns + ` FROM destinations WHERE user_id = ? ORDER BY kind, address`
+	selectAllDestinations    = `SELECT ` + destinationColumns + ` FROM destinations ORDER BY user_id, kind, address`
+	confirmDestination       = `
 UPDATE destinations SET confirmed = 1, confirm_code = ''
 WHERE id = ? AND confirm_code != '' AND confirm_code = ? AND confirm_expires >= ?`
 )
@@ -360,9 +359,6 @@ WHERE s.hash = ? AND s.expires > ?`
 
 	selectFilterByID    = `SELECT ` + filterColumns + ` FROM filters f WHERE f.id = ?`
 	markFirstLogin      = `UPDATE users SET first_login = ? WHERE id = ? AND first_login = 0`
-	insertLoginFailure  = `INSERT INTO login_failures (key, at) VALUES (?, ?)`
-	countLoginFailures  = `SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?`
-	pruneLoginFailures  = `DELETE FROM login_failures WHERE at <= ?`
 	selectFilterMatches = `
 SELECT filter_id, COUNT(DISTINCT msg_key) FROM notifications
 WHERE user_id = ? AND filter_id IS NOT NULL AND created > ?
@@ -448,8 +444,8 @@ SELECT ` + scanColumns + ` FROM messages WHERE id IN (
 const (
 	disableDestination = `UPDATE destinations SET disabled_reason = ? WHERE id = ?`
 	setConfirmCode     = `UPDATE destinations SET confirm_code = ?, confirm_expires = ? WHERE id = ? AND confirmed = 0`
-	setFilterActive    = `UPDATE filters SET active = ?, updated = ? WHERE id = ? AND user_id = ?`
-	selectFilterNames  = `SELECT id, user_id, name, active FROM filters`
+	setFilterActive    = `UPDATE filters SET active = ?, updated = ? WHERE id = ? AND user_id = ? AND created = ?`
+	selectFilterNames  = `SELECT id, user_id, name, active, created FROM filters`
 	// Only notifications still in their lease are released: one marked
 	// meanwhile keeps its outcome.
 	releaseNotifications = `
@@ -618,3 +614,59 @@ var materialize = multiInsert{
 	tail:  ` ON CONFLICT DO NOTHING RETURNING ` + strings.ReplaceAll(notificationColumns, "n.", ""),
 	width: 10,
 }
+
+// schemaV7 lets several users claim one address until one of them
+// confirms it: an unconfirmed destination held its address for good, so
+// anyone could squat another person's address, and the refusal told them
+// whose addresses were registered. A user has an address once; a
+// confirmed address belongs to one user. The table is rebuilt to drop
+// its UNIQUE (kind, address), with foreign keys off (see migrate) so
+// that dropping the old table cascades to nothing. The failed logins of
+// schemaV2 go: the web UI limits logins in memory.
+var schemaV7 = `
+CREATE TABLE destinations_v7 (
+	id              INTEGER PRIMARY KEY,
+	user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	kind            TEXT    NOT NULL CHECK (kind IN ('email', 'irc')),
+	address         TEXT    NOT NULL,
+	confirmed       INTEGER NOT NULL DEFAULT 0,
+	confirm_code    TEXT    NOT NULL DEFAULT '',
+	confirm_expires INTEGER NOT NULL DEFAULT 0,
+	enabled         INTEGER NOT NULL DEFAULT 1,
+	batch_count     INTEGER NOT NULL DEFAULT 0,
+	batch_delta_ms  INTEGER NOT NULL DEFAULT 0,
+	verbose         INTEGER NOT NULL DEFAULT 0,
+	markup          INTEGER NOT NULL DEFAULT 0,
+	disabled_reason TEXT    NOT NULL DEFAULT '',
+	created         INTEGER NOT NULL
+);
+INSERT INTO destinations_v7 (` + destinationColumns + `)
+SELECT ` + destinationColumns + ` FROM destinations;
+DROP TABLE destinations;
+ALTER TABLE destinations_v7 RENAME TO destinations;
+CREATE UNIQUE INDEX destinations_user ON destinations (user_id, kind, address);
+CREATE UNIQUE INDEX destinations_confirmed ON destinations (kind, address) WHERE confirmed = 1;
+CREATE INDEX destinations_address ON destinations (kind, address, confirmed);
+` + bumpTriggers("destinations") + `
+DROP TABLE login_failures;
+`
+
+// Destinations claimed by several users (see schemaV7).
+const (
+	// selectDestinationOf is the user's own destination of an address.
+	selectDestinationOfUser = `SELECT id FROM destinations WHERE user_id = ? AND kind = ? AND address = ?`
+	// selectConfirmedOwner is who has confirmed an address, but for
+	// destination ?3.
+	selectConfirmedOwner = `SELECT user_id FROM destinations WHERE kind = ? AND address = ? AND confirmed = 1 AND id != ?`
+	// deleteOtherClaims drops the claims of others on an address that
+	// has just been confirmed: whoever confirms owns it.
+	deleteOtherClaims = `DELETE FROM destinations WHERE kind = ? AND address = ? AND confirmed = 0 AND user_id != ?`
+	// selectDestinationClaim is what confirming destination id checks.
+	selectDestinationClaim = `SELECT user_id, kind, address, confirmed, confirm_code, confirm_expires FROM destinations WHERE id = ?`
+	// pruneUnconfirmed drops unconfirmed destinations made before ?.
+	pruneUnconfirmed = `DELETE FROM destinations WHERE confirmed = 0 AND created < ?`
+	// selectDestinationsByAddress lists the claims on an address,
+	// the confirmed one first, then the newest.
+	selectDestinationsByAddress = `SELECT ` + destinationColumns + ` FROM destinations
+WHERE kind = ? AND address = ? ORDER BY confirmed DESC, created DESC, id DESC`
+)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -39,6 +40,11 @@ type SQLite struct {
 // PASSIVE checkpoint never waits for or blocks the writer and readers.
 const checkpointEvery = time.Second
 
+// walSizeLimit is the size the WAL file is brought back to after a
+// backlog made it larger: above what a second of steady ingest writes, so
+// the file is not shrunk and grown again in normal running.
+var walSizeLimit int64 = 64 << 20
+
 var _ Store = (*SQLite)(nil)
 
 // dsn is the connection string for path: WAL, synchronous=NORMAL (a commit
@@ -48,6 +54,13 @@ func dsn(path string, readOnly bool) string {
 	s := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate&_pragma=wal_autocheckpoint(0)"
 	if !readOnly {
+		// After a backlog the WAL file keeps its largest size: SQLite
+		// writes over it from the start once the checkpointer has caught
+		// up, but never shrinks it. The journal size limit has the first
+		// commit after such a restart truncate it down to walSizeLimit, at
+		// no cost to the writer or readers (a TRUNCATE checkpoint would
+		// make the writer wait for every reader).
+		s += fmt.Sprintf("&_pragma=journal_size_limit(%d)", walSizeLimit)
 		// The writer's transaction (a batch of 256 messages and their
 		// notifications) must fit its page cache, or SQLite spills pages
 		// to the WAL mid-transaction; multi-row inserts keep their
@@ -122,39 +135,65 @@ func (s *SQLite) checkpointLoop(ctx context.Context) {
 func SchemaVersion() int { return len(migrations) - 1 }
 
 // migrate applies the migrations the database lacks, each in its own
-// transaction with the version row it moves.
+// transaction with the version row it moves. Foreign keys are off
+// meanwhile, as SQLite's way of changing a table's constraints needs (a
+// table is rebuilt under its name, and dropping the old one must not
+// cascade); each migration is checked against them before it commits.
 func migrate(ctx context.Context, db *sql.DB) error {
 	if _, err := db.ExecContext(ctx, createSchemaVersion); err != nil {
 		return fmt.Errorf("create schema version: %w", err)
 	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	for {
-		done, err := migrateOne(ctx, db)
+		done, err := migrateOne(ctx, conn)
 		if err != nil || done {
+			if _, fkErr := conn.ExecContext(ctx, `PRAGMA foreign_keys = ON`); fkErr != nil {
+				// The connection must not go back to the pool without them.
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+				err = errors.Join(err, fmt.Errorf("migrate: %w", fkErr))
+			}
 			return err
 		}
 	}
 }
 
-func migrateOne(ctx context.Context, db *sql.DB) (done bool, err error) {
-	err = inTx(ctx, db, func(tx *sql.Tx) error {
-		var v int
-		if err := tx.QueryRowContext(ctx, selectSchemaVersion).Scan(&v); err != nil {
-			return fmt.Errorf("read schema version: %w", err)
-		}
-		switch {
-		case v > SchemaVersion():
-			return fmt.Errorf("database schema version %d is newer than this hark's %d", v, SchemaVersion())
-		case v == SchemaVersion():
-			done = true
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, migrations[v+1]); err != nil {
-			return fmt.Errorf("migrate to version %d: %w", v+1, err)
-		}
-		_, err := tx.ExecContext(ctx, updateSchemaVersion, v+1)
-		return err
-	})
-	return done, err
+func migrateOne(ctx context.Context, conn *sql.Conn) (done bool, err error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, selectSchemaVersion).Scan(&v); err != nil {
+		return false, fmt.Errorf("read schema version: %w", err)
+	}
+	switch {
+	case v > SchemaVersion():
+		return false, fmt.Errorf("database schema version %d is newer than this hark's %d", v, SchemaVersion())
+	case v == SchemaVersion():
+		return true, nil
+	}
+	if _, err := tx.ExecContext(ctx, migrations[v+1]); err != nil {
+		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
+	}
+	var table string
+	switch err := tx.QueryRowContext(ctx, `PRAGMA foreign_key_check`).Scan(&table, new(any), new(any), new(any)); {
+	case err == nil:
+		return false, fmt.Errorf("migrate to version %d: table %s breaks a foreign key", v+1, table)
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, fmt.Errorf("migrate to version %d: check foreign keys: %w", v+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, updateSchemaVersion, v+1); err != nil {
+		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
+	}
+	return false, tx.Commit()
 }
 
 // Close closes the database.

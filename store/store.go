@@ -17,7 +17,7 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
-	// ErrTaken is a destination address that belongs to another user.
+	// ErrTaken is a destination address another user has confirmed.
 	ErrTaken = errors.New("belongs to another user")
 	// ErrBadCode is a wrong or expired confirmation code.
 	ErrBadCode = errors.New("wrong or expired confirmation code")
@@ -53,16 +53,21 @@ type Users interface {
 
 // Destinations are where a user's notifications go.
 type Destinations interface {
-	// SaveDestination creates d (ID 0) or updates it by ID. The address
-	// must not belong to another user (ErrTaken).
+	// SaveDestination creates d (ID 0) or updates it by ID. Users may
+	// claim the same address unconfirmed; a user has an address once
+	// (ErrExists), and it is confirmed for one user only (ErrTaken).
 	SaveDestination(ctx context.Context, d Destination) (Destination, error)
+	// DestinationByAddress is the confirmed destination of an address,
+	// or else the newest claim on it.
 	DestinationByAddress(ctx context.Context, kind, address string) (Destination, error)
 	ListDestinations(ctx context.Context, userID int64) ([]Destination, error)
 	// AllDestinations is every user's destinations in one read: what the
 	// service maps filters' destinations with when it reloads them.
 	AllDestinations(ctx context.Context) ([]Destination, error)
 	// ConfirmDestination marks destination id confirmed if code is its
-	// confirmation code and has not expired at now (else ErrBadCode).
+	// confirmation code and has not expired at now (else ErrBadCode),
+	// and drops the other users' claims on its address; ErrTaken if
+	// another user confirmed the address first.
 	ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error
 }
 
@@ -76,6 +81,12 @@ type Filters interface {
 	// transaction: what importing a filter file does. It returns fs with
 	// their IDs.
 	ReplaceFilters(ctx context.Context, userID int64, fs []Filter) ([]Filter, error)
+	// ImportFilters is ReplaceFilters that first creates the user's
+	// destinations in create, unconfirmed as given; a filter names
+	// create[i] by the DestinationID -(i+1). All of it is one
+	// transaction: an import that fails leaves nothing behind. It returns
+	// fs and create with their IDs.
+	ImportFilters(ctx context.Context, userID int64, create []Destination, fs []Filter) ([]Filter, []Destination, error)
 	// ListFilters is one user's filters in their order.
 	ListFilters(ctx context.Context, userID int64) ([]Filter, error)
 	// ActiveFilters is every active filter of every enabled user, ordered

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -141,13 +142,115 @@ func TestPasswordRoundTrip(t *testing.T) {
 	}
 }
 
-func TestDestinationAddressBelongsToOneUser(t *testing.T) {
+// TestSquattedAddressCanBeClaimedByItsOwner: mallory adds carol's
+// address first; carol can still add it, and confirming it makes it
+// hers, mallory's claim gone.
+func TestSquattedAddressCanBeClaimedByItsOwner(t *testing.T) {
 	s := openTest(t)
+	ctx := context.Background()
+	now := time.Unix(1700000000, 0)
+	claim := func(user, code string) Destination {
+		t.Helper()
+		u, err := s.CreateUser(ctx, User{Name: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.SaveDestination(ctx, Destination{UserID: u.ID, Kind: KindEmail, Address: "carol@example.org",
+			ConfirmCode: code, ConfirmExpires: now.Add(time.Hour), Enabled: true})
+		if err != nil {
+			t.Fatalf("%s adds carol@example.org: %v", user, err)
+		}
+		return d
+	}
+	squat := claim("mallory", "m1")
+	own := claim("carol", "c1")
+	if err := s.ConfirmDestination(ctx, own.ID, "c1", now); err != nil {
+		t.Fatalf("carol confirms: %v", err)
+	}
+	if _, err := s.DestinationByID(ctx, squat.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("mallory's claim after carol confirmed: %v, want ErrNotFound", err)
+	}
+	if err := s.ConfirmDestination(ctx, squat.ID, "m1", now); !errors.Is(err, ErrBadCode) {
+		t.Errorf("mallory confirms after carol: %v, want ErrBadCode", err)
+	}
+	if d, err := s.DestinationByAddress(ctx, KindEmail, "carol@example.org"); err != nil || d.ID != own.ID || !d.Confirmed {
+		t.Errorf("DestinationByAddress = %+v, %v; want carol's, confirmed", d, err)
+	}
+}
+
+func TestConfirmedAddressBelongsToOneUser(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Unix(1700000000, 0)
 	alice := seed(t, s, "alice", false)
 	bob := seed(t, s, "bob", false)
-	_, err := s.SaveDestination(context.Background(), Destination{UserID: bob.user.ID, Kind: KindEmail, Address: alice.dest.Address})
-	if !errors.Is(err, ErrTaken) {
-		t.Errorf("got %v, want ErrTaken", err)
+	// Claiming it looks like claiming a fresh address…
+	d, err := s.SaveDestination(ctx, Destination{UserID: bob.user.ID, Kind: KindEmail, Address: alice.dest.Address,
+		ConfirmCode: "b1", ConfirmExpires: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatalf("bob claims alice's address: %v", err)
+	}
+	// …but it cannot be confirmed, by code or by an admin.
+	if err := s.ConfirmDestination(ctx, d.ID, "b1", now); !errors.Is(err, ErrTaken) {
+		t.Errorf("bob confirms alice's address: %v, want ErrTaken", err)
+	}
+	d.Confirmed = true
+	if _, err := s.SaveDestination(ctx, d); !errors.Is(err, ErrTaken) {
+		t.Errorf("bob's claim saved confirmed: %v, want ErrTaken", err)
+	}
+	if _, err := s.SaveDestination(ctx, Destination{UserID: alice.user.ID, Kind: KindEmail, Address: alice.dest.Address}); !errors.Is(err, ErrExists) {
+		t.Errorf("alice adds her address again: %v, want ErrExists", err)
+	}
+}
+
+func TestUnconfirmedDestinationsLapse(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	old := time.Now().Add(-72 * time.Hour)
+	d, err := s.SaveDestination(ctx, Destination{UserID: f.user.ID, Kind: KindIRC, Address: "alice", Created: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.PruneUnconfirmed(ctx, time.Now().Add(-48*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("PruneUnconfirmed = %d, %v; want 1", n, err)
+	}
+	if _, err := s.DestinationByID(ctx, d.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("old unconfirmed destination: %v, want ErrNotFound", err)
+	}
+	if _, err := s.DestinationByID(ctx, f.dest.ID); err != nil {
+		t.Errorf("confirmed destination pruned: %v", err)
+	}
+}
+
+// TestMigrationToClaimsKeepsDestinationsAndTheirLinks rebuilds the
+// destinations table of a version 6 database: nothing that refers to a
+// destination may go with the old table.
+func TestMigrationToClaimsKeepsDestinationsAndTheirLinks(t *testing.T) {
+	s := openAfter(t, 6,
+		`INSERT INTO users (id, name, created) VALUES (1, 'alice', 1), (2, 'bob', 1)`,
+		`INSERT INTO destinations (id, user_id, kind, address, confirmed, created) VALUES (7, 1, 'email', 'alice@example.org', 1, 1)`,
+		`INSERT INTO filters (id, user_id, name, position, created, updated) VALUES (3, 1, 'mine', 0, 1, 1)`,
+		`INSERT INTO filter_destinations (filter_id, destination_id) VALUES (3, 7)`,
+		`INSERT INTO notifications (msg_key, user_id, destination_id, filter_id, state, next_attempt, created) VALUES ('m', 1, 7, 3, 'queued', 0, 1)`)
+	ctx := context.Background()
+	fs, err := s.ListFilters(ctx, 1)
+	if err != nil || len(fs) != 1 || !slices.Equal(fs[0].DestinationIDs, []int64{7}) {
+		t.Fatalf("filters after migration: %+v, %v; want filter 3 sending to destination 7", fs, err)
+	}
+	if depth, err := s.QueueDepth(ctx); err != nil || depth[StateQueued] != 1 {
+		t.Errorf("queue after migration: %+v, %v; want the notification kept", depth, err)
+	}
+	if _, err := s.SaveDestination(ctx, Destination{UserID: 2, Kind: KindEmail, Address: "alice@example.org"}); err != nil {
+		t.Errorf("claim on a confirmed address after migration: %v", err)
+	}
+	// Foreign keys are on again: deleting the user takes the rest along.
+	if err := s.DeleteUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DestinationByID(ctx, 7); !errors.Is(err, ErrNotFound) {
+		t.Errorf("destination of a deleted user: %v, want ErrNotFound", err)
 	}
 }
 

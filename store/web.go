@@ -22,6 +22,9 @@ type Web interface {
 	MarkFirstLogin(ctx context.Context, id int64, now time.Time) (bool, error)
 	DestinationByID(ctx context.Context, id int64) (Destination, error)
 	DeleteDestination(ctx context.Context, id int64) error
+	// PruneUnconfirmed deletes the destinations made before before and
+	// still unconfirmed, and says how many.
+	PruneUnconfirmed(ctx context.Context, before time.Time) (int64, error)
 	// FilterByID is one filter with its rules and destinations.
 	FilterByID(ctx context.Context, id int64) (Filter, error)
 	// FilterMatches counts, per filter of a user, the messages that made
@@ -42,12 +45,6 @@ type Web interface {
 	RevokeAPIToken(ctx context.Context, userID, id int64) error
 	// APITokenUser is the user holding secret, and records its use.
 	APITokenUser(ctx context.Context, secret string, now time.Time) (User, error)
-
-	// AddLoginFailure records a failed login under key (a user name or
-	// a client address); LoginFailures counts them since since.
-	AddLoginFailure(ctx context.Context, key string, now time.Time) error
-	LoginFailures(ctx context.Context, key string, since time.Time) (int, error)
-	PruneLoginFailures(ctx context.Context, before time.Time) error
 }
 
 var _ Web = (*SQLite)(nil)
@@ -226,29 +223,4 @@ func (s *SQLite) APITokenUser(ctx context.Context, secret string, now time.Time)
 		return User{}, fmt.Errorf("find API token: %w", err)
 	}
 	return s.UserByID(ctx, id)
-}
-
-// AddLoginFailure implements Web.
-func (s *SQLite) AddLoginFailure(ctx context.Context, key string, now time.Time) error {
-	if _, err := s.w.ExecContext(ctx, insertLoginFailure, key, ms(now)); err != nil {
-		return fmt.Errorf("record failed login: %w", err)
-	}
-	return nil
-}
-
-// LoginFailures implements Web.
-func (s *SQLite) LoginFailures(ctx context.Context, key string, since time.Time) (int, error) {
-	var n int
-	if err := s.r.QueryRowContext(ctx, countLoginFailures, key, ms(since)).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count failed logins: %w", err)
-	}
-	return n, nil
-}
-
-// PruneLoginFailures implements Web.
-func (s *SQLite) PruneLoginFailures(ctx context.Context, before time.Time) error {
-	if _, err := s.w.ExecContext(ctx, pruneLoginFailures, ms(before)); err != nil {
-		return fmt.Errorf("prune failed logins: %w", err)
-	}
-	return nil
 }

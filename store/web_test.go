@@ -81,23 +81,3 @@ func TestFirstLoginIsMarkedOnce(t *testing.T) {
 		}
 	}
 }
-
-func TestLoginFailuresCountWithinWindow(t *testing.T) {
-	s := openTest(t)
-	ctx := context.Background()
-	now := time.UnixMilli(1_700_000_000_000)
-	for _, at := range []time.Time{now.Add(-time.Hour), now.Add(-time.Minute), now} {
-		if err := s.AddLoginFailure(ctx, "user:alice", at); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n, err := s.LoginFailures(ctx, "user:alice", now.Add(-15*time.Minute)); err != nil || n != 2 {
-		t.Fatalf("failures in window = %d, %v; want 2", n, err)
-	}
-	if err := s.PruneLoginFailures(ctx, now.Add(-15*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := s.LoginFailures(ctx, "user:alice", time.Time{}); n != 2 {
-		t.Fatalf("after pruning %d failures remain, want 2", n)
-	}
-}

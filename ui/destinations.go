@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,7 +38,8 @@ func (s *Server) destinationRoutes(rt *Routes) {
 			s.finish(w, r, s.withDestination(r, do), "/destinations", s.destinationsView)
 		})
 	}
-	rt.Public("GET /confirm/{id}/{code}", s.confirmLink)
+	rt.Public("GET /confirm/{id}/{code}", s.confirmPage)
+	rt.Public("POST /confirm/{id}/{code}", s.confirmLink)
 	rt.Public("GET /unsubscribe/{token}", s.unsubscribePage)
 	rt.Public("POST /unsubscribe/{token}", s.unsubscribe)
 
@@ -119,7 +121,11 @@ func (s *Server) withDestination(r *http.Request, do func(*http.Request, store.D
 // addDestination creates an unconfirmed destination of the user and sends
 // it its confirmation. With route, the user's filters that go nowhere yet
 // (the defaults of a first login, say) are sent there too: the
-// destination gets nothing before it is confirmed anyway.
+// destination gets nothing before it is confirmed anyway. An address
+// another user has added, or even confirmed, is added all the same, so
+// the answer tells nothing about other users' addresses: the claim is
+// settled when someone confirms (store.ConfirmDestination). Each add
+// sweeps the claims that lapsed unconfirmed.
 func (s *Server) addDestination(r *http.Request, kind, address string, route bool) (store.Destination, error) {
 	if len(address) > maxAddress {
 		return store.Destination{}, invalid("address", "is longer than %d characters", maxAddress)
@@ -130,10 +136,13 @@ func (s *Server) addDestination(r *http.Request, kind, address string, route boo
 	if err := store.CheckAddress(kind, address); err != nil {
 		return store.Destination{}, invalid("address", "%v", err)
 	}
-	d := store.Destination{UserID: userOf(r).ID, Kind: kind, Address: address, Enabled: true}
+	if _, err := s.store.PruneUnconfirmed(r.Context(), s.now().Add(-s.opts.UnconfirmedTTL)); err != nil {
+		return store.Destination{}, err
+	}
+	d := store.Destination{UserID: userOf(r).ID, Kind: kind, Address: address, Enabled: true, Created: s.now()}
 	d, err := s.store.SaveDestination(r.Context(), d)
-	if errors.Is(err, store.ErrTaken) || errors.Is(err, store.ErrExists) {
-		return d, &Problem{Status: http.StatusConflict, Message: "address: already added", Fields: map[string]string{"address": "is already a destination"}}
+	if errors.Is(err, store.ErrExists) {
+		return d, &Problem{Status: http.StatusConflict, Message: "address: already added", Fields: map[string]string{"address": "is already one of your destinations"}}
 	}
 	if err != nil {
 		return d, err
@@ -199,8 +208,12 @@ func (s *Server) confirmByCode(r *http.Request, d store.Destination, code string
 		return invalid("code", "is longer than 64 characters")
 	}
 	err := s.store.ConfirmDestination(r.Context(), d.ID, code, s.now())
-	if errors.Is(err, store.ErrBadCode) {
+	switch {
+	case errors.Is(err, store.ErrBadCode):
 		return invalid("code", "is wrong or expired: send a new one")
+	case errors.Is(err, store.ErrTaken):
+		return &Problem{Status: http.StatusConflict, Message: fmt.Sprintf("another account has confirmed %s first", d.Address),
+			Fields: map[string]string{"code": "is right, but another account has confirmed this address first"}}
 	}
 	return err
 }
@@ -236,20 +249,63 @@ func (s *Server) setPreferences(r *http.Request, d store.Destination, form url.V
 	return err
 }
 
-// confirmLink is the link sent in a confirmation: its id and code are
-// the proof, no login needed.
-func (s *Server) confirmLink(w http.ResponseWriter, r *http.Request) {
+// confirmTarget is the destination a confirmation link names while its
+// code is good, else errBadLink.
+func (s *Server) confirmTarget(r *http.Request) (store.Destination, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	code := r.PathValue("code")
-	if err == nil && len(code) <= 64 {
-		err = s.store.ConfirmDestination(r.Context(), id, code, s.now())
+	if err != nil || code == "" || len(code) > 64 {
+		return store.Destination{}, errBadLink
 	}
+	d, err := s.store.DestinationByID(r.Context(), id)
 	switch {
-	case err == nil:
-		s.render(w, r, http.StatusOK, "message.html", View{Title: "Destination confirmed", Notice: "Your notifications can now go there."})
-	case errors.Is(err, store.ErrBadCode), errors.Is(err, strconv.ErrSyntax), errors.Is(err, strconv.ErrRange):
+	case errors.Is(err, store.ErrNotFound):
+		return d, errBadLink
+	case err != nil:
+		return d, err
+	case d.Confirmed || d.ConfirmCode == "" || d.ConfirmExpires.Before(s.now()) ||
+		subtle.ConstantTimeCompare([]byte(code), []byte(d.ConfirmCode)) != 1:
+		return d, errBadLink
+	}
+	return d, nil
+}
+
+// errBadLink is a confirmation link whose code is wrong, used or expired.
+var errBadLink = errors.New("bad confirmation link")
+
+// confirmPage is what the link sent in a confirmation opens: its id and
+// code are the proof, no login needed, but only the button confirms.
+// Mail scanners open links; they do not press buttons.
+func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
+	d, err := s.confirmTarget(r)
+	if err != nil {
+		s.confirmFailed(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "confirm.html", View{Title: "Confirm a destination", Data: d})
+}
+
+// confirmLink confirms the link's destination: the button of confirmPage.
+func (s *Server) confirmLink(w http.ResponseWriter, r *http.Request) {
+	d, err := s.confirmTarget(r)
+	if err == nil {
+		err = s.store.ConfirmDestination(r.Context(), d.ID, r.PathValue("code"), s.now())
+	}
+	if err != nil {
+		s.confirmFailed(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "message.html", View{Title: "Destination confirmed", Notice: "Your notifications can now go there."})
+}
+
+func (s *Server) confirmFailed(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, errBadLink), errors.Is(err, store.ErrBadCode):
 		s.render(w, r, http.StatusNotFound, "message.html", View{Title: "Confirmation failed",
 			Notice: "This confirmation link is wrong, used or expired. Log in and send a new one from Destinations."})
+	case errors.Is(err, store.ErrTaken):
+		s.render(w, r, http.StatusConflict, "message.html", View{Title: "Confirmation failed",
+			Notice: "Another account has confirmed this address first. If it is yours, ask the admin of this hark."})
 	default:
 		s.fail(w, r, err)
 	}
@@ -261,12 +317,12 @@ func (s *Server) unsubscribeTarget(r *http.Request) (store.Filter, error) {
 	if s.opts.Unsubscriber == nil || len(token) > 512 {
 		return store.Filter{}, errNotFound
 	}
-	userID, filterID, err := s.opts.Unsubscriber.ParseUnsubscribeToken(token)
+	userID, filterID, created, err := s.opts.Unsubscriber.ParseUnsubscribeToken(token)
 	if err != nil {
 		return store.Filter{}, errNotFound
 	}
 	f, err := s.store.FilterByID(r.Context(), filterID)
-	if err != nil || f.UserID != userID {
+	if err != nil || f.UserID != userID || !f.Created.Equal(created) {
 		return store.Filter{}, errNotFound
 	}
 	return f, nil

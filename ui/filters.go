@@ -16,11 +16,11 @@ import (
 func init() { register((*Server).filterRoutes) }
 
 // Limits on what a filter may hold, so one user cannot make matching slow
-// for everyone.
+// for everyone: the filters package's, which imports apply too.
 const (
-	maxFilterName = 100
-	maxRules      = 20
-	maxFilters    = 100
+	maxFilterName = filters.MaxNameLen
+	maxRules      = filters.MaxRules
+	maxFilters    = filters.MaxFilters
 )
 
 // matchWindow is how far back the filter list counts matches.
@@ -186,6 +186,8 @@ func (s *Server) saveFilter(r *http.Request, f store.Filter) (store.Filter, erro
 		return f, invalid("name", "is longer than %d characters", maxFilterName)
 	case len(f.Rules) > maxRules:
 		return f, invalid("rules", "a filter has at most %d rules", maxRules)
+	case len(f.DestinationIDs) > filters.MaxDestinations:
+		return f, invalid("destinations", "a filter has at most %d destinations", filters.MaxDestinations)
 	}
 	owner, err := s.store.UserByID(r.Context(), f.UserID)
 	if err != nil {
@@ -276,9 +278,6 @@ func (s *Server) importFilters(r *http.Request, data []byte, merge bool) error {
 	e, err := filters.ParseExport("import", data)
 	if err != nil {
 		return invalid("data", "%v", err)
-	}
-	if len(e.Filters) > maxFilters {
-		return invalid("data", "the file has %d filters, more than the %d hark keeps", len(e.Filters), maxFilters)
 	}
 	e.User = u.Name
 	if _, err := accounts.Import(r.Context(), s.store, e, merge); err != nil {

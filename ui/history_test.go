@@ -167,3 +167,15 @@ func TestAnotherUsersHistoryIsNeitherShownNorResent(t *testing.T) {
 		t.Errorf("bob's dead letter changed: %+v, %v", n, err)
 	}
 }
+
+// Each row is the target of the link a cut IRC notification ends with
+// (/history#n-ID).
+func TestHistoryRowsAreLinkTargets(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.login(t, "alice", false)
+	ns := notified(t, ts, "alice", "m-one")
+	resp := alice.get("/history")
+	if want := fmt.Sprintf(`id="n-%d"`, ns[0].ID); !strings.Contains(resp.Body, want) {
+		t.Errorf("page lacks %s:\n%s", want, resp.Body)
+	}
+}

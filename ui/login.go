@@ -2,8 +2,11 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 
 	"hark/store"
 )
@@ -37,9 +40,11 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // login checks a local account's password. Every failure looks the same
-// to the visitor (no telling which user names exist), is counted, and
-// past the limits further attempts are refused before the password is
-// even checked.
+// to the visitor (no telling which user names exist). Every attempt
+// costs a token of the login limiter before the password is checked
+// (given back if it was right); without one the answer is 429 with
+// Retry-After: guessing is slowed, and the account's owner is never
+// locked out.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	name, password := r.PostFormValue("username"), r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
@@ -54,13 +59,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "login.html", v)
 		return
 	}
-	limited, err := s.rateLimited(r, name)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if limited {
-		v.Notice = "Too many failed logins: wait a few minutes and try again."
+	keys := s.loginKeys(r, name)
+	if wait := s.limiter.take(s.now(), keys); wait > 0 {
+		secs := retryAfter(wait)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		v.Notice = fmt.Sprintf("Too many login attempts: wait %d seconds and try again.", secs)
 		s.render(w, r, http.StatusTooManyRequests, "login.html", v)
 		return
 	}
@@ -69,15 +72,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err != nil || u.Disabled || !store.CheckPassword(u.PasswordHash, password) {
-		if err := s.loginFailed(r, name); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	hash := u.PasswordHash
+	if err != nil || u.Disabled || hash == "" {
+		hash = decoyHash() // as slow as a real check: timing tells no user names
+	}
+	if !store.CheckPassword(hash, password) || hash != u.PasswordHash {
 		v.Errors = map[string]string{"password": "wrong user name or password"}
 		s.render(w, r, http.StatusUnauthorized, "login.html", v)
 		return
 	}
+	s.limiter.giveBack(s.now(), keys)
 	if err := s.startSession(w, r, u); err != nil {
 		s.fail(w, r, err)
 		return
@@ -149,6 +153,14 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
+
+// decoyHash is what a login is checked against when the user has no
+// password to check (unknown, disabled, or logging in by OpenID
+// Connect only), so that it takes as long as a wrong password.
+var decoyHash = sync.OnceValue(func() string {
+	h, _ := store.HashPassword(randomSecret()) // matches nothing anyone types
+	return h
+})
 
 // checkName checks a user name as typed into field.
 func checkName(field, name string) *Problem {

@@ -50,18 +50,95 @@ func TestDestinationConfirmedByMailedLink(t *testing.T) {
 	if link == "" || mail.To[0] != "alice@example.org" {
 		t.Fatalf("no confirmation link to alice in:\n%s", mail.Body)
 	}
+	path := strings.TrimPrefix(link, ts.URL)
 	anonymous := ts.client(t)
-	if resp := anonymous.get(strings.TrimPrefix(link, ts.URL) + "x"); resp.StatusCode != http.StatusNotFound {
+	if resp := anonymous.get(path + "x"); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("wrong code: status %d, want 404", resp.StatusCode)
 	}
-	if resp := anonymous.get(strings.TrimPrefix(link, ts.URL)); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, "confirmed") {
+	// Opening the link, as a mail scanner does, only shows the button.
+	for range 2 {
+		if resp := anonymous.get(path); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `<form method="post"`) || !strings.Contains(resp.Body, "alice@example.org") {
+			t.Fatalf("open link: status %d: %s", resp.StatusCode, resp.Body)
+		}
+	}
+	if resp := alice.get("/api/v1/destinations"); !strings.Contains(resp.Body, `"confirmed": false`) {
+		t.Fatalf("confirmed by opening the link: %s", resp.Body)
+	}
+	if resp := anonymous.post(path+"x", nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("wrong code posted: status %d, want 404", resp.StatusCode)
+	}
+	if resp := anonymous.post(path, nil); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, "confirmed") {
 		t.Fatalf("confirm: status %d: %s", resp.StatusCode, resp.Body)
 	}
 	if resp := alice.get("/api/v1/destinations"); !strings.Contains(resp.Body, `"confirmed": true`) {
 		t.Fatalf("destination not confirmed: %s", resp.Body)
 	}
-	if resp := anonymous.get(strings.TrimPrefix(link, ts.URL)); resp.StatusCode != http.StatusNotFound {
+	if resp := anonymous.get(path); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("link opened after use: status %d, want 404", resp.StatusCode)
+	}
+	if resp := anonymous.post(path, nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("link used twice: status %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestSquattedAddressCanBeClaimedByItsOwner: mallory adds carol's
+// address before carol does. Carol can still add it, and the link of her
+// own mail makes it hers; mallory's claim goes. Nobody learns from the
+// answer whose addresses are registered.
+func TestSquattedAddressCanBeClaimedByItsOwner(t *testing.T) {
+	var smtp *testpeer.SMTP
+	ts := newTestServer(t, withMail(t, &smtp))
+	mallory, carol := ts.login(t, "mallory", false), ts.login(t, "carol", false)
+	add := func(c *client, address string) response {
+		t.Helper()
+		return c.postJSON("/api/v1/destinations", `{"kind": "email", "address": "`+address+`"}`)
+	}
+	fresh := add(mallory, "nobody@example.org")
+	squat := add(mallory, "carol@example.org")
+	claim := add(carol, "carol@example.org")
+	for _, resp := range []response{squat, claim} {
+		if resp.StatusCode != fresh.StatusCode || strings.Contains(resp.Body, "already") {
+			t.Fatalf("adding a claimed address: status %d %s; a fresh one: %d", resp.StatusCode, resp.Body, fresh.StatusCode)
+		}
+	}
+	mails := smtp.Wait(3, 10*time.Second)
+	var link string
+	for _, m := range mails {
+		if m.To[0] == "carol@example.org" && regexp.MustCompile(`for the user\s+carol\b`).MatchString(m.Body) {
+			link = strings.TrimPrefix(linkInMail.FindString(m.Body), ts.URL)
+		}
+	}
+	if link == "" {
+		t.Fatalf("no confirmation for carol's own claim among %d mails", len(mails))
+	}
+	if resp := ts.client(t).post(link, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("carol confirms: status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if resp := carol.get("/api/v1/destinations"); !strings.Contains(resp.Body, `"confirmed": true`) {
+		t.Fatalf("carol's destination not confirmed: %s", resp.Body)
+	}
+	if resp := mallory.get("/api/v1/destinations"); strings.Contains(resp.Body, "carol@example.org") {
+		t.Fatalf("mallory still claims carol's address: %s", resp.Body)
+	}
+	// Now confirmed, the address still cannot be told from a fresh one,
+	// and the claim cannot be confirmed.
+	eve := ts.login(t, "eve", false)
+	resp := add(eve, "carol@example.org")
+	if resp.StatusCode != fresh.StatusCode {
+		t.Fatalf("adding a confirmed address of another user: status %d %s", resp.StatusCode, resp.Body)
+	}
+	var d destinationJSON
+	if err := json.Unmarshal([]byte(resp.Body), &d); err != nil {
+		t.Fatal(err)
+	}
+	// Had eve the code (carol's mailbox has it), it would not do.
+	stored, err := ts.store.DestinationByID(context.Background(), d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = eve.postJSON(fmt.Sprintf("/api/v1/destinations/%d/confirm", d.ID), `{"code": "`+stored.ConfirmCode+`"}`)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(resp.Body, "another account has confirmed carol@example.org first") {
+		t.Fatalf("confirming a claim on carol's confirmed address: status %d %s; want 409", resp.StatusCode, resp.Body)
 	}
 }
 
@@ -95,7 +172,7 @@ func TestUnsubscribeLinkTurnsFilterOff(t *testing.T) {
 	var d *delivery.Deliverer
 	ts := newTestServer(t, withMail(t, &smtp), func(o *Options) { d = o.Unsubscriber.(*delivery.Deliverer) })
 	_, f := bobsThings(t, ts)
-	path := "/unsubscribe/" + d.UnsubscribeToken(f.UserID, f.ID)
+	path := "/unsubscribe/" + d.UnsubscribeToken(f.UserID, f.ID, f.Created)
 	c := ts.client(t)
 	if resp := c.get(path); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, "bob&#39;s") {
 		t.Fatalf("GET: status %d: %s", resp.StatusCode, resp.Body)
@@ -111,6 +188,42 @@ func TestUnsubscribeLinkTurnsFilterOff(t *testing.T) {
 	}
 	if resp := c.post("/unsubscribe/forged"+path[len("/unsubscribe/"):], nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("forged token: status %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestUnsubscribeLinkOfDeletedUserSparesTheNextOwnerOfTheIDs replays
+// an unsubscribe link of a deleted user after a new user got the same
+// user and filter ids: the link names a filter that is gone.
+func TestUnsubscribeLinkOfDeletedUserSparesTheNextOwnerOfTheIDs(t *testing.T) {
+	var smtp *testpeer.SMTP
+	var d *delivery.Deliverer
+	ts := newTestServer(t, withMail(t, &smtp), func(o *Options) { d = o.Unsubscriber.(*delivery.Deliverer) })
+	ctx := context.Background()
+	_, old := bobsThings(t, ts)
+	path := "/unsubscribe/" + d.UnsubscribeToken(old.UserID, old.ID, old.Created)
+	if err := ts.store.DeleteUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	carol := ts.addUser(t, "carol", false)
+	f, err := ts.store.SaveFilter(ctx, store.Filter{UserID: carol.ID, Name: "carol's", Active: true, Created: old.Created.Add(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if carol.ID != old.UserID || f.ID != old.ID {
+		t.Fatalf("ids not reused (user %d→%d, filter %d→%d): the test proves nothing", old.UserID, carol.ID, old.ID, f.ID)
+	}
+	c := ts.client(t)
+	if resp := c.get(path); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET: status %d, want 404: %s", resp.StatusCode, resp.Body)
+	}
+	if resp := c.post(path, url.Values{"List-Unsubscribe": {"One-Click"}}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("POST: status %d, want 404: %s", resp.StatusCode, resp.Body)
+	}
+	if _, err := d.Unsubscribe(ctx, path[len("/unsubscribe/"):]); err == nil {
+		t.Fatal("Unsubscribe accepted the old link")
+	}
+	if got, _ := ts.store.FilterByID(ctx, f.ID); !got.Active {
+		t.Fatal("the old link turned off carol's filter")
 	}
 }
 

@@ -70,6 +70,15 @@ var testHash = sync.OnceValues(func() (string, error) {
 	return string(h), err
 })
 
+// The decoy at bcrypt's lowest cost too, like testHash: logins of
+// unknown users check against it.
+func init() {
+	decoyHash = sync.OnceValue(func() string {
+		h, _ := bcrypt.GenerateFromPassword([]byte("decoy"), bcrypt.MinCost)
+		return string(h)
+	})
+}
+
 // client is a browser-like client of a test server: a cookie jar, no
 // automatic redirects (tests look at them), and helpers.
 type client struct {

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -49,7 +50,7 @@ type Tester interface {
 // a token names one filter of one user, and unsubscribing turns that
 // filter off.
 type Unsubscriber interface {
-	ParseUnsubscribeToken(token string) (userID, filterID int64, err error)
+	ParseUnsubscribeToken(token string) (userID, filterID int64, created time.Time, err error)
 	Unsubscribe(ctx context.Context, token string) (filterID int64, err error)
 }
 
@@ -67,6 +68,9 @@ type Options struct {
 	DefaultFilters bool
 	// SessionTTL is how long a login lasts; 0 means 7 days.
 	SessionTTL time.Duration
+	// UnconfirmedTTL is how long an unconfirmed destination lives
+	// (config users.unconfirmed_ttl); 0 means 48 hours.
+	UnconfirmedTTL time.Duration
 	// Confirmer, Tester and Unsubscriber come from delivery; nil ones
 	// make their actions answer that the channel is not configured.
 	Confirmer    Confirmer
@@ -85,6 +89,12 @@ type Options struct {
 	RuleErrors func(user string) []filters.RuleError
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// TrustedProxies are the reverse proxies (config web.trusted_proxies)
+	// whose ProxyHeader (web.trusted_proxy_header, such as
+	// X-Forwarded-For) names the client's address for the login limit.
+	// Requests from other addresses are counted by their socket address.
+	TrustedProxies []netip.Prefix
+	ProxyHeader    string
 }
 
 // Server is the web UI as an http.Handler.
@@ -98,6 +108,7 @@ type Server struct {
 	pages   *pages
 	oidc    *oidcLogin
 	handler http.Handler
+	limiter *loginLimiter
 
 	setupMu    sync.Mutex
 	setupToken string // "" once an admin exists
@@ -116,7 +127,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	base.Path = strings.TrimSuffix(base.Path, "/")
 	s := &Server{
 		opts: opts, store: opts.Store, log: opts.Logger, base: base, secure: base.Scheme == "https",
-		now: opts.Now,
+		now: opts.Now, limiter: newLoginLimiter(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -126,6 +137,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if s.opts.SessionTTL == 0 {
 		s.opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if s.opts.UnconfirmedTTL == 0 {
+		s.opts.UnconfirmedTTL = 48 * time.Hour
 	}
 	if s.pages, err = loadPages(); err != nil {
 		return nil, fmt.Errorf("new web ui: %w", err)

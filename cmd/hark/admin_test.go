@@ -79,7 +79,7 @@ func TestUserAddCreatesUserAndDestinations(t *testing.T) {
 
 func TestUserCommandErrors(t *testing.T) {
 	e := newAdminEnv(t)
-	adminMust(t, "", "user", "add", "bob", "--email", "bob@example.org")
+	adminMust(t, "", "user", "add", "bob", "--email", "bob@example.org", "--confirmed")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -87,7 +87,7 @@ func TestUserCommandErrors(t *testing.T) {
 		want string
 	}{
 		{"duplicate name", []string{"user", "add", "bob"}, 1, `create user "bob": already exists`},
-		{"address of another user", []string{"user", "add", "carol", "--email", "bob@example.org"}, 1, "email:bob@example.org: belongs to another user"},
+		{"address of another user", []string{"user", "add", "carol", "--email", "bob@example.org", "--confirmed"}, 1, "email:bob@example.org: belongs to another user"},
 		{"bad email", []string{"user", "add", "carol", "--email", "Carol <c@x.org>"}, 2, `--email: "Carol <c@x.org>" is not a plain email address`},
 		{"bad nick", []string{"user", "add", "carol", "--irc", "1carol"}, 2, `--irc: "1carol" is not an IRC nick`},
 		{"no name", []string{"user", "add"}, 2, "want one NAME, got 0 arguments"},
@@ -131,7 +131,7 @@ func TestUserDisable(t *testing.T) {
 func TestDestinationSet(t *testing.T) {
 	e := newAdminEnv(t)
 	adminMust(t, "", "user", "add", "alice")
-	adminMust(t, "", "user", "add", "bob", "--irc", "bob")
+	adminMust(t, "", "user", "add", "bob", "--irc", "bob", "--confirmed")
 	adminMust(t, "", "destination", "set", "alice", "email:alice@example.org", "batch_count=5", "batch_delta=90s", "verbose=true")
 	adminMust(t, "", "destination", "set", "alice", "email:alice@example.org", "enabled=false", "markup=true")
 	d, err := e.open(t).DestinationByAddress(context.Background(), store.KindEmail, "alice@example.org")
@@ -153,7 +153,7 @@ func TestDestinationSet(t *testing.T) {
 		{"not key=value", []string{"alice", "email:alice@example.org", "verbose"}, `"verbose" is not key=value`},
 		{"no kind", []string{"alice", "alice@example.org"}, "is not KIND:ADDRESS"},
 		{"unknown kind", []string{"alice", "sms:123"}, `unknown destination kind "sms"`},
-		{"another user's nick", []string{"alice", "irc:bob"}, "irc:bob: belongs to another user"},
+		{"another user's nick", []string{"alice", "irc:bob", "confirmed=true"}, "irc:bob: belongs to another user"},
 		{"unknown user", []string{"zed", "irc:zed"}, `find user "zed": not found`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,5 +254,35 @@ func TestNotificationsJSON(t *testing.T) {
 	}
 	if code, _, errOut := adminRun(t, "", "notifications", "--user", "zed"); code != 1 || !strings.Contains(errOut, `"zed": not found`) {
 		t.Errorf("unknown user: %d %q", code, errOut)
+	}
+}
+
+// TestFiltersImportAppliesTheLimits: the command line takes filters in
+// within the limits the web UI keeps, and a refused file changes nothing.
+func TestFiltersImportAppliesTheLimits(t *testing.T) {
+	e := newAdminEnv(t)
+	adminMust(t, "", "user", "add", "alice")
+	rule := `{"kind": "app", "args": {"names": ["bodhi"]}}`
+	for _, tc := range []struct{ name, file, want string }{
+		{"long name", `{"version": 1, "user": "alice", "filters": [{"name": "` + strings.Repeat("n", 5000) + `", "destinations": ["email:alice@example.org"], "rules": []}]}`,
+			"(stdin):1: filters[0].name: a name of 5000 bytes, longer than 100"},
+		{"too many rules", `{"version": 1, "user": "alice", "filters": [{"name": "x", "destinations": ["email:alice@example.org"],
+ "rules": [` + strings.TrimSuffix(strings.Repeat(rule+",", 300), ",") + `]}]}`,
+			"(stdin):2: filters[0].rules: 300 rules, more than the 20 a filter may have"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := adminRun(t, tc.file, "filters", "import", "-")
+			if code != 1 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut, tc.want)
+			}
+		})
+	}
+	st := e.open(t)
+	u, err := st.UserByName(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := st.ListDestinations(context.Background(), u.ID); len(ds) != 0 {
+		t.Errorf("refused imports left destinations %+v", ds)
 	}
 }

@@ -20,7 +20,7 @@ func newAMQPSource(cfg *config.Config, log *slog.Logger) (*bus.AMQPSource, error
 		URL: a.URL, Exchange: a.Exchange, Queue: a.Queue, Bindings: a.Bindings, Prefetch: a.Prefetch,
 		CertFile: a.Cert, KeyFile: a.Key, CAFile: a.CA,
 		App: a.AppName, AppURL: a.AppURL, Contact: a.ContactEmail,
-		Logger: log,
+		MaxMessageBytes: cfg.Bus.MaxMessageBytes, Logger: log,
 	})
 }
 
@@ -35,7 +35,7 @@ func tailAMQP(ctx context.Context, o tailOptions, cfg *config.Config, p *tailPri
 	}
 	a := cfg.Bus.AMQP
 	src, err := bus.NewAMQPSource(bus.AMQPOptions{URL: o.amqp, Exchange: o.exchange, Bindings: o.bindings, AutoAck: true,
-		CertFile: a.Cert, KeyFile: a.Key, CAFile: a.CA,
+		MaxMessageBytes: cfg.Bus.MaxMessageBytes, CertFile: a.Cert, KeyFile: a.Key, CAFile: a.CA,
 		App: "hark tail", Logger: slog.New(slog.NewTextHandler(io.err, nil))})
 	if err != nil {
 		fmt.Fprintf(io.err, "hark tail: %v\n", err)

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 
 	"hark/config"
@@ -43,14 +43,16 @@ Booleans are true or false; batch_delta is a duration like 90s.
 		if err != nil {
 			return err
 		}
-		d, err := s.DestinationByAddress(ctx, kind, address)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			d = store.Destination{UserID: u.ID, Kind: kind, Address: address, Enabled: true}
-		case err != nil:
+		// The user's own destination of the address, or a new one: others
+		// may claim it too (store.SaveDestination refuses confirming an
+		// address another user has confirmed).
+		ds, err := s.ListDestinations(ctx, u.ID)
+		if err != nil {
 			return err
-		case d.UserID != u.ID:
-			return fmt.Errorf("%s: %w", args[1], store.ErrTaken)
+		}
+		d := store.Destination{UserID: u.ID, Kind: kind, Address: address, Enabled: true}
+		if i := slices.IndexFunc(ds, func(d store.Destination) bool { return d.Kind == kind && d.Address == address }); i >= 0 {
+			d = ds[i]
 		}
 		for _, kv := range args[2:] {
 			key, value, ok := strings.Cut(kv, "=")

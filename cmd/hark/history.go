@@ -51,7 +51,14 @@ func runHistory(ctx context.Context, args []string, io stdio) int {
 			batch = batch[:0]
 			return err
 		}
+		limit := cfg.Bus.MaxMessageBytes
 		err = eachLine(ctx, f, func(line int, text []byte) error {
+			if len(text) > limit {
+				// The bus would not have taken it; neither does the history.
+				fmt.Fprintf(io.err, "hark history import: %s:%d: message of %d bytes exceeds bus.max_message_bytes (%d)\n", args[0], line, len(text), limit)
+				bad++
+				return nil
+			}
 			env, err := bus.Decode(text)
 			var m store.Message
 			if err == nil {
@@ -78,7 +85,7 @@ func runHistory(ctx context.Context, args []string, io stdio) int {
 		}
 		fmt.Fprintf(io.out, "imported %d messages (%d already in the history)\n", added, read-added)
 		if bad > 0 {
-			return fmt.Errorf("%d lines of %s were not envelopes", bad, args[0])
+			return fmt.Errorf("%d lines of %s were not envelopes or were too large", bad, args[0])
 		}
 		return nil
 	})

@@ -17,7 +17,7 @@ func newIRCBot(cfg *config.Config, st irc.Store, log *slog.Logger) (*irc.Bot, er
 	return irc.New(irc.Options{
 		Server: c.Server, TLS: c.TLS, Nick: c.Nick,
 		SASLUser: c.SASLUser, SASLPassword: c.SASLPassword, NickServPassword: c.NickServPassword,
-		Channels: c.Channels, Interval: c.LineInterval, Burst: c.Burst,
+		Channels: c.Channels, Interval: c.LineInterval, Burst: c.Burst, MaxLines: c.MaxLines,
 		Store: st, RequireIdentified: c.RequireIdentified, Logger: log,
 	})
 }

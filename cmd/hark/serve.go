@@ -65,7 +65,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	index := newIndex(ownership, cfg.Rules.BudgetPerMessage)
-	subOpts := bus.SubscriberOptions{Endpoints: busEndpoints(cfg), Topics: cfg.Bus.TopicPrefixes, Logger: log}
+	subOpts := bus.SubscriberOptions{Endpoints: busEndpoints(cfg), Topics: cfg.Bus.TopicPrefixes, MaxMessageBytes: cfg.Bus.MaxMessageBytes, Logger: log}
 	if cfg.Bus.ValidateSignatures {
 		if subOpts.Verifier, err = newVerifier(cfg); err != nil {
 			return err

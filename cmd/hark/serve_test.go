@@ -45,6 +45,8 @@ type service struct {
 	dir, config, db, web string
 	cmd                  *exec.Cmd
 	log                  *bytes.Buffer
+	// wrap runs the service through a command, e.g. prlimit, when set.
+	wrap []string
 }
 
 // newService writes a config whose store, web port and bus endpoint are
@@ -70,7 +72,8 @@ func (s *service) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.log = &bytes.Buffer{}
-	s.cmd = exec.Command(bin, "serve", "--config", s.config)
+	args := append(append([]string{}, s.wrap...), bin, "serve", "--config", s.config)
+	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -105,9 +105,10 @@ func runTail(ctx context.Context, args []string, io stdio) int {
 		return 2
 	}
 	opts := bus.SubscriberOptions{
-		Endpoints: endpoints,
-		Topics:    o.topics,
-		Logger:    slog.New(slog.NewTextHandler(io.err, nil)),
+		Endpoints:       endpoints,
+		Topics:          o.topics,
+		MaxMessageBytes: cfg.Bus.MaxMessageBytes,
+		Logger:          slog.New(slog.NewTextHandler(io.err, nil)),
 	}
 	if o.validate {
 		v, err := newVerifier(cfg)

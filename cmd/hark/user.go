@@ -79,7 +79,7 @@ func runUserAdd(ctx context.Context, args []string, io stdio) int {
 			if err := store.CheckAddress(d.Kind, d.Address); err != nil {
 				return usagef("--%s: %v", d.Kind, err) // the flags are named after the kinds
 			}
-			if _, err := s.DestinationByAddress(ctx, d.Kind, d.Address); err == nil {
+			if other, err := s.DestinationByAddress(ctx, d.Kind, d.Address); err == nil && other.Confirmed && d.Confirmed {
 				return fmt.Errorf("%s:%s: %w", d.Kind, d.Address, store.ErrTaken)
 			}
 		}

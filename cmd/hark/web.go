@@ -17,8 +17,8 @@ import (
 func newWebUI(ctx context.Context, cfg *config.Config, st ui.Store, deliverer *delivery.Deliverer, owned *owners.Refresher, index *filters.Index, log *slog.Logger) (*ui.Server, error) {
 	opts := ui.Options{
 		Store: st, BaseURL: cfg.Web.BaseURL, Logger: log, DefaultFilters: cfg.Users.DefaultFilters,
-		SessionTTL: cfg.Web.SessionTTL,
-		Confirmer:  deliverer, Tester: deliverer, Unsubscriber: deliverer, Owners: ownershipOf(owned),
+		SessionTTL: cfg.Web.SessionTTL, UnconfirmedTTL: cfg.Users.UnconfirmedTTL, TrustedProxies: cfg.Web.ProxyPrefixes(), ProxyHeader: cfg.Web.TrustedProxyHeader,
+		Confirmer: deliverer, Tester: deliverer, Unsubscriber: deliverer, Owners: ownershipOf(owned),
 		RuleBudget: cfg.Rules.BudgetPerMessage, RuleErrors: index.RuleErrors,
 	}
 	if o := cfg.OIDC; o.Issuer != "" {

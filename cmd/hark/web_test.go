@@ -169,7 +169,9 @@ func TestBrowserJourney(t *testing.T) {
 	if link == "" {
 		t.Fatalf("no confirmation link in the mail:\n%s", mails[0].Body)
 	}
-	b.do("open confirmation link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("main")))
+	b.do("open confirmation link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#confirm-destination")))
+	b.shot("confirm-button")
+	b.submit("confirm", "#confirm-destination")
 	b.expect("Destination confirmed")
 	b.shot("confirmed")
 	b.do("see destination confirmed", chromedp.Navigate(base+"/destinations"), chromedp.WaitVisible(chromedp.CSS("#destinations")))

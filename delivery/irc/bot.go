@@ -48,6 +48,10 @@ type Options struct {
 	// common networks tolerate without flood penalties).
 	Interval time.Duration
 	Burst    int
+	// MaxLines caps the lines of one notification (default
+	// DefaultMaxLines); the last says how many more there were and links
+	// to the notification in the web UI.
+	MaxLines int
 	// BackoffMin and BackoffMax bound the wait between reconnects, which
 	// doubles with jitter after every failure (default 1s and 2m).
 	BackoffMin, BackoffMax time.Duration
@@ -114,6 +118,9 @@ func New(opts Options) (*Bot, error) {
 	r, err := NewRenderer(nil)
 	if err != nil {
 		return nil, err
+	}
+	if opts.MaxLines > 0 {
+		r.SetMaxLines(opts.MaxLines)
 	}
 	return &Bot{
 		opts:    opts,

@@ -87,7 +87,8 @@ func TestNotificationReachesAnotherClient(t *testing.T) {
 func TestLongMessageLinesFitTheProtocolLimitAsReceived(t *testing.T) {
 	ircd := testpeer.StartIRCd(t)
 	reader := testpeer.DialIRC(t, ircd.Addr, "a_reader_with_a_long_nick")
-	b := startBot(t, Options{Server: ircd.Addr, Nick: "hark_with_a_long_nick_too"})
+	// Room for the whole text: this test is about splitting, not the cap.
+	b := startBot(t, Options{Server: ircd.Addr, Nick: "hark_with_a_long_nick_too", MaxLines: 100})
 	long := batch(1, delivery.NotDigest, false, true)
 	subtitle := strings.Repeat("Ünïcödé 日本語 😀 words and more words ", 60)
 	long.Items[0].Subtitle = subtitle
@@ -268,5 +269,38 @@ func TestTLSRefusesAnUntrustedCertificate(t *testing.T) {
 	}
 	if err := b.connect(context.Background()); err == nil || !strings.Contains(err.Error(), "tls handshake") {
 		t.Errorf("connect with a certificate nobody trusts: %v, want a tls handshake error", err)
+	}
+}
+
+// A notification with a huge subtitle takes MaxLines lines, the last
+// linking to the rest, so the notifications behind it, another user's
+// included, wait for MaxLines lines at most.
+func TestHugeNotificationIsCutAndDoesNotHoldOthersBack(t *testing.T) {
+	const maxLines = 5
+	ircd := testpeer.StartIRCd(t)
+	alice := testpeer.DialIRC(t, ircd.Addr, "alice")
+	bob := testpeer.DialIRC(t, ircd.Addr, "bob")
+	b := startBot(t, Options{Server: ircd.Addr, Interval: 25 * time.Millisecond, MaxLines: maxLines})
+
+	huge := batch(1, delivery.NotDigest, false, false)
+	huge.Items[0].Subtitle = strings.Repeat("a subtitle of a hundred kilobytes ", 3000)
+	huge.Items[0].HistoryLink = "https://hark.example/history#n-42"
+	send(t, b, huge)
+	forBob := batch(1, delivery.NotDigest, false, false)
+	forBob.Destination.Address = "bob"
+	send(t, b, forBob)
+	bob.WaitN("PRIVMSG bob :", 1, wait)
+
+	// The bot writes in order: once this one is in, all of the huge one is.
+	after := batch(1, delivery.NotDigest, false, false)
+	after.Items[0].Subtitle = "the next one"
+	send(t, b, after)
+	alice.WaitN("the next one", 1, wait)
+	lines := alice.Lines("PRIVMSG alice :")
+	if len(lines) != maxLines+1 {
+		t.Fatalf("alice received %d lines, want %d of the huge notification and 1 after it", len(lines), maxLines)
+	}
+	if cut := lines[maxLines-1].Raw; !strings.Contains(cut, "more lines: https://hark.example/history#n-42") {
+		t.Errorf("the last line of the huge notification is %q; want it to say where the rest is", cut)
 	}
 }

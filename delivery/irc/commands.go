@@ -17,6 +17,9 @@ import (
 // the nick that wrote, and its owner's filters. store.Store implements it.
 type Store interface {
 	DestinationByAddress(ctx context.Context, kind, address string) (store.Destination, error)
+	// DestinationsByAddress is every user's claim on a nick: several
+	// may wait for confirmation, and the code says whose it is.
+	DestinationsByAddress(ctx context.Context, kind, address string) ([]store.Destination, error)
 	SaveDestination(ctx context.Context, d store.Destination) (store.Destination, error)
 	ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error
 	ListFilters(ctx context.Context, userID int64) ([]store.Filter, error)
@@ -102,7 +105,7 @@ func (b *Bot) answer(ctx context.Context, s *session, nick, text string) ([]stri
 	case len(words) == 2:
 		// Codes are lower case (delivery.NewCode); people may type them
 		// otherwise.
-		return b.confirm(ctx, d, strings.ToLower(words[1]))
+		return b.confirm(ctx, d, nick, strings.ToLower(words[1]))
 	}
 	return []string{"Send confirm followed by the code the bot sent you."}, nil
 }
@@ -150,11 +153,22 @@ func (b *Bot) listFilters(ctx context.Context, d store.Destination) ([]string, e
 	return lines, nil
 }
 
-func (b *Bot) confirm(ctx context.Context, d store.Destination, code string) ([]string, error) {
+// confirm confirms the claim on nick whose code this is: d is the nick's
+// confirmed destination, or one of its claims.
+func (b *Bot) confirm(ctx context.Context, d store.Destination, nick, code string) ([]string, error) {
 	if d.Confirmed {
 		return []string{"This nick is already confirmed."}, nil
 	}
-	err := b.opts.Store.ConfirmDestination(ctx, d.ID, code, time.Now())
+	claims, err := b.opts.Store.DestinationsByAddress(ctx, store.KindIRC, nick)
+	if err != nil {
+		return nil, err
+	}
+	err = store.ErrBadCode
+	for _, c := range claims {
+		if err = b.opts.Store.ConfirmDestination(ctx, c.ID, code, time.Now()); !errors.Is(err, store.ErrBadCode) {
+			break
+		}
+	}
 	if errors.Is(err, store.ErrBadCode) {
 		return []string{"That code is wrong or has expired; ask for a new one on hark's web page."}, nil
 	}

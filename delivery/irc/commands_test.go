@@ -90,6 +90,29 @@ func TestCommandConfirmWithTheRightCode(t *testing.T) {
 	}
 }
 
+// TestCommandConfirmAmongSquatters: mallory claimed the nick alice after
+// alice did; alice's code still confirms her claim, and mallory's goes.
+func TestCommandConfirmAmongSquatters(t *testing.T) {
+	f := newCommandFixture(t)
+	ctx := context.Background()
+	m, err := f.st.CreateUser(ctx, store.User{Name: "mallory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	squat, err := f.st.SaveDestination(ctx, store.Destination{UserID: m.ID, Kind: store.KindIRC, Address: "alice",
+		Enabled: true, ConfirmCode: "m4ll0ryabc", ConfirmExpires: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ask(t, "confirm k7q2zpabcd", "Confirmed")
+	if d := f.destination(t); !d.Confirmed || d.ID != f.dest.ID {
+		t.Errorf("nick alice is %+v, want alice's destination confirmed", d)
+	}
+	if _, err := f.st.DestinationByID(ctx, squat.ID); err == nil {
+		t.Error("mallory's claim outlived alice's confirmation")
+	}
+}
+
 func TestCommandStopAndStart(t *testing.T) {
 	f := newCommandFixture(t)
 	f.ask(t, "stop", "Stopped")

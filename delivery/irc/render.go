@@ -30,11 +30,19 @@ const lateAfter = 5 * time.Minute
 // rather than a hundred.
 const compactAbove = 8
 
+// DefaultMaxLines is how many lines one notification may take when no
+// limit is configured.
+const DefaultMaxLines = 5
+
 // Renderer turns batches into IRC lines with the templates of
 // templates/irc. It is safe for concurrent use.
 type Renderer struct {
 	base *template.Template
 	now  func() time.Time
+	// maxLines caps the lines of one notification, so that a message with
+	// a huge subtitle does not hold the bot's line budget (and every
+	// other user's notifications behind it) for minutes.
+	maxLines int
 }
 
 // NewRenderer parses the embedded templates; now is the clock that decides
@@ -47,7 +55,14 @@ func NewRenderer(now func() time.Time) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse irc templates: %w", err)
 	}
-	return &Renderer{base: t, now: now}, nil
+	return &Renderer{base: t, now: now, maxLines: DefaultMaxLines}, nil
+}
+
+// SetMaxLines caps the lines of one notification at n (at least 2: some
+// text, and the line that says where the rest is). It is called before
+// the renderer is used.
+func (r *Renderer) SetMaxLines(n int) {
+	r.maxLines = max(n, 2)
 }
 
 // funcs are the template functions for one batch: its time zone, its
@@ -95,7 +110,11 @@ func (r *Renderer) Lines(b *delivery.Batch, width int) ([]string, error) {
 		return nil, fmt.Errorf("render irc lines for %s: empty batch", b.Destination.Address)
 	}
 	if len(b.Items) == 1 && b.Digest == delivery.NotDigest {
-		return exec(t, "notification", &b.Items[0], width)
+		lines, err := exec(t, "notification", &b.Items[0], width)
+		if err != nil {
+			return nil, err
+		}
+		return r.capped(t, lines, r.maxLines, &b.Items[0], width)
 	}
 	lines, err := exec(t, "summary", b, width)
 	if err != nil {
@@ -104,6 +123,9 @@ func (r *Renderer) Lines(b *delivery.Batch, width int) ([]string, error) {
 	if len(b.Items) <= compactAbove {
 		for i := range b.Items {
 			entry, err := exec(t, "entry", &b.Items[i], width)
+			if err == nil {
+				entry, err = r.capped(t, entry, r.maxLines, &b.Items[i], width)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -114,6 +136,10 @@ func (r *Renderer) Lines(b *delivery.Batch, width int) ([]string, error) {
 	var cur string
 	for i := range b.Items {
 		entry, err := exec(t, "compact", &b.Items[i], width)
+		if err == nil {
+			// A compact entry is a glimpse: one line and where the rest is.
+			entry, err = r.capped(t, entry, 2, &b.Items[i], width)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -129,6 +155,20 @@ func (r *Renderer) Lines(b *delivery.Batch, width int) ([]string, error) {
 		}
 	}
 	return append(lines, cur), nil
+}
+
+// capped keeps lines to n: the first n-1, then a line that says how many
+// were left out and links to the notification in the web UI.
+func (r *Renderer) capped(t *template.Template, lines []string, n int, it *delivery.Item, width int) ([]string, error) {
+	if len(lines) <= n {
+		return lines, nil
+	}
+	kept := lines[:n-1]
+	cut, err := exec(t, "cut", map[string]any{"More": len(lines) - len(kept), "Link": it.HistoryLink}, width)
+	if err != nil {
+		return nil, err
+	}
+	return append(kept, cut...), nil
 }
 
 // Text renders one of the bot's own messages (help, confirmation) as

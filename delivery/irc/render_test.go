@@ -44,6 +44,15 @@ func TestRenderGolden(t *testing.T) {
 	late.Items[0].Time = now.Add(-3 * time.Hour)
 	long := batch(1, delivery.NotDigest, false, false)
 	long.Items[0].Subtitle = strings.Repeat("a very long subtitle ", 40)
+	huge := batch(1, delivery.NotDigest, false, true)
+	huge.Items[0].Subtitle = strings.Repeat("a subtitle of a hundred kilobytes ", 3000)
+	huge.Items[0].HistoryLink = "https://hark.example/history#n-42"
+	hugeEntry := batch(2, delivery.DigestBatched, false, false)
+	hugeEntry.Items[1].Subtitle = huge.Items[0].Subtitle
+	hugeEntry.Items[1].HistoryLink = "https://hark.example/history#n-43"
+	hugeCompact := batch(20, delivery.DigestFlood, false, false)
+	hugeCompact.Items[3].Subtitle = huge.Items[0].Subtitle
+	hugeCompact.Items[3].HistoryLink = "https://hark.example/history#n-44"
 	flood := batch(100, delivery.DigestFlood, false, false)
 	flood.FloodUntil = now.Add(10 * time.Minute)
 	part := batch(3, delivery.DigestBatched, false, false)
@@ -60,6 +69,9 @@ func TestRenderGolden(t *testing.T) {
 		{"digest-verbose", batch(3, delivery.DigestBatched, true, false)},
 		{"digest-part", part},
 		{"digest-flood-compact", flood},
+		{"notification-cut", huge},
+		{"digest-entry-cut", hugeEntry},
+		{"digest-compact-cut", hugeCompact},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := NewRenderer(func() time.Time { return now })
