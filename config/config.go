@@ -26,6 +26,7 @@ type Config struct {
 	OIDC     OIDC     `yaml:"oidc"`
 	Delivery Delivery `yaml:"delivery"`
 	Users    Users    `yaml:"users"`
+	Rules    Rules    `yaml:"rules"`
 }
 
 // Bus is where messages come from.
@@ -242,6 +243,15 @@ type Flood struct {
 	DigestFor time.Duration `yaml:"digest_for"`
 }
 
+// Rules bounds what users' rules may cost.
+type Rules struct {
+	// BudgetPerMessage is how long one user's regex and expression rules
+	// may run on one message in all; past it their remaining rules fail
+	// as not matched, so one user's rules delay no one else's
+	// notifications by more than this.
+	BudgetPerMessage time.Duration `yaml:"budget_per_message"`
+}
+
 // Users is the policy for new users.
 type Users struct {
 	// DefaultFilters gives a new user the starter filters (their own
@@ -270,6 +280,7 @@ func Default() *Config {
 			Flood: Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},
 		},
 		Users: Users{DefaultFilters: true, UnconfirmedTTL: 48 * time.Hour},
+		Rules: Rules{BudgetPerMessage: 50 * time.Millisecond},
 	}
 }
 

@@ -119,7 +119,7 @@ colour: blue
 		"hark.yaml:12:11: web.listen: want a string, got a list",
 		"hark.yaml:13:13: web.base_url: \"ftp://x/\" is not an http:// or https:// URL",
 		"hark.yaml:15:25: delivery.retry.max_attempts: must be at least 1, got 0",
-		"hark.yaml:16:1: colour: unknown key (known at the top level: bus, delivery, email, history, irc, meta, oidc, owners, store, users, web)",
+		"hark.yaml:16:1: colour: unknown key (known at the top level: bus, delivery, email, history, irc, meta, oidc, owners, rules, store, users, web)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -146,6 +146,7 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"second document", "web: {}\n---\nweb: {}", "hark.yaml:2:1: a second YAML document; hark reads one"},
 		{"irc burst zero", "irc: {server: 'irc.example:6697', burst: 0}", "hark.yaml:1:42: irc.burst: must be at least 1, got 0"},
 		{"stuck after too short", "web: {stuck_after: 10ms}", "hark.yaml:1:20: web.stuck_after: must be at least 1s, got 10ms"},
+		{"rules budget zero", "rules: {budget_per_message: 0s}", "hark.yaml:1:29: rules.budget_per_message: must be at least 1ms, got 0s"},
 		{"proxy not an address", "web: {trusted_proxies: [10.0.0.0/8, proxy.example], trusted_proxy_header: X-Forwarded-For}", `hark.yaml:1:37: web.trusted_proxies[1]: "proxy.example" is not an IP address or a CIDR block like 10.0.0.0/8`},
 		{"proxies without header", "web: {trusted_proxies: [10.0.0.1]}", "hark.yaml:1:24: web.trusted_proxies: set without web.trusted_proxy_header, the header they name the client in (X-Forwarded-For, say)"},
 		{"header without proxies", "web: {trusted_proxy_header: X-Real-IP}", "hark.yaml:1:29: web.trusted_proxy_header: set without web.trusted_proxies, the proxies whose header to believe"},

@@ -112,6 +112,7 @@ func (d *decoder) validate(c *Config) {
 	}
 
 	d.atLeast("history.retention", c.History.Retention, time.Minute)
+	d.atLeast("rules.budget_per_message", c.Rules.BudgetPerMessage, time.Millisecond)
 	d.atLeast("web.session_ttl", c.Web.SessionTTL, time.Minute)
 	d.atLeast("web.stuck_after", c.Web.StuckAfter, time.Second)
 	d.atLeast("users.unconfirmed_ttl", c.Users.UnconfirmedTTL, time.Hour)

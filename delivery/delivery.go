@@ -133,11 +133,15 @@ type Item struct {
 	App            string // the category: bodhi, koji, ...
 	Title          string
 	Subtitle       string
-	Link           string
-	Icon           string
-	Agent          string
-	Usernames      []string
-	Packages       []string
+	// Body is the message's long text (a fedora-messaging schema's
+	// __str__), "" when its processor writes none; emails show it under
+	// the subtitle, as FMN does.
+	Body      string
+	Link      string
+	Icon      string
+	Agent     string
+	Usernames []string
+	Packages  []string
 	// Time is the event's own time (the envelope's timestamp), shown even
 	// when delivery is late; Queued is when hark queued it.
 	Time   time.Time

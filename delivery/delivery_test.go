@@ -359,3 +359,44 @@ func TestTestNotificationIsSentAtOnce(t *testing.T) {
 		t.Errorf("test notification body:\n%s", body)
 	}
 }
+
+// A fedora-messaging message whose processor writes no body is mailed
+// with fedora-messaging's base text, made from the stored envelope; one
+// with a body is mailed with it.
+func TestEmailBodyIsTheLongText(t *testing.T) {
+	w := newWorld(t, setup{})
+	for _, tc := range []struct {
+		key, envelope string
+		desc          meta.Description
+	}{
+		{"2026-fm-1", `{"topic":"org.fedoraproject.prod.acme.done","msg":{"n":1},"msg_id":"2026-fm-1","headers":{"fedora_messaging_schema":"base.message"}}`,
+			meta.Description{App: "acme", Subtitle: "org.fedoraproject.prod.acme.done"}},
+		{"2026-fm-2", `{"topic":"org.fedoraproject.prod.bodhi.update.comment","msg":{},"msg_id":"2026-fm-2","headers":{"fedora_messaging_schema":"bodhi.update.comment.v1"}}`,
+			meta.Description{App: "bodhi", Subtitle: "bob commented", Body: "bob commented on FEDORA-1:\n\nship it"}},
+	} {
+		m, err := store.NewMessage(tc.key, "org.fedoraproject.prod.acme.done", float64(w.now.Unix()), []byte(tc.envelope), tc.desc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.st.Enqueue(w.ctx, []store.Accepted{{Message: m, Matches: []store.Match{{UserID: w.user.ID, DestinationID: w.dest.ID, FilterID: w.filter.ID}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if real := time.Now(); real.After(w.now) {
+		w.now = real
+	}
+	w.pass(0)
+	var bodies []string
+	for _, m := range w.smtp.Mails() {
+		bodies = append(bodies, m.Text("text/plain"))
+	}
+	all := strings.Join(bodies, "\n====\n")
+	for _, want := range []string{
+		"Id: 2026-fm-1\nTopic: org.fedoraproject.prod.acme.done\nHeaders: {\n    \"fedora_messaging_schema\": \"base.message\"\n}\nBody: {\n    \"n\": 1\n}",
+		"bob commented on FEDORA-1:\n\nship it",
+	} {
+		if !strings.Contains(strings.ReplaceAll(all, "\r\n", "\n"), want) {
+			t.Errorf("no mail says %q; mails:\n%s", want, all)
+		}
+	}
+}

@@ -40,3 +40,30 @@ func BenchmarkDecodeBaseline(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDescribeFM describes the fedora-messaging messages of
+// testdata/fm-messages.jsonl in turn, one per iteration;
+// BenchmarkDecodeFMBaseline decodes the same envelopes, so the two read
+// as a ratio.
+func BenchmarkDescribeFM(b *testing.B) {
+	d := Default()
+	msgs := loadFMMessages(b)
+	b.ReportAllocs()
+	threadCPU(b, func() {
+		for i := 0; b.Loop(); i++ {
+			d.Describe(msgs[i%len(msgs)].env)
+		}
+	})
+}
+
+func BenchmarkDecodeFMBaseline(b *testing.B) {
+	msgs := loadFMMessages(b)
+	b.ReportAllocs()
+	threadCPU(b, func() {
+		for i := 0; b.Loop(); i++ {
+			if _, err := bus.Decode(msgs[i%len(msgs)].raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

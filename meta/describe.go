@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -34,12 +35,22 @@ type Describer struct {
 	services map[string]*service
 	generic  *service
 	aliases  map[string]string
+	schemas  schemaIndex
+	// schemaRules are the rules with a schema key, across services, in the
+	// order they are tried: extra files' first, then the embedded ones in
+	// file then rule order.
+	schemaRules []*rule
 }
 
 // New compiles the embedded processors, then opts.Files, and returns a
 // Describer. Every broken file is reported, each error naming file, line
 // and processor.
 func New(opts Options) (*Describer, error) {
+	return newDescriber(embedded, "processors", opts)
+}
+
+// newDescriber is New with the built-in processors read from dir of fsys.
+func newDescriber(fsys fs.FS, dir string, opts Options) (*Describer, error) {
 	d := &Describer{services: map[string]*service{}}
 	aliases, err := defaultAliases()
 	if err != nil {
@@ -49,7 +60,7 @@ func New(opts Options) (*Describer, error) {
 		aliases[k] = v
 	}
 	d.aliases = aliases
-	svcs, err := loadFS(embedded, "processors", aliases)
+	svcs, err := loadFS(fsys, dir, aliases)
 	if err != nil {
 		return nil, err
 	}
@@ -74,9 +85,16 @@ func New(opts Options) (*Describer, error) {
 	if d.generic == nil {
 		d.generic = &service{names: []string{genericService}}
 	}
+	// The generic extractors read fedmsg-era keys; a fedora-messaging
+	// message no processor knows gets the base class's nothing.
+	// Only the agent is kept: who acted is read from the same few keys
+	// (agent, user, username) by most schemas.
+	d.generic.fmDefaults = rule{file: d.generic.defaults.file, line: d.generic.defaults.line}
+	d.generic.fmDefaults.fill(&d.generic.defaults, d.generic.defaults.has&hasList(listAgent))
 	for _, s := range d.services {
 		s.inherit(d.generic)
 	}
+	d.schemas = d.indexSchemas()
 	return d, nil
 }
 
@@ -113,28 +131,77 @@ func defaultAliases() (map[string]string, error) {
 
 // add merges a loaded service into the set, once per app it names. An
 // extra file's rules come first so they win; its defaults replace those it
-// sets.
+// sets. Several embedded files may serve one app (bodhi.yaml for fedmsg's
+// messages, fm-bodhi.yaml for fedora-messaging's), in file name order:
+// the rules of an fm-<app>.yaml (and of any file after the first
+// fedmsg-era one) take what they leave out from their own file's defaults
+// alone. The fedmsg-era file's defaults are the service's, whichever file
+// sorts first; a service with only fm files takes the first one's.
 func (d *Describer) add(s *service, embeddedFile bool) error {
-	for _, name := range s.names {
+	var schemaRules []*rule
+	for i, name := range s.names {
 		own := s.copyFor(name)
+		if i == 0 {
+			// A file serving several apps tries its schema rules once,
+			// as the first app's.
+			for _, r := range own.rules {
+				if r.schemas != nil {
+					schemaRules = append(schemaRules, r)
+				}
+			}
+		}
 		old, ok := d.services[name]
 		switch {
-		case ok && embeddedFile:
-			return fmt.Errorf("load processors: service %q defined twice in the embedded processors", name)
-		case !ok || s.replace:
+		case !embeddedFile && (!ok || s.replace):
+			own.primary = true
 			d.services[name] = own
-			continue
+		case !embeddedFile:
+			old.rules = append(own.rules, old.rules...)
+			old.defaults.fill(&own.defaults, own.defaults.has)
+			old.primary = true
+		case s.fm || ok && old.primary:
+			own.seal()
+			if !ok {
+				fmOwn := own.defaults
+				own.fmOwn = &fmOwn
+				own.defaults = rule{file: fmOwn.file, line: fmOwn.line}
+				d.services[name] = own
+				continue
+			}
+			old.rules = append(old.rules, own.rules...)
+			if s.fm && old.fmOwn == nil {
+				old.fmOwn = &own.defaults
+			}
+		case !ok:
+			own.primary = true
+			d.services[name] = own
+		default:
+			// The fedmsg-era file after the fm ones: its defaults are
+			// the service's, for its own rules too.
+			old.rules = append(old.rules, own.rules...)
+			old.defaults, old.primary = own.defaults, true
 		}
-		old.rules = append(own.rules, old.rules...)
-		old.defaults.fill(&own.defaults, own.defaults.has)
+	}
+	if embeddedFile {
+		d.schemaRules = append(d.schemaRules, schemaRules...)
+	} else {
+		d.schemaRules = append(schemaRules, d.schemaRules...)
 	}
 	return nil
+}
+
+// seal resolves the rules of s against its own defaults alone.
+func (s *service) seal() {
+	for _, r := range s.rules {
+		r.fill(&s.defaults, s.defaults.has&^r.has)
+		r.sealed = true
+	}
 }
 
 // copyFor returns a copy of s for one app, so that merging and inheriting
 // for one app never changes another app served by the same file.
 func (s *service) copyFor(name string) *service {
-	c := &service{names: []string{name}, defaults: s.defaults}
+	c := &service{names: []string{name}, defaults: s.defaults, fm: s.fm}
 	for _, r := range s.rules {
 		rc := *r
 		c.rules = append(c.rules, &rc)
@@ -162,23 +229,39 @@ func (r *rule) fill(o *rule, mask fieldSet) {
 // defaults, and the defaults take the extractors they leave out from the
 // generic fallback (used when no rule of the service matches).
 func (s *service) inherit(generic *service) {
-	for _, r := range s.rules {
-		r.fill(&s.defaults, s.defaults.has&^r.has)
+	if !s.primary && s.fmOwn != nil {
+		s.defaults = *s.fmOwn // only fm files serve this app
 	}
+	for _, r := range s.rules {
+		if !r.sealed {
+			r.fill(&s.defaults, s.defaults.has&^r.has)
+		}
+	}
+	// A fedora-messaging message no rule matches takes the defaults of
+	// the service's first fm file, else the service's; of the generic
+	// fallback's extractors, only the agent.
+	s.fmDefaults = s.defaults
+	if s.fmOwn != nil {
+		s.fmDefaults = *s.fmOwn
+	}
+	s.fmDefaults.fill(&generic.defaults, generic.defaults.has&hasList(listAgent)&^s.fmDefaults.has)
 	s.defaults.fill(&generic.defaults, generic.defaults.has&allLists&^s.defaults.has)
 }
 
 // Describe works out what env is about. It does no I/O, and the same
 // envelope always gives the same Description.
 func (d *Describer) Describe(env *bus.Envelope) Description {
+	desc, _ := d.describe(env)
+	return desc
+}
+
+// describe is Describe, also returning the rule that described env.
+func (d *Describer) describe(env *bus.Envelope) (Description, *rule) {
 	app, suffix, title := splitTopic(env.Topic)
-	svc := d.generic
-	if s, ok := d.services[app]; ok {
-		svc = s
-	}
 	s := getState()
 	defer putState(s)
-	r := svc.match(suffix, env.Fields, s)
+	fm := env.Headers != nil
+	r, _ := d.selectRule(env, app, suffix, s)
 	desc := Description{App: app, Title: title}
 	if r.has&hasText(textTitle) != 0 {
 		desc.Title = r.texts[textTitle].execute(s, env.Fields)
@@ -186,32 +269,119 @@ func (d *Describer) Describe(env *bus.Envelope) Description {
 	desc.Subtitle = r.texts[textSubtitle].execute(s, env.Fields)
 	desc.Link = r.texts[textLink].execute(s, env.Fields)
 	desc.Icon = r.texts[textIcon].execute(s, env.Fields)
+	desc.Body = r.texts[textBody].execute(s, env.Fields)
+	desc.AppName = r.texts[textAppName].execute(s, env.Fields)
 	desc.Usernames = d.aliasSet(extract(nil, r.lists[listUsernames], env.Fields, s))
 	if agent := extract(nil, r.lists[listAgent], env.Fields, s); len(agent) > 0 {
 		desc.Agent = d.aliasOne(agent[0])
 	}
 	desc.Packages = set(extract(nil, r.lists[listPackages], env.Fields, s))
-	desc.Objects = set(extract(nil, r.lists[listObjects], env.Fields, s))
+	desc.Objects = extract(nil, r.lists[listObjects], env.Fields, s)
+	desc.Groups = set(extract(nil, r.lists[listGroups], env.Fields, s))
+	desc.Containers = set(extract(nil, r.lists[listContainers], env.Fields, s))
+	desc.Modules = set(extract(nil, r.lists[listModules], env.Fields, s))
+	desc.Flatpaks = set(extract(nil, r.lists[listFlatpaks], env.Fields, s))
 	d.mergeObjects(&desc, env.Objects)
-	return desc
+	if len(desc.Containers)+len(desc.Modules)+len(desc.Flatpaks) > 0 {
+		// Every artifact kind is a package to rules, as the object
+		// headers' are (mergeObjects).
+		desc.Packages = set(slices.Concat(desc.Packages, desc.Containers, desc.Modules, desc.Flatpaks))
+	}
+	desc.Objects = set(appendKinds(desc.Objects, &desc))
+	if fm {
+		d.fmDefaults(&desc, r, env)
+	} else if desc.Subtitle == "" && r.has&hasText(textSubtitle) != 0 {
+		desc.Subtitle = fallbackSummary(&desc)
+	}
+	return desc, r
+}
+
+// How a rule was chosen, for Explain.
+const (
+	bySchema   = "schema"   // a rule's schema matched the schema header
+	byTopic    = "topic"    // a rule's match matched the topic
+	byDefaults = "defaults" // no rule matched: the service's defaults
+)
+
+// selectRule finds the rule that describes env: a schema rule, else a
+// topic rule of the app's service (or the generic one), else the
+// service's defaults.
+func (d *Describer) selectRule(env *bus.Envelope, app, suffix string, s *state) (*rule, string) {
+	schema := schemaOf(env)
+	if r := d.schemas.match(schema, env.Fields, s); r != nil {
+		return r, bySchema
+	}
+	svc := d.generic
+	if sv, ok := d.services[app]; ok {
+		svc = sv
+	}
+	r, matched := svc.match(suffix, schema != "", env.Fields, s)
+	switch {
+	case matched:
+		return r, byTopic
+	case env.Headers != nil:
+		// fedora-messaging's base class extracts nothing; the
+		// publisher's object headers say who and what.
+		return &svc.fmDefaults, byDefaults
+	}
+	return r, byDefaults
+}
+
+// An Origin says which processor rule described a message.
+type Origin struct {
+	// File and Line are where the rule (or, for "defaults", the file's
+	// top level) is written: "processors/fm-bodhi.yaml", 12.
+	File string `json:"file"`
+	Line int    `json:"line"`
+	// By is how it was chosen: "schema" (its schema key matched the
+	// fedora_messaging_schema header), "topic" (its match key matched the
+	// topic) or "defaults" (no rule matched).
+	By string `json:"by"`
+	// Patterns are the rule's match and schema globs.
+	Match  []string `json:"match,omitempty"`
+	Schema []string `json:"schema,omitempty"`
+}
+
+// Explain describes env and says which rule did.
+func (d *Describer) Explain(env *bus.Envelope) (Description, Origin) {
+	desc, _ := d.describe(env)
+	app, suffix, _ := splitTopic(env.Topic)
+	s := getState()
+	defer putState(s)
+	r, by := d.selectRule(env, app, suffix, s)
+	o := Origin{File: r.file, Line: r.line, By: by, Match: r.patterns}
+	for _, g := range r.schemas {
+		o.Schema = append(o.Schema, g.source)
+	}
+	return desc, o
 }
 
 // match returns the first rule matching the topic suffix, or the service's
-// defaults.
-func (s *service) match(suffix string, data map[string]any, st *state) *rule {
+// defaults. When the message names its schema, rules with a schema key
+// had their chance (schemaIndex.match) and are passed over.
+func (s *service) match(suffix string, hasSchema bool, data map[string]any, st *state) (r *rule, matched bool) {
 	for _, r := range s.rules {
-		if !r.matches(suffix) {
+		if !r.matches(suffix) || hasSchema && r.schemas != nil {
 			continue
 		}
-		if r.when != nil {
-			switch r.when.execute(st, data) {
-			case "", "false", "0":
-				continue
-			}
+		if !r.applies(data, st) {
+			continue
 		}
-		return r
+		return r, true
 	}
-	return &s.defaults
+	return &s.defaults, false
+}
+
+// applies reports whether the rule's when (if any) holds for data.
+func (r *rule) applies(data map[string]any, st *state) bool {
+	if r.when == nil {
+		return true
+	}
+	switch r.when.execute(st, data) {
+	case "", "false", "0":
+		return false
+	}
+	return true
 }
 
 func (r *rule) matches(suffix string) bool {
@@ -227,6 +397,7 @@ func (r *rule) matches(suffix string) bool {
 // suffix or a prefix followed by "*"; those compare strings, the rest go
 // through path.Match. Every message tries many rules, so this matters.
 type glob struct {
+	source  string // as written
 	pattern string
 	exact   bool // pattern has no metacharacters
 	prefix  bool // pattern is literal text then a final "*"
@@ -239,11 +410,11 @@ func compileGlob(p string) (glob, error) {
 	const meta = `*?[\`
 	switch {
 	case !strings.ContainsAny(p, meta):
-		return glob{pattern: p, exact: true}, nil
+		return glob{source: p, pattern: p, exact: true}, nil
 	case strings.HasSuffix(p, "*") && !strings.ContainsAny(p[:len(p)-1], meta):
-		return glob{pattern: p[:len(p)-1], prefix: true}, nil
+		return glob{source: p, pattern: p[:len(p)-1], prefix: true}, nil
 	}
-	return glob{pattern: p}, nil
+	return glob{source: p, pattern: p}, nil
 }
 
 func (g glob) match(s string) bool {
@@ -314,6 +485,9 @@ func set(vals []string) []string {
 	return slices.Compact(vals)
 }
 
+// pythonNone is how Python writes null with str().
+const pythonNone = "None"
+
 // aliasSet maps names through the aliases and returns them as a set.
 func (d *Describer) aliasSet(names []string) []string {
 	for i, n := range names {
@@ -324,9 +498,10 @@ func (d *Describer) aliasSet(names []string) []string {
 
 // aliasOne maps a name through the aliases, and drops what is still an
 // email address: a username never contains "@", so an address no alias
-// maps names nobody rules can match.
+// maps names nobody rules can match. "None" is Python's null turned into
+// text by a publisher (a fedora_messaging_user_None header), not a user.
 func (d *Describer) aliasOne(name string) string {
-	if name = aliasOf(d.aliases, name); strings.Contains(name, "@") {
+	if name = aliasOf(d.aliases, name); strings.Contains(name, "@") || name == pythonNone {
 		return ""
 	}
 	return name

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -19,11 +20,20 @@ const genericService = "*"
 type rule struct {
 	patterns []string
 	globs    []glob
+	schemas  []glob // over the fedora_messaging_schema header; nil: none
 	when     *tmpl
 
-	texts [numTexts]*tmpl       // title, subtitle, link, icon
-	lists [numLists][]extractor // usernames, packages, agent, objects
+	texts [numTexts]*tmpl       // title, subtitle, link, icon, body, app_name
+	lists [numLists][]extractor // usernames, packages, agent, objects, groups...
 	has   fieldSet              // which of them the file set, even empty
+
+	// sealed rules were resolved against their own file's defaults (a
+	// second file of an embedded service, such as fm-bodhi.yaml beside
+	// bodhi.yaml), so the service's defaults do not fill them again.
+	sealed bool
+	// file and line say where the rule is written, for hark meta --explain.
+	file string
+	line int
 }
 
 // The template fields and extractor fields of a rule, by index, with their
@@ -33,6 +43,8 @@ const (
 	textSubtitle
 	textLink
 	textIcon
+	textBody
+	textAppName
 	numTexts
 )
 
@@ -41,13 +53,26 @@ const (
 	listPackages
 	listAgent
 	listObjects
+	listGroups
+	listContainers
+	listModules
+	listFlatpaks
 	numLists
 )
 
 var (
-	textKeys = [numTexts]string{"title", "subtitle", "link", "icon"}
-	listKeys = [numLists]string{"usernames", "packages", "agent", "objects"}
+	textKeys = [numTexts]string{"title", "subtitle", "link", "icon", "body", "app_name"}
+	listKeys = [numLists]string{"usernames", "packages", "agent", "objects",
+		"groups", "containers", "modules", "flatpaks"}
 )
+
+// subtitleAlias is the fedora-messaging name of subtitle: a schema's
+// summary is the one line hark calls the subtitle.
+const subtitleAlias = "summary"
+
+// ruleKeys are the field keys of a rule and of a file's defaults.
+var ruleKeys = []string{"title", "subtitle", subtitleAlias, "link", "icon", "body", "app_name",
+	"usernames", "packages", "agent", "objects", "groups", "containers", "modules", "flatpaks"}
 
 // fieldSet records which optional fields a rule sets, so that an explicit
 // empty list is kept rather than replaced by the service's default: bit
@@ -67,6 +92,14 @@ type service struct {
 	replace  bool     // an extra file's "replace: true"
 	defaults rule
 	rules    []*rule
+	// fmDefaults are what a fedora-messaging message no rule matches
+	// gets: the first fm file's defaults, else the service's, without
+	// the generic fallback's extractors but the agent.
+	fmDefaults rule
+
+	fm      bool  // loaded from an embedded fm-<app>.yaml
+	primary bool  // a fedmsg-era (or extra) file gives the defaults
+	fmOwn   *rule // the first fm file's own defaults
 }
 
 // An extractor yields strings from an envelope: paths, a template or a
@@ -118,8 +151,7 @@ func parseFile(name string, data []byte, aliases map[string]string) (*service, e
 		return nil, fmt.Errorf("load processors %s: empty file", name)
 	}
 	top := doc.Content[0]
-	fields, err := l.mapping(top, "", "service", "replace", "topics", "templates",
-		"title", "subtitle", "link", "icon", "usernames", "packages", "agent", "objects")
+	fields, err := l.mapping(top, "", append([]string{"service", "replace", "topics", "templates"}, ruleKeys...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +167,8 @@ func parseFile(name string, data []byte, aliases map[string]string) (*service, e
 		return nil, l.errorf(svcNode, "", "service: empty name")
 	}
 	l.service = strings.Join(names, ",")
-	svc := &service{names: names}
+	svc := &service{names: names, fm: strings.HasPrefix(path.Base(name), "fm-")}
+	svc.defaults.file, svc.defaults.line = name, top.Line
 	if n, ok := fields["templates"]; ok {
 		if err := l.namedTemplates(n); err != nil {
 			return nil, err
@@ -166,30 +199,31 @@ func parseFile(name string, data []byte, aliases map[string]string) (*service, e
 
 // rule compiles one entry of topics.
 func (l *loader) rule(n *yaml.Node) (*rule, error) {
-	fields, err := l.mapping(n, "", "match", "when",
-		"title", "subtitle", "link", "icon", "usernames", "packages", "agent", "objects")
+	fields, err := l.mapping(n, "", append([]string{"match", "schema", "when"}, ruleKeys...)...)
 	if err != nil {
 		return nil, err
 	}
-	m, ok := fields["match"]
-	if !ok {
-		return nil, l.errorf(n, "", "rule without \"match\"")
+	m, hasMatch := fields["match"]
+	sc, hasSchema := fields["schema"]
+	if !hasMatch && !hasSchema {
+		return nil, l.errorf(n, "", "rule without \"match\" or \"schema\"")
 	}
-	r := &rule{}
-	if r.patterns, err = l.stringList(m, "", "match"); err != nil {
-		return nil, err
-	}
-	if len(r.patterns) == 0 {
-		return nil, l.errorf(m, "", "match: no pattern")
-	}
-	topic := strings.Join(r.patterns, ",")
-	for _, p := range r.patterns {
-		g, err := compileGlob(p)
-		if err != nil {
-			return nil, l.errorf(m, topic, "match: bad glob %q: %v", p, err)
+	r := &rule{file: l.file, line: n.Line}
+	var names []string
+	if hasMatch {
+		if r.patterns, r.globs, err = l.globs(m, "match"); err != nil {
+			return nil, err
 		}
-		r.globs = append(r.globs, g)
+		names = append(names, r.patterns...)
 	}
+	if hasSchema {
+		var patterns []string
+		if patterns, r.schemas, err = l.globs(sc, "schema"); err != nil {
+			return nil, err
+		}
+		names = append(names, patterns...)
+	}
+	topic := strings.Join(names, ",")
 	if w, ok := fields["when"]; ok {
 		if r.when, err = l.template(w, topic, "when"); err != nil {
 			return nil, err
@@ -198,9 +232,35 @@ func (l *loader) rule(n *yaml.Node) (*rule, error) {
 	return r, l.ruleFields(fields, topic, r)
 }
 
+// globs compiles a match or schema key: one glob or a list of them.
+func (l *loader) globs(n *yaml.Node, key string) ([]string, []glob, error) {
+	patterns, err := l.stringList(n, "", key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(patterns) == 0 {
+		return nil, nil, l.errorf(n, "", "%s: no pattern", key)
+	}
+	globs := make([]glob, 0, len(patterns))
+	for _, p := range patterns {
+		g, err := compileGlob(p)
+		if err != nil {
+			return nil, nil, l.errorf(n, strings.Join(patterns, ","), "%s: bad glob %q: %v", key, p, err)
+		}
+		globs = append(globs, g)
+	}
+	return patterns, globs, nil
+}
+
 // ruleFields compiles the templates and extractors shared by rules and
 // service defaults.
 func (l *loader) ruleFields(fields map[string]*yaml.Node, topic string, r *rule) error {
+	if n, ok := fields[subtitleAlias]; ok {
+		if _, both := fields["subtitle"]; both {
+			return l.errorf(n, topic, "summary and subtitle are the same field: keep one")
+		}
+		fields["subtitle"] = n
+	}
 	for i, key := range textKeys {
 		if n, ok := fields[key]; ok {
 			var err error

@@ -145,13 +145,17 @@ func fn1e[A, R any](f func(A) (R, error)) function {
 }
 
 func fn2[A, B, R any](f func(A, B) R) function {
+	return fn2e(func(x A, y B) (R, error) { return f(x, y), nil })
+}
+
+func fn2e[A, B, R any](f func(A, B) (R, error)) function {
 	call2 := func(a, b any) (any, error) {
 		var err error
 		x, y := conv[A](a, &err), conv[B](b, &err)
 		if err != nil {
 			return nil, err
 		}
-		return f(x, y), nil
+		return f(x, y)
 	}
 	return function{arity: 2, call2: call2, call: func(a []any) (any, error) { return call2(a[0], a[1]) }}
 }

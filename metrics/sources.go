@@ -54,6 +54,7 @@ func Index(stats func() filters.Stats) Source {
 			{Name: "index_filters", Help: "Active filters.", Kind: Gauge, Value: float64(s.Filters)},
 			{Name: "index_rules", Help: "Distinct compiled rules.", Kind: Gauge, Value: float64(s.Rules)},
 			{Name: "index_always_evaluated_filters", Help: "Filters evaluated for every message (no indexable rule).", Kind: Gauge, Value: float64(s.Always)},
+			{Name: "rule_over_budget_total", Help: "Regex and expression rule evaluations stopped or skipped because their owner's time per message (rules.budget_per_message) or a step or size bound ran out, or shutdown cancelled them; each counts as not matched.", Value: float64(s.OverBudget)},
 		}
 		for kind, n := range s.RuleErrors {
 			out = append(out, Sample{Name: "rule_errors_total", Help: "Rule evaluations that failed at run time, by kind.",

@@ -227,7 +227,17 @@ func (r *Router) waitSources(ctx context.Context, wg *sync.WaitGroup) {
 func (r *Router) Handle(ctx context.Context, env *bus.Envelope) {
 	p := pending{env: env, received: r.opts.Now(), ack: env.Ack}
 	p.desc = r.opts.Describer.Describe(env)
-	hits := r.opts.Index.Match(env, &p.desc)
+	hits := r.opts.Index.MatchContext(ctx, env, &p.desc)
+	if ctx.Err() != nil {
+		// Shutdown stopped the rules running, so the hits may be
+		// incomplete: the message is not committed, for its source to
+		// deliver it again.
+		r.log.Warn("message not committed: shutting down", "msg_id", env.Key(), "topic", env.Topic)
+		if env.Ack != nil {
+			env.Ack(ErrShuttingDown)
+		}
+		return
+	}
 	p.matches = r.matches(env.Key(), hits)
 	r.stats.handled.Add(1)
 	r.stats.matches.Add(uint64(len(p.matches)))

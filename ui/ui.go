@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"hark/filters"
 	"hark/rules"
 	"hark/store"
 )
@@ -78,6 +79,14 @@ type Options struct {
 	// Owners is the package ownership data previews evaluate owned-by
 	// and group-owned rules with (as matching does); nil means none.
 	Owners func() rules.Ownership
+	// RuleBudget is how long a filter's regex and expression rules may
+	// run on one message of a preview (config rules.budget_per_message);
+	// 0 means preview.DefaultBudget.
+	RuleBudget time.Duration
+	// RuleErrors returns the last rule error of each of a user's active
+	// filters that had one (filters.Index.RuleErrors), which the filter
+	// page shows its owner; nil shows none.
+	RuleErrors func(user string) []filters.RuleError
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// TrustedProxies are the reverse proxies (config web.trusted_proxies)

@@ -31,8 +31,9 @@ func runMeta(ctx context.Context, args []string, io stdio) int {
 	fs.SetOutput(io.err)
 	var files stringsFlag
 	fs.Var(&files, "processors", "an extra processor `FILE` that extends or overrides the embedded ones (repeatable)")
+	explain := fs.Bool("explain", false, "add \"explain\": the processor file, line and rule that described each message, and whether its schema or topic chose it")
 	fs.Usage = func() {
-		fmt.Fprintln(io.err, "Usage: hark meta [--processors FILE ...] < envelopes.jsonl")
+		fmt.Fprintln(io.err, "Usage: hark meta [--processors FILE ...] [--explain] < envelopes.jsonl")
 		fmt.Fprintln(io.err, "\nReads one JSON envelope per line and writes what each is about, one JSON object per line.")
 		fs.PrintDefaults()
 	}
@@ -62,9 +63,18 @@ func runMeta(ctx context.Context, args []string, io stdio) int {
 			return nil
 		}
 		// Sets print as arrays, never null, so consumers need no special case.
-		desc := d.Describe(env)
+		var out describedAs
+		if *explain {
+			var o meta.Origin
+			out.Description, o = d.Explain(env)
+			out.Explain = &o
+		} else {
+			out.Description = d.Describe(env)
+		}
+		desc := &out.Description
+		desc.Body = meta.LongText(env, desc)
 		desc.Usernames, desc.Packages, desc.Objects = nonNil(desc.Usernames), nonNil(desc.Packages), nonNil(desc.Objects)
-		if err := enc.Encode(desc); err != nil {
+		if err := enc.Encode(out); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
 		return nil
@@ -75,6 +85,13 @@ func runMeta(ctx context.Context, args []string, io stdio) int {
 		return 1
 	}
 	return status
+}
+
+// describedAs is one line of hark meta's output: the description, and
+// with --explain which processor rule made it.
+type describedAs struct {
+	meta.Description
+	Explain *meta.Origin `json:"explain,omitempty"`
 }
 
 func nonNil(s []string) []string {

@@ -53,7 +53,7 @@ func TestMetaDescribesEachLine(t *testing.T) {
 		}
 	}
 	// Absent values are "" and [], never null or missing.
-	want := `{"app":"","title":"a.b","subtitle":"","link":"","icon":"","usernames":[],"packages":[],"agent":"","objects":[]}`
+	want := `{"app":"","title":"a.b","subtitle":"","link":"","icon":"","usernames":[],"packages":[],"agent":"","objects":[],"app_name":"","body":""}`
 	if lines[1] != want {
 		t.Errorf("second line\n got %s\nwant %s", lines[1], want)
 	}
@@ -107,5 +107,43 @@ func TestMetaBrokenProcessorFileFailsWithItsLine(t *testing.T) {
 	_, errOut, code := runMetaCommand(t, "", "--processors", p)
 	if code != 1 || !strings.Contains(errOut, "broken.yaml:4:") {
 		t.Errorf("exit %d, stderr %q; want 1 and broken.yaml:4:", code, errOut)
+	}
+}
+
+func TestMetaExplainNamesFileLineAndHow(t *testing.T) {
+	in := `{"topic": "org.fedoraproject.prod.bodhi.update.comment", "msg": {"comment": {"author": "kalev", "karma": 1, "update_title": "foo-1.0-1.fc30"}}}
+{"topic": "org.fedoraproject.prod.acme.thing.done", "msg_id": "m1", "msg": {"x": 1}, "headers": {"fedora_messaging_schema": "base.message"}}
+`
+	out, errOut, code := runMetaCommand(t, in, "--explain")
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d output lines, want 2: %q", len(lines), out)
+	}
+	for i, want := range []struct {
+		file, by, subtitle string
+		body               bool
+	}{
+		{"processors/bodhi.yaml", "topic", "kalev commented on bodhi update foo-1.0-1.fc30 (karma: 1)", false},
+		{"processors/generic.yaml", "defaults", "org.fedoraproject.prod.acme.thing.done", true},
+	} {
+		var got struct {
+			Subtitle string `json:"subtitle"`
+			Body     string `json:"body"`
+			Explain  struct {
+				File string `json:"file"`
+				Line int    `json:"line"`
+				By   string `json:"by"`
+			} `json:"explain"`
+		}
+		if err := json.Unmarshal([]byte(lines[i]), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Explain.File != want.file || got.Explain.Line == 0 || got.Explain.By != want.by ||
+			got.Subtitle != want.subtitle || (got.Body != "") != want.body {
+			t.Errorf("line %d: %s; want explain %s by %s, subtitle %q, body %v", i+1, lines[i], want.file, want.by, want.subtitle, want.body)
+		}
 	}
 }

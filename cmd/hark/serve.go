@@ -68,7 +68,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	index := newIndex(ownership)
+	index := newIndex(ownership, cfg.Rules.BudgetPerMessage)
 	subOpts := bus.SubscriberOptions{Endpoints: busEndpoints(cfg), Topics: cfg.Bus.TopicPrefixes, MaxMessageBytes: cfg.Bus.MaxMessageBytes, Logger: log}
 	if cfg.Bus.ValidateSignatures {
 		if subOpts.Verifier, err = newVerifier(cfg); err != nil {
@@ -122,7 +122,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if ownership != nil {
 		sources = append(sources, metrics.Owners(ownership.Stats))
 	}
-	web, err := newWebUI(ctx, cfg, st, deliverer, ownership, log)
+	web, err := newWebUI(ctx, cfg, st, deliverer, ownership, index, log)
 	if err != nil {
 		return err
 	}

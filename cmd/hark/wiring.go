@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"hark/bus"
 	"hark/config"
@@ -37,9 +38,9 @@ func newOwners(ctx context.Context, cfg *config.Config, log *slog.Logger) (*owne
 }
 
 // newIndex is an empty filter index that reads ownership from ref (nil:
-// none).
-func newIndex(ref *owners.Refresher) *filters.Index {
-	return filters.New(filters.Options{Owners: ownershipOf(ref)})
+// none), and bounds each user's costly rules per message by budget.
+func newIndex(ref *owners.Refresher, budget time.Duration) *filters.Index {
+	return filters.New(filters.Options{Owners: ownershipOf(ref), Budget: budget})
 }
 
 // ownershipOf reads the current ownership data from ref: what matching and

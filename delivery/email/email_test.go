@@ -55,12 +55,16 @@ func TestRenderMatchesGolden(t *testing.T) {
 	mixed.Items[1].FilterID, mixed.Items[1].FilterName, mixed.Items[1].FilterLink = 8, "mentions", "https://hark.example.org/filters/8"
 	mixed.Items[1].Unsubscribe = "https://hark.example.org/unsubscribe/OTHER"
 	mixed.Items[1].Packages = []string{"python-fedmsg-meta"}
+	mixed.Items[1].Body = "ralph commented on bodhi update fedmsg-0.5.2-1.fc17 (karma: 1)\n\nlooks good"
+	withBody := batch(delivery.NotDigest, false, 1)
+	withBody.Items[0].Body = "ralph commented on bodhi update fedmsg-0.5.2-1.fc17 (karma: 1)\n\nlooks good"
 	for _, tc := range []struct {
 		name string
 		b    *delivery.Batch
 	}{
 		{"single", batch(delivery.NotDigest, false, 1)},
 		{"single-late", late},
+		{"single-body", withBody},
 		{"digest-terse", batch(delivery.DigestBatched, false, 3)},
 		{"digest-verbose-two-filters", mixed},
 		{"digest-flood", flood},

@@ -1,0 +1,81 @@
+package meta
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestCasualDelta(t *testing.T) {
+	for _, tc := range []struct {
+		when string
+		now  any
+		want string
+	}{
+		{"2026-12-07 02:47:12", json.Number("1796465172"), "in 1 day"}, // now 2026-12-05T10:06:12Z
+		{"2026-12-12 00:47:12", "2026-12-09T04:46:34+00:00", "in 2 days"},
+		{"2013-09-20 12:00:00", "2013-09-18T20:26:48+00:00", "in 1 day"},
+		{"2024-01-01 12:00:00", "2024-01-01T09:59:00Z", "in 2 hours"},
+		{"2024-01-01 12:00:00", "2024-01-01T11:52:20Z", "in 7 minutes"},
+		{"2024-01-01 12:00:00", "2024-01-01T11:59:04Z", "right now"},
+		{"2024-03-31 00:00:00", "2024-01-31T00:00:00Z", "in 2 months"},
+		{"2025-02-28 00:00:00", "2024-01-31T00:00:00Z", "in 1 year"},
+		{"2013-09-20 12:00:00", "2013-09-22T00:00:00Z", "in -1 days"},
+		{"2024-01-01T11:00:00+01:00", json.Number("1704103170.5"), "right now"},
+	} {
+		got, err := casualDelta(tc.when, tc.now)
+		if err != nil || got != tc.want {
+			t.Errorf("casualDelta(%q, %v) = %q, %v; want %q", tc.when, tc.now, got, err, tc.want)
+		}
+	}
+	if _, err := casualDelta("soon", json.Number("0")); err == nil {
+		t.Error("casualDelta of a non-date: no error")
+	}
+}
+
+// TestCasualDeltaAgreesWithFedocal checks the helper against the fedocal
+// reminders of the data, computed by the schema at their own sent-at.
+func TestCasualDeltaAgreesWithFedocal(t *testing.T) {
+	n := 0
+	for _, m := range loadFMMessages(t) {
+		if m.schema != "fedocal.meeting.reminder" || m.expected == nil {
+			continue
+		}
+		meeting := m.env.Fields["msg"].(map[string]any)["meeting"].(map[string]any)
+		when := meeting["meeting_date"].(string) + " " + meeting["meeting_time_start"].(string)
+		got, err := casualDelta(when, m.env.Fields["timestamp"])
+		if want := m.expected["str"].(string); err != nil || !strings.HasSuffix(want, " starts "+got) {
+			t.Errorf("line %d: casualDelta = %q, %v; the schema says %q", m.line, got, err, want)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no fedocal reminder in the data")
+	}
+}
+
+func TestJoinAndPyJSON(t *testing.T) {
+	for _, tc := range []struct {
+		tmpl, want string
+	}{
+		{`{{ joinAnd .msg.none }}`, ""},
+		{`{{ joinAnd .msg.one }}`, "a"},
+		{`{{ joinAnd .msg.two }}`, "a and b"},
+		{`{{ joinAnd .msg.three }}`, "a, b and c"},
+		{`{{ pyjson .msg.two }}`, "[\n    \"a\",\n    \"b\"\n]"},
+		{`{{ casualDelta "2024-01-02 00:00:00" .timestamp }}`, "in 1 day"},
+	} {
+		set := newTemplateSet(nil)
+		tm, err := compileTemplate("t", tc.tmpl, set)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.tmpl, err)
+		}
+		env := envelope(t, `{"topic": "x", "timestamp": 1704067200, "msg": {"none": [], "one": ["a"], "two": ["a", "b"], "three": ["a", "", "b", "c"]}}`)
+		s := getState()
+		got := tm.execute(s, env.Fields)
+		putState(s)
+		if got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.tmpl, got, tc.want)
+		}
+	}
+}
