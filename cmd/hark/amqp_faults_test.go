@@ -194,6 +194,14 @@ func TestServeStopsWithinTenSecondsWhileARuleRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	adminMust(t, "", "filters", "import", path)
+	// A budget far above the rule's cost: the rule is still running when
+	// SIGTERM comes.
+	f, err := os.OpenFile(svc.config, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "rules:\n  budget_per_message: 10m\n")
+	f.Close()
 	svc.start(t)
 	pika := b.StartPika()
 	pika.Publish(stream(t, 0, 1), 0)
@@ -201,6 +209,7 @@ func TestServeStopsWithinTenSecondsWhileARuleRuns(t *testing.T) {
 	svc.eventually(t, "the message is being matched", func() bool { return svc.metric(t, "hark_bus_received_total") >= 1 })
 	took := svc.sigterm(t)
 	t.Logf("hark serve stopped %v after SIGTERM with a rule running", took.Round(time.Millisecond))
+	svc.eventually(t, "the message waits in the queue for the next start", func() bool { return b.Depth() == 1 })
 }
 
 // tarpit is an SMTP server that accepts connections and never says a
