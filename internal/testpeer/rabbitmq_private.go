@@ -136,10 +136,11 @@ func startPrivateNode() (*privateNode, error) {
 		out.Close()
 		return nil, fmt.Errorf("start rabbitmq-server: %w", err)
 	}
-	// A watchdog ends the node's process group when this test binary
-	// ends without StopPrivateRabbitMQ (a panic, a test timeout, a kill):
-	// its standard input is a pipe only this process holds.
-	watchdog := exec.Command("/bin/sh", "-c", fmt.Sprintf("cat >/dev/null; kill -9 -%d", n.cmd.Process.Pid))
+	// A watchdog ends the node's process group and removes its files when
+	// this test binary ends without StopPrivateRabbitMQ (a panic, a test
+	// timeout, a kill): its standard input is a pipe only this process
+	// holds.
+	watchdog := exec.Command("/bin/sh", "-c", fmt.Sprintf("cat >/dev/null; kill -9 -%d; sleep 1; rm -rf '%s'", n.cmd.Process.Pid, dir))
 	if n.watchdog, err = watchdog.StdinPipe(); err == nil {
 		err = watchdog.Start()
 	}
