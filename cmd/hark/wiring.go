@@ -21,10 +21,13 @@ func newDescriber(cfg *config.Config) (*meta.Describer, error) {
 	return meta.New(meta.Options{Files: cfg.Meta.Processors, Aliases: cfg.Meta.Aliases})
 }
 
-// newVerifier is the signature checker of bus.signatures.
+// newVerifier is the signature checker of bus.signatures and
+// bus.gpg_keyring. A service configured for GnuPG alone refuses X.509
+// messages rather than trusting any certificate they carry.
 func newVerifier(cfg *config.Config) (*bus.Verifier, error) {
 	sig := cfg.Bus.Signatures
-	return bus.NewVerifier(bus.VerifyOptions{CAFile: sig.CA, CRLFile: sig.CRL, RoutingPolicy: sig.RoutingPolicy, Nitpicky: sig.Nitpicky})
+	return bus.NewVerifier(bus.VerifyOptions{CAFile: sig.CA, CRLFile: sig.CRL, RoutingPolicy: sig.RoutingPolicy, Nitpicky: sig.Nitpicky,
+		GPGKeyring: cfg.Bus.GPGKeyring, RequireCA: true})
 }
 
 // newOwners loads package ownership from owners.source, or returns nil
