@@ -65,7 +65,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	index := newIndex(ownership)
-	subOpts := bus.SubscriberOptions{Endpoints: busEndpoints(cfg), Topics: cfg.Bus.TopicPrefixes, MaxMessageBytes: cfg.Bus.MaxMessageBytes, Logger: log}
+	subOpts := bus.SubscriberOptions{Endpoints: busEndpoints(cfg), Topics: cfg.Bus.TopicPrefixes, MaxMessageBytes: cfg.Bus.MaxMessageBytes, Logger: log,
+		Discover: busDiscovery(cfg), DiscoverEvery: cfg.Bus.SRVRefresh}
 	if cfg.Bus.ValidateSignatures {
 		if subOpts.Verifier, err = newVerifier(cfg); err != nil {
 			return err
@@ -78,7 +79,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	var inputs []router.Source
 	busStats := func() bus.Stats { return bus.Stats{} }
-	if len(subOpts.Endpoints) > 0 || amqpSrc == nil {
+	if len(subOpts.Endpoints) > 0 || subOpts.Discover != nil || amqpSrc == nil {
 		sub, err := bus.NewSubscriber(subOpts)
 		if err != nil {
 			return err
@@ -159,7 +160,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		wg.Go(func() { ircBot.Run(ctx) })
 	}
 	wg.Go(func() { deliverer.Run(ctx) })
-	log.Info("hark serving", "store", cfg.Store.Path, "endpoints", len(subOpts.Endpoints), "inbound", cfg.Bus.Inbound, "amqp", amqpSrc != nil)
+	log.Info("hark serving", "store", cfg.Store.Path, "endpoints", len(subOpts.Endpoints), "srv_domains", len(cfg.Bus.SRVDomains), "inbound", cfg.Bus.Inbound, "amqp", amqpSrc != nil)
 	if err := rt.Run(ctx, inputs...); err != nil {
 		errs <- err
 		cancel()

@@ -54,6 +54,15 @@ func ownershipOf(ref *owners.Refresher) func() rules.Ownership {
 	return func() rules.Ownership { return ref.Current() }
 }
 
+// busDiscovery finds the publishers bus.srv_domains names in DNS, or is
+// nil when none is configured.
+func busDiscovery(cfg *config.Config) bus.Discoverer {
+	if len(cfg.Bus.SRVDomains) == 0 {
+		return nil
+	}
+	return bus.NewSRVDiscovery(cfg.Bus.SRVDomains, cfg.Bus.SRVResolver)
+}
+
 // busEndpoints is the config's publishers to dial, plus the inbound
 // address to bind for active-mode publishers.
 func busEndpoints(cfg *config.Config) []bus.Endpoint {
