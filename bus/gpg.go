@@ -175,9 +175,10 @@ func LoadGPGSigner(path string) (*GPGSigner, error) {
 }
 
 // Sign sets crypto to "gpg" and adds signature: a binary detached
-// signature over the canonical JSON of msg, base64-wrapped at 76 columns,
-// as fedmsg's gpg backend does. A previous certificate is removed, since
-// GnuPG messages carry none.
+// signature over the canonical JSON of msg, in base64 on one line, as
+// fedmsg's gpg backend (b64encode) writes it; fedmsg's older releases
+// wrapped it at 76 columns, which the verifier accepts too. A previous
+// certificate is removed, since GnuPG messages carry none.
 func (s *GPGSigner) Sign(env *Envelope) error {
 	delete(env.Fields, "signature")
 	delete(env.Fields, "certificate")
@@ -191,7 +192,7 @@ func (s *GPGSigner) Sign(env *Envelope) error {
 		return fmt.Errorf("sign envelope: %w", err)
 	}
 	env.Crypto = "gpg"
-	env.Signature = wrap76(base64.StdEncoding.EncodeToString(sig.Bytes()))
+	env.Signature = base64.StdEncoding.EncodeToString(sig.Bytes())
 	env.Certificate = ""
 	env.Fields["signature"] = env.Signature
 	return nil

@@ -19,7 +19,8 @@ const (
 )
 
 // gpgEnvelope is an envelope carrying msg and sig (raw gpg output) the way
-// fedmsg's gpg backend sends it.
+// fedmsg's older gpg backend sent it, base64 wrapped at 76 columns
+// (its current one writes one line, as hark's signer does).
 func gpgEnvelope(t *testing.T, msg string, sig []byte) *Envelope {
 	t.Helper()
 	text := `{"topic": "org.debian.dev.hark.test", "msg": ` + msg +
@@ -119,6 +120,9 @@ func TestGPGSignedByHarkVerifiesInGnuPG(t *testing.T) {
 			env.Fields["certificate"] = "left over"
 			if err := signer.Sign(env); err != nil {
 				t.Fatal(err)
+			}
+			if strings.Contains(env.Signature, "\n") {
+				t.Errorf("signature %q is wrapped; fedmsg's b64encode writes one line", env.Signature)
 			}
 			if env.Fields["crypto"] != "gpg" || env.Fields["certificate"] != nil {
 				t.Errorf("signed fields: crypto %v, certificate %v; want gpg and none", env.Fields["crypto"], env.Fields["certificate"])
