@@ -39,6 +39,19 @@ type Bus struct {
 	TopicPrefixes      []string   `yaml:"topic_prefixes"`
 	ValidateSignatures bool       `yaml:"validate_signatures"`
 	Signatures         Signatures `yaml:"signatures"`
+	// GPGKeyring is a file of OpenPGP public keys (armored or binary)
+	// that GnuPG-signed messages (crypto "gpg", Debian's fedmsg) are
+	// checked against; "" accepts none of them when validating.
+	GPGKeyring string `yaml:"gpg_keyring"`
+	// SRVDomains are domains whose _fedmsg._tcp SRV records name more
+	// publishers to subscribe to, as Debian's fedmsg discovers them.
+	SRVDomains []string `yaml:"srv_domains"`
+	// SRVResolver is the DNS server (host:port) asked for them; "" asks
+	// the system's resolver.
+	SRVResolver string `yaml:"srv_resolver"`
+	// SRVRefresh is how often the records are asked again: endpoints
+	// that appear are subscribed, those that vanish are dropped.
+	SRVRefresh time.Duration `yaml:"srv_refresh"`
 	// MaxMessageBytes bounds one message (a ZeroMQ envelope, an AMQP
 	// body), so no peer can make hark allocate without limit.
 	MaxMessageBytes int `yaml:"max_message_bytes"`
@@ -267,7 +280,7 @@ type Users struct {
 // the database in the user's data directory.
 func Default() *Config {
 	return &Config{
-		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941", MaxMessageBytes: 1 << 20, AMQP: AMQP{Exchange: "amq.topic", Bindings: []string{"#"}, Prefetch: 1024, AppName: "hark"}},
+		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941", MaxMessageBytes: 1 << 20, SRVRefresh: 5 * time.Minute, AMQP: AMQP{Exchange: "amq.topic", Bindings: []string{"#"}, Prefetch: 1024, AppName: "hark"}},
 		Store:   Store{Path: defaultStorePath()},
 		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: 7 * 24 * time.Hour, StuckAfter: 2 * time.Minute},
 		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},

@@ -111,7 +111,7 @@ delivery:
 colour: blue
 `)
 	want := []string{
-		"hark.yaml:2:3: bus.endpoint: unknown key (known in bus: amqp, endpoints, inbound, max_message_bytes, signatures, topic_prefixes, validate_signatures)",
+		"hark.yaml:2:3: bus.endpoint: unknown key (known in bus: amqp, endpoints, gpg_keyring, inbound, max_message_bytes, signatures, srv_domains, srv_refresh, srv_resolver, topic_prefixes, validate_signatures)",
 		"hark.yaml:3:12: bus.inbound: \"http://x\" is not a tcp:// or ipc:// address",
 		"hark.yaml:7:14: email.smtp_port: \"many\" is not an integer",
 		"hark.yaml:8:8: email.tls: \"maybe\" is not one of [none starttls tls]",
@@ -135,7 +135,11 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"negative duration", "owners: {refresh: -1m}", `hark.yaml:1:19: owners.refresh: "-1m" is not a duration like 90s or 1h30m`},
 		{"bool as string", "irc: {tls: yes}", `hark.yaml:1:12: irc.tls: "yes" is not true or false`},
 		{"endpoint without port", "bus: {endpoints: [tcp://hub]}", `hark.yaml:1:19: bus.endpoints[0].url: "tcp://hub" is not tcp://host:port`},
-		{"signatures need a CA", "bus: {validate_signatures: true}", "hark.yaml: bus.signatures.ca: required when bus.validate_signatures is true"},
+		{"signatures need a CA or keyring", "bus: {validate_signatures: true}", "hark.yaml:1:28: bus.validate_signatures: needs bus.signatures.ca (X.509) or bus.gpg_keyring (GnuPG) to check signatures against"},
+		{"missing keyring", "bus: {validate_signatures: true, gpg_keyring: /nonexistent/keys.gpg}", "hark.yaml:1:47: bus.gpg_keyring: stat /nonexistent/keys.gpg: no such file or directory"},
+		{"srv domain with a space", "bus: {srv_domains: [debian.org, 'x y']}", `hark.yaml:1:33: bus.srv_domains[1]: "x y" is not a domain name like debian.org`},
+		{"srv resolver without port", "bus: {srv_resolver: 127.0.0.1}", `hark.yaml:1:21: bus.srv_resolver: "127.0.0.1" is not host:port`},
+		{"srv refresh too often", "bus: {srv_refresh: 10ms}", "hark.yaml:1:20: bus.srv_refresh: must be at least 1s, got 10ms"},
 		{"missing CA file", "bus: {signatures: {ca: /nonexistent/ca.pem}}", "hark.yaml:1:24: bus.signatures.ca: stat /nonexistent/ca.pem: no such file or directory"},
 		{"password in clear", "email: {smtp_host: mx.example, tls: none, username: u, password: p}", "hark.yaml:1:37: email.tls: none would send the SMTP password in clear text to mx.example"},
 		{"bad from", "email: {from: nobody}", `hark.yaml:1:15: email.from: "nobody" is not an email address`},

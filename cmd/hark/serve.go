@@ -69,7 +69,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	index := newIndex(ownership, cfg.Rules.BudgetPerMessage)
-	subOpts := bus.SubscriberOptions{Endpoints: busEndpoints(cfg), Topics: cfg.Bus.TopicPrefixes, MaxMessageBytes: cfg.Bus.MaxMessageBytes, Logger: log}
+	subOpts := bus.SubscriberOptions{Endpoints: busEndpoints(cfg), Topics: cfg.Bus.TopicPrefixes, MaxMessageBytes: cfg.Bus.MaxMessageBytes, Logger: log,
+		Discover: busDiscovery(cfg), DiscoverEvery: cfg.Bus.SRVRefresh}
 	if cfg.Bus.ValidateSignatures {
 		if subOpts.Verifier, err = newVerifier(cfg); err != nil {
 			return err
@@ -82,7 +83,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	var inputs []router.Source
 	busStats := func() bus.Stats { return bus.Stats{} }
-	if len(subOpts.Endpoints) > 0 || amqpSrc == nil {
+	if len(subOpts.Endpoints) > 0 || subOpts.Discover != nil || amqpSrc == nil {
 		sub, err := bus.NewSubscriber(subOpts)
 		if err != nil {
 			return err
@@ -187,7 +188,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			}
 		}
 	})
-	log.Info("hark serving", "store", cfg.Store.Path, "endpoints", len(subOpts.Endpoints), "inbound", cfg.Bus.Inbound, "amqp", amqpSrc != nil)
+	log.Info("hark serving", "store", cfg.Store.Path, "endpoints", len(subOpts.Endpoints), "srv_domains", len(cfg.Bus.SRVDomains), "inbound", cfg.Bus.Inbound, "amqp", amqpSrc != nil)
 	stopAt := make(chan time.Time, 1)
 	context.AfterFunc(ctx, func() { stopAt <- time.Now() })
 	if err := rt.Run(ctx, inputs...); err != nil {
