@@ -61,6 +61,7 @@ func TestNoFileGivesLaptopDefaults(t *testing.T) {
 		{"smtp tls", c.Email.TLS, TLSNone},
 		{"smtp port", c.Email.SMTPPort, 25},
 		{"retention", c.History.Retention, 7 * 24 * time.Hour},
+		{"catchup max_window", c.Catchup.MaxWindow, 24 * time.Hour},
 		{"no endpoints", len(c.Bus.Endpoints), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,7 +119,7 @@ colour: blue
 		"hark.yaml:12:11: web.listen: want a string, got a list",
 		"hark.yaml:13:13: web.base_url: \"ftp://x/\" is not an http:// or https:// URL",
 		"hark.yaml:15:25: delivery.retry.max_attempts: must be at least 1, got 0",
-		"hark.yaml:16:1: colour: unknown key (known at the top level: bus, delivery, email, history, irc, meta, oidc, owners, store, users, web)",
+		"hark.yaml:16:1: colour: unknown key (known at the top level: bus, catchup, delivery, email, history, irc, meta, oidc, owners, store, users, web)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"hark/bus"
+	"hark/catchup"
+	"hark/config"
+	"hark/meta"
+	"hark/router"
+	"hark/store"
+)
+
+// newDatagrepper is the datagrepper client of catchup.url at
+// catchup.rate requests a second.
+func newDatagrepper(cfg *config.Config) *catchup.Client {
+	return &catchup.Client{
+		BaseURL:         cfg.Catchup.URL,
+		Limiter:         rate.NewLimiter(rate.Limit(cfg.Catchup.Rate), 1),
+		MaxMessageBytes: cfg.Bus.MaxMessageBytes,
+	}
+}
+
+// withCatchup adds to inputs the catch-up from datagrepper, watching
+// each live input for silences, when catchup.enabled. It is all of
+// serve's catch-up wiring.
+func withCatchup(cfg *config.Config, st store.Store, log *slog.Logger, inputs []router.Source) []router.Source {
+	if !cfg.Catchup.Enabled {
+		return inputs
+	}
+	gap := cfg.Catchup.Gap
+	if gap == 0 {
+		gap = -1 // at start only
+	}
+	cu := catchup.New(catchup.Options{
+		Fetcher:   newDatagrepper(cfg),
+		Newest:    func(ctx context.Context) (time.Time, error) { return newestStored(ctx, st) },
+		MaxWindow: cfg.Catchup.MaxWindow,
+		Gap:       gap,
+		Logger:    log,
+	})
+	out := make([]router.Source, 0, len(inputs)+1)
+	for _, in := range inputs {
+		out = append(out, cu.Watch(in))
+	}
+	return append(out, cu)
+}
+
+// newestStored is the timestamp of the newest message in the history
+// (zero when it is empty).
+func newestStored(ctx context.Context, st store.History) (time.Time, error) {
+	msgs, err := st.HistoryPage(ctx, store.Cursor{}, 1)
+	if err != nil || len(msgs) == 0 {
+		return time.Time{}, err
+	}
+	return msgs[0].Timestamp, nil
+}
+
+// runBackfill is `hark history backfill`: the messages of the last
+// --since from datagrepper into the history, without notifying anyone.
+func runBackfill(ctx context.Context, args []string, io stdio) int {
+	fs := flag.NewFlagSet("hark history backfill", flag.ContinueOnError)
+	since := fs.String("since", "7d", "how far back: a duration such as 7d, 36h or 90m")
+	url := fs.String("url", "", "datagrepper's root URL (default: the configuration's catchup.url)")
+	fs.Usage = func() {
+		fmt.Fprintln(io.err, "Usage: hark history backfill [--since 7d] [--url URL]\n\nStores the messages datagrepper archived in that time in the history that previews search.")
+		fs.PrintDefaults()
+	}
+	return adminCommand(ctx, "hark history backfill", fs, args, io, func(ctx context.Context, s store.Store, cfg *config.Config, args []string) error {
+		if len(args) != 0 {
+			return usagef("unexpected argument %q", args[0])
+		}
+		back, err := parseSince(*since)
+		if err != nil {
+			return usagef("--since: %v", err)
+		}
+		if *url != "" {
+			cfg.Catchup.URL = *url
+		}
+		if cfg.Catchup.URL == "" {
+			return usagef("no datagrepper: set catchup.url or pass --url")
+		}
+		desc, err := meta.New(meta.Options{Files: cfg.Meta.Processors, Aliases: cfg.Meta.Aliases})
+		if err != nil {
+			return err
+		}
+		end := time.Now()
+		added, read := 0, 0
+		var batch []store.Message
+		flush := func() error {
+			n, err := s.AddMessages(ctx, batch)
+			added += n
+			batch = batch[:0]
+			return err
+		}
+		_, err = newDatagrepper(cfg).Window(ctx, end.Add(-back), end, func(env *bus.Envelope) error {
+			m, err := store.NewMessage(env.Key(), env.Topic, env.Timestamp, bus.CompactUTF8(env.Fields), desc.Describe(env))
+			if err != nil {
+				return fmt.Errorf("store message %s: %w", env.Key(), err)
+			}
+			read++
+			if batch = append(batch, m); len(batch) == importBatch {
+				return flush()
+			}
+			return nil
+		})
+		// What was read before a failure is kept.
+		err = errors.Join(err, flush())
+		fmt.Fprintf(io.out, "backfilled %d messages (%d already in the history)\n", added, read-added)
+		return err
+	})
+}
+
+// parseSince reads a look-back such as 7d, 36h or 1d12h.
+func parseSince(s string) (time.Duration, error) {
+	var days time.Duration
+	if d, rest, ok := strings.Cut(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q is not a duration like 7d, 36h or 90m", s)
+		}
+		days, s = time.Duration(n)*24*time.Hour, rest
+	}
+	if s == "" {
+		return days, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration like 7d, 36h or 90m", s)
+	}
+	return days + d, nil
+}
