@@ -24,8 +24,8 @@ type Source struct {
 	gaps    chan window
 	last    atomic.Int64 // Unix nanoseconds of the newest arrival on a watched source
 	running sync.Mutex   // one catch-up at a time
-	handed  atomic.Uint64
-	errors  atomic.Uint64
+
+	stats struct{ catchups, handed, skipped, failures atomic.Uint64 }
 }
 
 // Options configure a Source.
@@ -47,8 +47,11 @@ type Options struct {
 	// Overlap is how far before the last message a catch-up starts
 	// (default 1 minute): clocks and datagrepper's ingestion lag.
 	Overlap time.Duration
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Accept, when set, keeps only the topics the live bus would have
+	// delivered (hark's topic prefixes and AMQP bindings).
+	Accept func(topic string) bool
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 type window struct{ start, end time.Time }
@@ -73,10 +76,21 @@ func New(opts Options) *Source {
 	return &Source{opts: opts, log: opts.Logger, gaps: make(chan window, 16)}
 }
 
-// Handled is how many messages catch-ups handed to the router, and
-// Failures how many catch-ups failed.
-func (s *Source) Handled() uint64  { return s.handed.Load() }
-func (s *Source) Failures() uint64 { return s.errors.Load() }
+// Stats is a snapshot of the catch-up counters, for metrics.
+type Stats struct {
+	Catchups uint64 // windows asked for
+	Handed   uint64 // messages handed to the router
+	Skipped  uint64 // messages of topics the bus would not have delivered
+	Failures uint64 // windows that failed part way
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Source) Stats() Stats {
+	return Stats{Catchups: s.stats.catchups.Load(), Handed: s.stats.handed.Load(), Skipped: s.stats.skipped.Load(), Failures: s.stats.failures.Load()}
+}
+
+// Handled is how many messages catch-ups handed to the router.
+func (s *Source) Handled() uint64 { return s.stats.handed.Load() }
 
 // Run catches up from the newest stored message to now, then catches up
 // each gap Watch reports, until ctx is done.
@@ -113,13 +127,18 @@ func (s *Source) catchUp(ctx context.Context, w window, handle func(context.Cont
 	s.running.Lock()
 	defer s.running.Unlock()
 	s.log.Info("catching up from datagrepper", "from", w.start, "to", w.end)
+	s.stats.catchups.Add(1)
 	n, err := s.opts.Fetcher.Window(ctx, w.start, w.end, func(env *bus.Envelope) error {
+		if s.opts.Accept != nil && !s.opts.Accept(env.Topic) {
+			s.stats.skipped.Add(1)
+			return nil
+		}
 		handle(ctx, env)
-		s.handed.Add(1)
+		s.stats.handed.Add(1)
 		return ctx.Err()
 	})
 	if err != nil && ctx.Err() == nil {
-		s.errors.Add(1)
+		s.stats.failures.Add(1)
 		s.log.Error("catch-up failed, messages of the window may be missed", "from", w.start, "to", w.end, "handed", n, "err", err)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"hark/catchup"
 	"hark/config"
 	"hark/meta"
+	"hark/metrics"
 	"hark/router"
 	"hark/store"
 )
@@ -31,11 +33,11 @@ func newDatagrepper(cfg *config.Config) *catchup.Client {
 }
 
 // withCatchup adds to inputs the catch-up from datagrepper, watching
-// each live input for silences, when catchup.enabled. It is all of
-// serve's catch-up wiring.
-func withCatchup(cfg *config.Config, st store.Store, log *slog.Logger, inputs []router.Source) []router.Source {
+// each live input for silences, when catchup.enabled, and returns its
+// metrics. It is all of serve's catch-up wiring.
+func withCatchup(cfg *config.Config, st store.Store, log *slog.Logger, inputs []router.Source) ([]router.Source, []metrics.Source) {
 	if !cfg.Catchup.Enabled {
-		return inputs
+		return inputs, nil
 	}
 	gap := cfg.Catchup.Gap
 	if gap == 0 {
@@ -46,13 +48,36 @@ func withCatchup(cfg *config.Config, st store.Store, log *slog.Logger, inputs []
 		Newest:    func(ctx context.Context) (time.Time, error) { return newestStored(ctx, st) },
 		MaxWindow: cfg.Catchup.MaxWindow,
 		Gap:       gap,
+		Accept:    busTopics(cfg),
 		Logger:    log,
 	})
 	out := make([]router.Source, 0, len(inputs)+1)
 	for _, in := range inputs {
 		out = append(out, cu.Watch(in))
 	}
-	return append(out, cu)
+	stats := func(context.Context) ([]metrics.Sample, error) {
+		s := cu.Stats()
+		return []metrics.Sample{
+			{Name: "catchup_windows_total", Help: "Windows of missed messages asked of datagrepper.", Value: float64(s.Catchups)},
+			{Name: "catchup_messages_total", Help: "Messages from datagrepper handed to the router (those already received count once in the store).", Value: float64(s.Handed)},
+			{Name: "catchup_skipped_total", Help: "Messages from datagrepper of topics the bus is not read for.", Value: float64(s.Skipped)},
+			{Name: "catchup_failures_total", Help: "Catch-ups that failed part way; the rest of their window stays missed.", Value: float64(s.Failures)},
+		}, nil
+	}
+	return append(out, cu), []metrics.Source{stats}
+}
+
+// busTopics is whether the live bus, as configured, would deliver a
+// topic: ZeroMQ's topic prefixes (none: all) or AMQP's bindings.
+func busTopics(cfg *config.Config) func(topic string) bool {
+	amqp := cfg.Bus.AMQP.URL != ""
+	zmq := len(busEndpoints(cfg)) > 0 || !amqp // serve's rule for starting a subscriber
+	return func(topic string) bool {
+		if zmq && (len(cfg.Bus.TopicPrefixes) == 0 || slices.ContainsFunc(cfg.Bus.TopicPrefixes, func(p string) bool { return strings.HasPrefix(topic, p) })) {
+			return true
+		}
+		return amqp && catchup.Binds(cfg.Bus.AMQP.Bindings, topic)
+	}
 }
 
 // newestStored is the timestamp of the newest message in the history

@@ -12,6 +12,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"hark/catchup/datagreppertest"
+	"hark/config"
 	"hark/internal/testpeer"
 )
 
@@ -89,6 +90,9 @@ func TestServeCatchesUpWhatItMissedExactlyOnce(t *testing.T) {
 	all := append(append(seen, lost...), kept...)
 	svc.eventually(t, "every message is notified", func() bool { return len(notificationCounts(t)) >= len(all) })
 	svc.eventually(t, "the queue is drained", func() bool { return b.Depth() == 0 })
+	if n := svc.metric(t, "hark_catchup_messages_total"); n < float64(len(lost)+len(kept)) {
+		t.Errorf("hark_catchup_messages_total %v; want at least the %d missed", n, len(lost)+len(kept))
+	}
 	svc.stop(t)
 	if !strings.Contains(svc.log.String(), "caught up") {
 		t.Errorf("no catch-up logged:\n%s", svc.log)
@@ -104,6 +108,29 @@ func TestServeCatchesUpWhatItMissedExactlyOnce(t *testing.T) {
 	}
 	if dg.Requests() == 0 {
 		t.Error("datagrepper was never asked")
+	}
+}
+
+func TestBusTopicsKeepsWhatTheBusWouldDeliver(t *testing.T) {
+	for _, tc := range []struct {
+		name, config string
+		topic        string
+		want         bool
+	}{
+		{"ZeroMQ without prefixes takes all", "bus:\n  endpoints: [\"tcp://127.0.0.1:1\"]\n", "org.fedoraproject.prod.koji.build", true},
+		{"ZeroMQ prefixes", "bus:\n  topic_prefixes: [org.fedoraproject.prod.bodhi]\n", "org.fedoraproject.prod.koji.build", false},
+		{"AMQP bindings", "bus:\n  inbound: \"\"\n  amqp:\n    url: amqp://localhost/\n    bindings: [\"org.fedoraproject.*.bodhi.#\"]\n", "org.fedoraproject.prod.bodhi.update", true},
+		{"outside AMQP bindings", "bus:\n  inbound: \"\"\n  amqp:\n    url: amqp://localhost/\n    bindings: [\"org.fedoraproject.*.bodhi.#\"]\n", "org.fedoraproject.prod.koji.build", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse("hark.yaml", []byte(tc.config), func(string) (string, bool) { return "", false })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := busTopics(cfg)(tc.topic); got != tc.want {
+				t.Errorf("busTopics(%s) = %v, want %v", tc.topic, got, tc.want)
+			}
+		})
 	}
 }
 

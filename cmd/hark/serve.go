@@ -89,7 +89,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		zmqStats := busStats
 		inputs, busStats = append(inputs, amqpSrc), func() bus.Stats { return zmqStats().Plus(amqpSrc.Stats()) }
 	}
-	inputs = withCatchup(cfg, st, log, inputs)
+	inputs, catchupMetrics := withCatchup(cfg, st, log, inputs)
 	rt, err := router.New(router.Options{Store: st, Describer: describer, Index: index, Retention: cfg.History.Retention, Logger: log})
 	if err != nil {
 		return err
@@ -111,6 +111,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if ownership != nil {
 		sources = append(sources, metrics.Owners(ownership.Stats))
 	}
+	sources = append(sources, catchupMetrics...)
 	web, err := newWebUI(ctx, cfg, st, deliverer, ownership, log)
 	if err != nil {
 		return err
