@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"slices"
@@ -13,7 +14,8 @@ import (
 	"hark/store"
 )
 
-// The history API answers datagrepper's /raw and /id queries from hark's
+// The history API answers datagrepper's /raw, /v2/search, /id and /v2/id
+// queries from hark's
 // own history, in datagrepper's shapes, so that scripts written for
 // datagrepper work against a hark instance. Like the preview, which
 // reads the same history, it is open to every logged-in user and API
@@ -21,25 +23,37 @@ import (
 func init() { register((*Server).historyAPIRoutes) }
 
 func (s *Server) historyAPIRoutes(rt *Routes) {
-	rt.API("GET /raw", s.rawHistory)
-	rt.API("GET /id", s.messageByID)
+	rt.API("GET /raw", func(r *http.Request) (any, error) { return s.searchHistory(r, rawMessage) })
+	rt.API("GET /v2/search", func(r *http.Request) (any, error) { return s.searchHistory(r, fedoraMessage) })
+	rt.API("GET /id", func(r *http.Request) (any, error) { return s.messageByID(r, rawMessage) })
+	rt.API("GET /v2/id", func(r *http.Request) (any, error) { return s.messageByID(r, fedoraMessage) })
 }
 
+// A messageShape shows a stored message as one of datagrepper's
+// endpoints does; i is its rank in the answer.
+type messageShape func(m store.Message, i int) map[string]any
+
 // rawQuery is a /raw query: each list is ORed within itself, and the
-// lists are ANDed, as in datagrepper.
+// lists, and the negations of the not_ lists, are ANDed, as in
+// datagrepper.
 type rawQuery struct {
-	Start       *float64 `json:"start"`
-	End         float64  `json:"end"`
-	Delta       *float64 `json:"delta"`
-	Topics      []string `json:"topics"`
-	Categories  []string `json:"categories"`
-	Users       []string `json:"users"`
-	Packages    []string `json:"packages"`
-	Agents      []string `json:"agents"`
-	Contains    []string `json:"contains"`
-	Page        int      `json:"page"`
-	RowsPerPage int      `json:"rows_per_page"`
-	Order       string   `json:"order"`
+	Start         *float64 `json:"start"`
+	End           float64  `json:"end"`
+	Delta         *float64 `json:"delta"`
+	Topics        []string `json:"topics"`
+	Categories    []string `json:"categories"`
+	Users         []string `json:"users"`
+	Packages      []string `json:"packages"`
+	Agents        []string `json:"agents"`
+	Contains      []string `json:"contains"`
+	NotTopics     []string `json:"not_topics"`
+	NotCategories []string `json:"not_categories"`
+	NotUsers      []string `json:"not_users"`
+	NotPackages   []string `json:"not_packages"`
+	NotAgents     []string `json:"not_agents"`
+	Page          int      `json:"page"`
+	RowsPerPage   int      `json:"rows_per_page"`
+	Order         string   `json:"order"`
 }
 
 // rawPage is datagrepper's answer to /raw.
@@ -59,7 +73,7 @@ const (
 	scanChunk = 1000
 )
 
-func (s *Server) rawHistory(r *http.Request) (any, error) {
+func (s *Server) searchHistory(r *http.Request, shape messageShape) (any, error) {
 	q, err := parseRawQuery(r.URL.Query(), s.now())
 	if err != nil {
 		return nil, err
@@ -104,14 +118,14 @@ func (s *Server) rawHistory(r *http.Request) (any, error) {
 	}
 	for i, k := range keys {
 		if m, ok := msgs[k]; ok { // pruned meanwhile: left out
-			out.RawMessages = append(out.RawMessages, rawMessage(m, from+i+1))
+			out.RawMessages = append(out.RawMessages, shape(m, from+i+1))
 		}
 	}
 	out.Count = len(out.RawMessages)
 	return out, nil
 }
 
-func (s *Server) messageByID(r *http.Request) (any, error) {
+func (s *Server) messageByID(r *http.Request, shape messageShape) (any, error) {
 	id := r.URL.Query().Get("id")
 	if id == "" {
 		return nil, invalid("id", "required: the msg_id of a message")
@@ -124,7 +138,7 @@ func (s *Server) messageByID(r *http.Request) (any, error) {
 	if !ok {
 		return nil, errNotFound
 	}
-	return rawMessage(m, 0), nil
+	return shape(m, 0), nil
 }
 
 // rawMessage is m as datagrepper's /raw shows a message: the fedmsg
@@ -160,6 +174,25 @@ func rawMessage(m store.Message, i int) map[string]any {
 	return out
 }
 
+// fedoraMessage is m as datagrepper's /v2/ endpoints show a message:
+// fedora-messaging's dict, its sent-at header made from the timestamp
+// when the message (from ZeroMQ) has none.
+func fedoraMessage(m store.Message, _ int) map[string]any {
+	env := rawMessage(m, 0)
+	headers, _ := env["headers"].(map[string]any)
+	if headers == nil {
+		headers = map[string]any{}
+	}
+	if _, ok := headers["sent-at"]; !ok {
+		headers["sent-at"] = m.Timestamp.UTC().Format("2006-01-02T15:04:05.999999+00:00")
+	}
+	prio, ok := headers["priority"]
+	if !ok {
+		prio = 0
+	}
+	return map[string]any{"body": env["msg"], "headers": headers, "id": m.Key, "priority": prio, "queue": nil, "topic": m.Topic}
+}
+
 func sortedNonNil(v []string) []string {
 	v = slices.Clone(v)
 	slices.Sort(v)
@@ -185,7 +218,9 @@ func parseRawQuery(v map[string][]string, now time.Time) (rawQuery, error) {
 		return v[k]
 	}
 	q := rawQuery{Topics: list("topic"), Categories: list("category"), Users: list("user"), Packages: list("package"),
-		Agents: list("agent"), Contains: list("contains"), Page: 1, RowsPerPage: defaultRowsPerPage, Order: "desc"}
+		Agents: list("agent"), Contains: list("contains"), NotTopics: list("not_topic"), NotCategories: list("not_category"),
+		NotUsers: list("not_user"), NotPackages: list("not_package"), NotAgents: list("not_agent"),
+		Page: 1, RowsPerPage: defaultRowsPerPage, Order: "desc"}
 	num := func(k string) (*float64, error) {
 		s := get(k)
 		if s == "" {
@@ -193,7 +228,16 @@ func parseRawQuery(v map[string][]string, now time.Time) (rawQuery, error) {
 		}
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, invalid(k, "%q is not a time in Unix seconds", s)
+			if k == "delta" {
+				return nil, invalid(k, "%q is not a number of seconds", s)
+			}
+			// Datagrepper also takes dates, as its documentation's
+			// examples do (2021-06-25T06:11:40+00:00).
+			t, terr := parseDate(s)
+			if terr != nil {
+				return nil, invalid(k, "%q is neither Unix seconds nor a date like 2021-06-25T06:11:40+00:00", s)
+			}
+			f = float64(t.UnixMicro()) / 1e6
 		}
 		return &f, nil
 	}
@@ -248,6 +292,16 @@ func parseRawQuery(v map[string][]string, now time.Time) (rawQuery, error) {
 
 func ptr[T any](v T) *T { return &v }
 
+// parseDate reads an ISO 8601 date and time, or a date alone (UTC).
+func parseDate(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("not a date")
+}
+
 func fromSeconds(s float64) time.Time { return time.UnixMicro(int64(math.Round(s * 1e6))) }
 
 // narrowing is the terms of the history's index that the query can
@@ -276,11 +330,15 @@ func (q rawQuery) matches(m store.Message) bool {
 		Packages  []string `json:"packages"`
 	}
 	json.Unmarshal(m.Description, &d) // a description that does not decode names nobody
-	anyOf := func(want []string, have ...string) bool {
-		return len(want) == 0 || slices.ContainsFunc(have, func(h string) bool { return slices.Contains(want, h) })
+	some := func(want []string, have ...string) bool {
+		return slices.ContainsFunc(have, func(h string) bool { return slices.Contains(want, h) })
 	}
-	return anyOf(q.Topics, m.Topic) && anyOf(q.Categories, category(m.Topic)) && anyOf(q.Users, d.Usernames...) &&
-		anyOf(q.Packages, d.Packages...) && anyOf(q.Agents, d.Agent)
+	anyOf := func(want []string, have ...string) bool { return len(want) == 0 || some(want, have...) }
+	cat := category(m.Topic)
+	return anyOf(q.Topics, m.Topic) && anyOf(q.Categories, cat) && anyOf(q.Users, d.Usernames...) &&
+		anyOf(q.Packages, d.Packages...) && anyOf(q.Agents, d.Agent) &&
+		!some(q.NotTopics, m.Topic) && !some(q.NotCategories, cat) && !some(q.NotUsers, d.Usernames...) &&
+		!some(q.NotPackages, d.Packages...) && !some(q.NotAgents, d.Agent)
 }
 
 // category is datagrepper's category of a topic: the part after the

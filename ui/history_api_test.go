@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"hark/store"
 )
@@ -16,6 +17,12 @@ import (
 // alternate bodhi and koji, users cycle alice, bob, carol, and every
 // tenth mentions "kernel".
 func stored(t *testing.T, ts *testServer, n int) []store.Message {
+	t.Helper()
+	return storedFrom(t, ts, n, t0)
+}
+
+// storedFrom is stored from another time than t0.
+func storedFrom(t *testing.T, ts *testServer, n int, from int64) []store.Message {
 	t.Helper()
 	var msgs []store.Message
 	users := []string{"alice", "bob", "carol"}
@@ -29,7 +36,7 @@ func stored(t *testing.T, ts *testServer, n int) []store.Message {
 			text = fmt.Sprintf("kernel %d", i)
 		}
 		key := fmt.Sprintf("2026-msg-%03d", i)
-		stamp := float64(t0 + 60*i)
+		stamp := float64(from + 60*int64(i))
 		env, _ := json.Marshal(map[string]any{"topic": topic, "msg_id": key, "timestamp": stamp, "i": 1, "msg": map[string]any{"text": text}})
 		m, err := store.NewMessage(key, topic, stamp, env, map[string]any{
 			"app": "bodhi", "usernames": []string{users[i%3]}, "packages": []string{fmt.Sprintf("pkg%d", i%4)}})
@@ -122,6 +129,9 @@ func TestRawFiltersAsDatagrepperDoes(t *testing.T) {
 		{"start and end, both included", url.Values{"start": {fmt.Sprint(t0 + 600)}, "end": {fmt.Sprint(t0 + 1200)}}, 11},
 		{"start and delta", url.Values{"start": {fmt.Sprint(t0)}, "delta": {"599"}}, 10},
 		{"nobody", url.Values{"user": {"mallory"}}, 0},
+		{"not a category", url.Values{"not_category": {"buildsys"}}, 30},
+		{"a user, not a package", url.Values{"user": {"alice"}, "not_package": {"pkg0"}}, 15},
+		{"dates", url.Values{"start": {"2026-03-01T12:10:00+00:00"}, "end": {"2026-03-01T12:20:00Z"}}, 11},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.query.Set("rows_per_page", "100")
@@ -193,5 +203,52 @@ func TestRawRefusesBadQueriesAndStrangers(t *testing.T) {
 		if resp := ts.client(t).get(path); resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("GET %s without logging in: %d, want 401", path, resp.StatusCode)
 		}
+	}
+}
+
+// TestV2SearchAnswersTheDocumentationsExamples runs the queries of
+// datagrepper's documentation against /v2/search: counts as the filters
+// say, messages in fedora-messaging's shape.
+func TestV2SearchAnswersTheDocumentationsExamples(t *testing.T) {
+	ts := newTestServer(t)
+	// An hour of messages until a minute ago: "delta" counts back from now.
+	from := time.Now().Add(-61 * time.Minute).Truncate(time.Second)
+	storedFrom(t, ts, 60, from.Unix())
+	iso := func(d time.Duration) string { return url.QueryEscape(from.Add(d).UTC().Format(time.RFC3339)) }
+	c := ts.login(t, "alice", false)
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"delta=172800", 60},
+		{"end=" + iso(time.Second) + "&start=" + iso(0), 1},
+		{"delta=172800&category=bodhi", 30},
+		{"delta=172800&category=bodhi&category=wiki", 30},
+		{"delta=172800&user=alice&user=bob", 40},
+		{"delta=172800&package=pkg1", 15},
+		{"delta=172800&not_category=buildsys", 30},
+		{"delta=172800&user=alice&not_category=bodhi", 10},
+		{"delta=172800&category=bodhi&category=wiki&user=alice&user=bob", 20},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			resp := c.get("/api/v1/v2/search?" + tc.query + "&rows_per_page=100")
+			var a rawAnswer
+			if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(resp.Body), &a) != nil {
+				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+			}
+			if a.Total != tc.want || a.Count != tc.want {
+				t.Errorf("total %d count %d; want %d", a.Total, a.Count, tc.want)
+			}
+			for _, m := range a.RawMessages {
+				headers, _ := m["headers"].(map[string]any)
+				if m["id"] == nil || m["topic"] == nil || m["body"] == nil || headers["sent-at"] == nil || len(m) != 6 {
+					t.Fatalf("message %v; want id, topic, body, headers with sent-at, priority, queue", m)
+				}
+			}
+		})
+	}
+	resp := c.get("/api/v1/v2/id?id=2026-msg-000")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"sent-at": "`+from.UTC().Format("2006-01-02T15:04:05+00:00")+`"`) {
+		t.Errorf("GET /api/v1/v2/id: %d %s", resp.StatusCode, resp.Body)
 	}
 }
