@@ -24,6 +24,9 @@ type Source struct {
 	gaps    chan window
 	last    atomic.Int64 // Unix nanoseconds of the newest arrival on a watched source
 	running sync.Mutex   // one catch-up at a time
+	// troubles is Troubles when the source was made: only later ones
+	// are the live sources' losses.
+	troubles uint64
 
 	stats struct{ catchups, handed, skipped, failures atomic.Uint64 }
 }
@@ -47,6 +50,12 @@ type Options struct {
 	// Overlap is how far before the last message a catch-up starts
 	// (default 1 minute): clocks and datagrepper's ingestion lag.
 	Overlap time.Duration
+	// Troubles, when set, counts what the live sources know they lost
+	// (replays that failed, connections lost and dialed again); it is
+	// read every PollEvery (default 10s), and when it grew, the window
+	// since the last message before it is caught up.
+	Troubles  func() uint64
+	PollEvery time.Duration
 	// Accept, when set, keeps only the topics the live bus would have
 	// delivered (hark's topic prefixes and AMQP bindings).
 	Accept func(topic string) bool
@@ -67,13 +76,20 @@ func New(opts Options) *Source {
 	if opts.Overlap <= 0 {
 		opts.Overlap = time.Minute
 	}
+	if opts.PollEvery <= 0 {
+		opts.PollEvery = 10 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Source{opts: opts, log: opts.Logger, gaps: make(chan window, 16)}
+	s := &Source{opts: opts, log: opts.Logger, gaps: make(chan window, 16)}
+	if opts.Troubles != nil {
+		s.troubles = opts.Troubles()
+	}
+	return s
 }
 
 // Stats is a snapshot of the catch-up counters, for metrics.
@@ -108,12 +124,33 @@ func (s *Source) Run(ctx context.Context, handle func(context.Context, *bus.Enve
 	}
 	// A fresh install has nothing to catch up on: `hark history backfill`
 	// seeds its history without sending years of notifications.
+	troubles := s.troubles
+	lastPoll := now
+	poll := time.NewTicker(s.opts.PollEvery)
+	defer poll.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case w := <-s.gaps:
 			s.catchUp(ctx, w, handle)
+		case <-poll.C:
+			if s.opts.Troubles == nil {
+				continue
+			}
+			now := s.opts.Now()
+			if n := s.opts.Troubles(); n > troubles {
+				troubles = n
+				// From the last message before the trouble, or the last
+				// poll when nothing arrived since.
+				start := lastPoll
+				if last := s.last.Load(); last != 0 && time.Unix(0, last).Before(start) {
+					start = time.Unix(0, last)
+				}
+				s.log.Info("the bus lost messages, catching up", "since", start)
+				s.catchUp(ctx, window{start.Add(-s.opts.Overlap), now}, handle)
+			}
+			lastPoll = now
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -240,5 +241,38 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in 10 s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestTroubleOnTheBusCatchesUpSinceTheLastMessage(t *testing.T) {
+	dg, msgs := archive(t)
+	c := &Client{BaseURL: dg.URL, Limiter: rate.NewLimiter(rate.Inf, 1)}
+	var mu sync.Mutex
+	now := msgs[10].Sent
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	var troubles atomic.Uint64
+	src := New(Options{Fetcher: c, Newest: func(context.Context) (time.Time, error) { return time.Time{}, nil },
+		Gap: -1, Overlap: time.Second, Troubles: troubles.Load, PollEvery: time.Millisecond, Now: clock})
+	live := make(liveSource)
+	var got collector
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go src.Watch(live).Run(ctx, got.handle)
+	go src.Run(ctx, got.handle)
+
+	e, err := bus.FromFields(map[string]any{"topic": msgs[10].Topic, "msg": msgs[10].Body, "msg_id": msgs[10].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live <- e
+	waitFor(t, func() bool { return got.count() == 1 })
+	mu.Lock()
+	now = msgs[50].Sent
+	mu.Unlock()
+	troubles.Add(1) // say, a replay that failed
+	waitFor(t, func() bool { return src.Stats().Catchups == 1 && got.count() >= 42 })
+	time.Sleep(20 * time.Millisecond) // polls without new trouble ask nothing more
+	if s := src.Stats(); s.Catchups != 1 || s.Handed != 41 {
+		t.Errorf("%d catch-ups handing %d messages; want 1 handing msgs[10] to msgs[50], 41", s.Catchups, s.Handed)
 	}
 }

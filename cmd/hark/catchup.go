@@ -33,9 +33,10 @@ func newDatagrepper(cfg *config.Config) *catchup.Client {
 }
 
 // withCatchup adds to inputs the catch-up from datagrepper, watching
-// each live input for silences, when catchup.enabled, and returns its
-// metrics. It is all of serve's catch-up wiring.
-func withCatchup(cfg *config.Config, st store.Store, log *slog.Logger, inputs []router.Source) ([]router.Source, []metrics.Source) {
+// each live input for silences and busStats for the losses the bus knows
+// of, when catchup.enabled, and returns its metrics. It is all of
+// serve's catch-up wiring.
+func withCatchup(cfg *config.Config, st store.Store, log *slog.Logger, inputs []router.Source, busStats func() bus.Stats) ([]router.Source, []metrics.Source) {
 	if !cfg.Catchup.Enabled {
 		return inputs, nil
 	}
@@ -49,7 +50,11 @@ func withCatchup(cfg *config.Config, st store.Store, log *slog.Logger, inputs []
 		MaxWindow: cfg.Catchup.MaxWindow,
 		Gap:       gap,
 		Accept:    busTopics(cfg),
-		Logger:    log,
+		Troubles: func() uint64 {
+			s := busStats()
+			return s.ReplayFailures + s.Reconnects
+		},
+		Logger: log,
 	})
 	out := make([]router.Source, 0, len(inputs)+1)
 	for _, in := range inputs {

@@ -89,7 +89,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		zmqStats := busStats
 		inputs, busStats = append(inputs, amqpSrc), func() bus.Stats { return zmqStats().Plus(amqpSrc.Stats()) }
 	}
-	inputs, catchupMetrics := withCatchup(cfg, st, log, inputs)
+	inputs, catchupMetrics := withCatchup(cfg, st, log, inputs, busStats)
 	rt, err := router.New(router.Options{Store: st, Describer: describer, Index: index, Retention: cfg.History.Retention, Logger: log})
 	if err != nil {
 		return err
