@@ -64,7 +64,11 @@ type rawAnswer struct {
 
 func getRaw(t *testing.T, c *client, query string) rawAnswer {
 	t.Helper()
-	resp := c.get("/api/v1/raw?" + query)
+	return decodeRaw(t, c.get("/api/v1/raw?"+query), query)
+}
+
+func decodeRaw(t *testing.T, resp response, query string) rawAnswer {
+	t.Helper()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /api/v1/raw?%s: %d %s", query, resp.StatusCode, resp.Body)
 	}
@@ -75,18 +79,31 @@ func getRaw(t *testing.T, c *client, query string) rawAnswer {
 	return a
 }
 
-// TestRawPagesThroughEveryMessageOnce is a script paging through /raw as
-// datagrepper's documentation shows: every stored message comes once.
+// TestRawPagesThroughEveryMessageOnce is a script with an API token
+// paging through /raw as datagrepper's documentation shows: every stored
+// message comes once.
 func TestRawPagesThroughEveryMessageOnce(t *testing.T) {
 	ts := newTestServer(t)
 	msgs := stored(t, ts, 237)
-	c := ts.login(t, "alice", false)
+	resp := ts.login(t, "alice", false).postJSON("/api/v1/tokens", `{"name":"history script"}`)
+	var tok struct {
+		Secret string `json:"secret"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &tok); err != nil || tok.Secret == "" {
+		t.Fatalf("create token: %d %s", resp.StatusCode, resp.Body)
+	}
+	script := ts.client(t)
+	get := func(query string) rawAnswer {
+		req, _ := http.NewRequest("GET", ts.URL+"/api/v1/raw?"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+tok.Secret)
+		return decodeRaw(t, script.do(req), query)
+	}
 	for _, order := range []string{"asc", "desc"} {
 		t.Run(order, func(t *testing.T) {
 			seen := map[string]int{}
 			var prev float64
 			for page := 1; ; page++ {
-				a := getRaw(t, c, fmt.Sprintf("rows_per_page=20&order=%s&page=%d", order, page))
+				a := get(fmt.Sprintf("rows_per_page=20&order=%s&page=%d", order, page))
 				if a.Total != len(msgs) || a.Pages != 12 || a.Count != len(a.RawMessages) {
 					t.Fatalf("page %d: total %d pages %d count %d of %d; want 237, 12", page, a.Total, a.Pages, a.Count, len(a.RawMessages))
 				}
