@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"hark/store"
@@ -69,8 +68,6 @@ type rawPage struct {
 const (
 	defaultRowsPerPage = 25
 	maxRowsPerPage     = 100
-	// scanChunk is how many history rows one read takes.
-	scanChunk = 1000
 )
 
 func (s *Server) searchHistory(r *http.Request, shape messageShape) (any, error) {
@@ -78,50 +75,24 @@ func (s *Server) searchHistory(r *http.Request, shape messageShape) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	// Matches are kept as keys alone; only the page's messages are read
-	// whole, so a query over the whole history holds little.
-	var keys []string
-	scan := store.Scan{Terms: q.narrowing(), Limit: scanChunk, Before: store.Cursor{Timestamp: fromSeconds(q.End), ID: math.MaxInt64}}
-	if len(q.Contains) > 0 {
-		scan.Keep = func(env []byte) bool {
-			return slices.ContainsFunc(q.Contains, func(c string) bool { return bytes.Contains(env, []byte(c)) })
-		}
+	hq := store.HistoryQuery{
+		End: fromSeconds(q.End), Topics: q.Topics, Categories: q.Categories, Users: q.Users, Packages: q.Packages,
+		Agents: q.Agents, Contains: q.Contains, NotTopics: q.NotTopics, NotCategories: q.NotCategories,
+		NotUsers: q.NotUsers, NotPackages: q.NotPackages, NotAgents: q.NotAgents,
+		Ascending: q.Order == "asc", Offset: (q.Page - 1) * q.RowsPerPage, Limit: q.RowsPerPage,
 	}
-	start := time.Time{}
 	if q.Start != nil {
-		start = fromSeconds(*q.Start)
+		hq.Start = fromSeconds(*q.Start)
 	}
-	for {
-		got, err := s.store.ScanHistory(r.Context(), scan)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range got.Kept {
-			if !m.Timestamp.Before(start) && q.matches(m) {
-				keys = append(keys, m.Key)
-			}
-		}
-		if got.Read < scan.Limit || got.Last.Timestamp.Before(start) {
-			break
-		}
-		scan.Before = got.Last
-	}
-	if q.Order == "asc" {
-		slices.Reverse(keys)
-	}
-	out := rawPage{Total: len(keys), Pages: (len(keys) + q.RowsPerPage - 1) / q.RowsPerPage, Arguments: q, RawMessages: []map[string]any{}}
-	from := min((q.Page-1)*q.RowsPerPage, len(keys))
-	keys = keys[from:min(from+q.RowsPerPage, len(keys))]
-	msgs, err := s.store.MessagesByKey(r.Context(), keys)
+	total, msgs, err := s.store.QueryHistory(r.Context(), hq)
 	if err != nil {
 		return nil, err
 	}
-	for i, k := range keys {
-		if m, ok := msgs[k]; ok { // pruned meanwhile: left out
-			out.RawMessages = append(out.RawMessages, shape(m, from+i+1))
-		}
+	out := rawPage{Total: total, Pages: (total + q.RowsPerPage - 1) / q.RowsPerPage, Count: len(msgs), Arguments: q,
+		RawMessages: make([]map[string]any, len(msgs))}
+	for i, m := range msgs {
+		out.RawMessages[i] = shape(m, hq.Offset+i+1)
 	}
-	out.Count = len(out.RawMessages)
 	return out, nil
 }
 
@@ -303,50 +274,3 @@ func parseDate(s string) (time.Time, error) {
 }
 
 func fromSeconds(s float64) time.Time { return time.UnixMicro(int64(math.Round(s * 1e6))) }
-
-// narrowing is the terms of the history's index that the query can
-// read through: the first list of those the index files messages under.
-func (q rawQuery) narrowing() []store.Term {
-	for _, c := range []struct {
-		field  string
-		values []string
-	}{{store.TermUser, q.Users}, {store.TermPackage, q.Packages}, {store.TermTopic, q.Topics}, {store.TermAgent, q.Agents}} {
-		if len(c.values) > 0 {
-			terms := make([]store.Term, len(c.values))
-			for i, v := range c.values {
-				terms[i] = store.Term{Field: c.field, Value: v}
-			}
-			return terms
-		}
-	}
-	return nil
-}
-
-// matches tests every list but contains (tested on the stored text).
-func (q rawQuery) matches(m store.Message) bool {
-	var d struct {
-		Agent     string   `json:"agent"`
-		Usernames []string `json:"usernames"`
-		Packages  []string `json:"packages"`
-	}
-	json.Unmarshal(m.Description, &d) // a description that does not decode names nobody
-	some := func(want []string, have ...string) bool {
-		return slices.ContainsFunc(have, func(h string) bool { return slices.Contains(want, h) })
-	}
-	anyOf := func(want []string, have ...string) bool { return len(want) == 0 || some(want, have...) }
-	cat := category(m.Topic)
-	return anyOf(q.Topics, m.Topic) && anyOf(q.Categories, cat) && anyOf(q.Users, d.Usernames...) &&
-		anyOf(q.Packages, d.Packages...) && anyOf(q.Agents, d.Agent) &&
-		!some(q.NotTopics, m.Topic) && !some(q.NotCategories, cat) && !some(q.NotUsers, d.Usernames...) &&
-		!some(q.NotPackages, d.Packages...) && !some(q.NotAgents, d.Agent)
-}
-
-// category is datagrepper's category of a topic: the part after the
-// prefix and environment (org.fedoraproject.prod.CATEGORY.…).
-func category(topic string) string {
-	parts := strings.SplitN(topic, ".", 5)
-	if len(parts) < 4 {
-		return ""
-	}
-	return parts[3]
-}
