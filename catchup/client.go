@@ -62,6 +62,8 @@ func (c *Client) defaults() {
 	if c.Overlap <= 0 {
 		c.Overlap = time.Minute
 	}
+	// Duplicates are dropped against the previous slice only.
+	c.Overlap = min(c.Overlap, c.Slice/2)
 	if c.Limiter == nil {
 		c.Limiter = rate.NewLimiter(2, 1)
 	}

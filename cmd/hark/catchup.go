@@ -124,6 +124,7 @@ func runBackfill(ctx context.Context, args []string, io stdio) int {
 			return err
 		}
 		end := time.Now()
+		wanted := busTopics(cfg)
 		added, read := 0, 0
 		var batch []store.Message
 		flush := func() error {
@@ -133,6 +134,9 @@ func runBackfill(ctx context.Context, args []string, io stdio) int {
 			return err
 		}
 		_, err = newDatagrepper(cfg).Window(ctx, end.Add(-back), end, func(env *bus.Envelope) error {
+			if !wanted(env.Topic) {
+				return nil // previews search what the bus is read for
+			}
 			m, err := store.NewMessage(env.Key(), env.Topic, env.Timestamp, bus.CompactUTF8(env.Fields), desc.Describe(env))
 			if err != nil {
 				return fmt.Errorf("store message %s: %w", env.Key(), err)
