@@ -27,6 +27,7 @@ type Config struct {
 	Delivery Delivery `yaml:"delivery"`
 	Users    Users    `yaml:"users"`
 	Rules    Rules    `yaml:"rules"`
+	Catchup  Catchup  `yaml:"catchup"`
 }
 
 // Bus is where messages come from.
@@ -222,6 +223,22 @@ type History struct {
 	Retention time.Duration `yaml:"retention"`
 }
 
+// Catchup is where hark asks for the messages it missed (datagrepper,
+// the bus's archive) and how hard it may ask.
+type Catchup struct {
+	// Enabled catches up at start from the newest stored message, and
+	// after a silence of Gap on the bus, by asking URL's /v2/search.
+	Enabled bool   `yaml:"enabled"`
+	URL     string `yaml:"url"`
+	// MaxWindow bounds how far back one catch-up reaches.
+	MaxWindow time.Duration `yaml:"max_window"`
+	// Rate is the most requests a second sent to datagrepper.
+	Rate int `yaml:"rate"`
+	// Gap is the silence on the bus after which the silent window is
+	// caught up; 0 catches up at start only.
+	Gap time.Duration `yaml:"gap"`
+}
+
 // OIDC is the web login. An empty Issuer means local passwords only.
 type OIDC struct {
 	Issuer           string   `yaml:"issuer"`
@@ -292,8 +309,9 @@ func Default() *Config {
 			Retry: Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},
 			Flood: Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},
 		},
-		Users: Users{DefaultFilters: true, UnconfirmedTTL: 48 * time.Hour},
-		Rules: Rules{BudgetPerMessage: 50 * time.Millisecond},
+		Users:   Users{DefaultFilters: true, UnconfirmedTTL: 48 * time.Hour},
+		Rules:   Rules{BudgetPerMessage: 50 * time.Millisecond},
+		Catchup: Catchup{URL: "https://apps.fedoraproject.org/datagrepper/", MaxWindow: 24 * time.Hour, Rate: 2, Gap: 10 * time.Minute},
 	}
 }
 

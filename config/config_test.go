@@ -62,6 +62,7 @@ func TestNoFileGivesLaptopDefaults(t *testing.T) {
 		{"smtp port", c.Email.SMTPPort, 25},
 		{"retention", c.History.Retention, 7 * 24 * time.Hour},
 		{"stuck after", c.Web.StuckAfter, 2 * time.Minute},
+		{"catchup max_window", c.Catchup.MaxWindow, 24 * time.Hour},
 		{"no endpoints", len(c.Bus.Endpoints), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,7 +120,7 @@ colour: blue
 		"hark.yaml:12:11: web.listen: want a string, got a list",
 		"hark.yaml:13:13: web.base_url: \"ftp://x/\" is not an http:// or https:// URL",
 		"hark.yaml:15:25: delivery.retry.max_attempts: must be at least 1, got 0",
-		"hark.yaml:16:1: colour: unknown key (known at the top level: bus, delivery, email, history, irc, meta, oidc, owners, rules, store, users, web)",
+		"hark.yaml:16:1: colour: unknown key (known at the top level: bus, catchup, delivery, email, history, irc, meta, oidc, owners, rules, store, users, web)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -159,6 +160,11 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"message limit too large", "bus: {max_message_bytes: 1000000000}", "hark.yaml:1:26: bus.max_message_bytes: must be 1024-67108864 bytes, got 1000000000"},
 		{"irc max lines one", "irc: {server: 'irc.example:6697', max_lines: 1}", "hark.yaml:1:46: irc.max_lines: must be 2-100 (some text and the link to the rest), got 1"},
 		{"irc channel without #", "irc: {server: 'irc.example:6697', channels: [hark]}", `hark.yaml:1:46: irc.channels[0]: "hark" is not a channel name like #hark`},
+		{"catch-up without url", "catchup: {enabled: true, url: ''}", "hark.yaml:1:31: catchup.url: required"},
+		{"catch-up url not http", "catchup: {url: 'ftp://dg.example/'}", `hark.yaml:1:16: catchup.url: "ftp://dg.example/" is not an http:// or https:// URL`},
+		{"catch-up rate zero", "catchup: {rate: 0}", "hark.yaml:1:17: catchup.rate: must be at least 1 request a second, got 0"},
+		{"catch-up window tiny", "catchup: {max_window: 1s}", "hark.yaml:1:23: catchup.max_window: must be at least 1m0s, got 1s"},
+		{"catch-up gap tiny", "catchup: {gap: 5s}", "hark.yaml:1:16: catchup.gap: must be at least 1m0s, got 5s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := parseErrors(t, tc.yaml)

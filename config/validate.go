@@ -121,6 +121,14 @@ func (d *decoder) validate(c *Config) {
 
 	d.atLeast("history.retention", c.History.Retention, time.Minute)
 	d.atLeast("rules.budget_per_message", c.Rules.BudgetPerMessage, time.Millisecond)
+	d.httpURL("catchup.url", c.Catchup.URL, c.Catchup.Enabled)
+	d.atLeast("catchup.max_window", c.Catchup.MaxWindow, time.Minute)
+	if c.Catchup.Rate < 1 {
+		d.errorAt("catchup.rate", "must be at least 1 request a second, got %d", c.Catchup.Rate)
+	}
+	if c.Catchup.Gap != 0 {
+		d.atLeast("catchup.gap", c.Catchup.Gap, time.Minute)
+	}
 	d.atLeast("web.session_ttl", c.Web.SessionTTL, time.Minute)
 	d.atLeast("web.stuck_after", c.Web.StuckAfter, time.Second)
 	d.atLeast("users.unconfirmed_ttl", c.Users.UnconfirmedTTL, time.Hour)

@@ -94,6 +94,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		zmqStats := busStats
 		inputs, busStats = append(inputs, amqpSrc), func() bus.Stats { return zmqStats().Plus(amqpSrc.Stats()) }
 	}
+	inputs, catchupMetrics := withCatchup(cfg, st, log, inputs, busStats)
 	rt, err := router.New(router.Options{Store: st, Describer: describer, Index: index, Retention: cfg.History.Retention, Logger: log})
 	if err != nil {
 		return err
@@ -123,6 +124,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if ownership != nil {
 		sources = append(sources, metrics.Owners(ownership.Stats))
 	}
+	sources = append(sources, catchupMetrics...)
 	web, err := newWebUI(ctx, cfg, st, deliverer, ownership, index, log)
 	if err != nil {
 		return err
