@@ -52,6 +52,7 @@ var suite = []struct {
 	{"ActiveFiltersSkipInactiveAndDisabledUsers", testActiveFiltersSkipInactiveAndDisabledUsers},
 	{"SettingsVersionMovesOnEveryChange", testSettingsVersionMovesOnEveryChange},
 	{"ReEnqueueAfterCrashMakesNoDuplicate", testReEnqueueAfterCrashMakesNoDuplicate},
+	{"OneNotificationPerMessageAndDestination", testOneNotificationPerMessageAndDestination},
 	{"OneshotFiresOnceUnderRaces", testOneshotFiresOnceUnderRaces},
 	{"ConcurrentWritersAcrossProcessesNeverFailBusy", testConcurrentWritersAcrossProcessesNeverFailBusy},
 	{"ClaimLeasesDueNotifications", testClaimLeasesDueNotifications},
@@ -772,5 +773,32 @@ func testTermValuesAreDistinctAndSorted(t *testing.T, b Backend) {
 	}
 	if want := []string{"glibc", "kernel"}; !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// testOneNotificationPerMessageAndDestination: two of a user's filters
+// match one message for one destination; it gets one notification.
+func testOneNotificationPerMessageAndDestination(t *testing.T, b Backend) {
+	s := b.openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	second, err := s.SaveFilter(ctx, store.Filter{UserID: f.user.ID, Name: "again", Position: 1, Active: true,
+		Rules: f.filter.Rules, DestinationIDs: []int64{f.dest.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := f.accepted("m1")
+	again := a.Matches[0]
+	again.FilterID = second.ID
+	a.Matches = append(a.Matches, again)
+	res, err := s.Enqueue(ctx, []store.Accepted{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Notifications != 1 {
+		t.Errorf("Enqueue made %+v, want one notification", res)
+	}
+	if depth, _ := s.QueueDepth(ctx); depth[store.StateQueued] != 1 {
+		t.Errorf("queued %d, want 1", depth[store.StateQueued])
 	}
 }
