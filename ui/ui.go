@@ -30,8 +30,6 @@ import (
 type Store interface {
 	store.Store
 	store.Web
-	// QueryHistory answers the datagrepper-compatible history API.
-	QueryHistory(ctx context.Context, q store.HistoryQuery) (total int, page []store.Message, err error)
 }
 
 // Confirmer sends an unconfirmed destination a new confirmation code:
