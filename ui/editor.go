@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"hark/meta"
 	"hark/rules"
 	"hark/store"
 )
@@ -21,8 +22,9 @@ func (s *Server) editorRoutes(rt *Routes) {
 	rt.Page("GET /filters/{id}", s.show(s.editorView))
 	back := func(r *http.Request) string { return "/filters/" + r.PathValue("id") }
 	rt.Page("POST /filters/{id}/rules", func(w http.ResponseWriter, r *http.Request) {
-		s.finish(w, r, s.changeFilter(r, addRule), back(r), s.editorView)
+		s.finishWith(w, r, s.changeFilter(r, addRule), back(r), s.editorView, "Rule added.")
 	})
+	done := map[string]string{"negate": "Rule changed.", "delete": "Rule removed."}
 	for action, change := range map[string]func(*store.Filter, int){
 		"negate": func(f *store.Filter, i int) { f.Rules[i].Negate = !f.Rules[i].Negate },
 		"delete": func(f *store.Filter, i int) { f.Rules = slices.Delete(f.Rules, i, i+1) },
@@ -36,7 +38,7 @@ func (s *Server) editorRoutes(rt *Routes) {
 				change(f, i)
 				return nil
 			})
-			s.finish(w, r, err, back(r), s.editorView)
+			s.finishWith(w, r, err, back(r), s.editorView, done[action])
 		})
 	}
 	rt.Page("POST /filters/{id}/destinations", func(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +53,7 @@ func (s *Server) editorRoutes(rt *Routes) {
 			}
 			return nil
 		})
-		s.finish(w, r, err, back(r), s.editorView)
+		s.finishWith(w, r, err, back(r), s.editorView, "Destinations saved.")
 	})
 }
 
@@ -84,6 +86,7 @@ type editorData struct {
 	Rules        []ruleView
 	Groups       []kindGroup
 	Destinations []destinationChoice
+	Apps         []meta.App
 }
 
 type ruleView struct {
@@ -107,7 +110,7 @@ func (s *Server) editorView(r *http.Request) (string, View, error) {
 	if err != nil {
 		return "", View{}, err
 	}
-	d := editorData{Filter: f, Groups: kindGroups()}
+	d := editorData{Filter: f, Groups: kindGroups(), Apps: s.catalogue()}
 	for i, rule := range f.Rules {
 		title := rule.Kind
 		if k, ok := findKind(rule.Kind); ok {
@@ -118,7 +121,7 @@ func (s *Server) editorView(r *http.Request) (string, View, error) {
 	for _, dest := range dests {
 		d.Destinations = append(d.Destinations, destinationChoice{dest, slices.Contains(f.DestinationIDs, dest.ID)})
 	}
-	return "filter.html", View{Title: "Filter: " + f.Name, Data: d}, nil
+	return "filter.html", View{Title: "Filter: " + f.Name, Data: d, Warnings: s.filterWarnings(f, dests)}, nil
 }
 
 // kindGroup is a heading of the rule catalogue in the editor.

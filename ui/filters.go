@@ -30,16 +30,20 @@ func (s *Server) filterRoutes(rt *Routes) {
 	rt.Page("GET /filters", s.show(s.filtersView))
 	rt.Page("POST /filters", func(w http.ResponseWriter, r *http.Request) {
 		if checked(r, "defaults") {
-			_, err := accounts.AddDefaults(r.Context(), s.store, userOf(r).Name)
-			s.finish(w, r, err, "/filters", s.filtersView)
+			n, err := accounts.AddDefaults(r.Context(), s.store, userOf(r).Name)
+			s.finishWith(w, r, err, "/filters", s.filtersView, fmt.Sprintf("%d default filter(s) added.", n))
 			return
 		}
 		name, err := text(r, "name", maxFilterName)
 		var f store.Filter
-		if err == nil {
-			f, err = s.saveFilter(r, store.Filter{UserID: userOf(r).ID, Name: name, Active: true, Position: maxFilters})
+		switch {
+		case err != nil:
+		case r.PostFormValue("template") != "":
+			f, err = s.filterFromTemplate(r, r.PostFormValue("template"), name)
+		default:
+			f, err = s.newFilter(r, userOf(r).ID, name, nil)
 		}
-		s.finish(w, r, err, fmt.Sprintf("/filters/%d", f.ID), s.filtersView)
+		s.finishWith(w, r, err, fmt.Sprintf("/filters/%d", f.ID), s.filtersView, fmt.Sprintf("Filter %q created.", f.Name))
 	})
 	rt.Page("GET /filters/export", s.exportPage)
 	rt.Page("POST /filters/import", func(w http.ResponseWriter, r *http.Request) {
@@ -47,8 +51,9 @@ func (s *Server) filterRoutes(rt *Routes) {
 		if err == nil {
 			err = s.importFilters(r, []byte(data), checked(r, "merge"))
 		}
-		s.finish(w, r, err, "/filters", s.filtersView)
+		s.finishWith(w, r, err, "/filters", s.filtersView, "Filters imported.")
 	})
+	filterDone := map[string]string{"rename": "Filter renamed.", "active": "Filter turned on or off.", "oneshot": "Filter changed."}
 	for action, change := range map[string]func(*http.Request, *store.Filter) error{
 		"rename": func(r *http.Request, f *store.Filter) error {
 			name, err := text(r, "name", maxFilterName)
@@ -59,7 +64,7 @@ func (s *Server) filterRoutes(rt *Routes) {
 		"oneshot": func(r *http.Request, f *store.Filter) error { f.Oneshot = !f.Oneshot; return nil },
 	} {
 		rt.Page("POST /filters/{id}/"+action, func(w http.ResponseWriter, r *http.Request) {
-			s.finish(w, r, s.changeFilter(r, change), "/filters", s.filtersView)
+			s.finishWith(w, r, s.changeFilter(r, change), "/filters", s.filtersView, filterDone[action])
 		})
 	}
 	rt.Page("POST /filters/{id}/move", func(w http.ResponseWriter, r *http.Request) {
@@ -67,10 +72,10 @@ func (s *Server) filterRoutes(rt *Routes) {
 		if r.PostFormValue("direction") == "down" {
 			by = 1
 		}
-		s.finish(w, r, s.moveFilter(r, by), "/filters", s.filtersView)
+		s.finishWith(w, r, s.moveFilter(r, by), "/filters", s.filtersView, "Filter moved.")
 	})
 	rt.Page("POST /filters/{id}/delete", func(w http.ResponseWriter, r *http.Request) {
-		s.finish(w, r, s.deleteFilter(r), "/filters", s.filtersView)
+		s.finishWith(w, r, s.deleteFilter(r), "/filters", s.filtersView, "Filter deleted.")
 	})
 
 	rt.API("GET /filters", func(r *http.Request) (any, error) {
@@ -152,9 +157,15 @@ func (s *Server) filterRows(r *http.Request) ([]filterRow, error) {
 	return rows, err
 }
 
+// filtersPage is what the filter list shows.
+type filtersPage struct {
+	Rows      []filterRow
+	Templates []filterTemplate
+}
+
 func (s *Server) filtersView(r *http.Request) (string, View, error) {
 	rows, err := s.filterRows(r)
-	return "filters.html", View{Title: "Filters", Data: rows}, err
+	return "filters.html", View{Title: "Filters", Data: filtersPage{rows, filterTemplates}}, err
 }
 
 // ownFilter is the filter {id} of the path if the user may see it.

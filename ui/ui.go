@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"hark/meta"
 	"hark/rules"
 	"hark/store"
 )
@@ -78,6 +79,10 @@ type Options struct {
 	// Owners is the package ownership data previews evaluate owned-by
 	// and group-owned rules with (as matching does); nil means none.
 	Owners func() rules.Ownership
+	// Catalogue lists the apps and events the filter editor offers to
+	// pick (meta.Describer.Catalogue, with config meta.processors); nil
+	// means those of the embedded processors.
+	Catalogue func() []meta.App
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// TrustedProxies are the reverse proxies (config web.trusted_proxies)

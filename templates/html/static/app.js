@@ -22,4 +22,23 @@ document.addEventListener("DOMContentLoaded", () => {
     sel.addEventListener("change", show);
     show();
   });
+  // An event picker shows only the events of the application picked
+  // beside it; picking an event picks its application.
+  document.querySelectorAll("select[data-app-picker]").forEach((events) => {
+    const app = document.getElementById(events.dataset.appPicker);
+    if (!app) return;
+    const narrow = () => {
+      events.querySelectorAll("optgroup").forEach((g) => {
+        g.hidden = app.value !== "" && g.label !== app.value;
+      });
+      const opt = events.selectedOptions[0];
+      if (opt && opt.parentElement.hidden) events.value = "";
+    };
+    app.addEventListener("change", narrow);
+    events.addEventListener("change", () => {
+      const opt = events.selectedOptions[0];
+      if (opt && opt.parentElement.tagName === "OPTGROUP") app.value = opt.parentElement.label;
+    });
+    narrow();
+  });
 });
