@@ -670,3 +670,13 @@ const (
 	selectDestinationsByAddress = `SELECT ` + destinationColumns + ` FROM destinations
 WHERE kind = ? AND address = ? ORDER BY confirmed DESC, created DESC, id DESC`
 )
+
+// Completion: the first distinct term value of a field from ?2 (or, for
+// the next ones, after ?2) and below ?3 (the end of a prefix), one index
+// seek per value found.
+const (
+	selectFirstTermValue = `
+SELECT value FROM message_terms WHERE field = ?1 AND value >= ?2 AND value < ?3 ORDER BY value LIMIT 1`
+	selectNextTermValue = `
+SELECT value FROM message_terms WHERE field = ?1 AND value > ?2 AND value < ?3 ORDER BY value LIMIT 1`
+)

@@ -20,6 +20,7 @@ import (
 func init() {
 	register((*Server).guideRoutes)
 	funcs["eventValue"] = eventValue
+	funcs["suggestList"] = suggestListOf
 }
 
 func (s *Server) guideRoutes(rt *Routes) {

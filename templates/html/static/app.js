@@ -41,4 +41,29 @@ document.addEventListener("DOMContentLoaded", () => {
     });
     narrow();
   });
+  // A rule's value field completes the names its kind takes (packages,
+  // users, groups) from /api/v1/suggest, the last comma-separated one.
+  document.querySelectorAll("input[data-kind-picker]").forEach((input) => {
+    const kind = document.getElementById(input.dataset.kindPicker);
+    const list = document.getElementById(input.getAttribute("list"));
+    if (!kind || !list) return;
+    let asked = "";
+    input.addEventListener("input", async () => {
+      const opt = kind.selectedOptions[0];
+      const source = opt ? opt.dataset.suggest : "";
+      const parts = input.value.split(",");
+      const last = parts.pop().trim();
+      if (!source || last === "" || last === asked) return;
+      asked = last;
+      const resp = await fetch("/api/v1/suggest/" + source + "?q=" + encodeURIComponent(last));
+      if (!resp.ok) return;
+      const names = await resp.json();
+      const head = parts.length ? parts.join(",") + ", " : "";
+      list.replaceChildren(...names.map((n) => {
+        const o = document.createElement("option");
+        o.value = head + n;
+        return o;
+      }));
+    });
+  });
 });
