@@ -105,9 +105,33 @@ func (s *Server) destinationRoutes(rt *Routes) {
 	})
 }
 
+// destinationRow is one destination of the list with the names of the
+// filters that send to it, so people see where their filters go.
+type destinationRow struct {
+	store.Destination
+	Filters []string
+}
+
 func (s *Server) destinationsView(r *http.Request) (string, View, error) {
-	ds, err := s.store.ListDestinations(r.Context(), userOf(r).ID)
-	return "destinations.html", View{Title: "Destinations", Data: ds}, err
+	u := userOf(r)
+	ds, err := s.store.ListDestinations(r.Context(), u.ID)
+	if err != nil {
+		return "", View{}, err
+	}
+	fs, err := s.store.ListFilters(r.Context(), u.ID)
+	if err != nil {
+		return "", View{}, err
+	}
+	rows := make([]destinationRow, len(ds))
+	for i, d := range ds {
+		rows[i].Destination = d
+		for _, f := range fs {
+			if slices.Contains(f.DestinationIDs, d.ID) {
+				rows[i].Filters = append(rows[i].Filters, f.Name)
+			}
+		}
+	}
+	return "destinations.html", View{Title: "Destinations", Data: rows}, nil
 }
 
 // ownDestination is the destination {id} of the path if the user may see it.
@@ -240,7 +264,9 @@ func (s *Server) setPreferences(r *http.Request, d store.Destination, form url.V
 			return invalid(key, "is longer than 32 characters")
 		default:
 			if err := d.SetPreference(key, v[0]); err != nil {
-				return invalid(key, "%v", err)
+				// The store's error names the key; the page shows it by
+				// its field already.
+				return invalid(key, "%s", strings.TrimPrefix(err.Error(), key+": "))
 			}
 		}
 	}

@@ -133,6 +133,26 @@ type kindGroup struct {
 type kindChoice struct {
 	rules.Kind
 	Example string // the argument field's placeholder
+	// Plain and Sample say what the kind does in everyday words and give
+	// a value to type; the catalogue's Help stays for experts.
+	Plain, Sample string
+}
+
+// plainHelp is each kind in everyday words with a value to type, for
+// people who have never heard of globs or regular expressions. A kind
+// missing here shows its catalogue help.
+var plainHelp = map[string][2]string{
+	"topic":         {"Messages whose topic looks like this; * stands for any text.", "*.bodhi.update.comment"},
+	"app":           {"Messages sent by these applications.", "bodhi, koschei"},
+	"severity":      {"Messages their sender marked with one of these levels (debug, info, warning, error).", "warning, error"},
+	"package":       {"Messages about any of these packages.", "nethack, kernel"},
+	"package-regex": {"Messages about a package whose name fits a pattern (a regular expression: ^ is the start, $ the end).", "^python-"},
+	"user":          {"Messages that name any of these people; @me is you.", "@me, alice"},
+	"agent":         {"Messages about something one of these people did; @me is you. Tick \"negate\" to leave out your own actions.", "@me"},
+	"owned-by":      {"Messages about packages these people own, themselves or through a group; @me is you. Needs the package ownership data.", "@me"},
+	"group-owned":   {"Messages about packages these groups own (group names without @).", "python-packagers-sig"},
+	"regex":         {"The whole message, as JSON text, contains something that fits a regular expression.", `CVE-20[0-9][0-9]`},
+	"expr":          {"A condition over the message's fields, for what no other kind can say.", `msg?.update?.status == "stable"`},
 }
 
 // groupOf sorts kinds under headings people look for them by; a kind not
@@ -157,7 +177,11 @@ func kindGroups() []kindGroup {
 			label = "Other"
 		}
 		i := slices.Index(groupOrder, label)
-		groups[i].Kinds = append(groups[i].Kinds, kindChoice{k, argDescription(k)})
+		plain, sample := k.Help, ""
+		if p, ok := plainHelp[k.Name]; ok {
+			plain, sample = p[0], p[1]
+		}
+		groups[i].Kinds = append(groups[i].Kinds, kindChoice{k, argDescription(k), plain, sample})
 	}
 	return slices.DeleteFunc(groups, func(g kindGroup) bool { return len(g.Kinds) == 0 })
 }

@@ -141,6 +141,14 @@ func (s *Server) filterRoutes(rt *Routes) {
 type filterRow struct {
 	store.Filter
 	Matches int // messages notified in the last matchWindow
+	// Destinations name where the filter sends, as kind:address, with
+	// whether each is confirmed.
+	Destinations []namedDestination
+}
+
+type namedDestination struct {
+	Name      string
+	Confirmed bool
 }
 
 func (s *Server) filterRows(r *http.Request) ([]filterRow, error) {
@@ -150,9 +158,18 @@ func (s *Server) filterRows(r *http.Request) ([]filterRow, error) {
 		return nil, err
 	}
 	counts, err := s.store.FilterMatches(r.Context(), u.ID, s.now().Add(-matchWindow))
+	if err != nil {
+		return nil, err
+	}
+	dests, err := s.store.ListDestinations(r.Context(), u.ID)
 	rows := make([]filterRow, len(fs))
 	for i, f := range fs {
-		rows[i] = filterRow{f, counts[f.ID]}
+		rows[i] = filterRow{Filter: f, Matches: counts[f.ID]}
+		for _, d := range dests {
+			if slices.Contains(f.DestinationIDs, d.ID) {
+				rows[i].Destinations = append(rows[i].Destinations, namedDestination{d.Kind + ":" + d.Address, d.Confirmed})
+			}
+		}
 	}
 	return rows, err
 }

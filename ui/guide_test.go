@@ -198,3 +198,39 @@ func TestEditorWarnsOfWhatCannotWork(t *testing.T) {
 		})
 	}
 }
+
+func TestEveryKindHasPlainHelpWithAnExample(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.login(t, "alice", false)
+	f, err := ts.store.SaveFilter(context.Background(), store.Filter{UserID: 1, Name: "help", Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := alice.get(fmt.Sprintf("/filters/%d", f.ID)).Body
+	for _, k := range rules.Kinds() {
+		t.Run(k.Name, func(t *testing.T) {
+			p, ok := plainHelp[k.Name]
+			if !ok {
+				t.Fatalf("kind %s has no plain help", k.Name)
+			}
+			if !strings.Contains(page, html.EscapeString(p[1])) {
+				t.Errorf("the editor shows no example %q", p[1])
+			}
+			// The example is a value the kind accepts.
+			kind, _ := findKind(k.Name)
+			args, err := argsFromText(kind, p[1])
+			if err == nil {
+				_, err = rules.Compile(k.Name, args, "alice")
+			}
+			if err != nil {
+				t.Errorf("example %q does not compile: %v", p[1], err)
+			}
+		})
+	}
+	advanced := page[strings.Index(page, `id="kinds-advanced"`):]
+	for _, expert := range []string{"Expression", "Message text"} {
+		if !strings.Contains(advanced, "<dt>"+expert+"</dt>") {
+			t.Errorf("%s is not under Advanced", expert)
+		}
+	}
+}
