@@ -680,3 +680,10 @@ SELECT value FROM message_terms WHERE field = ?1 AND value >= ?2 AND value < ?3 
 	selectNextTermValue = `
 SELECT value FROM message_terms WHERE field = ?1 AND value > ?2 AND value < ?3 ORDER BY value LIMIT 1`
 )
+
+// Exclusion previews: the messages a filter of a user notified since ?3,
+// newest first.
+const selectFilterMessagesSince = `
+SELECT ` + messageColumns + ` FROM messages WHERE msg_key IN (
+	SELECT msg_key FROM notifications WHERE user_id = ?1 AND filter_id = ?2 AND created > ?3)
+ORDER BY ts DESC, id DESC LIMIT ?4`
