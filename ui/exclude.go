@@ -55,7 +55,10 @@ func (s *Server) excludeRoutes(rt *Routes) {
 			return nil, err
 		}
 		x, _, err := s.exclude(r, in.By)
-		return toFilterJSON(x.Filter, 0), err
+		if err != nil {
+			return nil, err
+		}
+		return s.filterJSONOf(r, x.Filter)
 	})
 }
 

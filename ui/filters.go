@@ -80,9 +80,13 @@ func (s *Server) filterRoutes(rt *Routes) {
 
 	rt.API("GET /filters", func(r *http.Request) (any, error) {
 		rows, err := s.filterRows(r)
+		if err != nil {
+			return nil, err
+		}
+		dests, err := s.store.ListDestinations(r.Context(), userOf(r).ID)
 		out := make([]filterJSON, len(rows))
 		for i, row := range rows {
-			out[i] = toFilterJSON(row.Filter, row.Matches)
+			out[i] = toFilterJSON(row.Filter, row.Matches, dests)
 		}
 		return out, err
 	})
@@ -91,8 +95,22 @@ func (s *Server) filterRoutes(rt *Routes) {
 		if err := decodeJSON(r, &in); err != nil {
 			return nil, err
 		}
-		f, err := s.saveFilter(r, in.toStore(0, userOf(r).ID, maxFilters))
-		return toFilterJSON(f, 0), err
+		f, dests, err := s.filterFromJSON(r, in, store.Filter{UserID: userOf(r).ID, Position: maxFilters, Active: true})
+		if err != nil {
+			return nil, err
+		}
+		if in.Template != "" && in.Rules != nil {
+			return nil, invalid("rules", "give either a template or rules, not both")
+		}
+		if in.Template != "" {
+			f, err = s.filterFromTemplate(r, in.Template, in.Name)
+		} else {
+			f, err = s.saveFilter(r, f)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return created(toFilterJSON(f, 0, dests)), nil
 	})
 	rt.API("POST /filters/defaults", func(r *http.Request) (any, error) {
 		n, err := accounts.AddDefaults(r.Context(), s.store, userOf(r).Name)
@@ -119,19 +137,31 @@ func (s *Server) filterRoutes(rt *Routes) {
 	})
 	rt.API("GET /filters/{id}", func(r *http.Request) (any, error) {
 		f, err := s.ownFilter(r)
-		return toFilterJSON(f, 0), err
+		if err != nil {
+			return nil, err
+		}
+		return s.filterJSONOf(r, f)
 	})
 	rt.API("PUT /filters/{id}", func(r *http.Request) (any, error) {
 		var in filterJSON
 		if err := decodeJSON(r, &in); err != nil {
 			return nil, err
 		}
+		if in.Template != "" {
+			return nil, invalid("template", "only a new filter starts from a template")
+		}
 		old, err := s.ownFilter(r)
 		if err != nil {
 			return nil, err
 		}
-		f, err := s.saveFilter(r, in.toStore(old.ID, old.UserID, old.Position))
-		return toFilterJSON(f, 0), err
+		f, dests, err := s.filterFromJSON(r, in, old)
+		if err != nil {
+			return nil, err
+		}
+		if f, err = s.saveFilter(r, f); err != nil {
+			return nil, err
+		}
+		return toFilterJSON(f, 0, dests), nil
 	})
 	rt.API("DELETE /filters/{id}", func(r *http.Request) (any, error) { return nil, s.deleteFilter(r) })
 	rt.API("GET /rules/kinds", func(*http.Request) (any, error) { return rules.Kinds(), nil })
@@ -324,25 +354,4 @@ func (s *Server) exportPage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="hark-filters.json"`)
 	writeJSON(w, http.StatusOK, e)
-}
-
-// filterJSON is a filter as the API reads and writes it.
-type filterJSON struct {
-	ID           int64        `json:"id,omitempty"`
-	Name         string       `json:"name"`
-	Position     int          `json:"position"`
-	Active       bool         `json:"active"`
-	Oneshot      bool         `json:"oneshot"`
-	Rules        []store.Rule `json:"rules"`
-	Destinations []int64      `json:"destinations"`
-	Matches      int          `json:"matches_7d"`
-}
-
-func toFilterJSON(f store.Filter, matches int) filterJSON {
-	return filterJSON{f.ID, f.Name, f.Position, f.Active, f.Oneshot, f.Rules, f.DestinationIDs, matches}
-}
-
-func (in filterJSON) toStore(id, userID int64, position int) store.Filter {
-	return store.Filter{ID: id, UserID: userID, Name: in.Name, Position: position, Active: in.Active, Oneshot: in.Oneshot,
-		Rules: in.Rules, DestinationIDs: in.Destinations}
 }
