@@ -55,6 +55,9 @@ func TestNotLikeThisPreviewsThenExcludes(t *testing.T) {
 	ts := newTestServer(t)
 	alice := ts.login(t, "alice", false)
 	f, ns := bodhiNotifications(t, ts, time.Now(), "update.comment", "update.comment", "update.request.stable")
+	if history := alice.get("/history").Body; !strings.Contains(history, fmt.Sprintf(`href="/notifications/%d/exclude"`, ns["m0"].ID)) {
+		t.Errorf("the history does not offer \"not like this\":\n%s", history)
+	}
 	page := alice.get(fmt.Sprintf("/notifications/%d/exclude", ns["m0"].ID))
 	if page.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", page.StatusCode, page.Body)
