@@ -22,7 +22,7 @@ func (s *Server) editorRoutes(rt *Routes) {
 	rt.Page("GET /filters/{id}", s.show(s.editorView))
 	back := func(r *http.Request) string { return "/filters/" + r.PathValue("id") }
 	rt.Page("POST /filters/{id}/rules", func(w http.ResponseWriter, r *http.Request) {
-		s.finishWith(w, r, s.changeFilter(r, addRule), back(r), s.editorView, "Rule added.")
+		s.finishEdit(w, r, addRule, "Rule added.")
 	})
 	done := map[string]string{"negate": "Rule changed.", "delete": "Rule removed."}
 	for action, change := range map[string]func(*store.Filter, int){
@@ -30,15 +30,14 @@ func (s *Server) editorRoutes(rt *Routes) {
 		"delete": func(f *store.Filter, i int) { f.Rules = slices.Delete(f.Rules, i, i+1) },
 	} {
 		rt.Page("POST /filters/{id}/rules/{n}/"+action, func(w http.ResponseWriter, r *http.Request) {
-			err := s.changeFilter(r, func(r *http.Request, f *store.Filter) error {
+			s.finishEdit(w, r, func(r *http.Request, f *store.Filter) error {
 				i, err := strconv.Atoi(r.PathValue("n"))
 				if err != nil || i < 0 || i >= len(f.Rules) {
 					return errNotFound
 				}
 				change(f, i)
 				return nil
-			})
-			s.finishWith(w, r, err, back(r), s.editorView, done[action])
+			}, done[action])
 		})
 	}
 	rt.Page("POST /filters/{id}/destinations", func(w http.ResponseWriter, r *http.Request) {

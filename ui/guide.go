@@ -25,15 +25,14 @@ func init() {
 
 func (s *Server) guideRoutes(rt *Routes) {
 	rt.Page("POST /filters/{id}/rules/pick", func(w http.ResponseWriter, r *http.Request) {
-		err := s.changeFilter(r, func(r *http.Request, f *store.Filter) error {
+		s.finishEdit(w, r, func(r *http.Request, f *store.Filter) error {
 			rule, err := s.pickedRule(r.PostFormValue("app"), r.PostFormValue("event"))
 			if err != nil {
 				return err
 			}
 			f.Rules = append(f.Rules, rule)
 			return nil
-		})
-		s.finishWith(w, r, err, "/filters/"+r.PathValue("id"), s.editorView, "Rule added.")
+		}, "Rule added.")
 	})
 	rt.API("GET /catalogue", func(*http.Request) (any, error) { return s.catalogue(), nil })
 	rt.API("GET /filters/templates", func(*http.Request) (any, error) { return filterTemplates, nil })
