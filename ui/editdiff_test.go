@@ -74,3 +74,31 @@ func TestRuleEditsSayWhatTheyChangeOverTheLastWeek(t *testing.T) {
 		t.Errorf("no effect of negating in the notice:\n%s", page)
 	}
 }
+
+func TestRulesAreEditableInPlace(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.login(t, "alice", false)
+	weekOfHistory(t, ts)
+	f, err := ts.store.SaveFilter(context.Background(), store.Filter{UserID: 1, Name: "nethack", Active: true,
+		Rules: []store.Rule{{Kind: "package", Args: json.RawMessage(`{"names":["nethack"]}`), Negate: false}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/filters/%d/rules/0/edit", f.ID)
+	if resp := alice.post(path, url.Values{"value-0": {"dosbox"}, "check": {"1"}}); !strings.Contains(resp.Body, "would add 1 and remove 3 of the 3") ||
+		!strings.Contains(resp.Body, `value="dosbox"`) {
+		t.Fatalf("dry run: status %d:\n%s", resp.StatusCode, resp.Body)
+	}
+	if resp := alice.post(path, url.Values{"value-0": {"dosbox, nethack"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: status %d: %s", resp.StatusCode, resp.Body)
+	}
+	got, _ := ts.store.FilterByID(context.Background(), f.ID)
+	if len(got.Rules) != 1 || string(got.Rules[0].Args) != `{"names":["dosbox","nethack"]}` {
+		t.Errorf("rules = %+v", got.Rules)
+	}
+	resp := alice.post(path, url.Values{"value-0": {""}})
+	at := strings.Index(resp.Body, `id="value-0"`)
+	if resp.StatusCode != http.StatusBadRequest || at < 0 || !strings.Contains(resp.Body[at:], `class="field-error" role="alert">is required`) {
+		t.Fatalf("empty value: status %d:\n%s", resp.StatusCode, resp.Body)
+	}
+}

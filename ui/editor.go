@@ -40,6 +40,9 @@ func (s *Server) editorRoutes(rt *Routes) {
 			}, done[action])
 		})
 	}
+	rt.Page("POST /filters/{id}/rules/{n}/edit", func(w http.ResponseWriter, r *http.Request) {
+		s.finishEdit(w, r, editRule, "Rule saved.")
+	})
 	rt.Page("POST /filters/{id}/destinations", func(w http.ResponseWriter, r *http.Request) {
 		err := s.changeFilter(r, func(r *http.Request, f *store.Filter) error {
 			f.DestinationIDs = nil
@@ -79,6 +82,33 @@ func addRule(r *http.Request, f *store.Filter) error {
 	return nil
 }
 
+// editRule replaces the value of rule {n} of f with the posted one, in
+// place: its kind and negation stay.
+func editRule(r *http.Request, f *store.Filter) error {
+	i, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || i < 0 || i >= len(f.Rules) {
+		return errNotFound
+	}
+	field := "value-" + r.PathValue("n")
+	value, err := text(r, field, maxRuleValue)
+	if err != nil {
+		return err
+	}
+	kind, ok := findKind(f.Rules[i].Kind)
+	if !ok {
+		return invalid(field, "this rule's kind is no longer known: remove it")
+	}
+	args, err := argsFromText(kind, value)
+	if err != nil {
+		return invalid(field, "%v", err)
+	}
+	if _, err := rules.Compile(kind.Name, args, userOf(r).Name); err != nil {
+		return invalid(field, "%v", err)
+	}
+	f.Rules[i].Args = args
+	return nil
+}
+
 // editorData is what the filter editor shows.
 type editorData struct {
 	Filter       store.Filter
@@ -93,6 +123,8 @@ type ruleView struct {
 	Title  string
 	Value  string
 	Negate bool
+	// Editable rules take one text value the editor can change in place.
+	Editable bool
 }
 
 type destinationChoice struct {
@@ -111,11 +143,12 @@ func (s *Server) editorView(r *http.Request) (string, View, error) {
 	}
 	d := editorData{Filter: f, Groups: kindGroups(), Apps: s.catalogue()}
 	for i, rule := range f.Rules {
-		title := rule.Kind
+		title, editable := rule.Kind, false
 		if k, ok := findKind(rule.Kind); ok {
-			title = k.Title
+			_, _, _, err := argument(k)
+			title, editable = k.Title, err == nil
 		}
-		d.Rules = append(d.Rules, ruleView{i, title, textFromArgs(rule.Args), rule.Negate})
+		d.Rules = append(d.Rules, ruleView{i, title, textFromArgs(rule.Args), rule.Negate, editable})
 	}
 	for _, dest := range dests {
 		d.Destinations = append(d.Destinations, destinationChoice{dest, slices.Contains(f.DestinationIDs, dest.ID)})
