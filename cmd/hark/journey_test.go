@@ -93,7 +93,7 @@ func firstTimeUser(t *testing.T, width int64) {
 	pub := testpeer.StartPub(t)
 	smtp := testpeer.StartSMTP(t)
 	svc := newService(t, pub.Endpoint, mailConfig(smtp, ""))
-	adminMust(t, "", "user", "add", "alice", "--email", "alice@example.org", "--confirmed")
+	adminMust(t, "", "user", "add", "alice", "--email", "alice@example.org", "--confirmed", "--admin")
 	adminMust(t, "correct horse battery\n", "user", "passwd", "alice")
 	svc.start(t)
 	base := "http://" + svc.web
@@ -116,6 +116,8 @@ func firstTimeUser(t *testing.T, width int64) {
 		chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery"))
 	b.submit("log in", "#login")
 	b.expect("Filters")
+	b.do("see Admin and the user name in the header", chromedp.WaitVisible(chromedp.CSS(`header nav a[href="/admin"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`header .logout span`)))
 	b.page("filters")
 
 	b.do("choose a template", chromedp.Click(chromedp.CSS(`input[name="template"][value="update-comments"]`)))
@@ -132,7 +134,7 @@ func firstTimeUser(t *testing.T, width int64) {
 	b.submit("open preview", "#preview")
 	b.expect("Preview: Comments on my updates")
 	b.page("preview")
-	for _, p := range []string{"destinations", "history", "account"} {
+	for _, p := range []string{"destinations", "history", "account", "admin"} {
 		b.do("open "+p, chromedp.Navigate(base+"/"+p), chromedp.WaitVisible(chromedp.CSS("main")))
 		b.page(p)
 	}
