@@ -687,3 +687,6 @@ const selectFilterMessagesSince = `
 SELECT ` + messageColumns + ` FROM messages WHERE msg_key IN (
 	SELECT msg_key FROM notifications WHERE user_id = ?1 AND filter_id = ?2 AND created > ?3)
 ORDER BY ts DESC, id DESC LIMIT ?4`
+
+// Making an existing user an admin, or not (store/admin.go).
+const updateUserAdmin = `UPDATE users SET admin = ? WHERE name = ?`
