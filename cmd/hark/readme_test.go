@@ -43,7 +43,7 @@ func TestREADMEFirstSessionRunsLiterally(t *testing.T) {
 	}
 	// The session's own ports: taken ones fail here, clearly, rather
 	// than halfway through.
-	for _, addr := range []string{"127.0.0.1:8091", "127.0.0.1:9951", "127.0.0.1:2526"} {
+	for _, addr := range []string{"127.0.0.1:8091", "127.0.0.1:9951", "127.0.0.1:2526", "127.0.0.1:9961"} {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			t.Fatalf("the first session needs %s free: %v", addr, err)
@@ -80,6 +80,9 @@ func TestREADMEFirstSessionRunsLiterally(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "mail mail/0001.eml to alice@example.org: "+firstSessionSubject) {
 		t.Errorf("mailsink did not print the mail as the README says")
+	}
+	if !strings.Contains(string(out), "org.fedoraproject.dev.hark.hello ") {
+		t.Errorf("tail did not print what publish sent")
 	}
 }
 
