@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -71,6 +72,8 @@ type AMQPSource struct {
 	stats struct {
 		received, invalid, reconnects, tooLarge atomic.Uint64
 	}
+	downSince atomic.Int64 // unix nanoseconds since no session consumes; 0 while one does
+	lastErr   atomic.Pointer[string]
 }
 
 // NewAMQPSource checks opts, loads the TLS files and fills the defaults.
@@ -182,21 +185,27 @@ func (s Stats) Plus(o Stats) Stats {
 	}
 }
 
-// Run consumes until ctx is done, reconnecting with backoff whenever the
-// connection is lost. Messages handed over but not yet acknowledged when
-// the connection goes are requeued by the broker.
+// Run consumes until ctx is done. Whatever ends a session (the
+// connection lost or closed by the broker, the channel closed alone, as
+// RabbitMQ's consumer timeout does, the consumer cancelled because its
+// queue was deleted, or the delivery channel closed) is logged with its
+// cause, and a new session is opened with backoff, declaring the queue
+// and bindings again. Messages handed over but not yet acknowledged when
+// a session ends are requeued by the broker.
 func (s *AMQPSource) Run(ctx context.Context, handle func(context.Context, *Envelope)) error {
 	backoff := s.opts.ReconnectMin
+	s.sessionDown(errors.New("not connected yet"))
 	for {
 		consumed, err := s.session(ctx, handle)
 		if ctx.Err() != nil {
 			return nil
 		}
+		s.sessionDown(err)
 		if consumed {
 			backoff = s.opts.ReconnectMin
 		}
 		s.stats.reconnects.Add(1)
-		s.log.Warn("amqp connection lost, reconnecting", "err", err, "in", backoff)
+		s.log.Warn("amqp session ended, opening a new one", "err", err, "in", backoff)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -206,20 +215,63 @@ func (s *AMQPSource) Run(ctx context.Context, handle func(context.Context, *Enve
 	}
 }
 
-// session is one connection: declare, bind, consume until the connection
-// or ctx ends. consumed reports whether it got as far as consuming, which
-// resets the backoff.
+// sessionDown records that no session consumes since now (unless that
+// was already so) and why.
+func (s *AMQPSource) sessionDown(cause error) {
+	msg := cause.Error()
+	s.lastErr.Store(&msg)
+	s.downSince.CompareAndSwap(0, time.Now().UnixNano())
+}
+
+// Down reports since when the source has had no consuming session, and
+// the last reason why; zero time while it consumes. A service's health
+// check reads it to tell a broker it cannot reach from a quiet bus.
+func (s *AMQPSource) Down() (since time.Time, cause string) {
+	ns := s.downSince.Load()
+	if ns == 0 {
+		return time.Time{}, ""
+	}
+	if p := s.lastErr.Load(); p != nil {
+		cause = *p
+	}
+	return time.Unix(0, ns), cause
+}
+
+// session is one connection: declare, bind, consume until the session
+// ends or ctx is done. consumed reports whether it got as far as
+// consuming, which resets the backoff; err is why the session ended.
 func (s *AMQPSource) session(ctx context.Context, handle func(context.Context, *Envelope)) (consumed bool, err error) {
-	conn, err := amqp.DialConfig(s.opts.URL, s.dial)
+	// Every network wait of the session watches ctx: dialing and the
+	// handshake through the dialer's context, and the declarations until
+	// consuming starts because ctx's end closes the connection under them.
+	cfg := s.dial
+	unwatch := func() bool { return false }
+	cfg.Dial = func(network, addr string) (net.Conn, error) {
+		d := net.Dialer{Timeout: amqpDialTimeout}
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		// The handshake must not stall forever on a silent broker; the
+		// client clears the deadline once the connection is open.
+		c.SetDeadline(time.Now().Add(amqpDialTimeout))
+		unwatch = context.AfterFunc(ctx, func() { c.Close() })
+		return c, nil
+	}
+	defer func() { unwatch() }()
+	conn, err := amqp.DialConfig(s.opts.URL, cfg)
 	if err != nil {
 		return false, fmt.Errorf("dial amqp broker: %w", err)
 	}
-	defer conn.Close()
-	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	// A broker that does not answer the close must not hold up the end.
+	defer func() { conn.CloseDeadline(time.Now().Add(time.Second)) }()
+	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	ch, err := conn.Channel()
 	if err != nil {
 		return false, fmt.Errorf("open amqp channel: %w", err)
 	}
+	chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
+	cancelled := ch.NotifyCancel(make(chan string, 1))
 	queue, err := s.declare(ch)
 	if err != nil {
 		return false, err
@@ -228,6 +280,10 @@ func (s *AMQPSource) session(ctx context.Context, handle func(context.Context, *
 	if err != nil {
 		return false, fmt.Errorf("consume amqp queue %q: %w", queue, err)
 	}
+	// From here the loop below watches ctx itself, and the connection is
+	// closed in order at the end, after the last settlements are sent.
+	unwatch()
+	s.downSince.Store(0)
 	s.log.Info("amqp consuming", "queue", queue, "exchange", s.opts.Exchange, "bindings", s.opts.Bindings)
 	st := newSettler(ch, s.opts.Prefetch, s.log)
 	defer st.stop()
@@ -235,16 +291,73 @@ func (s *AMQPSource) session(ctx context.Context, handle func(context.Context, *
 		select {
 		case <-ctx.Done():
 			return true, nil
+		case err := <-connClosed:
+			return true, connectionClosed(err)
+		case err := <-chClosed:
+			if err != nil {
+				return true, channelClosed(err)
+			}
+			return true, sessionEnd(ctx, queue, connClosed, cancelled, errors.New("amqp channel closed"))
+		case <-cancelled:
+			return true, consumerCancelled(queue)
 		case d, ok := <-deliveries:
 			if !ok {
-				if err := <-closed; err != nil {
-					return true, err
-				}
-				return true, errors.New("amqp channel closed")
+				return true, sessionEnd(ctx, queue, connClosed, cancelled, channelClosedOr(chClosed))
 			}
 			s.deliver(ctx, &d, st, handle)
 		}
 	}
+}
+
+// The causes of a session's end, as logged.
+func connectionClosed(err *amqp.Error) error {
+	if err != nil {
+		return fmt.Errorf("amqp connection closed by the broker: %w", err)
+	}
+	return errors.New("amqp connection closed")
+}
+
+func channelClosed(err *amqp.Error) error {
+	return fmt.Errorf("amqp channel closed by the broker: %w", err)
+}
+
+func consumerCancelled(queue string) error {
+	return fmt.Errorf("amqp broker cancelled the consumer of queue %q (the queue was deleted?)", queue)
+}
+
+// channelClosedOr is the channel's error if it has sent one already.
+func channelClosedOr(chClosed <-chan *amqp.Error) error {
+	select {
+	case err := <-chClosed:
+		if err != nil {
+			return channelClosed(err)
+		}
+		return errors.New("amqp channel closed")
+	default:
+		return errors.New("amqp delivery channel closed")
+	}
+}
+
+// amqpDialTimeout bounds connecting to the broker and the AMQP handshake.
+const amqpDialTimeout = 30 * time.Second
+
+// sessionEnd names why a session ended once its channel closed without
+// an error of its own or its deliveries stopped (cause so far). The
+// client closes the deliveries and sends the notifications in an order of
+// its own, so it waits a moment for a more telling cause: the broker's
+// error on the connection, or the consumer's cancellation.
+func sessionEnd(ctx context.Context, queue string, connClosed <-chan *amqp.Error, cancelled <-chan string, cause error) error {
+	wait := time.NewTimer(time.Second)
+	defer wait.Stop()
+	select {
+	case err := <-connClosed:
+		return connectionClosed(err)
+	case <-cancelled:
+		return consumerCancelled(queue)
+	case <-wait.C:
+	case <-ctx.Done():
+	}
+	return cause
 }
 
 // declare sets the prefetch, declares the exchange (outside amq.*) and
@@ -317,10 +430,11 @@ const (
 // acknowledged with one "multiple" ack up to the highest tag below which
 // everything is settled; requeues and rejections go out at once, alone.
 type settler struct {
-	ch   *amqp.Channel
-	in   chan settlement
-	done chan struct{}
-	log  *slog.Logger
+	ch     *amqp.Channel
+	in     chan settlement
+	done   chan struct{}
+	exited chan struct{}
+	log    *slog.Logger
 }
 
 type settlement struct {
@@ -329,14 +443,24 @@ type settlement struct {
 }
 
 func newSettler(ch *amqp.Channel, prefetch int, log *slog.Logger) *settler {
-	st := &settler{ch: ch, in: make(chan settlement, prefetch), done: make(chan struct{}), log: log}
+	st := &settler{ch: ch, in: make(chan settlement, prefetch), done: make(chan struct{}), exited: make(chan struct{}), log: log}
 	go st.run()
 	return st
 }
 
-// stop ends the goroutine; later settlements are dropped, and the broker
-// requeues what they were about when the channel closes.
-func (st *settler) stop() { close(st.done) }
+// stop sends what is already settled and ends the goroutine, waiting for
+// it a moment at most (a wedged connection may block the sending); later
+// settlements are dropped, and the broker requeues what they were about
+// when the channel closes.
+func (st *settler) stop() {
+	close(st.done)
+	wait := time.NewTimer(time.Second)
+	defer wait.Stop()
+	select {
+	case <-st.exited:
+	case <-wait.C:
+	}
+}
 
 // settle queues one settlement; it never blocks once the session is over.
 func (st *settler) settle(tag uint64, how int) {
@@ -365,12 +489,13 @@ func (st *settler) acker(tag uint64) func(error) {
 func (st *settler) run() {
 	next := uint64(1) // delivery tags count from 1 on each channel
 	settled := map[uint64]int{}
-	for {
+	defer close(st.exited)
+	for stopping := false; !stopping; {
 		select {
 		case x := <-st.in:
 			settled[x.tag] = x.how
 		case <-st.done:
-			return
+			stopping = true // send what is settled, then end
 		}
 		for drained := false; !drained; { // take what else is ready: one frame for all
 			select {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,23 +59,45 @@ type consumer struct {
 	src  *bus.AMQPSource
 	envs chan *bus.Envelope
 	stop func()
+	log  *syncBuffer // what the source logged
+}
+
+// syncBuffer is a log destination the test reads while the source writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func startConsumer(t *testing.T, b *testpeer.Broker, ack func(*bus.Envelope) error) *consumer {
 	t.Helper()
+	logs := new(syncBuffer)
 	src, err := bus.NewAMQPSource(bus.AMQPOptions{URL: b.URL, Exchange: b.Exchange, Queue: b.Queue,
 		ReconnectMin: 50 * time.Millisecond, ReconnectMax: 500 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &consumer{src: src, envs: make(chan *bus.Envelope, 4096)}
+	c := &consumer{src: src, envs: make(chan *bus.Envelope, 4096), log: logs}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if err := src.Run(ctx, func(_ context.Context, env *bus.Envelope) {
 			c.envs <- env
-			env.Ack(ack(env))
+			if err := ack(env); err != errHold {
+				env.Ack(err)
+			}
 		}); err != nil {
 			t.Errorf("run amqp source: %v", err)
 		}
@@ -96,6 +120,10 @@ func (c *consumer) next(t *testing.T) *bus.Envelope {
 }
 
 func ackAll(*bus.Envelope) error { return nil }
+
+// errHold from a consumer's ack function leaves the message unsettled, as
+// a commit stalled for good would.
+var errHold = errors.New("hold the message unacknowledged")
 
 func TestAMQPSourceReadsWhatPikaPublishes(t *testing.T) {
 	b := testpeer.RabbitMQ(t)
@@ -174,16 +202,9 @@ func TestAMQPSourceRedeliversWhatIsNotAcknowledged(t *testing.T) {
 }
 
 func TestAMQPSourceResumesAfterBrokerOutage(t *testing.T) {
-	b := testpeer.RabbitMQ(t)
+	b := testpeer.PrivateRabbitMQ(t)
 	b.DeclareQueue("#")
-	batch := func(name string, n int) []testpeer.FedoraMessage {
-		msgs := make([]testpeer.FedoraMessage, n)
-		for i := range msgs {
-			msgs[i] = testpeer.NewFedoraMessage(t, "org.fedoraproject.prod.hark."+name, map[string]any{"i": i}, uuid.NewString(), bus.SeverityInfo, time.Now(), nil, nil)
-		}
-		return msgs
-	}
-	before, after := batch("before", 50), batch("after", 50)
+	before, after := fedoraBatch(t, "before", 50), fedoraBatch(t, "after", 50)
 	// Nothing is acknowledged before the outage: every message handed over
 	// then must come back after it.
 	var mu sync.Mutex
@@ -219,6 +240,90 @@ func TestAMQPSourceResumesAfterBrokerOutage(t *testing.T) {
 	eventually(t, "the queue is empty", func() bool { return b.Depth() == 0 })
 	if c.src.Stats().Reconnects == 0 {
 		t.Error("no reconnect counted")
+	}
+}
+
+// fedoraBatch is n distinct messages on topic org.fedoraproject.prod.hark.name.
+func fedoraBatch(t *testing.T, name string, n int) []testpeer.FedoraMessage {
+	msgs := make([]testpeer.FedoraMessage, n)
+	for i := range msgs {
+		msgs[i] = testpeer.NewFedoraMessage(t, "org.fedoraproject.prod.hark."+name, map[string]any{"i": i}, uuid.NewString(), bus.SeverityInfo, time.Now(), nil, nil)
+	}
+	return msgs
+}
+
+// Whatever ends the source's session, it logs why, opens a new one
+// (declaring the queue and bindings again) and hands over every message
+// published after that exactly once.
+func TestAMQPSourceResumesAfterEverySessionEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// hold leaves the first message unacknowledged, so the broker's
+		// consumer timeout closes the channel.
+		hold  bool
+		fault func(b *testpeer.Broker)
+		cause string // in the log line of the session's end
+	}{
+		{"queue deleted", false, (*testpeer.Broker).DeleteQueue, "cancelled the consumer"},
+		{"channel closed by the consumer timeout", true, func(*testpeer.Broker) {}, "PRECONDITION_FAILED - delivery acknowledgement on channel 1 timed out"},
+		{"connections closed", false, (*testpeer.Broker).CloseConnections, "CONNECTION_FORCED - closed by the test"},
+		{"broker stopped and started", false, func(b *testpeer.Broker) { b.Outage()() }, "closed by the broker"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := testpeer.PrivateRabbitMQ(t)
+			b.DeclareQueue("#")
+			before, after := fedoraBatch(t, "before", 5), fedoraBatch(t, "after", 50)
+			var held atomic.Bool
+			c := startConsumer(t, b, func(*bus.Envelope) error {
+				if tc.hold && !held.Swap(true) {
+					return errHold
+				}
+				return nil
+			})
+			pika := b.StartPika()
+			pika.Publish(before, 0)
+			pika.Wait()
+			for range before {
+				c.next(t)
+			}
+			tc.fault(b)
+			eventually(t, "the session ends", func() bool { return c.src.Stats().Reconnects > 0 })
+			eventually(t, "a new session consumes", func() bool { since, _ := c.src.Down(); return since.IsZero() })
+			if !strings.Contains(c.log.String(), tc.cause) {
+				t.Errorf("the log does not tell the cause %q:\n%s", tc.cause, c.log)
+			}
+
+			pika = b.StartPika()
+			pika.Publish(after, 0)
+			pika.Wait()
+			got := map[string]int{}
+			for _, m := range after {
+				got[m.MessageID] = 0
+			}
+			for n := 0; n < len(after); {
+				id := c.next(t).MsgID
+				if _, ok := got[id]; ok {
+					got[id]++
+					if got[id] == 1 {
+						n++
+					}
+				}
+			}
+			eventually(t, "the queue is empty", func() bool { return b.Depth() == 0 })
+			// Anything handed over twice would have come by now: the queue
+			// is empty and every message acknowledged.
+			c.stop()
+			for len(c.envs) > 0 {
+				if id := (<-c.envs).MsgID; got[id] > 0 {
+					got[id]++
+				}
+			}
+			for id, n := range got {
+				if n != 1 {
+					t.Errorf("message %s handed over %d times, want once", id, n)
+				}
+			}
+		})
 	}
 }
 

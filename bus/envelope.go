@@ -1,6 +1,7 @@
 // Package bus owns the fedmsg wire: the two-frame message, its JSON
-// envelope, canonical JSON and X.509 signatures, and the ZeroMQ
-// subscriber and publisher that move envelopes. It knows nothing about
+// envelope, canonical JSON, X.509 and GnuPG signatures, the ZeroMQ
+// subscriber and publisher that move envelopes, and the DNS SRV records
+// that name publishers. It knows nothing about
 // users, filters or delivery.
 package bus
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,9 +104,23 @@ type SubscriberOptions struct {
 	HandshakeTimeout time.Duration
 	// Verifier, when set, drops messages whose signature does not verify.
 	Verifier SignatureChecker
+	// Discover, when set, names more publishers (DNS SRV records, say),
+	// asked at start and every DiscoverEvery after (default 5 minutes):
+	// endpoints that appear are subscribed, those that vanish are
+	// dropped. With it, Endpoints may be empty.
+	Discover Discoverer
+	// DiscoverEvery is how often Discover is asked again.
+	DiscoverEvery time.Duration
 	// Logger receives malformed-message, reconnect and replay reports
 	// (default slog.Default()).
 	Logger *slog.Logger
+}
+
+// A Discoverer names publishers to subscribe to, which may change over
+// time. *SRVDiscovery is the real one. Beside an error it still returns
+// what it knows, so one failed lookup drops no publisher.
+type Discoverer interface {
+	Endpoints(context.Context) ([]Endpoint, error)
 }
 
 // Stats is a snapshot of a Subscriber's counters, for metrics.
@@ -144,7 +159,11 @@ type Subscriber struct {
 	// guard and replayGuard close connections that announce messages
 	// over the limit (a replay answer carries many messages).
 	guard, replayGuard *zmtpGuard
-	stats              struct {
+	// dialing is the URLs of the endpoints subscribed now, the
+	// configured ones and those Discover named.
+	dialingMu sync.Mutex
+	dialing   []string
+	stats     struct {
 		received, invalid, badSignature, duplicates, overflowed,
 		replayed, replayFailures, reconnects, tooLarge atomic.Uint64
 	}
@@ -155,6 +174,7 @@ const (
 	defaultSilence       = 10 * time.Minute
 	defaultReplayTimeout = 10 * time.Second
 	defaultDedupWindow   = 4096
+	defaultDiscoverEvery = 5 * time.Minute
 	// redialDelay spaces dial attempts after a failure, as zmq4's own
 	// retry interval does.
 	redialDelay = 250 * time.Millisecond
@@ -168,8 +188,11 @@ const (
 
 // NewSubscriber checks opts and fills its defaults.
 func NewSubscriber(opts SubscriberOptions) (*Subscriber, error) {
-	if len(opts.Endpoints) == 0 {
+	if len(opts.Endpoints) == 0 && opts.Discover == nil {
 		return nil, errors.New("new subscriber: no endpoints")
+	}
+	if opts.DiscoverEvery <= 0 {
+		opts.DiscoverEvery = defaultDiscoverEvery
 	}
 	for i, ep := range opts.Endpoints {
 		if err := CheckEndpoint(ep.URL); err != nil {
@@ -281,6 +304,10 @@ func (s *Subscriber) Run(ctx context.Context, handle func(context.Context, *Enve
 	for _, ep := range s.opts.Endpoints {
 		wg.Go(func() { s.runEndpoint(ctx, ep) })
 	}
+	s.setDialing(nil)
+	if s.opts.Discover != nil {
+		wg.Go(func() { s.discover(ctx, &wg) })
+	}
 	for {
 		select {
 		case env := <-s.queue:
@@ -289,6 +316,77 @@ func (s *Subscriber) Run(ctx context.Context, handle func(context.Context, *Enve
 			return nil
 		}
 	}
+}
+
+// discover asks Discover for publishers now and every DiscoverEvery,
+// subscribing to the new ones (in wg, so Run waits for them) and dropping
+// those it no longer names, until ctx is done.
+func (s *Subscriber) discover(ctx context.Context, wg *sync.WaitGroup) {
+	configured := make(map[string]bool, len(s.opts.Endpoints))
+	for _, ep := range s.opts.Endpoints {
+		configured[ep.URL] = true
+	}
+	running := make(map[string]context.CancelFunc)
+	for {
+		eps, err := s.opts.Discover.Endpoints(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.log.Warn("endpoint discovery failed, keeping the endpoints it found before", "err", err)
+		}
+		named := make(map[string]bool, len(eps))
+		for _, ep := range eps {
+			named[ep.URL] = true
+			if configured[ep.URL] || running[ep.URL] != nil {
+				continue
+			}
+			if err := CheckEndpoint(ep.URL); err != nil {
+				s.log.Warn("ignored discovered endpoint", "err", err)
+				continue
+			}
+			epCtx, cancel := context.WithCancel(ctx)
+			running[ep.URL] = cancel
+			s.log.Info("subscribing to discovered endpoint", "endpoint", ep.URL)
+			wg.Go(func() { s.runEndpoint(epCtx, ep) })
+		}
+		for url, cancel := range running {
+			if !named[url] {
+				s.log.Info("dropping endpoint no longer discovered", "endpoint", url)
+				cancel()
+				delete(running, url)
+			}
+		}
+		s.setDialing(running)
+		select {
+		case <-time.After(s.opts.DiscoverEvery):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// setDialing records the configured endpoints plus discovered ones.
+func (s *Subscriber) setDialing(discovered map[string]context.CancelFunc) {
+	urls := make([]string, 0, len(s.opts.Endpoints)+len(discovered))
+	for _, ep := range s.opts.Endpoints {
+		urls = append(urls, ep.URL)
+	}
+	for url := range discovered {
+		urls = append(urls, url)
+	}
+	slices.Sort(urls)
+	s.dialingMu.Lock()
+	s.dialing = urls
+	s.dialingMu.Unlock()
+}
+
+// Endpoints returns the URLs of the endpoints Run subscribes to now, the
+// configured ones and those discovered, sorted.
+func (s *Subscriber) Endpoints() []string {
+	s.dialingMu.Lock()
+	defer s.dialingMu.Unlock()
+	return slices.Clone(s.dialing)
 }
 
 // runEndpoint keeps one SUB socket dialed to ep until ctx is done, dialing

@@ -69,6 +69,14 @@ type VerifyOptions struct {
 	// Nitpicky refuses topics RoutingPolicy does not list, as fedmsg's
 	// routing_nitpicky; otherwise they are allowed.
 	Nitpicky bool
+	// GPGKeyring is a file of OpenPGP public keys (armored or binary).
+	// When set, messages with crypto "gpg" are checked against it, as
+	// Debian's fedmsg does; without it they are refused as unsupported.
+	GPGKeyring string
+	// RequireCA refuses X.509 messages when CAFile is empty, instead of
+	// only checking them against the certificate they carry: a service
+	// that trusts GnuPG keys alone must not accept a self-made certificate.
+	RequireCA bool
 }
 
 // Verifier checks fedmsg X.509 signatures the way fedmsg.crypto.x509 does.
@@ -78,6 +86,9 @@ type Verifier struct {
 	revoked  map[string]map[string]time.Time // CA raw subject → serial → revocation time
 	policy   map[string][]string
 	nitpicky bool
+	gpg      *gpgVerifier
+	// noX509 refuses X.509 messages: RequireCA without a CA bundle.
+	noX509 bool
 
 	// certs caches parsed carried certificates by their wire text: a bus
 	// has a few hundred publishers, and parsing a certificate costs more
@@ -92,7 +103,14 @@ const certCacheSize = 1024
 
 // NewVerifier loads the CA bundle and CRL named by opts.
 func NewVerifier(opts VerifyOptions) (*Verifier, error) {
-	v := &Verifier{policy: opts.RoutingPolicy, nitpicky: opts.Nitpicky}
+	v := &Verifier{policy: opts.RoutingPolicy, nitpicky: opts.Nitpicky, noX509: opts.RequireCA && opts.CAFile == ""}
+	if opts.GPGKeyring != "" {
+		keys, err := LoadKeyring(opts.GPGKeyring)
+		if err != nil {
+			return nil, err
+		}
+		v.gpg = &gpgVerifier{keyring: keys, now: time.Now}
+	}
 	if opts.CAFile != "" {
 		roots, err := loadCABundle(opts.CAFile)
 		if err != nil {
@@ -172,13 +190,23 @@ func (v *Verifier) loadCRL(path string) error {
 	return fmt.Errorf("load crl %s: issuer %s is not a CA of the bundle, or did not sign it", path, crl.Issuer)
 }
 
-// Verify reports whether env carries a valid fedmsg X.509 signature, in the
-// order fedmsg checks: the signature over the canonical JSON, then (with a
-// CA bundle) the chain, validity at the message's time and revocation,
-// then the routing policy. A nil error means the message is authentic.
+// Verify reports whether env carries a valid fedmsg signature. An X.509
+// one is checked in the order fedmsg checks: the signature over the
+// canonical JSON, then (with a CA bundle) the chain, validity at the
+// message's time and revocation, then the routing policy. A GnuPG one
+// (crypto "gpg") is checked against the keyring. A nil error means the
+// message is authentic.
 func (v *Verifier) Verify(env *Envelope) error {
-	if c, ok := env.Fields["crypto"].(string); ok && c != "x509" {
-		return fail(ErrUnsupportedCrypto, "crypto is %q; only x509 signatures can be verified", c)
+	if c, ok := env.Fields["crypto"].(string); ok && c == "gpg" {
+		if v.gpg == nil {
+			return fail(ErrUnsupportedCrypto, "crypto is \"gpg\" and no gpg keyring is configured to check it")
+		}
+		return v.gpg.verify(env)
+	} else if ok && c != "x509" {
+		return fail(ErrUnsupportedCrypto, "crypto is %q; only x509 and gpg signatures can be verified", c)
+	}
+	if v.noX509 {
+		return fail(ErrUntrusted, "message is signed with X.509 and no CA bundle is configured to trust")
 	}
 	sig, err := wrappedBase64(env.Fields, "signature")
 	if err != nil {

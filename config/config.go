@@ -26,6 +26,8 @@ type Config struct {
 	OIDC     OIDC     `yaml:"oidc"`
 	Delivery Delivery `yaml:"delivery"`
 	Users    Users    `yaml:"users"`
+	Rules    Rules    `yaml:"rules"`
+	Catchup  Catchup  `yaml:"catchup"`
 }
 
 // Bus is where messages come from.
@@ -38,6 +40,19 @@ type Bus struct {
 	TopicPrefixes      []string   `yaml:"topic_prefixes"`
 	ValidateSignatures bool       `yaml:"validate_signatures"`
 	Signatures         Signatures `yaml:"signatures"`
+	// GPGKeyring is a file of OpenPGP public keys (armored or binary)
+	// that GnuPG-signed messages (crypto "gpg", Debian's fedmsg) are
+	// checked against; "" accepts none of them when validating.
+	GPGKeyring string `yaml:"gpg_keyring"`
+	// SRVDomains are domains whose _fedmsg._tcp SRV records name more
+	// publishers to subscribe to, as Debian's fedmsg discovers them.
+	SRVDomains []string `yaml:"srv_domains"`
+	// SRVResolver is the DNS server (host:port) asked for them; "" asks
+	// the system's resolver.
+	SRVResolver string `yaml:"srv_resolver"`
+	// SRVRefresh is how often the records are asked again: endpoints
+	// that appear are subscribed, those that vanish are dropped.
+	SRVRefresh time.Duration `yaml:"srv_refresh"`
 	// MaxMessageBytes bounds one message (a ZeroMQ envelope, an AMQP
 	// body), so no peer can make hark allocate without limit.
 	MaxMessageBytes int `yaml:"max_message_bytes"`
@@ -103,6 +118,9 @@ type Web struct {
 	MetricsListen string `yaml:"metrics_listen"`
 	// SessionTTL is how long a web login lasts before logging in again.
 	SessionTTL time.Duration `yaml:"session_ttl"`
+	// StuckAfter is how long commits may fail or hang, or the AMQP source
+	// go without a session, before /healthz answers 503.
+	StuckAfter time.Duration `yaml:"stuck_after"`
 	// TrustedProxies are the reverse proxies (addresses or CIDR blocks)
 	// whose TrustedProxyHeader names the client's address, which the
 	// login rate limit counts by. Without them every client of a proxy
@@ -205,6 +223,22 @@ type History struct {
 	Retention time.Duration `yaml:"retention"`
 }
 
+// Catchup is where hark asks for the messages it missed (datagrepper,
+// the bus's archive) and how hard it may ask.
+type Catchup struct {
+	// Enabled catches up at start from the newest stored message, and
+	// after a silence of Gap on the bus, by asking URL's /v2/search.
+	Enabled bool   `yaml:"enabled"`
+	URL     string `yaml:"url"`
+	// MaxWindow bounds how far back one catch-up reaches.
+	MaxWindow time.Duration `yaml:"max_window"`
+	// Rate is the most requests a second sent to datagrepper.
+	Rate int `yaml:"rate"`
+	// Gap is the silence on the bus after which the silent window is
+	// caught up; 0 catches up at start only.
+	Gap time.Duration `yaml:"gap"`
+}
+
 // OIDC is the web login. An empty Issuer means local passwords only.
 type OIDC struct {
 	Issuer           string   `yaml:"issuer"`
@@ -239,6 +273,15 @@ type Flood struct {
 	DigestFor time.Duration `yaml:"digest_for"`
 }
 
+// Rules bounds what users' rules may cost.
+type Rules struct {
+	// BudgetPerMessage is how long one user's regex and expression rules
+	// may run on one message in all; past it their remaining rules fail
+	// as not matched, so one user's rules delay no one else's
+	// notifications by more than this.
+	BudgetPerMessage time.Duration `yaml:"budget_per_message"`
+}
+
 // Users is the policy for new users.
 type Users struct {
 	// DefaultFilters gives a new user the starter filters (their own
@@ -254,9 +297,9 @@ type Users struct {
 // the database in the user's data directory.
 func Default() *Config {
 	return &Config{
-		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941", MaxMessageBytes: 1 << 20, AMQP: AMQP{Exchange: "amq.topic", Bindings: []string{"#"}, Prefetch: 1024, AppName: "hark"}},
+		Bus:     Bus{Inbound: "tcp://127.0.0.1:9941", MaxMessageBytes: 1 << 20, SRVRefresh: 5 * time.Minute, AMQP: AMQP{Exchange: "amq.topic", Bindings: []string{"#"}, Prefetch: 1024, AppName: "hark"}},
 		Store:   Store{Path: defaultStorePath()},
-		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: 7 * 24 * time.Hour},
+		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: 7 * 24 * time.Hour, StuckAfter: 2 * time.Minute},
 		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},
 		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3, MaxLines: 5},
 		Owners:  Owners{Refresh: time.Hour},
@@ -266,7 +309,9 @@ func Default() *Config {
 			Retry: Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},
 			Flood: Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},
 		},
-		Users: Users{DefaultFilters: true, UnconfirmedTTL: 48 * time.Hour},
+		Users:   Users{DefaultFilters: true, UnconfirmedTTL: 48 * time.Hour},
+		Rules:   Rules{BudgetPerMessage: 50 * time.Millisecond},
+		Catchup: Catchup{URL: "https://apps.fedoraproject.org/datagrepper/", MaxWindow: 24 * time.Hour, Rate: 2, Gap: 10 * time.Minute},
 	}
 }
 

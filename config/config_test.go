@@ -61,6 +61,8 @@ func TestNoFileGivesLaptopDefaults(t *testing.T) {
 		{"smtp tls", c.Email.TLS, TLSNone},
 		{"smtp port", c.Email.SMTPPort, 25},
 		{"retention", c.History.Retention, 7 * 24 * time.Hour},
+		{"stuck after", c.Web.StuckAfter, 2 * time.Minute},
+		{"catchup max_window", c.Catchup.MaxWindow, 24 * time.Hour},
 		{"no endpoints", len(c.Bus.Endpoints), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,7 +112,7 @@ delivery:
 colour: blue
 `)
 	want := []string{
-		"hark.yaml:2:3: bus.endpoint: unknown key (known in bus: amqp, endpoints, inbound, max_message_bytes, signatures, topic_prefixes, validate_signatures)",
+		"hark.yaml:2:3: bus.endpoint: unknown key (known in bus: amqp, endpoints, gpg_keyring, inbound, max_message_bytes, signatures, srv_domains, srv_refresh, srv_resolver, topic_prefixes, validate_signatures)",
 		"hark.yaml:3:12: bus.inbound: \"http://x\" is not a tcp:// or ipc:// address",
 		"hark.yaml:7:14: email.smtp_port: \"many\" is not an integer",
 		"hark.yaml:8:8: email.tls: \"maybe\" is not one of [none starttls tls]",
@@ -118,7 +120,7 @@ colour: blue
 		"hark.yaml:12:11: web.listen: want a string, got a list",
 		"hark.yaml:13:13: web.base_url: \"ftp://x/\" is not an http:// or https:// URL",
 		"hark.yaml:15:25: delivery.retry.max_attempts: must be at least 1, got 0",
-		"hark.yaml:16:1: colour: unknown key (known at the top level: bus, delivery, email, history, irc, meta, oidc, owners, store, users, web)",
+		"hark.yaml:16:1: colour: unknown key (known at the top level: bus, catchup, delivery, email, history, irc, meta, oidc, owners, rules, store, users, web)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -134,7 +136,11 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"negative duration", "owners: {refresh: -1m}", `hark.yaml:1:19: owners.refresh: "-1m" is not a duration like 90s or 1h30m`},
 		{"bool as string", "irc: {tls: yes}", `hark.yaml:1:12: irc.tls: "yes" is not true or false`},
 		{"endpoint without port", "bus: {endpoints: [tcp://hub]}", `hark.yaml:1:19: bus.endpoints[0].url: "tcp://hub" is not tcp://host:port`},
-		{"signatures need a CA", "bus: {validate_signatures: true}", "hark.yaml: bus.signatures.ca: required when bus.validate_signatures is true"},
+		{"signatures need a CA or keyring", "bus: {validate_signatures: true}", "hark.yaml:1:28: bus.validate_signatures: needs bus.signatures.ca (X.509) or bus.gpg_keyring (GnuPG) to check signatures against"},
+		{"missing keyring", "bus: {validate_signatures: true, gpg_keyring: /nonexistent/keys.gpg}", "hark.yaml:1:47: bus.gpg_keyring: stat /nonexistent/keys.gpg: no such file or directory"},
+		{"srv domain with a space", "bus: {srv_domains: [debian.org, 'x y']}", `hark.yaml:1:33: bus.srv_domains[1]: "x y" is not a domain name like debian.org`},
+		{"srv resolver without port", "bus: {srv_resolver: 127.0.0.1}", `hark.yaml:1:21: bus.srv_resolver: "127.0.0.1" is not host:port`},
+		{"srv refresh too often", "bus: {srv_refresh: 10ms}", "hark.yaml:1:20: bus.srv_refresh: must be at least 1s, got 10ms"},
 		{"missing CA file", "bus: {signatures: {ca: /nonexistent/ca.pem}}", "hark.yaml:1:24: bus.signatures.ca: stat /nonexistent/ca.pem: no such file or directory"},
 		{"password in clear", "email: {smtp_host: mx.example, tls: none, username: u, password: p}", "hark.yaml:1:37: email.tls: none would send the SMTP password in clear text to mx.example"},
 		{"bad from", "email: {from: nobody}", `hark.yaml:1:15: email.from: "nobody" is not an email address`},
@@ -144,6 +150,8 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"oidc without openid", "oidc: {issuer: 'https://id.example', client_id: hark, scopes: [profile]}", "hark.yaml:1:63: oidc.scopes: must include openid"},
 		{"second document", "web: {}\n---\nweb: {}", "hark.yaml:2:1: a second YAML document; hark reads one"},
 		{"irc burst zero", "irc: {server: 'irc.example:6697', burst: 0}", "hark.yaml:1:42: irc.burst: must be at least 1, got 0"},
+		{"stuck after too short", "web: {stuck_after: 10ms}", "hark.yaml:1:20: web.stuck_after: must be at least 1s, got 10ms"},
+		{"rules budget zero", "rules: {budget_per_message: 0s}", "hark.yaml:1:29: rules.budget_per_message: must be at least 1ms, got 0s"},
 		{"proxy not an address", "web: {trusted_proxies: [10.0.0.0/8, proxy.example], trusted_proxy_header: X-Forwarded-For}", `hark.yaml:1:37: web.trusted_proxies[1]: "proxy.example" is not an IP address or a CIDR block like 10.0.0.0/8`},
 		{"proxies without header", "web: {trusted_proxies: [10.0.0.1]}", "hark.yaml:1:24: web.trusted_proxies: set without web.trusted_proxy_header, the header they name the client in (X-Forwarded-For, say)"},
 		{"header without proxies", "web: {trusted_proxy_header: X-Real-IP}", "hark.yaml:1:29: web.trusted_proxy_header: set without web.trusted_proxies, the proxies whose header to believe"},
@@ -152,6 +160,11 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"message limit too large", "bus: {max_message_bytes: 1000000000}", "hark.yaml:1:26: bus.max_message_bytes: must be 1024-67108864 bytes, got 1000000000"},
 		{"irc max lines one", "irc: {server: 'irc.example:6697', max_lines: 1}", "hark.yaml:1:46: irc.max_lines: must be 2-100 (some text and the link to the rest), got 1"},
 		{"irc channel without #", "irc: {server: 'irc.example:6697', channels: [hark]}", `hark.yaml:1:46: irc.channels[0]: "hark" is not a channel name like #hark`},
+		{"catch-up without url", "catchup: {enabled: true, url: ''}", "hark.yaml:1:31: catchup.url: required"},
+		{"catch-up url not http", "catchup: {url: 'ftp://dg.example/'}", `hark.yaml:1:16: catchup.url: "ftp://dg.example/" is not an http:// or https:// URL`},
+		{"catch-up rate zero", "catchup: {rate: 0}", "hark.yaml:1:17: catchup.rate: must be at least 1 request a second, got 0"},
+		{"catch-up window tiny", "catchup: {max_window: 1s}", "hark.yaml:1:23: catchup.max_window: must be at least 1m0s, got 1s"},
+		{"catch-up gap tiny", "catchup: {gap: 5s}", "hark.yaml:1:16: catchup.gap: must be at least 1m0s, got 5s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := parseErrors(t, tc.yaml)

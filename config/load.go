@@ -99,6 +99,7 @@ func (d *decoder) resolvePaths(c *Config, dir string) {
 	}
 	abs(&c.Bus.Signatures.CA)
 	abs(&c.Bus.Signatures.CRL)
+	abs(&c.Bus.GPGKeyring)
 	abs(&c.Bus.AMQP.Cert)
 	abs(&c.Bus.AMQP.Key)
 	abs(&c.Bus.AMQP.CA)

@@ -32,10 +32,18 @@ func (d *decoder) validate(c *Config) {
 			d.errorAt(fmt.Sprintf("bus.topic_prefixes[%d]", i), "an empty prefix; leave the list empty to receive every topic")
 		}
 	}
-	if c.Bus.ValidateSignatures && c.Bus.Signatures.CA == "" {
-		d.errorAt("bus.signatures.ca", "required when bus.validate_signatures is true")
+	if c.Bus.ValidateSignatures && c.Bus.Signatures.CA == "" && c.Bus.GPGKeyring == "" {
+		d.errorAt("bus.validate_signatures", "needs bus.signatures.ca (X.509) or bus.gpg_keyring (GnuPG) to check signatures against")
 	}
 	d.exists("bus.signatures.ca", c.Bus.Signatures.CA)
+	d.exists("bus.gpg_keyring", c.Bus.GPGKeyring)
+	for i, dom := range c.Bus.SRVDomains {
+		if !isDomainName(dom) {
+			d.errorAt(fmt.Sprintf("bus.srv_domains[%d]", i), "%q is not a domain name like debian.org", dom)
+		}
+	}
+	d.hostPort("bus.srv_resolver", c.Bus.SRVResolver, false)
+	d.atLeast("bus.srv_refresh", c.Bus.SRVRefresh, time.Second)
 	d.exists("bus.signatures.crl", c.Bus.Signatures.CRL)
 	for topic, cns := range c.Bus.Signatures.RoutingPolicy {
 		key := "bus.signatures.routing_policy." + topic
@@ -112,7 +120,17 @@ func (d *decoder) validate(c *Config) {
 	}
 
 	d.atLeast("history.retention", c.History.Retention, time.Minute)
+	d.atLeast("rules.budget_per_message", c.Rules.BudgetPerMessage, time.Millisecond)
+	d.httpURL("catchup.url", c.Catchup.URL, c.Catchup.Enabled)
+	d.atLeast("catchup.max_window", c.Catchup.MaxWindow, time.Minute)
+	if c.Catchup.Rate < 1 {
+		d.errorAt("catchup.rate", "must be at least 1 request a second, got %d", c.Catchup.Rate)
+	}
+	if c.Catchup.Gap != 0 {
+		d.atLeast("catchup.gap", c.Catchup.Gap, time.Minute)
+	}
 	d.atLeast("web.session_ttl", c.Web.SessionTTL, time.Minute)
+	d.atLeast("web.stuck_after", c.Web.StuckAfter, time.Second)
 	d.atLeast("users.unconfirmed_ttl", c.Users.UnconfirmedTTL, time.Hour)
 
 	if c.OIDC.Issuer != "" {
@@ -267,4 +285,24 @@ func (d *decoder) amqp(a AMQP) {
 	d.exists("bus.amqp.key", a.Key)
 	d.exists("bus.amqp.ca", a.CA)
 	d.httpURL("bus.amqp.app_url", a.AppURL, false)
+}
+
+// isDomainName reports whether s is a DNS name: dot-separated labels of
+// letters, digits, hyphens and underscores, 1 to 63 bytes each, 253 in all.
+func isDomainName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }

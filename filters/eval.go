@@ -1,8 +1,11 @@
 package filters
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"hark/rules"
 )
@@ -24,6 +27,9 @@ type compiled struct {
 	once   bool
 	fired  atomic.Bool
 	anchor *slot // the rule the index files the filter under; nil: always evaluated
+	// lastErr is the last error of one of the filter's rules, for its
+	// owner to see: a rule that errors never matches.
+	lastErr atomic.Pointer[RuleError]
 }
 
 type ruleRef struct {
@@ -60,6 +66,16 @@ type scratch struct {
 	touched []int
 	cands   []*compiled
 	matched []*compiled
+	// The budget of this match: each user's costly rules (regexes,
+	// expressions) may take budget in all (0: no bound), and all stop
+	// when done is closed. spent is what each user's took so far.
+	budget time.Duration
+	done   <-chan struct{}
+	spent  map[*userFilters]time.Duration
+	// running is the owner of the costly rule evaluated last, since
+	// started; its time is charged when the next one starts.
+	running *userFilters
+	started time.Duration
 }
 
 var scratches = sync.Pool{New: func() any { return new(scratch) }}
@@ -81,6 +97,8 @@ func (s *scratch) release() {
 	s.cands = s.cands[:0]
 	clear(s.matched)
 	s.matched = s.matched[:0]
+	s.budget, s.done, s.running = 0, nil, nil
+	clear(s.spent)
 	scratches.Put(s)
 }
 
@@ -109,8 +127,8 @@ func (s *scratch) takeAll(post map[string]*posting, values []string) {
 	}
 }
 
-// result evaluates a rule once per message.
-func (s *scratch) result(r ruleRef, m *rules.Message, errs *errorCounter) uint8 {
+// result evaluates a rule once per message, for filter f.
+func (s *scratch) result(f *compiled, r ruleRef, m *rules.Message, errs *errorCounter) uint8 {
 	if int(r.id) < len(s.results) {
 		if res := s.results[r.id]; res != unknown {
 			return res
@@ -118,12 +136,20 @@ func (s *scratch) result(r ruleRef, m *rules.Message, errs *errorCounter) uint8 
 	} else { // a rule added after this match began
 		s.results = append(s.results, make([]uint8, int(r.id)-len(s.results)+1)...)
 	}
-	ok, err := r.slot.rule.Eval(m)
+	ok, err := s.eval(f, r.slot.rule, m)
 	res := resFalse
 	switch {
+	case errors.Is(err, rules.ErrBudget):
+		// Not cached: it says how much f's owner spent before, not what
+		// the rule gives on this message, and another user sharing
+		// the rule has a budget of their own.
+		errs.addBudget()
+		f.noteError(r, err)
+		return resError
 	case err != nil:
 		res = resError
 		errs.add(r.slot.rule.Kind)
+		f.noteError(r, err)
 	case ok:
 		res = resTrue
 	}
@@ -132,11 +158,60 @@ func (s *scratch) result(r ruleRef, m *rules.Message, errs *errorCounter) uint8 
 	return res
 }
 
+// eval evaluates a rule for filter f: a costly one within what is left
+// of the budget of f's owner, charging them the time it took.
+func (s *scratch) eval(f *compiled, r *rules.Rule, m *rules.Message) (bool, error) {
+	if !r.Costly() || (s.budget <= 0 && s.done == nil) {
+		return r.Eval(m)
+	}
+	if cancelled(s.done) {
+		return false, errCancelled
+	}
+	var deadline time.Time
+	if s.budget > 0 {
+		// One clock reading per costly rule: it ends the previous one's
+		// time, charged to its owner with the little cheap work done
+		// since, and starts this one's.
+		now := time.Since(epoch)
+		if s.spent == nil {
+			s.spent = map[*userFilters]time.Duration{}
+		}
+		if s.running != nil {
+			s.spent[s.running] += now - s.started
+			s.running = nil
+		}
+		left := s.budget - s.spent[f.user]
+		if left <= 0 {
+			return false, errOverBudget
+		}
+		s.running, s.started = f.user, now
+		deadline = epoch.Add(now + left)
+	}
+	m.Limit(deadline, s.done)
+	ok, err := r.Eval(m)
+	m.Limit(time.Time{}, nil)
+	return ok, err
+}
+
+// epoch is what the budget's clock readings are relative to: time.Since
+// reads only the monotonic clock, at half the cost of time.Now, and it
+// is read for every costly rule evaluated.
+var epoch = time.Now()
+
+var errCancelled = fmt.Errorf("%w: matching cancelled", rules.ErrBudget)
+
+var errOverBudget = fmt.Errorf("%w: the owner's rules used up the time allowed per message", rules.ErrBudget)
+
+// noteError keeps err as the last error of f's rule r.
+func (f *compiled) noteError(r ruleRef, err error) {
+	f.lastErr.Store(&RuleError{Filter: f.name, Rule: int(r.at), Error: err.Error(), At: time.Now()})
+}
+
 // holds evaluates rs, a filter's rules or what is left of them to
 // verify: every rule must hold (negated rules must not), and a rule that
 // errors fails the filter either way. With marked, exact rules are true
 // when the postings marked them and false otherwise.
-func (s *scratch) holds(rs []ruleRef, m *rules.Message, errs *errorCounter, marked bool) bool {
+func (s *scratch) holds(f *compiled, rs []ruleRef, m *rules.Message, errs *errorCounter, marked bool) bool {
 	for _, r := range rs {
 		var res uint8
 		if marked && r.exact {
@@ -145,7 +220,7 @@ func (s *scratch) holds(rs []ruleRef, m *rules.Message, errs *errorCounter, mark
 				res = resTrue
 			}
 		} else {
-			res = s.result(r, m, errs)
+			res = s.result(f, r, m, errs)
 		}
 		if res == resError || (res == resTrue) == r.negate {
 			return false
@@ -157,7 +232,7 @@ func (s *scratch) holds(rs []ruleRef, m *rules.Message, errs *errorCounter, mark
 // matches evaluates all of a filter's rules; a filter without rules
 // never matches.
 func (s *scratch) matches(f *compiled, m *rules.Message, errs *errorCounter) bool {
-	return len(f.rules) > 0 && s.holds(f.rules, m, errs, false)
+	return len(f.rules) > 0 && s.holds(f, f.rules, m, errs, false)
 }
 
 // matchUser turns one user's filters, in the user's order, into hits:

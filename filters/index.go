@@ -2,10 +2,12 @@ package filters
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"hark/bus"
 	"hark/meta"
@@ -21,6 +23,11 @@ type Options struct {
 	// OnFire is called when Match uses up a one-shot filter, after the
 	// filter has left the index, so the store can deactivate it too.
 	OnFire func(user, filter string)
+	// Budget is how long one user's regex and expression rules may run
+	// on one message in all (0: no bound); past it the rest of their
+	// rules fail as not matched, so that no one's rules delay everyone
+	// else's notifications by more than this.
+	Budget time.Duration
 }
 
 // Index matches a message against every user's active filters. Each
@@ -145,6 +152,7 @@ func (ix *Index) SetUser(user string, fs []Filter) error {
 	ix.mu.Lock()
 	old := ix.users[user]
 	if old != nil {
+		keepRuleErrors(old.compiled, uf.compiled)
 		ix.unfile(old.compiled...)
 		i := slices.Index(ix.order, old)
 		ix.order[i] = uf
@@ -160,6 +168,26 @@ func (ix *Index) SetUser(user string, fs []Filter) error {
 		ix.release(old.compiled...)
 	}
 	return nil
+}
+
+// keepRuleErrors carries the last rule error of each filter whose rules
+// did not change over to its new compilation, so editing one filter
+// does not hide what went wrong with the others.
+func keepRuleErrors(old, fs []*compiled) {
+	for _, f := range fs {
+		for _, o := range old {
+			if o.name == f.name && sameRules(o.spec.Rules, f.spec.Rules) {
+				f.lastErr.Store(o.lastErr.Load())
+				break
+			}
+		}
+	}
+}
+
+func sameRules(a, b []rules.Spec) bool {
+	return slices.EqualFunc(a, b, func(x, y rules.Spec) bool {
+		return x.Kind == y.Kind && x.Negate == y.Negate && string(x.Args) == string(y.Args)
+	})
 }
 
 // RemoveUser drops a user and their filters.
@@ -194,20 +222,28 @@ func (ix *Index) Filters(user string) []Filter {
 // for env, described by desc, and uses up the one-shot filters that
 // produced one.
 func (ix *Index) Match(env *bus.Envelope, desc *meta.Description) []Hit {
-	return ix.match(env, desc, true)
+	return ix.match(nil, env, desc, true)
+}
+
+// MatchContext is Match whose rules stop, failing, once ctx is done: a
+// shutdown does not wait for a costly rule. The hits of a match cut
+// short are incomplete; callers check ctx.Err() before using them.
+func (ix *Index) MatchContext(ctx context.Context, env *bus.Envelope, desc *meta.Description) []Hit {
+	return ix.match(ctx.Done(), env, desc, true)
 }
 
 // DryRun is Match without side effects: one-shot filters stay armed.
 // Previews and `hark match` use it.
 func (ix *Index) DryRun(env *bus.Envelope, desc *meta.Description) []Hit {
-	return ix.match(env, desc, false)
+	return ix.match(nil, env, desc, false)
 }
 
-func (ix *Index) match(env *bus.Envelope, desc *meta.Description, consume bool) []Hit {
+func (ix *Index) match(done <-chan struct{}, env *bus.Envelope, desc *meta.Description, consume bool) []Hit {
 	m := rules.NewMessage(env, desc, ix.ownership())
 	defer m.Release()
 	s := getScratch(int(ix.nextID.Load()))
 	defer s.release()
+	s.budget, s.done = ix.opts.Budget, done
 
 	ix.mu.RLock()
 	ix.collect(m, s)
@@ -220,12 +256,12 @@ func (ix *Index) match(env *bus.Envelope, desc *meta.Description, consume bool) 
 		if f.once && f.fired.Load() {
 			continue
 		}
-		if len(f.rules) > 0 && s.holds(f.verify, m, &ix.errs, true) {
+		if len(f.rules) > 0 && s.holds(f, f.verify, m, &ix.errs, true) {
 			s.matched = append(s.matched, f)
 		}
 	}
-	if len(s.matched) == 0 {
-		return nil
+	if len(s.matched) == 0 || cancelled(done) {
+		return nil // cut short: no one-shot filter is used up for it
 	}
 	slices.SortFunc(s.matched, func(a, b *compiled) int { return cmp.Compare(a.ord, b.ord) })
 	matched := slices.Compact(s.matched)
@@ -244,6 +280,15 @@ func (ix *Index) match(env *bus.Envelope, desc *meta.Description, consume bool) 
 		ix.retire(f)
 	}
 	return hits
+}
+
+func cancelled(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Naive evaluates every active filter of every user, without the index
@@ -516,6 +561,10 @@ type Stats struct {
 	Always  int // filters evaluated for every message
 	// RuleErrors counts rule evaluations that failed, by kind.
 	RuleErrors map[string]uint64
+	// OverBudget counts rule evaluations stopped or not started because
+	// their owner's budget for the message was spent or the match was
+	// cancelled.
+	OverBudget uint64
 }
 
 // Stats returns the index's current figures.
@@ -525,7 +574,7 @@ func (ix *Index) Stats() Stats {
 	ix.wmu.Unlock()
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	st := Stats{Users: len(ix.users), Rules: rulesN, Always: len(ix.always), RuleErrors: ix.errs.snapshot()}
+	st := Stats{Users: len(ix.users), Rules: rulesN, Always: len(ix.always), RuleErrors: ix.errs.snapshot(), OverBudget: ix.errs.overBudget.Load()}
 	for _, uf := range ix.order {
 		st.Filters += len(uf.compiled)
 	}
@@ -535,9 +584,12 @@ func (ix *Index) Stats() Stats {
 // errorCounter counts rule evaluation errors by kind. Errors are rare, so
 // a mutex is cheap enough and keeps the snapshot consistent.
 type errorCounter struct {
-	mu     sync.Mutex
-	byKind map[string]uint64
+	mu         sync.Mutex
+	byKind     map[string]uint64
+	overBudget atomic.Uint64
 }
+
+func (c *errorCounter) addBudget() { c.overBudget.Add(1) }
 
 func (c *errorCounter) add(kind string) {
 	c.mu.Lock()

@@ -1,5 +1,7 @@
 package filters
 
+import "time"
+
 // MatchedVerdicts is the rule verdicts of f on a message f matched: the
 // reason a notification was sent, kept with it. A filter matches only
 // when each of its rules passed without error, so each verdict follows
@@ -25,4 +27,33 @@ func (ix *Index) Users() []string {
 		names[i] = uf.name
 	}
 	return names
+}
+
+// RuleError is the last error of one of a filter's rules, kept for the
+// filter's owner: a rule that errors never matches, whether it read a
+// missing key or ran out of its budget.
+type RuleError struct {
+	Filter string    `json:"filter"`
+	Rule   int       `json:"rule"` // position in the filter's rules, from 0
+	Error  string    `json:"error"`
+	At     time.Time `json:"at"`
+}
+
+// RuleErrors returns the last rule error of each of a user's active
+// filters that had one since its rules last changed, in the user's
+// order.
+func (ix *Index) RuleErrors(user string) []RuleError {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	uf := ix.users[user]
+	if uf == nil {
+		return nil
+	}
+	var out []RuleError
+	for _, f := range uf.compiled {
+		if e := f.lastErr.Load(); e != nil {
+			out = append(out, *e)
+		}
+	}
+	return out
 }

@@ -38,6 +38,7 @@ func Router(stats func() router.Stats) Source {
 			{Name: "messages_committed_total", Help: "Messages committed to the store with their notifications.", Value: float64(s.Committed)},
 			{Name: "notifications_queued_total", Help: "Notifications newly queued.", Value: float64(s.Notifications)},
 			{Name: "commit_errors_total", Help: "Failed commits to the store (retried).", Value: float64(s.CommitErrors)},
+			{Name: "messages_uncommitted_total", Help: "Messages given up at shutdown because the store kept failing (AMQP ones are delivered again).", Value: float64(s.Uncommitted)},
 			{Name: "filter_reloads_total", Help: "Reloads of the filters into the index.", Value: float64(s.Reloads)},
 			{Name: "filter_reload_errors_total", Help: "Reloads that failed; the old filters stayed.", Value: float64(s.ReloadErrors)},
 		}, nil
@@ -53,6 +54,7 @@ func Index(stats func() filters.Stats) Source {
 			{Name: "index_filters", Help: "Active filters.", Kind: Gauge, Value: float64(s.Filters)},
 			{Name: "index_rules", Help: "Distinct compiled rules.", Kind: Gauge, Value: float64(s.Rules)},
 			{Name: "index_always_evaluated_filters", Help: "Filters evaluated for every message (no indexable rule).", Kind: Gauge, Value: float64(s.Always)},
+			{Name: "rule_over_budget_total", Help: "Regex and expression rule evaluations stopped or skipped because their owner's time per message (rules.budget_per_message) or a step or size bound ran out, or shutdown cancelled them; each counts as not matched.", Value: float64(s.OverBudget)},
 		}
 		for kind, n := range s.RuleErrors {
 			out = append(out, Sample{Name: "rule_errors_total", Help: "Rule evaluations that failed at run time, by kind.",

@@ -32,6 +32,10 @@ type Store interface {
 	TermValues(ctx context.Context, field string) ([]string, error)
 }
 
+// DefaultBudget is the time per message of a preview's costly rules
+// when the engine sets none: matching's default.
+const DefaultBudget = 50 * time.Millisecond
+
 // DefaultLimit is how many matches a page holds when the request does
 // not say.
 const DefaultLimit = 50
@@ -43,6 +47,10 @@ const MaxLimit = 500
 type Engine struct {
 	store  Store
 	owners func() rules.Ownership
+	// Budget is how long the filter's regex and expression rules may
+	// run on one message, as in matching (0: DefaultBudget). Set it
+	// before the engine is used.
+	Budget time.Duration
 	// naive evaluates every message, newest first: the baseline the
 	// benchmark measures the search against.
 	naive bool
@@ -94,6 +102,11 @@ type Page struct {
 	// stored messages that could not be (they are skipped).
 	Examined   int `json:"examined"`
 	Unreadable int `json:"unreadable"`
+	// RuleErrors counts the messages on which a rule failed (a missing
+	// key, or its time per message ran out), which are not matches;
+	// RuleError is the last such error, naming the rule.
+	RuleErrors int    `json:"rule_errors,omitempty"`
+	RuleError  string `json:"rule_error,omitempty"`
 }
 
 // Errors callers tell apart with errors.Is: both are the filter owner's
@@ -125,7 +138,11 @@ func (e *Engine) Preview(ctx context.Context, req Request) (*Page, error) {
 		return nil, fmt.Errorf("preview: %w: %w", ErrInvalid, err)
 	}
 	own := e.owners()
-	src, err := e.plan(ctx, f, own)
+	budget := e.Budget
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	src, err := e.plan(ctx, f, own, budget)
 	if err != nil {
 		return &Page{Next: &req.Before}, fmt.Errorf("preview: %w", err)
 	}
@@ -139,9 +156,25 @@ func (e *Engine) Preview(ctx context.Context, req Request) (*Page, error) {
 		if err != nil {
 			return page.stop(q.Before), fmt.Errorf("preview: %w", err)
 		}
+		last := q.Before // the newest message not yet examined comes after it
 		for _, m := range read.Kept {
-			match, ok, err := f.eval(m, own)
-			if err != nil {
+			if err := ctx.Err(); err != nil {
+				return page.stop(last), fmt.Errorf("preview: %w", err)
+			}
+			match, ok, err := f.eval(ctx, m, own, budget)
+			if ctx.Err() != nil {
+				// Its rules were cut short: the next page examines it.
+				return page.stop(last), fmt.Errorf("preview: %w", ctx.Err())
+			}
+			last = m.Cursor()
+			var ruleErr *ruleError
+			switch {
+			case errors.As(err, &ruleErr):
+				page.Examined++
+				page.RuleErrors++
+				page.RuleError = ruleErr.Error()
+				continue
+			case err != nil:
 				page.Unreadable++
 				continue
 			}
@@ -193,11 +226,19 @@ func compile(owner string, specs []rules.Spec) (*filter, error) {
 	return f, nil
 }
 
+// ruleError is a rule that failed on a message: not a match.
+type ruleError struct {
+	rule int
+	err  error
+}
+
+func (e *ruleError) Error() string { return fmt.Sprintf("rules[%d]: %v", e.rule, e.err) }
+
 // eval decodes a stored message and evaluates the filter on it, as
-// matching does: every rule must pass, and a rule that errors fails the
-// filter, negated or not. An error means the stored message is
-// unreadable.
-func (f *filter) eval(m store.Message, own rules.Ownership) (Match, bool, error) {
+// matching does, its costly rules within budget: every rule must pass,
+// and a rule that errors (a *ruleError) fails the filter, negated or
+// not. Any other error means the stored message is unreadable.
+func (f *filter) eval(ctx context.Context, m store.Message, own rules.Ownership, budget time.Duration) (Match, bool, error) {
 	env, err := bus.Decode(m.Envelope)
 	if err != nil {
 		return Match{}, false, fmt.Errorf("decode message %s: %w", m.Key, err)
@@ -207,13 +248,14 @@ func (f *filter) eval(m store.Message, own rules.Ownership) (Match, bool, error)
 		return Match{}, false, fmt.Errorf("decode description of %s: %w", m.Key, err)
 	}
 	msg := rules.NewMessage(env, &desc, own)
+	msg.Limit(deadline(ctx, budget), ctx.Done())
 	verdicts := make([]filters.Verdict, len(f.rules))
 	for _, i := range f.order {
 		s := f.specs[i]
 		v := filters.Verdict{Kind: s.Kind, Args: s.Args, Negate: s.Negate}
 		val, err := f.rules[i].Eval(msg)
 		if err != nil {
-			return Match{}, false, nil
+			return Match{}, false, &ruleError{rule: i, err: err}
 		}
 		v.Value, v.Pass = val, val != s.Negate
 		if !v.Pass {
@@ -237,7 +279,7 @@ type source struct {
 // most selective positive indexable rule when it has one (a negated rule
 // says nothing about what a match has), else through the stored text
 // of its positive regex rules, else everything.
-func (e *Engine) plan(ctx context.Context, f *filter, own rules.Ownership) (source, error) {
+func (e *Engine) plan(ctx context.Context, f *filter, own rules.Ownership, budget time.Duration) (source, error) {
 	if e.naive {
 		return source{describe: "every message, naively"}, nil
 	}
@@ -256,24 +298,34 @@ func (e *Engine) plan(ctx context.Context, f *filter, own rules.Ownership) (sour
 			return source{}, err
 		}
 		src := source{terms: terms, describe: fmt.Sprintf("rules[%d] %s: %d terms", best, f.specs[best].Kind, len(terms)), none: len(terms) == 0}
-		return src, src.checkText(f)
+		return src, src.checkText(ctx, f, budget)
 	}
 	src := source{describe: "every message"}
-	return src, src.checkText(f)
+	return src, src.checkText(ctx, f, budget)
+}
+
+// deadline is when a message's costly rules must stop: budget from
+// now, or the end of ctx if sooner.
+func deadline(ctx context.Context, budget time.Duration) time.Time {
+	d := time.Now().Add(budget)
+	if end, ok := ctx.Deadline(); ok && end.Before(d) {
+		return end
+	}
+	return d
 }
 
 // checkText makes the source check the stored text of each message
 // against the filter's positive regex rules before decoding it: the
 // history stores envelopes as the regex rule sees them, so a message
 // whose text a regex rule cannot match is skipped undecoded.
-func (src *source) checkText(f *filter) error {
+func (src *source) checkText(ctx context.Context, f *filter, budget time.Duration) error {
 	var texts []func([]byte) bool
 	var which []string
 	for i, s := range f.specs {
 		if s.Kind != "regex" || s.Negate {
 			continue
 		}
-		p, err := rules.TextPredicate(s.Args)
+		p, err := rules.TextPredicate(s.Args, func() (time.Time, <-chan struct{}) { return deadline(ctx, budget), ctx.Done() })
 		if err != nil {
 			return fmt.Errorf("rules[%d]: %w", i, err)
 		}

@@ -8,6 +8,7 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -62,7 +63,13 @@ type Options struct {
 	// (default 10 minutes).
 	Retention  time.Duration
 	PruneEvery time.Duration
-	Logger     *slog.Logger
+	// StopGrace is how long, once Run's ctx is done, the router still
+	// waits for its sources to return and tries to commit what they
+	// handed over (default 5s). Past it, what is left is not committed:
+	// its sources are told (an AMQP message is requeued), so a full disk,
+	// a stuck store or a rule that runs long cannot hold up shutdown.
+	StopGrace time.Duration
+	Logger    *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -74,6 +81,7 @@ type Stats struct {
 	Committed     uint64 // messages committed to the store
 	Notifications uint64 // notifications newly queued
 	CommitErrors  uint64 // failed commits (retried)
+	Uncommitted   uint64 // messages given up at shutdown because their commit kept failing
 	Reloads       uint64 // filter reloads into the index
 	ReloadErrors  uint64 // reloads that failed (the old filters stay)
 }
@@ -88,8 +96,13 @@ type Router struct {
 
 	stats struct {
 		handled, matches, committed, notifications,
-		commitErrors, reloads, reloadErrors atomic.Uint64
+		commitErrors, reloads, reloadErrors, uncommitted atomic.Uint64
 	}
+	// committing is when the batch being committed was first tried (unix
+	// nanoseconds; 0 while nothing waits), and commitErr its last error:
+	// the health check's view of a store that fails or hangs.
+	committing atomic.Int64
+	commitErr  atomic.Pointer[string]
 }
 
 // New checks opts and fills its defaults.
@@ -108,6 +121,9 @@ func New(opts Options) (*Router, error) {
 	}
 	if opts.PruneEvery <= 0 {
 		opts.PruneEvery = 10 * time.Minute
+	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = 5 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -131,6 +147,7 @@ func (r *Router) Stats() Stats {
 		Committed:     r.stats.committed.Load(),
 		Notifications: r.stats.notifications.Load(),
 		CommitErrors:  r.stats.commitErrors.Load(),
+		Uncommitted:   r.stats.uncommitted.Load(),
 		Reloads:       r.stats.reloads.Load(),
 		ReloadErrors:  r.stats.reloadErrors.Load(),
 	}
@@ -147,22 +164,58 @@ func (r *Router) Run(ctx context.Context, sources ...Source) error {
 		}
 		return err
 	}
+	// Commits outlive ctx by StopGrace, so what was handed over before
+	// shutdown is still committed, but no longer.
+	commitCtx, stopCommits := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCommits()
+	graceTimer := context.AfterFunc(ctx, func() { time.AfterFunc(r.opts.StopGrace, stopCommits) })
+	defer graceTimer()
+	drain := make(chan struct{}) // closed once the sources are done
 	var committer sync.WaitGroup
-	committer.Go(r.commitLoop)
+	committer.Go(func() { r.commitLoop(commitCtx, drain) })
 
 	var wg sync.WaitGroup
 	wg.Go(func() { r.reloadLoop(ctx) })
 	if r.opts.Retention > 0 {
 		wg.Go(func() { r.pruneLoop(ctx) })
 	}
-	errs := make([]error, len(sources))
-	for i, src := range sources {
-		wg.Go(func() { errs[i] = src.Run(ctx, r.Handle) })
+	var mu sync.Mutex
+	var errs []error
+	for _, src := range sources {
+		wg.Go(func() {
+			err := src.Run(ctx, r.Handle)
+			mu.Lock()
+			defer mu.Unlock()
+			errs = append(errs, err)
+		})
 	}
-	wg.Wait()
-	close(r.pending)
+	r.waitSources(ctx, &wg)
+	close(drain)
 	committer.Wait()
+	mu.Lock()
+	defer mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// waitSources waits until the sources have returned, but no longer than
+// StopGrace past ctx's end: a source stuck in Handle (a rule that takes
+// long on a message) must not hold up shutdown. What it hands over later
+// is not committed; an AMQP message is delivered again at the next start.
+func (r *Router) waitSources(ctx context.Context, wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	grace := time.NewTimer(r.opts.StopGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		r.log.Error("stopping without the bus sources: a message is still being matched", "waited", r.opts.StopGrace)
+	}
 }
 
 // Handle is the whole per-message path: describe once, match once, queue
@@ -174,7 +227,17 @@ func (r *Router) Run(ctx context.Context, sources ...Source) error {
 func (r *Router) Handle(ctx context.Context, env *bus.Envelope) {
 	p := pending{env: env, received: r.opts.Now(), ack: env.Ack}
 	p.desc = r.opts.Describer.Describe(env)
-	hits := r.opts.Index.Match(env, &p.desc)
+	hits := r.opts.Index.MatchContext(ctx, env, &p.desc)
+	if ctx.Err() != nil {
+		// Shutdown stopped the rules running, so the hits may be
+		// incomplete: the message is not committed, for its source to
+		// deliver it again.
+		r.log.Warn("message not committed: shutting down", "msg_id", env.Key(), "topic", env.Topic)
+		if env.Ack != nil {
+			env.Ack(ErrShuttingDown)
+		}
+		return
+	}
 	p.matches = r.matches(env.Key(), hits)
 	r.stats.handled.Add(1)
 	r.stats.matches.Add(uint64(len(p.matches)))
@@ -250,37 +313,58 @@ func (p *pending) accepted(text *[]byte) store.Accepted {
 }
 
 // commitLoop commits pending messages in batches of up to BatchSize, at
-// least every FlushEvery, until pending is closed and drained. Only after
+// least every FlushEvery, until drain is closed and pending drained. Only after
 // a batch is committed are its messages acknowledged to their sources.
-func (r *Router) commitLoop() {
+// Each commit runs under commitCtx, which outlives Run's ctx by
+// StopGrace.
+func (r *Router) commitLoop(commitCtx context.Context, drain <-chan struct{}) {
 	batch := make([]store.Accepted, 0, r.opts.BatchSize)
 	acks := make([]func(error), 0, r.opts.BatchSize)
 	var text []byte // the batch's envelope texts (see accepted)
 	timer := time.NewTimer(r.opts.FlushEvery)
 	defer timer.Stop()
 	flush := func() {
-		batch = r.commit(batch)
+		err := r.commit(commitCtx, batch)
+		if err != nil {
+			r.stats.uncommitted.Add(uint64(len(batch)))
+			r.log.Error("messages not committed: shutting down while the store fails; AMQP ones are delivered again at the next start",
+				"messages", len(batch), "first_msg_id", batch[0].Message.Key, "err", err)
+			err = fmt.Errorf("%w: %w", ErrShuttingDown, err)
+		}
+		batch = batch[:0]
 		text = text[:0]
 		for _, ack := range acks {
 			if ack != nil {
-				ack(nil)
+				ack(err)
 			}
 		}
 		acks = acks[:0]
 	}
+	take := func(p pending) (full bool) {
+		batch = append(batch, p.accepted(&text))
+		acks = append(acks, p.ack)
+		return len(batch) >= r.opts.BatchSize
+	}
 	for {
 		select {
-		case p, ok := <-r.pending:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, p.accepted(&text))
-			acks = append(acks, p.ack)
-			if len(batch) < r.opts.BatchSize {
+		case p := <-r.pending:
+			if !take(p) {
 				continue
 			}
 		case <-timer.C:
+		case <-drain:
+			// The sources are done: commit what they handed over.
+			for {
+				select {
+				case p := <-r.pending:
+					if take(p) {
+						flush()
+					}
+				default:
+					flush()
+					return
+				}
+			}
 		}
 		flush()
 		timer.Reset(r.opts.FlushEvery)
@@ -289,16 +373,20 @@ func (r *Router) commitLoop() {
 
 // commit writes batch to the store, retrying with backoff until it
 // succeeds: the messages were accepted from the bus, so they are not
-// dropped because the disk was briefly busy or full. It returns batch
-// emptied for reuse.
-func (r *Router) commit(batch []store.Accepted) []store.Accepted {
+// dropped because the disk was briefly busy or full. commitCtx ends
+// StopGrace after shutdown: then it gives up and returns the error, so
+// shutdown never waits on a store that keeps failing or hangs.
+func (r *Router) commit(commitCtx context.Context, batch []store.Accepted) error {
 	if len(batch) == 0 {
-		return batch
+		return nil
 	}
+	r.commitErr.Store(nil)
+	r.committing.Store(r.opts.Now().UnixNano())
 	backoff := 50 * time.Millisecond
 	for {
-		res, err := r.opts.Store.Enqueue(context.Background(), batch)
+		res, err := r.opts.Store.Enqueue(commitCtx, batch)
 		if err == nil {
+			r.committing.Store(0)
 			r.stats.committed.Add(uint64(len(batch)))
 			r.stats.notifications.Add(uint64(res.Notifications))
 			if len(res.UsedUp) > 0 {
@@ -307,16 +395,41 @@ func (r *Router) commit(batch []store.Accepted) []store.Accepted {
 			if res.Dropped > 0 {
 				r.log.Info("matches dropped: their destinations were deleted meanwhile", "matches", res.Dropped)
 			}
-			return batch[:0]
+			return nil
 		}
 		r.stats.commitErrors.Add(1)
-		r.log.Error("commit messages failed, retrying", "messages", len(batch), "first_msg_id", batch[0].Message.Key, "err", err)
+		msg := err.Error()
+		r.commitErr.Store(&msg)
 		// A failed commit may leave one-shot filters used up in the index
 		// but not in the store: reload from the store's truth.
 		r.version.Store(-1)
-		time.Sleep(backoff)
+		if commitCtx.Err() != nil {
+			return err
+		}
+		r.log.Error("commit messages failed, retrying", "messages", len(batch), "first_msg_id", batch[0].Message.Key, "err", err)
+		wait := time.NewTimer(backoff)
+		select {
+		case <-wait.C:
+		case <-commitCtx.Done():
+			wait.Stop()
+		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// CommitStuck reports since when the router has been trying to commit a
+// batch without success, and the last error; zero time when nothing
+// waits. A commit normally takes milliseconds: a health check compares
+// the time with its threshold.
+func (r *Router) CommitStuck() (since time.Time, cause string) {
+	ns := r.committing.Load()
+	if ns == 0 {
+		return time.Time{}, ""
+	}
+	if p := r.commitErr.Load(); p != nil {
+		cause = *p
+	}
+	return time.Unix(0, ns), cause
 }
 
 // pruneLoop keeps the history within Retention until ctx is done.

@@ -70,6 +70,11 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldWith(t, filters.Options{})
+}
+
+func newWorldWith(t *testing.T, opts filters.Options) *world {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
 	if err != nil {
@@ -80,7 +85,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix := filters.New(filters.Options{})
+	ix := filters.New(opts)
 	rt, err := router.New(router.Options{Store: st, Describer: desc, Index: ix, ReloadEvery: 20 * time.Millisecond,
 		FlushEvery: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

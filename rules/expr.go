@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -44,14 +45,19 @@ var exprEnvTypes = map[string]any{
 	"owner":     "",
 	"severity":  "",
 	"headers":   map[string]any{},
+	exprRunKey:  (*exprRun)(nil),
 }
 
-var exprOptions = func() []expr.Option {
+// checkOptions compile an expression as its author wrote it, for the
+// errors they understand (a wrong type, an invalid regex literal);
+// exprOptions compile it with the sandbox, whose rewriting would turn
+// some of those into errors at run time.
+var checkOptions, exprOptions = func() ([]expr.Option, []expr.Option) {
 	opts := []expr.Option{expr.Env(exprEnvTypes), expr.AsBool(), expr.MaxNodes(exprMaxNodes), expr.DisableAllBuiltins()}
 	for _, b := range exprBuiltins {
 		opts = append(opts, expr.EnableBuiltin(b))
 	}
-	return opts
+	return opts, append(slices.Clip(opts), sandboxOptions()...)
 }()
 
 // vms reuses expr VMs (a VM is not safe for concurrent use, and a fresh
@@ -68,13 +74,13 @@ func compileExpr(raw json.RawMessage, owner string) (*Rule, error) {
 	if args.Expression == nil || *args.Expression == "" {
 		return nil, fmt.Errorf("args.expression: missing or empty")
 	}
+	_, err := expr.Compile(*args.Expression, checkOptions...)
+	if err != nil {
+		return nil, exprError(err)
+	}
 	program, err := expr.Compile(*args.Expression, exprOptions...)
 	if err != nil {
-		var fe *file.Error
-		if errors.As(err, &fe) {
-			return nil, fmt.Errorf("args.expression: line %d, column %d: %s", fe.Line, fe.Column+1, fe.Message)
-		}
-		return nil, fmt.Errorf("args.expression: %w", err)
+		return nil, exprError(err)
 	}
 	// An expression that reads owner differs per owner; any other is
 	// shared by everyone who wrote it. One that does not read msg, msg_id
@@ -110,6 +116,8 @@ func compileExpr(raw json.RawMessage, owner string) (*Rule, error) {
 		eval: func(m *Message) (bool, error) {
 			env := m.exprEnvironment(needs)
 			env["owner"] = owner
+			m.run = exprRun{m: m}
+			env[exprRunKey] = &m.run
 			v := vms.Get().(*vm.VM)
 			out, err := v.Run(program, env)
 			vms.Put(v)
@@ -123,6 +131,15 @@ func compileExpr(raw json.RawMessage, owner string) (*Rule, error) {
 			return b, nil
 		},
 	}, nil
+}
+
+// exprError is a compilation error as the rule's author reads it.
+func exprError(err error) error {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return fmt.Errorf("args.expression: line %d, column %d: %s", fe.Line, fe.Column+1, fe.Message)
+	}
+	return fmt.Errorf("args.expression: %w", err)
 }
 
 type visitor func(*ast.Node)

@@ -3,7 +3,6 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"regexp/syntax"
 	"slices"
 	"strings"
@@ -61,7 +60,7 @@ var catalogue = []Kind{
 		Title:   "Package pattern",
 		Help:    "Any of the message's packages matches a regular expression (RE2 syntax, unanchored: use ^ and $ to anchor).",
 		Schema:  patternSchema("An RE2 regular expression"),
-		compile: regexRule(costPackageRegex, func(m *Message, re *regexp.Regexp) bool { return slices.ContainsFunc(m.Desc.Packages, re.MatchString) }),
+		compile: regexRule(costPackageRegex, matchPackages),
 	},
 	{
 		Name:    "user",
@@ -227,23 +226,35 @@ func compileTopic(raw json.RawMessage, _ string) (*Rule, error) {
 }
 
 // regexRule builds the compiler of a kind whose argument is an RE2
-// pattern applied to something of the message by match.
-func regexRule(cost int, match func(*Message, *regexp.Regexp) bool) func(json.RawMessage, string) (*Rule, error) {
+// pattern applied to something of the message by match, within the
+// message's limit.
+func regexRule(cost int, match func(*Message, *boundedRegexp) (bool, error)) func(json.RawMessage, string) (*Rule, error) {
 	return func(raw json.RawMessage, _ string) (*Rule, error) {
 		pattern, err := decodePattern(raw)
 		if err != nil {
 			return nil, err
 		}
-		re, err := regexp.Compile(pattern)
+		re, err := compileBounded(pattern)
 		if err != nil {
 			return nil, fmt.Errorf("args.pattern: %w", err)
 		}
 		return &Rule{
 			Key:  key(pattern),
 			Cost: cost,
-			eval: func(m *Message) (bool, error) { return match(m, re), nil },
+			eval: func(m *Message) (bool, error) { return match(m, re) },
 		}, nil
 	}
+}
+
+// matchPackages is the package-regex rule: any of the message's
+// packages matches.
+func matchPackages(m *Message, re *boundedRegexp) (bool, error) {
+	for _, p := range m.Desc.Packages {
+		if ok, err := re.matchString(m, p); ok || err != nil {
+			return ok, err
+		}
+	}
+	return false, nil
 }
 
 // compileTextRegex compiles the regex rule, which runs over the whole
@@ -266,7 +277,7 @@ func compileTextRegex(raw json.RawMessage, owner string) (*Rule, error) {
 	if hasLiteral && tokenLocal(parsed) {
 		text = (*Message).tokens
 	}
-	r, err := regexRule(costTextRegex, func(m *Message, re *regexp.Regexp) bool { return re.Match(text(m)) })(raw, owner)
+	r, err := regexRule(costTextRegex, func(m *Message, re *boundedRegexp) (bool, error) { return re.match(m, text(m)) })(raw, owner)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"hark/bus"
 	"hark/meta"
@@ -83,7 +84,14 @@ type Rule struct {
 // Eval evaluates the rule on m. An error means the rule could not be
 // evaluated (an expression reading a missing key); callers treat it as
 // "the filter does not match", negated or not.
+// A costly rule (see Costly) stops with ErrBudget once m's limit
+// (see Limit) is reached.
 func (r *Rule) Eval(m *Message) (bool, error) { return r.eval(m) }
+
+// Costly says whether the rule's cost is in its author's hands (a regex,
+// an expression) rather than a lookup's: such rules are what a budget
+// per message bounds.
+func (r *Rule) Costly() bool { return r.Cost >= costPackageRegex }
 
 // Ownership answers who owns a package. It is implemented by
 // owners.Snapshot; the index and the owned-by rules read it per message.
@@ -116,6 +124,12 @@ type Message struct {
 	ownerUsers []string
 	ownerGrps  []string
 	ownersDone bool
+
+	// The limit of evaluation (see Limit), and the state of the
+	// expression running.
+	until time.Duration // since epoch; 0: no deadline
+	done  <-chan struct{}
+	run   exprRun
 }
 
 // NewMessage prepares a message for rule evaluation.

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"regexp/syntax"
+	"time"
 )
 
 // TextPredicate returns the regex rule with these arguments as a test of
@@ -14,12 +14,16 @@ import (
 // It lets a scan over stored messages skip decoding every message the
 // rule cannot match, which is most of them; what it lets through is
 // still evaluated in full.
-func TextPredicate(args json.RawMessage) (func(text []byte) bool, error) {
+//
+// limit, when not nil, gives the deadline and cancellation each text's
+// match runs within, as Message.Limit; a text whose match it stops is
+// let through, for the full evaluation to fail on it.
+func TextPredicate(args json.RawMessage, limit func() (time.Time, <-chan struct{})) (func(text []byte) bool, error) {
 	pattern, err := decodePattern(args)
 	if err != nil {
 		return nil, fmt.Errorf("compile regex rule: %w", err)
 	}
-	re, err := regexp.Compile(pattern)
+	re, err := compileBounded(pattern)
 	if err != nil {
 		return nil, fmt.Errorf("compile regex rule: args.pattern: %w", err)
 	}
@@ -41,7 +45,13 @@ func TextPredicate(args json.RawMessage) (func(text []byte) bool, error) {
 		case !containsLower(text, lf.lit):
 			return false
 		}
-		return re.Match(text)
+		if limit == nil {
+			return re.re.Match(text)
+		}
+		var m Message
+		m.Limit(limit())
+		ok, err := re.match(&m, text)
+		return ok || err != nil
 	}, nil
 }
 

@@ -32,7 +32,7 @@ func TestTextPredicateAgreesWithTheRule(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args, _ := json.Marshal(map[string]string{"pattern": tc.pattern})
-			p, err := TextPredicate(args)
+			p, err := TextPredicate(args, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,7 +53,7 @@ func TestTextPredicateAgreesWithTheRule(t *testing.T) {
 
 func TestTextPredicateRejectsBadArguments(t *testing.T) {
 	for _, args := range []string{`{"pattern":"("}`, `{"pattern":""}`, `{"other":"x"}`} {
-		if _, err := TextPredicate(json.RawMessage(args)); err == nil {
+		if _, err := TextPredicate(json.RawMessage(args), nil); err == nil {
 			t.Errorf("%s: no error", args)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"hark/meta"
 	"hark/rules"
@@ -125,6 +126,10 @@ type ruleView struct {
 	Negate bool
 	// Editable rules take one text value the editor can change in place.
 	Editable bool
+	// LastError is the rule's last failure on a message, which made the
+	// filter not match it: a missing key, or its time ran out.
+	LastError string
+	ErrorAt   time.Time
 }
 
 type destinationChoice struct {
@@ -148,10 +153,13 @@ func (s *Server) editorView(r *http.Request) (string, View, error) {
 			_, _, _, err := argument(k)
 			title, editable = k.Title, err == nil
 		}
-		d.Rules = append(d.Rules, ruleView{i, title, textFromArgs(rule.Args), rule.Negate, editable})
+		d.Rules = append(d.Rules, ruleView{Index: i, Title: title, Value: textFromArgs(rule.Args), Negate: rule.Negate, Editable: editable})
 	}
 	for _, dest := range dests {
 		d.Destinations = append(d.Destinations, destinationChoice{dest, slices.Contains(f.DestinationIDs, dest.ID)})
+	}
+	if err := s.addRuleErrors(r, f, d.Rules); err != nil {
+		return "", View{}, err
 	}
 	return "filter.html", View{Title: "Filter: " + f.Name, Data: d, Warnings: s.filterWarnings(f, dests)}, nil
 }
@@ -294,4 +302,25 @@ func textFromArgs(args json.RawMessage) string {
 		}
 	}
 	return string(args)
+}
+
+// addRuleErrors puts in views the last error matching had with each of
+// f's rules, for its owner to see why the filter stays silent.
+func (s *Server) addRuleErrors(r *http.Request, f store.Filter, views []ruleView) error {
+	if s.opts.RuleErrors == nil {
+		return nil
+	}
+	owner := userOf(r)
+	if owner.ID != f.UserID {
+		var err error
+		if owner, err = s.store.UserByID(r.Context(), f.UserID); err != nil {
+			return err
+		}
+	}
+	for _, e := range s.opts.RuleErrors(owner.Name) {
+		if e.Filter == f.Name && e.Rule >= 0 && e.Rule < len(views) {
+			views[e.Rule].LastError, views[e.Rule].ErrorAt = e.Error, e.At
+		}
+	}
+	return nil
 }

@@ -25,6 +25,7 @@ const previewTimeout = 5 * time.Second
 
 func (s *Server) previewRoutes(rt *Routes) {
 	e := preview.New(s.store, s.opts.Owners)
+	e.Budget = s.opts.RuleBudget
 	rt.Page("GET /filters/{id}/preview", s.show(func(r *http.Request) (string, View, error) { return s.previewView(r, e) }))
 	rt.API("GET /filters/{id}/preview", func(r *http.Request) (any, error) {
 		f, owner, err := s.previewFilter(r)
@@ -60,6 +61,10 @@ type previewJSON struct {
 	Plan       string `json:"plan"`
 	Examined   int    `json:"examined"`
 	Unreadable int    `json:"unreadable"`
+	// RuleErrors counts the messages on which a rule failed (so they
+	// did not match); RuleError is the last such error.
+	RuleErrors int    `json:"rule_errors,omitempty"`
+	RuleError  string `json:"rule_error,omitempty"`
 	// Partial says the page stopped at the time limit before it was
 	// full: Next goes on from where it stopped.
 	Partial bool `json:"partial,omitempty"`
@@ -97,7 +102,7 @@ func runPreview(r *http.Request, e *preview.Engine, owner string, specs []rules.
 }
 
 func toPreviewJSON(p *preview.Page) *previewJSON {
-	out := &previewJSON{Matches: p.Matches, Plan: p.Plan, Examined: p.Examined, Unreadable: p.Unreadable}
+	out := &previewJSON{Matches: p.Matches, Plan: p.Plan, Examined: p.Examined, Unreadable: p.Unreadable, RuleErrors: p.RuleErrors, RuleError: p.RuleError}
 	if out.Matches == nil {
 		out.Matches = []preview.Match{}
 	}

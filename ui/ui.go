@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"hark/filters"
 	"hark/meta"
 	"hark/rules"
 	"hark/store"
@@ -30,6 +31,8 @@ import (
 type Store interface {
 	store.Store
 	store.Web
+	// QueryHistory answers the datagrepper-compatible history API.
+	QueryHistory(ctx context.Context, q store.HistoryQuery) (total int, page []store.Message, err error)
 }
 
 // Confirmer sends an unconfirmed destination a new confirmation code:
@@ -83,6 +86,14 @@ type Options struct {
 	// pick (meta.Describer.Catalogue, with config meta.processors); nil
 	// means those of the embedded processors.
 	Catalogue func() []meta.App
+	// RuleBudget is how long a filter's regex and expression rules may
+	// run on one message of a preview (config rules.budget_per_message);
+	// 0 means preview.DefaultBudget.
+	RuleBudget time.Duration
+	// RuleErrors returns the last rule error of each of a user's active
+	// filters that had one (filters.Index.RuleErrors), which the filter
+	// page shows its owner; nil shows none.
+	RuleErrors func(user string) []filters.RuleError
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// TrustedProxies are the reverse proxies (config web.trusted_proxies)

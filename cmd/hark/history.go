@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	commands["history"] = command{summary: "history import FILE: seed the message history that previews search", run: runHistory}
+	commands["history"] = command{summary: "history import FILE | history backfill --since 7d: seed the message history that previews search", run: runHistory}
 }
 
 // importBatch is how many messages go into one transaction.
@@ -24,6 +24,9 @@ func runHistory(ctx context.Context, args []string, io stdio) int {
 	fs.Usage = func() {
 		fmt.Fprintln(io.err, "Usage: hark history import FILE\n\nStores the envelopes in FILE (JSON lines) with their descriptions in the history.")
 		fs.PrintDefaults()
+	}
+	if len(args) > 0 && args[0] == "backfill" {
+		return runBackfill(ctx, args[1:], io)
 	}
 	if len(args) == 0 || args[0] != "import" {
 		fs.SetOutput(io.err)

@@ -31,6 +31,7 @@ func runPublish(ctx context.Context, args []string, io stdio) int {
 		message   string
 		jsonInput bool
 		keyFile   string
+		gpgKey    string
 		certFile  string
 		amqpURL   string
 		exchange  string
@@ -46,6 +47,7 @@ func runPublish(ctx context.Context, args []string, io stdio) int {
 	fs.BoolVar(&jsonInput, "json-input", false, "read one JSON document from stdin and publish it as the message")
 	fs.DurationVar(&opts.Settle, "settle", 5*time.Second, "how long to wait for a subscriber before the first message")
 	fs.StringVar(&keyFile, "key", "", "sign with this RSA private key `FILE` (PEM; needs --cert)")
+	fs.StringVar(&gpgKey, "gpg-key", "", "sign with GnuPG as Debian's fedmsg does, with this secret key `FILE` (gpg --export-secret-keys, armored or binary, no passphrase)")
 	fs.StringVar(&certFile, "cert", "", "the signing certificate `FILE` (PEM; needs --key)")
 	fs.StringVar(&amqpURL, "amqp", "", "publish to a fedora-messaging broker at `URL` as fedora-messaging does; --topic is then the full topic")
 	fs.StringVar(&exchange, "exchange", "amq.topic", "with --amqp, the exchange `NAME` to publish to")
@@ -69,8 +71,10 @@ func runPublish(ctx context.Context, args []string, io stdio) int {
 		usage = errors.New("--topic is required")
 	case message != "" && jsonInput:
 		usage = errors.New("give --message or --json-input, not both")
-	case amqpURL != "" && (keyFile != "" || opts.Bind):
-		usage = errors.New("--key, --cert and --bind are for ZeroMQ; fedora-messaging messages are not signed")
+	case amqpURL != "" && (keyFile != "" || gpgKey != "" || opts.Bind):
+		usage = errors.New("--key, --cert, --gpg-key and --bind are for ZeroMQ; fedora-messaging messages are not signed")
+	case keyFile != "" && gpgKey != "":
+		usage = errors.New("sign with --key and --cert (X.509) or with --gpg-key, not both")
 	case (keyFile == "") != (certFile == ""):
 		usage = errors.New("--key and --cert go together")
 	}
@@ -80,6 +84,14 @@ func runPublish(ctx context.Context, args []string, io stdio) int {
 	}
 	if keyFile != "" {
 		signer, err := bus.LoadSigner(keyFile, certFile)
+		if err != nil {
+			fmt.Fprintf(io.err, "hark publish: %v\n", err)
+			return 1
+		}
+		opts.Signer = signer
+	}
+	if gpgKey != "" {
+		signer, err := bus.LoadGPGSigner(gpgKey)
 		if err != nil {
 			fmt.Fprintf(io.err, "hark publish: %v\n", err)
 			return 1

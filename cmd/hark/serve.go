@@ -47,6 +47,10 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	return 0
 }
 
+// webStopGrace is how long the web servers may take to finish their
+// requests once hark is told to stop.
+const webStopGrace = 5 * time.Second
+
 // serve wires the service together and runs it until ctx is done, then
 // drains: the sources stop, what they handed over is committed, the web
 // server finishes its requests, and the store is closed.
@@ -64,8 +68,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	index := newIndex(ownership)
-	subOpts := bus.SubscriberOptions{Endpoints: busEndpoints(cfg), Topics: cfg.Bus.TopicPrefixes, MaxMessageBytes: cfg.Bus.MaxMessageBytes, Logger: log}
+	index := newIndex(ownership, cfg.Rules.BudgetPerMessage)
+	subOpts := bus.SubscriberOptions{Endpoints: busEndpoints(cfg), Topics: cfg.Bus.TopicPrefixes, MaxMessageBytes: cfg.Bus.MaxMessageBytes, Logger: log,
+		Discover: busDiscovery(cfg), DiscoverEvery: cfg.Bus.SRVRefresh}
 	if cfg.Bus.ValidateSignatures {
 		if subOpts.Verifier, err = newVerifier(cfg); err != nil {
 			return err
@@ -78,7 +83,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	var inputs []router.Source
 	busStats := func() bus.Stats { return bus.Stats{} }
-	if len(subOpts.Endpoints) > 0 || amqpSrc == nil {
+	if len(subOpts.Endpoints) > 0 || subOpts.Discover != nil || amqpSrc == nil {
 		sub, err := bus.NewSubscriber(subOpts)
 		if err != nil {
 			return err
@@ -89,6 +94,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		zmqStats := busStats
 		inputs, busStats = append(inputs, amqpSrc), func() bus.Stats { return zmqStats().Plus(amqpSrc.Stats()) }
 	}
+	inputs, catchupMetrics := withCatchup(cfg, st, log, inputs, busStats)
 	rt, err := router.New(router.Options{Store: st, Describer: describer, Index: index, Retention: cfg.History.Retention, Logger: log})
 	if err != nil {
 		return err
@@ -97,7 +103,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer mailer.Close()
+	// The mailer is closed unless a delivery still holds it at the end of
+	// the stop budget (see below): closing would wait for its SMTP
+	// transaction.
+	mailerFree := true
+	defer func() {
+		if mailerFree {
+			mailer.Close()
+		}
+	}()
 	ircBot, err := newIRCBot(cfg, st, log)
 	if err != nil {
 		return err
@@ -110,19 +124,22 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if ownership != nil {
 		sources = append(sources, metrics.Owners(ownership.Stats))
 	}
-	web, err := newWebUI(ctx, cfg, st, deliverer, ownership, log)
+	sources = append(sources, catchupMetrics...)
+	web, err := newWebUI(ctx, cfg, st, deliverer, ownership, index, log)
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", web) // the more specific /healthz and /metrics win
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := st.SettingsVersion(r.Context()); err != nil {
-			http.Error(w, "store unavailable: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
+	healthz := health{
+		ping:       func(ctx context.Context) error { _, err := st.SettingsVersion(ctx); return err },
+		stuck:      map[string]func() (time.Time, string){"commits stuck": rt.CommitStuck},
+		stuckAfter: cfg.Web.StuckAfter, now: time.Now,
+	}
+	if amqpSrc != nil {
+		healthz.stuck["no amqp session"] = amqpSrc.Down
+	}
+	mux.Handle("GET /healthz", healthz)
 	metricsHandler := metrics.Handler(log, sources...)
 	// Header and idle timeouts keep slow or idle clients from holding
 	// connections open forever; bodies are bounded by the UI itself.
@@ -159,22 +176,54 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		wg.Go(func() { ircBot.Run(ctx) })
 	}
 	wg.Go(func() { deliverer.Run(ctx) })
-	log.Info("hark serving", "store", cfg.Store.Path, "endpoints", len(subOpts.Endpoints), "inbound", cfg.Bus.Inbound, "amqp", amqpSrc != nil)
+	// SIGTERM must end hark within 10s whatever it is doing: the web
+	// servers get 5s to finish their requests, alongside the router's
+	// commit of what the bus handed over (router.Options.StopGrace, 5s),
+	// then their connections are closed under whatever still runs.
+	wg.Go(func() {
+		<-ctx.Done()
+		shutdown, done := context.WithTimeout(context.Background(), webStopGrace)
+		defer done()
+		for _, srv := range servers {
+			if srv.Shutdown(shutdown) != nil {
+				srv.Close()
+			}
+		}
+	})
+	log.Info("hark serving", "store", cfg.Store.Path, "endpoints", len(subOpts.Endpoints), "srv_domains", len(cfg.Bus.SRVDomains), "inbound", cfg.Bus.Inbound, "amqp", amqpSrc != nil)
+	stopAt := make(chan time.Time, 1)
+	context.AfterFunc(ctx, func() { stopAt <- time.Now() })
 	if err := rt.Run(ctx, inputs...); err != nil {
 		errs <- err
-		cancel()
 	}
-	shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
-	defer done()
-	for _, srv := range servers {
-		srv.Shutdown(shutdown)
+	cancel()
+	// The rest (delivery in the middle of an SMTP transaction, IRC, the
+	// ownership refresh) gets what is left of the stop budget; past it
+	// hark exits under them, which the sent journals make as safe as a
+	// kill -9.
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	budget := time.NewTimer(stopBudget - time.Since(<-stopAt))
+	defer budget.Stop()
+	select {
+	case <-done:
+	case <-budget.C:
+		mailerFree = false
+		log.Warn("stopping without waiting longer for delivery and the other background work", "budget", stopBudget)
 	}
-	wg.Wait()
-	close(errs)
 	var all []error
-	for err := range errs {
-		all = append(all, err)
+	for collected := false; !collected; {
+		select {
+		case err := <-errs:
+			all = append(all, err)
+		default:
+			collected = true
+		}
 	}
 	log.Info("hark stopped", "committed", rt.Stats().Committed)
 	return errors.Join(all...)
 }
+
+// stopBudget is how long hark serve may take to stop once told to, less
+// time for closing the store and exiting: SIGTERM must end it within 10s.
+const stopBudget = 8 * time.Second

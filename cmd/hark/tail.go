@@ -100,12 +100,18 @@ func runTail(ctx context.Context, args []string, io stdio) int {
 			endpoints = append(endpoints, bus.Endpoint{URL: ep.URL, Replay: ep.Replay})
 		}
 	}
-	if len(endpoints) == 0 {
-		fmt.Fprintln(io.err, "hark tail: no endpoint: give --endpoint or set bus.endpoints in the config")
+	var discover bus.Discoverer
+	if len(o.endpoints) == 0 {
+		discover = busDiscovery(cfg)
+	}
+	if len(endpoints) == 0 && discover == nil {
+		fmt.Fprintln(io.err, "hark tail: no endpoint: give --endpoint or set bus.endpoints or bus.srv_domains in the config")
 		return 2
 	}
 	opts := bus.SubscriberOptions{
 		Endpoints:       endpoints,
+		Discover:        discover,
+		DiscoverEvery:   cfg.Bus.SRVRefresh,
 		Topics:          o.topics,
 		MaxMessageBytes: cfg.Bus.MaxMessageBytes,
 		Logger:          slog.New(slog.NewTextHandler(io.err, nil)),

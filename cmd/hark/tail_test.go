@@ -243,7 +243,7 @@ func TestTailRejectsBadUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no endpoint", nil, "no endpoint: give --endpoint or set bus.endpoints in the config"},
+		{"no endpoint", nil, "no endpoint: give --endpoint or set bus.endpoints or bus.srv_domains in the config"},
 		{"two formats", []string{"--json", "--terse"}, "at most one of --json, --pretty, --terse"},
 		{"bad include", []string{"--include", "("}, "--include: error parsing regexp"},
 		{"bad endpoint", []string{"--endpoint", "udp://x:1"}, `transport "udp"`},

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	commands["verify"] = command{summary: "check X.509 signatures of envelopes (JSON lines on stdin): ok or fail: REASON", run: runVerify}
+	commands["verify"] = command{summary: "check X.509 or GnuPG signatures of envelopes (JSON lines on stdin): ok or fail: REASON", run: runVerify}
 }
 
 func runVerify(ctx context.Context, args []string, io stdio) int {
@@ -23,10 +23,11 @@ func runVerify(ctx context.Context, args []string, io stdio) int {
 	fs.StringVar(&policyFile, "policy", "", "routing policy `FILE`: YAML or JSON mapping each topic to the certificate CNs allowed to sign it")
 	var strip stringsFlag
 	fs.Var(&strip, "strip", "delete top-level `KEY` from each envelope before verifying (repeatable), e.g. annotations that were never signed")
+	fs.StringVar(&opts.GPGKeyring, "keyring", "", "OpenPGP public keys `FILE` (armored or binary) to check GnuPG-signed (crypto \"gpg\") envelopes against")
 	fs.BoolVar(&opts.Nitpicky, "nitpicky", false, "refuse topics the routing policy does not list (fedmsg's routing_nitpicky)")
 	fs.Usage = func() {
-		fmt.Fprintln(io.err, "Usage: hark verify [--ca FILE] [--crl FILE] [--policy FILE [--nitpicky]] [--strip KEY ...] < envelopes.jsonl")
-		fmt.Fprintln(io.err, "\nChecks the fedmsg X.509 signature of one JSON envelope per line and prints")
+		fmt.Fprintln(io.err, "Usage: hark verify [--ca FILE] [--crl FILE] [--policy FILE [--nitpicky]] [--keyring FILE] [--strip KEY ...] < envelopes.jsonl")
+		fmt.Fprintln(io.err, "\nChecks the fedmsg signature (X.509, or GnuPG with --keyring) of one JSON envelope per line and prints")
 		fmt.Fprintln(io.err, "\"ok\" or \"fail: REASON\" for each; exits 1 if any failed. Lines are verified")
 		fmt.Fprintln(io.err, "as given, so keys added after signing must go, e.g. the test samples' annotations:")
 		fmt.Fprintln(io.err, "\n  hark verify --strip expected --strip _fixture < testdata/fedmsg-samples.jsonl")

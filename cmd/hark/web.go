@@ -6,6 +6,7 @@ import (
 
 	"hark/config"
 	"hark/delivery"
+	"hark/filters"
 	"hark/owners"
 	"hark/ui"
 )
@@ -13,11 +14,12 @@ import (
 // newWebUI is the web UI on the config's settings, sending confirmations
 // and test notifications through deliverer. With no admin yet it logs
 // the one-time link that creates the first one.
-func newWebUI(ctx context.Context, cfg *config.Config, st ui.Store, deliverer *delivery.Deliverer, owned *owners.Refresher, log *slog.Logger) (*ui.Server, error) {
+func newWebUI(ctx context.Context, cfg *config.Config, st ui.Store, deliverer *delivery.Deliverer, owned *owners.Refresher, index *filters.Index, log *slog.Logger) (*ui.Server, error) {
 	opts := ui.Options{
 		Store: st, BaseURL: cfg.Web.BaseURL, Logger: log, DefaultFilters: cfg.Users.DefaultFilters,
 		SessionTTL: cfg.Web.SessionTTL, UnconfirmedTTL: cfg.Users.UnconfirmedTTL, TrustedProxies: cfg.Web.ProxyPrefixes(), ProxyHeader: cfg.Web.TrustedProxyHeader,
 		Confirmer: deliverer, Tester: deliverer, Unsubscriber: deliverer, Owners: ownershipOf(owned),
+		RuleBudget: cfg.Rules.BudgetPerMessage, RuleErrors: index.RuleErrors,
 	}
 	if o := cfg.OIDC; o.Issuer != "" {
 		opts.OIDC = &ui.OIDCOptions{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes, UsernameClaim: o.UsernameClaim}

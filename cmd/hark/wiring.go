@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"hark/bus"
 	"hark/config"
@@ -21,10 +22,13 @@ func newDescriber(cfg *config.Config) (*meta.Describer, error) {
 	return meta.New(meta.Options{Files: cfg.Meta.Processors, Aliases: cfg.Meta.Aliases})
 }
 
-// newVerifier is the signature checker of bus.signatures.
+// newVerifier is the signature checker of bus.signatures and
+// bus.gpg_keyring. A service configured for GnuPG alone refuses X.509
+// messages rather than trusting any certificate they carry.
 func newVerifier(cfg *config.Config) (*bus.Verifier, error) {
 	sig := cfg.Bus.Signatures
-	return bus.NewVerifier(bus.VerifyOptions{CAFile: sig.CA, CRLFile: sig.CRL, RoutingPolicy: sig.RoutingPolicy, Nitpicky: sig.Nitpicky})
+	return bus.NewVerifier(bus.VerifyOptions{CAFile: sig.CA, CRLFile: sig.CRL, RoutingPolicy: sig.RoutingPolicy, Nitpicky: sig.Nitpicky,
+		GPGKeyring: cfg.Bus.GPGKeyring, RequireCA: true})
 }
 
 // newOwners loads package ownership from owners.source, or returns nil
@@ -37,9 +41,9 @@ func newOwners(ctx context.Context, cfg *config.Config, log *slog.Logger) (*owne
 }
 
 // newIndex is an empty filter index that reads ownership from ref (nil:
-// none).
-func newIndex(ref *owners.Refresher) *filters.Index {
-	return filters.New(filters.Options{Owners: ownershipOf(ref)})
+// none), and bounds each user's costly rules per message by budget.
+func newIndex(ref *owners.Refresher, budget time.Duration) *filters.Index {
+	return filters.New(filters.Options{Owners: ownershipOf(ref), Budget: budget})
 }
 
 // ownershipOf reads the current ownership data from ref: what matching and
@@ -49,6 +53,15 @@ func ownershipOf(ref *owners.Refresher) func() rules.Ownership {
 		return nil
 	}
 	return func() rules.Ownership { return ref.Current() }
+}
+
+// busDiscovery finds the publishers bus.srv_domains names in DNS, or is
+// nil when none is configured.
+func busDiscovery(cfg *config.Config) bus.Discoverer {
+	if len(cfg.Bus.SRVDomains) == 0 {
+		return nil
+	}
+	return bus.NewSRVDiscovery(cfg.Bus.SRVDomains, cfg.Bus.SRVResolver)
 }
 
 // busEndpoints is the config's publishers to dial, plus the inbound

@@ -29,10 +29,12 @@ type Broker struct {
 	Exchange string
 	Queue    string
 	t        testing.TB
+	node     *privateNode // nil on the shared broker
 }
 
-// RabbitMQ returns a fresh Broker corner; without a broker on
-// 127.0.0.1:5672 the test skips, or fails when CI=true.
+// RabbitMQ returns a fresh Broker corner on the shared broker; without a
+// broker on 127.0.0.1:5672 the test skips, or fails when CI=true. A test
+// that stops the broker or cuts its connections uses PrivateRabbitMQ.
 func RabbitMQ(t testing.TB) *Broker {
 	t.Helper()
 	conn, err := amqp.Dial(RabbitMQURL)
@@ -40,7 +42,14 @@ func RabbitMQ(t testing.TB) *Broker {
 		Unavailable(t, "RabbitMQ on 127.0.0.1:5672", "rabbitmq-server", err)
 	}
 	conn.Close()
-	b := &Broker{URL: RabbitMQURL, Exchange: "hark-test-" + uuid.NewString(), Queue: uuid.NewString(), t: t}
+	return newBroker(t, RabbitMQURL, nil)
+}
+
+// newBroker declares a fresh corner of the broker at url (node: the
+// private one it runs on, if any) and deletes it in t.Cleanup.
+func newBroker(t testing.TB, url string, node *privateNode) *Broker {
+	t.Helper()
+	b := &Broker{URL: url, Exchange: "hark-test-" + uuid.NewString(), Queue: uuid.NewString(), t: t, node: node}
 	b.do(func(ch *amqp.Channel) error {
 		return ch.ExchangeDeclare(b.Exchange, amqp.ExchangeTopic, true, false, false, false, nil)
 	})
@@ -103,33 +112,6 @@ func (b *Broker) Depth() int {
 		return nil
 	})
 	return n
-}
-
-// Outage stops the broker's application (every client is disconnected
-// and nothing is accepted, as in a broker restart) and returns the
-// function that starts it again. The broker is started again in
-// t.Cleanup whatever happens, so a failing test never leaves it down.
-func (b *Broker) Outage() (restart func()) {
-	b.t.Helper()
-	rabbitmqctl(b.t, "stop_app")
-	started := false
-	restart = func() {
-		if !started {
-			started = true
-			rabbitmqctl(b.t, "start_app")
-			rabbitmqctl(b.t, "await_startup")
-		}
-	}
-	b.t.Cleanup(restart)
-	return restart
-}
-
-func rabbitmqctl(t testing.TB, args ...string) {
-	t.Helper()
-	out, err := exec.Command("rabbitmqctl", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("rabbitmqctl %v: %v\n%s", args, err, out)
-	}
 }
 
 // FedoraMessage is one message as fedora-messaging publishes it: the
