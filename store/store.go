@@ -55,6 +55,8 @@ type Users interface {
 	// SetPasswordHash stores a hash made by HashPassword.
 	SetPasswordHash(ctx context.Context, name, hash string) error
 	SetUserDisabled(ctx context.Context, name string, disabled bool) error
+	// SetUserAdmin makes an existing user an admin, or not.
+	SetUserAdmin(ctx context.Context, name string, admin bool) error
 }
 
 // Destinations are where a user's notifications go.
@@ -126,6 +128,12 @@ type History interface {
 	// QueryHistory returns how many messages q selects, and q.Limit of
 	// them after the first q.Offset (the datagrepper-compatible API).
 	QueryHistory(ctx context.Context, q HistoryQuery) (total int, page []Message, err error)
+	// TermsWithPrefix is up to limit distinct values of one term field
+	// that start with prefix, sorted (the editor's completions).
+	TermsWithPrefix(ctx context.Context, field, prefix string, limit int) ([]string, error)
+	// FilterMessagesSince is up to limit messages one filter of a user
+	// notified since a time, newest first ("not like this" previews).
+	FilterMessagesSince(ctx context.Context, userID, filterID int64, since time.Time, limit int) ([]Message, error)
 }
 
 // Queue is the durable notification queue and the delivery log.

@@ -285,7 +285,7 @@ func TestFilterListActions(t *testing.T) {
 	ts := newTestServer(t)
 	alice := ts.login(t, "alice", false)
 	for _, name := range []string{"first", "second"} {
-		if resp := alice.postJSON("/api/v1/filters", `{"name":"`+name+`","active":true,"rules":[{"kind":"app","args":{"names":["bodhi"]}}],"destinations":[]}`); resp.StatusCode != http.StatusOK {
+		if resp := alice.postJSON("/api/v1/filters", `{"name":"`+name+`","active":true,"rules":[{"kind":"app","args":{"names":["bodhi"]}}],"destinations":[]}`); resp.StatusCode != http.StatusCreated {
 			t.Fatalf("create %s: %d %s", name, resp.StatusCode, resp.Body)
 		}
 	}
@@ -306,7 +306,7 @@ func TestFilterListActions(t *testing.T) {
 	}{
 		{"move up", second + "/move", url.Values{"direction": {"up"}}, func(fs []filterJSON) bool { return fs[0].Name == "second" }},
 		{"rename", second + "/rename", url.Values{"name": {"renamed"}}, func(fs []filterJSON) bool { return fs[0].Name == "renamed" }},
-		{"turn off", second + "/active", nil, func(fs []filterJSON) bool { return !fs[0].Active }},
+		{"turn off", second + "/active", nil, func(fs []filterJSON) bool { return !*fs[0].Active }},
 		{"make one-shot", second + "/oneshot", nil, func(fs []filterJSON) bool { return fs[0].Oneshot }},
 		{"negate rule", second + "/rules/0/negate", nil, func(fs []filterJSON) bool { return fs[0].Rules[0].Negate }},
 		{"remove rule", second + "/rules/0/delete", nil, func(fs []filterJSON) bool { return len(fs[0].Rules) == 0 }},

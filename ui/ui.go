@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"hark/filters"
+	"hark/meta"
 	"hark/rules"
 	"hark/store"
 )
@@ -79,6 +80,10 @@ type Options struct {
 	// Owners is the package ownership data previews evaluate owned-by
 	// and group-owned rules with (as matching does); nil means none.
 	Owners func() rules.Ownership
+	// Catalogue lists the apps and events the filter editor offers to
+	// pick (meta.Describer.Catalogue, with config meta.processors); nil
+	// means those of the embedded processors.
+	Catalogue func() []meta.App
 	// RuleBudget is how long a filter's regex and expression rules may
 	// run on one message of a preview (config rules.budget_per_message);
 	// 0 means preview.DefaultBudget.

@@ -700,3 +700,23 @@ CREATE UNIQUE INDEX destinations_user ON destinations (user_id, kind, address);
 CREATE UNIQUE INDEX destinations_confirmed ON destinations (kind, address) WHERE confirmed = 1;
 CREATE INDEX destinations_address ON destinations (kind, address, confirmed);
 ` + bumpTriggers("destinations")
+
+// Completion: the first distinct term value of a field from ?2 (or, for
+// the next ones, after ?2) and below ?3 (the end of a prefix), one index
+// seek per value found.
+const (
+	selectFirstTermValue = `
+SELECT value FROM message_terms WHERE field = ?1 AND value >= ?2 AND value < ?3 ORDER BY value LIMIT 1`
+	selectNextTermValue = `
+SELECT value FROM message_terms WHERE field = ?1 AND value > ?2 AND value < ?3 ORDER BY value LIMIT 1`
+)
+
+// Exclusion previews: the messages a filter of a user notified since ?3,
+// newest first.
+const selectFilterMessagesSince = `
+SELECT ` + messageColumns + ` FROM messages WHERE msg_key IN (
+	SELECT msg_key FROM notifications WHERE user_id = ?1 AND filter_id = ?2 AND created > ?3)
+ORDER BY ts DESC, id DESC LIMIT ?4`
+
+// Making an existing user an admin, or not (store/admin.go).
+const updateUserAdmin = `UPDATE users SET admin = ? WHERE name = ?`
