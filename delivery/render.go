@@ -78,6 +78,7 @@ func (d *Deliverer) item(dir *snapshot, n store.Notification, m store.Message) I
 		App: desc.App, Title: desc.Title, Subtitle: desc.Subtitle, Body: desc.Body, Link: desc.Link, Icon: desc.Icon,
 		Agent: desc.Agent, Usernames: desc.Usernames, Packages: desc.Packages,
 		Time: m.Timestamp, Queued: n.Created, Why: n.Why, FilterID: n.FilterID, attempts: n.Attempts,
+		Thread: thread(&desc),
 	}
 	if n.ID != 0 {
 		it.HistoryLink = d.o.BaseURL + "/history#n-" + strconv.FormatInt(n.ID, 10)
@@ -88,4 +89,17 @@ func (d *Deliverer) item(dir *snapshot, n store.Notification, m store.Message) I
 		it.Unsubscribe = d.o.BaseURL + "/unsubscribe/" + d.UnsubscribeToken(f.UserID, f.ID, f.Created)
 	}
 	return it
+}
+
+// thread is the object desc is about, as Item.Thread names it: the link
+// is the object's own page (the update, the build), so every message
+// about it shares one; without a link, the app and its first object.
+func thread(desc *meta.Description) string {
+	switch {
+	case desc.Link != "":
+		return desc.Link
+	case len(desc.Objects) > 0:
+		return desc.App + ":" + desc.Objects[0]
+	}
+	return ""
 }
