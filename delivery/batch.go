@@ -1,8 +1,10 @@
 package delivery
 
 import (
+	"cmp"
 	"time"
 
+	"hark/schedule"
 	"hark/store"
 )
 
@@ -15,9 +17,12 @@ type take struct {
 }
 
 // plan is the batching stage with flood control: what of p, due for dest
-// at now, goes out now and how. Notifications it holds back simply stay
+// at now, goes out now and how; loc is dest's user's time zone. Notifications it holds back simply stay
 // queued, so a pending digest survives a restart.
-func (d *Deliverer) plan(dest store.Destination, p store.Pending, now time.Time) []take {
+func (d *Deliverer) plan(dest store.Destination, loc *time.Location, p store.Pending, now time.Time) []take {
+	if dest.DigestAt != "" {
+		return scheduled(dest, loc, p, now)
+	}
 	if until, ok := d.flood.storm(dest.ID); ok {
 		if now.Before(until) {
 			return nil // the storm's digest goes out at until
@@ -39,6 +44,20 @@ func (d *Deliverer) plan(dest store.Destination, p store.Pending, now time.Time)
 		return nil
 	}
 	return []take{{n: allowed}}
+}
+
+// scheduled is the plan of a destination with a digest time: everything
+// in one digest once that time of day came, on the user's clock, after the
+// oldest was queued. Nothing but the queue is kept, so a restart, even in
+// the middle of sending, neither loses the digest nor sends it twice (the
+// sent journal covers the send itself). A time the store holds but this
+// version cannot read sends at once rather than never.
+func scheduled(dest store.Destination, loc *time.Location, p store.Pending, now time.Time) []take {
+	at, err := schedule.Parse(dest.DigestAt)
+	if err == nil && !at.Last(now, cmp.Or(loc, time.UTC)).After(p.Oldest) {
+		return nil
+	}
+	return []take{{n: p.Due, digest: DigestBatched}}
 }
 
 // batched is a digest destination's plan: everything once the oldest

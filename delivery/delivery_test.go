@@ -13,6 +13,7 @@ import (
 	"hark/delivery/email"
 	"hark/internal/testpeer"
 	"hark/meta"
+	"hark/schedule"
 	"hark/store"
 )
 
@@ -398,5 +399,35 @@ func TestEmailBodyIsTheLongText(t *testing.T) {
 		if !strings.Contains(strings.ReplaceAll(all, "\r\n", "\n"), want) {
 			t.Errorf("no mail says %q; mails:\n%s", want, all)
 		}
+	}
+}
+
+// TestDailyDigestWaitsForTheTimeOfDay: through the store and a real SMTP
+// server, what is queued waits until the next 08:00 in alice's zone
+// (Europe/Prague) and then goes out as one digest.
+func TestDailyDigestWaitsForTheTimeOfDay(t *testing.T) {
+	w := newWorld(t, setup{dest: func(d *store.Destination) { d.DigestAt = "08:00" }})
+	w.queue(3)
+	loc, err := time.LoadLocation("Europe/Prague")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := schedule.Parse("08:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eight := at.Next(w.now, loc)
+	w.pass(eight.Add(-time.Second).Sub(w.now))
+	w.queue(1)
+	if m, _ := w.mails(); m != 0 {
+		t.Fatalf("%d mails a second before 08:00 local", m)
+	}
+	w.pass(time.Second)
+	if m, e := w.mails(); m != 1 || e != 4 {
+		t.Errorf("got %d mails with %d entries at 08:00 local, want one digest of 4", m, e)
+	}
+	w.pass(time.Hour)
+	if m, _ := w.mails(); m != 1 {
+		t.Errorf("%d mails an hour later, want still the one digest", m)
 	}
 }

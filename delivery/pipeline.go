@@ -60,7 +60,7 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 		if !ok || dest.Kind != kind || !receives(dest) || d.dir.disabled(dest.ID) {
 			continue
 		}
-		for _, t := range d.plan(dest, p, now) {
+		for _, t := range d.plan(dest, dir.users[dest.UserID].loc, p, now) {
 			if err := d.deliver(ctx, sender, j, dir, dest.ID, t, now); err != nil {
 				return err
 			}

@@ -47,13 +47,23 @@ func saveDestination(ctx context.Context, tx *sql.Tx, d *Destination) error {
 	args := []any{d.UserID, d.Kind, d.Address, d.Confirmed, d.ConfirmCode, ms(d.ConfirmExpires),
 		d.Enabled, d.BatchCount, d.BatchDelta.Milliseconds(), d.Verbose, d.Markup, d.DisabledReason}
 	if d.ID != 0 {
-		return changed(tx.ExecContext(ctx, updateDestination, append(args, d.ID)...))(ErrNotFound)
+		if err := changed(tx.ExecContext(ctx, updateDestination, append(args, d.ID)...))(ErrNotFound); err != nil {
+			return err
+		}
+	} else {
+		res, err := tx.ExecContext(ctx, insertDestination, append(args, ms(d.Created))...)
+		if err != nil {
+			return err
+		}
+		if d.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
 	}
-	res, err := tx.ExecContext(ctx, insertDestination, append(args, ms(d.Created))...)
-	if err != nil {
+	if d.DigestAt == "" {
+		_, err := tx.ExecContext(ctx, deleteDigestAt, d.ID)
 		return err
 	}
-	d.ID, err = res.LastInsertId()
+	_, err = tx.ExecContext(ctx, putDigestAt, d.ID, d.DigestAt)
 	return err
 }
 
@@ -162,7 +172,7 @@ func scanDestination(row scanner) (Destination, error) {
 	var d Destination
 	var expires, delta, created int64
 	err := row.Scan(&d.ID, &d.UserID, &d.Kind, &d.Address, &d.Confirmed, &d.ConfirmCode, &expires,
-		&d.Enabled, &d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &created)
+		&d.Enabled, &d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &created, &d.DigestAt)
 	d.ConfirmExpires, d.BatchDelta, d.Created = fromMS(expires), time.Duration(delta)*time.Millisecond, fromMS(created)
 	return d, err
 }

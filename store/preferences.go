@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"hark/schedule"
 )
 
 // ircNick is RFC 2812's nickname: a letter or special first, then letters,
@@ -46,11 +48,12 @@ func ParseDestination(s string) (kind, address string, err error) {
 }
 
 // Preferences are the keys SetPreference accepts.
-var Preferences = []string{"batch_count", "batch_delta", "confirmed", "enabled", "markup", "verbose"}
+var Preferences = []string{"batch_count", "batch_delta", "confirmed", "digest_at", "enabled", "markup", "verbose"}
 
 // SetPreference sets one preference from its text form, as an admin types
 // it (batch_delta=90s) or a form posts it: booleans are true or false,
-// batch_count a whole number, batch_delta a duration. An error names the
+// batch_count a whole number, batch_delta a duration, digest_at a time of
+// day (08:00) or a day and time (mon 08:00), or off. An error names the
 // key and the value.
 func (d *Destination) SetPreference(key, value string) error {
 	flag := map[string]*bool{"confirmed": &d.Confirmed, "enabled": &d.Enabled, "markup": &d.Markup, "verbose": &d.Verbose}
@@ -72,6 +75,16 @@ func (d *Destination) SetPreference(key, value string) error {
 			return fmt.Errorf("%s: %q is not a duration like 90s or 10m", key, value)
 		}
 		d.BatchDelta = t
+	case key == "digest_at":
+		if value == "" || value == "off" {
+			d.DigestAt = ""
+			break
+		}
+		at, err := schedule.Parse(value)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		d.DigestAt = at.String()
 	default:
 		return fmt.Errorf("unknown key %q (known: %s)", key, strings.Join(slices.Sorted(slices.Values(Preferences)), ", "))
 	}

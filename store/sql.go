@@ -15,6 +15,7 @@ var migrations = []string{
 	5: schemaV5,
 	6: schemaV6,
 	7: schemaV7,
+	9: schemaV9,
 }
 
 const createSchemaVersion = `
@@ -187,6 +188,12 @@ ON CONFLICT (name) DO NOTHING`
 const (
 	destinationColumns = `id, user_id, kind, address, confirmed, confirm_code, confirm_expires,
 	enabled, batch_count, batch_delta_ms, verbose, markup, disabled_reason, created`
+	// destinationSelect is what a Destination is read from: its columns
+	// and its digest time (see schemaV9).
+	destinationSelect = destinationColumns + `,
+	COALESCE((SELECT digest_at FROM destination_schedules s WHERE s.destination_id = destinations.id), '')`
+	putDigestAt       = `INSERT INTO destination_schedules (destination_id, digest_at) VALUES (?, ?) ON CONFLICT (destination_id) DO UPDATE SET digest_at = excluded.digest_at`
+	deleteDigestAt    = `DELETE FROM destination_schedules WHERE destination_id = ?`
 	insertDestination = `
 INSERT INTO destinations (user_id, kind, address, confirmed, confirm_code, confirm_expires,
 	enabled, batch_count, batch_delta_ms, verbose, markup, disabled_reason, created)
@@ -196,9 +203,9 @@ UPDATE destinations SET user_id = ?, kind = ?, address = ?, confirmed = ?, confi
 	confirm_expires = ?, enabled = ?, batch_count = ?, batch_delta_ms = ?, verbose = ?,
 	markup = ?, disabled_reason = ?
 WHERE id = ?`
-	selectDestinationByID    = `SELECT ` + destinationColumns + ` FROM destinations WHERE id = ?`
-	selectDestinationsOfUser = `SELECT ` + destinationColumns + ` FROM destinations WHERE user_id = ? ORDER BY kind, address`
-	selectAllDestinations    = `SELECT ` + destinationColumns + ` FROM destinations ORDER BY user_id, kind, address`
+	selectDestinationByID    = `SELECT ` + destinationSelect + ` FROM destinations WHERE id = ?`
+	selectDestinationsOfUser = `SELECT ` + destinationSelect + ` FROM destinations WHERE user_id = ? ORDER BY kind, address`
+	selectAllDestinations    = `SELECT ` + destinationSelect + ` FROM destinations ORDER BY user_id, kind, address`
 	confirmDestination       = `
 UPDATE destinations SET confirmed = 1, confirm_code = ''
 WHERE id = ? AND confirm_code != '' AND confirm_code = ? AND confirm_expires >= ?`
@@ -355,7 +362,7 @@ WHERE s.hash = ? AND s.expires > ?`
 	updateUserTZ      = `UPDATE users SET timezone = ? WHERE name = ?`
 	deleteUserByName  = `DELETE FROM users WHERE name = ?`
 	deleteDestination = `DELETE FROM destinations WHERE id = ?`
-	selectDestination = `SELECT ` + destinationColumns + ` FROM destinations WHERE id = ?`
+	selectDestination = `SELECT ` + destinationSelect + ` FROM destinations WHERE id = ?`
 
 	selectFilterByID    = `SELECT ` + filterColumns + ` FROM filters f WHERE f.id = ?`
 	markFirstLogin      = `UPDATE users SET first_login = ? WHERE id = ? AND first_login = 0`
@@ -667,6 +674,18 @@ const (
 	pruneUnconfirmed = `DELETE FROM destinations WHERE confirmed = 0 AND created < ?`
 	// selectDestinationsByAddress lists the claims on an address,
 	// the confirmed one first, then the newest.
-	selectDestinationsByAddress = `SELECT ` + destinationColumns + ` FROM destinations
+	selectDestinationsByAddress = `SELECT ` + destinationSelect + ` FROM destinations
 WHERE kind = ? AND address = ? ORDER BY confirmed DESC, created DESC, id DESC`
 )
+
+// schemaV9 gives a destination a time of day its digest goes out at, in
+// its user's time zone ("08:00", "mon 08:00"; see package schedule). It
+// is a table of its own rather than a column of destinations, so that the
+// migrations that rebuild destinations copy their columns unchanged. (V8
+// is another branch's.)
+var schemaV9 = `
+CREATE TABLE destination_schedules (
+	destination_id INTEGER PRIMARY KEY REFERENCES destinations (id) ON DELETE CASCADE,
+	digest_at      TEXT    NOT NULL
+);
+`

@@ -193,8 +193,12 @@ type Destination struct {
 	// BatchCount are queued or the oldest waited BatchDelta (0 = off).
 	BatchCount int
 	BatchDelta time.Duration
-	Verbose    bool // digests carry full messages, not one line each
-	Markup     bool // IRC colours
+	// DigestAt, when set, holds everything for one digest at a time of
+	// day in the user's time zone: "08:00" daily, "mon 08:00" weekly
+	// (package schedule reads it).
+	DigestAt string
+	Verbose  bool // digests carry full messages, not one line each
+	Markup   bool // IRC colours
 	// DisabledReason says why delivery turned this destination off (e.g.
 	// the address bounced); "" when it did not.
 	DisabledReason string

@@ -1,0 +1,63 @@
+package delivery
+
+import (
+	"testing"
+	"time"
+
+	"hark/store"
+)
+
+// TestDailyDigestAtEightPragueAroundDSTChanges runs the planner minute by
+// minute through the days around both of 2026's daylight saving changes
+// in Prague, with something queued every hour: exactly one digest a day,
+// each at 08:00 on the user's clock, whatever the UTC offset that day.
+func TestDailyDigestAtEightPragueAroundDSTChanges(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/Prague")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := store.Destination{ID: 1, DigestAt: "08:00"}
+	for _, span := range []struct{ from, to time.Time }{
+		{time.Date(2026, 3, 27, 0, 0, 0, 0, loc), time.Date(2026, 3, 31, 0, 0, 0, 0, loc)},
+		{time.Date(2026, 10, 23, 0, 0, 0, 0, loc), time.Date(2026, 10, 27, 0, 0, 0, 0, loc)},
+	} {
+		var p store.Pending
+		var sent []time.Time
+		for now := span.from; now.Before(span.to); now = now.Add(time.Minute) {
+			if now.Minute() == 30 { // a match every hour, on the half hour
+				if p.Due == 0 {
+					p.Oldest = now
+				}
+				p.Due++
+			}
+			if p.Due == 0 {
+				continue
+			}
+			takes := scheduled(dest, loc, p, now)
+			if len(takes) == 0 {
+				continue
+			}
+			if len(takes) != 1 || takes[0].n != p.Due || takes[0].digest != DigestBatched {
+				t.Fatalf("at %v: plan %+v, want one digest of all %d", now, takes, p.Due)
+			}
+			sent = append(sent, now)
+			p = store.Pending{}
+		}
+		if len(sent) != 4 {
+			t.Errorf("%d digests from %v to %v, want one a day: %v", len(sent), span.from, span.to, sent)
+		}
+		for _, at := range sent {
+			if l := at.In(loc); l.Hour() != 8 || l.Minute() != 0 {
+				t.Errorf("a digest went out at %v, want 08:00 local", l)
+			}
+		}
+	}
+}
+
+func TestUnreadableDigestTimeSendsRatherThanHolds(t *testing.T) {
+	now := time.Date(2026, 3, 27, 12, 0, 0, 0, time.UTC)
+	p := store.Pending{Due: 2, Oldest: now.Add(-time.Minute)}
+	if takes := scheduled(store.Destination{DigestAt: "25:00"}, time.UTC, p, now); len(takes) != 1 || takes[0].n != 2 {
+		t.Errorf("plan %+v, want the 2 queued sent", takes)
+	}
+}

@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"testing"
+)
+
+func TestDigestAtIsKeptAndCleared(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	d := f.dest
+	if err := d.SetPreference("digest_at", "Monday 8:00"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveDestination(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.ListDestinations(ctx, f.user.ID)
+	if err != nil || len(ds) != 1 || ds[0].DigestAt != "mon 08:00" {
+		t.Fatalf("destinations = %+v, %v; want digest_at mon 08:00", ds, err)
+	}
+	if err := ds[0].SetPreference("digest_at", "off"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveDestination(ctx, ds[0]); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err = s.AllDestinations(ctx); err != nil || len(ds) != 1 || ds[0].DigestAt != "" {
+		t.Fatalf("destinations = %+v, %v; want digest_at cleared", ds, err)
+	}
+}
+
+func TestDigestAtRefusesBadTimes(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"25:00", `digest_at: "25:00" is not a time of day: hours go from 00 to 23, minutes from 00 to 59`},
+		{"someday 08:00", `digest_at: "someday" is not a day of the week like mon or monday`},
+	} {
+		d := Destination{DigestAt: "08:00"}
+		if err := d.SetPreference("digest_at", tc.value); err == nil || err.Error() != tc.want {
+			t.Errorf("digest_at=%s: error %v, want %s", tc.value, err, tc.want)
+		}
+		if d.DigestAt != "08:00" {
+			t.Errorf("digest_at=%s changed the kept value to %q", tc.value, d.DigestAt)
+		}
+	}
+}
