@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -59,5 +60,24 @@ func TestUnreadableDigestTimeSendsRatherThanHolds(t *testing.T) {
 	p := store.Pending{Due: 2, Oldest: now.Add(-time.Minute)}
 	if takes := scheduled(store.Destination{DigestAt: "25:00"}, time.UTC, p, now); len(takes) != 1 || takes[0].n != 2 {
 		t.Errorf("plan %+v, want the 2 queued sent", takes)
+	}
+}
+
+func TestDigestGroupsItemsByAppAndObject(t *testing.T) {
+	items := []Item{
+		{NotificationID: 1, App: "bodhi", Thread: "u1"},
+		{NotificationID: 2, App: "koji", Thread: "b1"},
+		{NotificationID: 3, App: "bodhi", Thread: "u2"},
+		{NotificationID: 4, App: "bodhi", Thread: "u1"},
+		{NotificationID: 5, App: "koji", Thread: "b1"},
+		{NotificationID: 6, App: "bodhi", Thread: "u2"},
+	}
+	groupByObject(items)
+	var got []int64
+	for _, it := range items {
+		got = append(got, it.NotificationID)
+	}
+	if want := []int64{1, 4, 2, 5, 3, 6}; !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v: each object's items together, objects in the order they came", got, want)
 	}
 }
