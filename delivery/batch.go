@@ -20,6 +20,11 @@ type take struct {
 // at now, goes out now and how; loc is dest's user's time zone. Notifications it holds back simply stay
 // queued, so a pending digest survives a restart.
 func (d *Deliverer) plan(dest store.Destination, loc *time.Location, p store.Pending, now time.Time) []take {
+	if dest.QuietHours != "" {
+		if takes, decided := quiet(dest, loc, p, now); decided {
+			return takes
+		}
+	}
 	if dest.DigestAt != "" {
 		return scheduled(dest, loc, p, now)
 	}
@@ -44,6 +49,26 @@ func (d *Deliverer) plan(dest store.Destination, loc *time.Location, p store.Pen
 		return nil
 	}
 	return []take{{n: allowed}}
+}
+
+// quiet is the plan of a destination with quiet hours, when they decide
+// it: nothing while they last; once they ended, what waited since before
+// their end as one digest. Otherwise (nothing held) the usual plan runs.
+// Like scheduled, it keeps nothing but the queue. Quiet hours the store
+// holds but this version cannot read hold nothing.
+func quiet(dest store.Destination, loc *time.Location, p store.Pending, now time.Time) (takes []take, decided bool) {
+	w, err := schedule.ParseWindow(dest.QuietHours)
+	if err != nil {
+		return nil, false
+	}
+	inside, lastEnd := w.Contains(now, cmp.Or(loc, time.UTC))
+	switch {
+	case inside:
+		return nil, true
+	case p.Oldest.Before(lastEnd):
+		return []take{{n: p.Due, digest: DigestBatched}}, true
+	}
+	return nil, false
 }
 
 // scheduled is the plan of a destination with a digest time: everything

@@ -431,3 +431,37 @@ func TestDailyDigestWaitsForTheTimeOfDay(t *testing.T) {
 		t.Errorf("%d mails an hour later, want still the one digest", m)
 	}
 }
+
+// TestQuietHoursHoldThenSendOneDigest: matches during alice's quiet
+// hours (Europe/Prague) wait, go out as one digest when they end, and
+// after them notifications go out one by one again.
+func TestQuietHoursHoldThenSendOneDigest(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/Prague")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().In(loc).Truncate(time.Minute)
+	end := start.Add(2 * time.Hour)
+	window := start.Add(-time.Minute).Format("15:04") + "-" + end.Format("15:04")
+	w := newWorld(t, setup{dest: func(d *store.Destination) {
+		if err := d.SetPreference("quiet_hours", window); err != nil {
+			t.Fatal(err)
+		}
+	}})
+	w.queue(2)
+	w.pass(0)
+	w.queue(1)
+	w.pass(time.Hour)
+	if m, _ := w.mails(); m != 0 {
+		t.Fatalf("%d mails during quiet hours %s", m, window)
+	}
+	w.pass(end.Sub(w.now))
+	if m, e := w.mails(); m != 1 || e != 3 {
+		t.Fatalf("got %d mails with %d entries as quiet hours %s ended, want one digest of 3", m, e, window)
+	}
+	w.queue(1)
+	w.pass(time.Second)
+	if m, e := w.mails(); m != 2 || e != 4 {
+		t.Errorf("got %d mails with %d entries after quiet hours, want the digest and one single mail", m, e)
+	}
+}

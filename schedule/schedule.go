@@ -125,3 +125,46 @@ func (at At) on(day time.Time, loc *time.Location) time.Time {
 	}
 	return t
 }
+
+// Window is a span of each day, such as quiet hours: from one time of
+// day to another, across midnight when To is earlier than From.
+type Window struct {
+	From, To At
+}
+
+// ParseWindow reads "HH:MM-HH:MM" (22:00-07:00).
+func ParseWindow(s string) (Window, error) {
+	from, to, ok := strings.Cut(strings.TrimSpace(s), "-")
+	if !ok {
+		return Window{}, fmt.Errorf("%q is not a span of the day like 22:00-07:00", s)
+	}
+	var w Window
+	var err error
+	if w.From, err = Parse(from); err != nil || w.From.Weekly {
+		return Window{}, fmt.Errorf("%q is not a span of the day like 22:00-07:00: %s", s, cmpErr(err, "the start is not a time of day"))
+	}
+	if w.To, err = Parse(to); err != nil || w.To.Weekly {
+		return Window{}, fmt.Errorf("%q is not a span of the day like 22:00-07:00: %s", s, cmpErr(err, "the end is not a time of day"))
+	}
+	if w.From == w.To {
+		return Window{}, fmt.Errorf("%q is an empty span: the start and the end are the same", s)
+	}
+	return w, nil
+}
+
+func cmpErr(err error, otherwise string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return otherwise
+}
+
+// String is w as ParseWindow reads it.
+func (w Window) String() string { return w.From.String() + "-" + w.To.String() }
+
+// Contains says whether now is inside the window in loc, and when the
+// last window ended (the current one's start when inside).
+func (w Window) Contains(now time.Time, loc *time.Location) (inside bool, lastEnd time.Time) {
+	from, to := w.From.Last(now, loc), w.To.Last(now, loc)
+	return from.After(to), to
+}

@@ -114,3 +114,35 @@ func TestWeekly(t *testing.T) {
 		t.Errorf("Next = %v, want %v", got.UTC(), want)
 	}
 }
+
+func TestQuietWindowAcrossMidnightAndDST(t *testing.T) {
+	loc := prague(t)
+	w, err := ParseWindow("22:00-07:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		local  time.Time
+		inside bool
+	}{
+		{time.Date(2026, 3, 28, 21, 59, 0, 0, loc), false},
+		{time.Date(2026, 3, 28, 22, 0, 0, 0, loc), true},
+		{time.Date(2026, 3, 29, 3, 30, 0, 0, loc), true}, // the short night
+		{time.Date(2026, 3, 29, 6, 59, 0, 0, loc), true},
+		{time.Date(2026, 3, 29, 7, 0, 0, 0, loc), false},
+		{time.Date(2026, 3, 29, 12, 0, 0, 0, loc), false},
+	} {
+		inside, end := w.Contains(tc.local, loc)
+		if inside != tc.inside {
+			t.Errorf("at %v inside = %v, want %v", tc.local, inside, tc.inside)
+		}
+		if !inside && end.In(loc).Hour() != 7 {
+			t.Errorf("at %v the last window ended %v, want at 07:00 local", tc.local, end.In(loc))
+		}
+	}
+	for _, bad := range []string{"22:00", "22:00-25:00", "mon 22:00-07:00", "07:00-07:00"} {
+		if _, err := ParseWindow(bad); err == nil {
+			t.Errorf("ParseWindow(%q) accepted it", bad)
+		}
+	}
+}

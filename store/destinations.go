@@ -59,11 +59,11 @@ func saveDestination(ctx context.Context, tx *sql.Tx, d *Destination) error {
 			return err
 		}
 	}
-	if d.DigestAt == "" {
-		_, err := tx.ExecContext(ctx, deleteDigestAt, d.ID)
+	if d.DigestAt == "" && d.QuietHours == "" {
+		_, err := tx.ExecContext(ctx, deleteSchedule, d.ID)
 		return err
 	}
-	_, err = tx.ExecContext(ctx, putDigestAt, d.ID, d.DigestAt)
+	_, err = tx.ExecContext(ctx, putSchedule, d.ID, d.DigestAt, d.QuietHours)
 	return err
 }
 
@@ -172,7 +172,7 @@ func scanDestination(row scanner) (Destination, error) {
 	var d Destination
 	var expires, delta, created int64
 	err := row.Scan(&d.ID, &d.UserID, &d.Kind, &d.Address, &d.Confirmed, &d.ConfirmCode, &expires,
-		&d.Enabled, &d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &created, &d.DigestAt)
+		&d.Enabled, &d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &created, &d.DigestAt, &d.QuietHours)
 	d.ConfirmExpires, d.BatchDelta, d.Created = fromMS(expires), time.Duration(delta)*time.Millisecond, fromMS(created)
 	return d, err
 }

@@ -45,3 +45,23 @@ func TestDigestAtRefusesBadTimes(t *testing.T) {
 		}
 	}
 }
+
+func TestQuietHoursAreKeptAndCheckedWithDigestAt(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	d := f.dest
+	if err := d.SetPreference("quiet_hours", "22:00-7:00"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetPreference("quiet_hours", "22:00-25:00"); err == nil || d.QuietHours != "22:00-07:00" {
+		t.Errorf("quiet_hours=22:00-25:00: error %v, kept %q; want a refusal and 22:00-07:00 kept", err, d.QuietHours)
+	}
+	if _, err := s.SaveDestination(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.ListDestinations(ctx, f.user.ID)
+	if err != nil || len(ds) != 1 || ds[0].QuietHours != "22:00-07:00" || ds[0].DigestAt != "" {
+		t.Fatalf("destinations = %+v, %v; want quiet hours 22:00-07:00 and no digest time", ds, err)
+	}
+}

@@ -48,12 +48,13 @@ func ParseDestination(s string) (kind, address string, err error) {
 }
 
 // Preferences are the keys SetPreference accepts.
-var Preferences = []string{"batch_count", "batch_delta", "confirmed", "digest_at", "enabled", "markup", "verbose"}
+var Preferences = []string{"batch_count", "batch_delta", "confirmed", "digest_at", "enabled", "markup", "quiet_hours", "verbose"}
 
 // SetPreference sets one preference from its text form, as an admin types
 // it (batch_delta=90s) or a form posts it: booleans are true or false,
 // batch_count a whole number, batch_delta a duration, digest_at a time of
-// day (08:00) or a day and time (mon 08:00), or off. An error names the
+// day (08:00) or a day and time (mon 08:00), quiet_hours a span of the
+// day (22:00-07:00); both may be off. An error names the
 // key and the value.
 func (d *Destination) SetPreference(key, value string) error {
 	flag := map[string]*bool{"confirmed": &d.Confirmed, "enabled": &d.Enabled, "markup": &d.Markup, "verbose": &d.Verbose}
@@ -85,6 +86,16 @@ func (d *Destination) SetPreference(key, value string) error {
 			return fmt.Errorf("%s: %w", key, err)
 		}
 		d.DigestAt = at.String()
+	case key == "quiet_hours":
+		if value == "" || value == "off" {
+			d.QuietHours = ""
+			break
+		}
+		w, err := schedule.ParseWindow(value)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		d.QuietHours = w.String()
 	default:
 		return fmt.Errorf("unknown key %q (known: %s)", key, strings.Join(slices.Sorted(slices.Values(Preferences)), ", "))
 	}

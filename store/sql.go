@@ -191,9 +191,11 @@ const (
 	// destinationSelect is what a Destination is read from: its columns
 	// and its digest time (see schemaV9).
 	destinationSelect = destinationColumns + `,
-	COALESCE((SELECT digest_at FROM destination_schedules s WHERE s.destination_id = destinations.id), '')`
-	putDigestAt       = `INSERT INTO destination_schedules (destination_id, digest_at) VALUES (?, ?) ON CONFLICT (destination_id) DO UPDATE SET digest_at = excluded.digest_at`
-	deleteDigestAt    = `DELETE FROM destination_schedules WHERE destination_id = ?`
+	COALESCE((SELECT digest_at FROM destination_schedules s WHERE s.destination_id = destinations.id), ''),
+	COALESCE((SELECT quiet_hours FROM destination_schedules s WHERE s.destination_id = destinations.id), '')`
+	putSchedule = `INSERT INTO destination_schedules (destination_id, digest_at, quiet_hours) VALUES (?, ?, ?)
+ON CONFLICT (destination_id) DO UPDATE SET digest_at = excluded.digest_at, quiet_hours = excluded.quiet_hours`
+	deleteSchedule    = `DELETE FROM destination_schedules WHERE destination_id = ?`
 	insertDestination = `
 INSERT INTO destinations (user_id, kind, address, confirmed, confirm_code, confirm_expires,
 	enabled, batch_count, batch_delta_ms, verbose, markup, disabled_reason, created)
@@ -679,13 +681,15 @@ WHERE kind = ? AND address = ? ORDER BY confirmed DESC, created DESC, id DESC`
 )
 
 // schemaV9 gives a destination a time of day its digest goes out at, in
-// its user's time zone ("08:00", "mon 08:00"; see package schedule). It
+// its user's time zone ("08:00", "mon 08:00"), and quiet hours
+// ("22:00-07:00"; see package schedule). It
 // is a table of its own rather than a column of destinations, so that the
 // migrations that rebuild destinations copy their columns unchanged. (V8
 // is another branch's.)
 var schemaV9 = `
 CREATE TABLE destination_schedules (
 	destination_id INTEGER PRIMARY KEY REFERENCES destinations (id) ON DELETE CASCADE,
-	digest_at      TEXT    NOT NULL
+	digest_at      TEXT    NOT NULL DEFAULT '',
+	quiet_hours    TEXT    NOT NULL DEFAULT ''
 );
 `

@@ -197,8 +197,12 @@ type Destination struct {
 	// day in the user's time zone: "08:00" daily, "mon 08:00" weekly
 	// (package schedule reads it).
 	DigestAt string
-	Verbose  bool // digests carry full messages, not one line each
-	Markup   bool // IRC colours
+	// QuietHours, when set, is a span of the user's day ("22:00-07:00")
+	// when nothing is sent: what matches waits, and goes out as one
+	// digest when it ends.
+	QuietHours string
+	Verbose    bool // digests carry full messages, not one line each
+	Markup     bool // IRC colours
 	// DisabledReason says why delivery turned this destination off (e.g.
 	// the address bounced); "" when it did not.
 	DisabledReason string

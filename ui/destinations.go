@@ -220,7 +220,7 @@ func (s *Server) confirmByCode(r *http.Request, d store.Destination, code string
 
 // userPreferences are the destination preferences a user sets;
 // "confirmed" is not one: only a confirmation code confirms.
-var userPreferences = []string{"enabled", "batch_count", "batch_delta", "digest_at", "verbose", "markup"}
+var userPreferences = []string{"enabled", "batch_count", "batch_delta", "digest_at", "quiet_hours", "verbose", "markup"}
 
 // setPreferences applies preferences to d. The page's form sends form=1
 // and its checkboxes only when ticked, so there a missing flag is false.
@@ -362,13 +362,14 @@ type destinationJSON struct {
 	BatchCount     int    `json:"batch_count"`
 	BatchDelta     string `json:"batch_delta"`
 	DigestAt       string `json:"digest_at"`
+	QuietHours     string `json:"quiet_hours"`
 	Verbose        bool   `json:"verbose"`
 	Markup         bool   `json:"markup"`
 	DisabledReason string `json:"disabled_reason,omitempty"`
 }
 
 func toDestinationJSON(d store.Destination) destinationJSON {
-	return destinationJSON{d.ID, d.Kind, d.Address, d.Confirmed, d.Enabled, d.BatchCount, d.BatchDelta.String(), d.DigestAt, d.Verbose, d.Markup, d.DisabledReason}
+	return destinationJSON{d.ID, d.Kind, d.Address, d.Confirmed, d.Enabled, d.BatchCount, d.BatchDelta.String(), d.DigestAt, d.QuietHours, d.Verbose, d.Markup, d.DisabledReason}
 }
 
 func destinationsJSON(ds []store.Destination) []destinationJSON {
