@@ -14,12 +14,20 @@ type take struct {
 	n          int
 	digest     DigestReason
 	floodUntil time.Time
+	// drop: the claimed notifications are dropped unsent (a snooze that
+	// ended with "drop").
+	drop bool
 }
 
 // plan is the batching stage with flood control: what of p, due for dest
 // at now, goes out now and how; loc is dest's user's time zone. Notifications it holds back simply stay
 // queued, so a pending digest survives a restart.
 func (d *Deliverer) plan(dest store.Destination, loc *time.Location, p store.Pending, now time.Time) []take {
+	if !dest.SnoozeUntil.IsZero() {
+		if takes, decided := snoozed(dest, p, now); decided {
+			return takes
+		}
+	}
 	if dest.QuietHours != "" {
 		if takes, decided := quiet(dest, loc, p, now); decided {
 			return takes
@@ -49,6 +57,19 @@ func (d *Deliverer) plan(dest store.Destination, loc *time.Location, p store.Pen
 		return nil
 	}
 	return []take{{n: allowed}}
+}
+
+// snoozed is the plan of a snoozed destination, when the snooze decides
+// it: nothing until it ends; then what waited since before its end as
+// one digest, or dropped when the user chose so.
+func snoozed(dest store.Destination, p store.Pending, now time.Time) (takes []take, decided bool) {
+	switch {
+	case now.Before(dest.SnoozeUntil):
+		return nil, true
+	case p.Oldest.Before(dest.SnoozeUntil):
+		return []take{{n: p.Due, digest: DigestBatched, drop: dest.SnoozeDrop}}, true
+	}
+	return nil, false
 }
 
 // quiet is the plan of a destination with quiet hours, when they decide

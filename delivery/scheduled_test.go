@@ -81,3 +81,50 @@ func TestDigestGroupsItemsByAppAndObject(t *testing.T) {
 		t.Errorf("order %v, want %v: each object's items together, objects in the order they came", got, want)
 	}
 }
+
+func TestSnoozeEndsForWhatCameAfter(t *testing.T) {
+	until := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		drop    bool
+		oldest  time.Time
+		now     time.Time
+		decided bool
+		takes   []take
+	}{
+		{"during", false, until.Add(-time.Hour), until.Add(-time.Second), true, nil},
+		{"at the end, digest", false, until.Add(-time.Hour), until, true, []take{{n: 3, digest: DigestBatched}}},
+		{"at the end, drop", true, until.Add(-time.Hour), until, true, []take{{n: 3, digest: DigestBatched, drop: true}}},
+		{"after, new matches", true, until.Add(time.Minute), until.Add(2 * time.Minute), false, nil},
+	} {
+		takes, decided := snoozed(store.Destination{SnoozeUntil: until, SnoozeDrop: tc.drop}, store.Pending{Due: 3, Oldest: tc.oldest}, tc.now)
+		if decided != tc.decided || !slices.Equal(takes, tc.takes) {
+			t.Errorf("%s: plan %+v (decided %v), want %+v (decided %v)", tc.name, takes, decided, tc.takes, tc.decided)
+		}
+	}
+}
+
+func TestQuietHoursEndForWhatCameAfter(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/Prague")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := store.Destination{QuietHours: "22:00-07:00"}
+	end := time.Date(2026, 3, 29, 7, 0, 0, 0, loc) // the short night
+	for _, tc := range []struct {
+		name    string
+		oldest  time.Time
+		now     time.Time
+		decided bool
+		takes   []take
+	}{
+		{"inside", end.Add(-5 * time.Hour), end.Add(-time.Minute), true, nil},
+		{"at the end", end.Add(-5 * time.Hour), end, true, []take{{n: 2, digest: DigestBatched}}},
+		{"after, new matches", end.Add(time.Hour), end.Add(time.Hour + time.Second), false, nil},
+	} {
+		takes, decided := quiet(dest, loc, store.Pending{Due: 2, Oldest: tc.oldest}, tc.now)
+		if decided != tc.decided || !slices.Equal(takes, tc.takes) {
+			t.Errorf("%s: plan %+v (decided %v), want %+v (decided %v)", tc.name, takes, decided, tc.takes, tc.decided)
+		}
+	}
+}

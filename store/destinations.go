@@ -59,11 +59,11 @@ func saveDestination(ctx context.Context, tx *sql.Tx, d *Destination) error {
 			return err
 		}
 	}
-	if d.DigestAt == "" && d.QuietHours == "" {
+	if d.DigestAt == "" && d.QuietHours == "" && d.SnoozeUntil.IsZero() {
 		_, err := tx.ExecContext(ctx, deleteSchedule, d.ID)
 		return err
 	}
-	_, err = tx.ExecContext(ctx, putSchedule, d.ID, d.DigestAt, d.QuietHours)
+	_, err = tx.ExecContext(ctx, putSchedule, d.ID, d.DigestAt, d.QuietHours, ms(d.SnoozeUntil), d.SnoozeDrop)
 	return err
 }
 
@@ -170,9 +170,10 @@ func (s *SQLite) ConfirmDestination(ctx context.Context, id int64, code string, 
 
 func scanDestination(row scanner) (Destination, error) {
 	var d Destination
-	var expires, delta, created int64
+	var expires, delta, created, snooze int64
 	err := row.Scan(&d.ID, &d.UserID, &d.Kind, &d.Address, &d.Confirmed, &d.ConfirmCode, &expires,
-		&d.Enabled, &d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &created, &d.DigestAt, &d.QuietHours)
+		&d.Enabled, &d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &created, &d.DigestAt, &d.QuietHours, &snooze, &d.SnoozeDrop)
+	d.SnoozeUntil = fromMS(snooze)
 	d.ConfirmExpires, d.BatchDelta, d.Created = fromMS(expires), time.Duration(delta)*time.Millisecond, fromMS(created)
 	return d, err
 }

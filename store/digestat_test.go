@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -63,5 +64,44 @@ func TestQuietHoursAreKeptAndCheckedWithDigestAt(t *testing.T) {
 	ds, err := s.ListDestinations(ctx, f.user.ID)
 	if err != nil || len(ds) != 1 || ds[0].QuietHours != "22:00-07:00" || ds[0].DigestAt != "" {
 		t.Fatalf("destinations = %+v, %v; want quiet hours 22:00-07:00 and no digest time", ds, err)
+	}
+}
+
+func TestSnoozeIsKeptAndRefusesThePast(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	d := f.dest
+	for _, tc := range []struct{ key, value, want string }{
+		{"snooze", "2020-01-01T09:00:00Z", `snooze: 2020-01-01T09:00:00Z is in the past`},
+		{"snooze", "-1h", `snooze: "-1h" is not a length of time ahead like 2h`},
+		{"snooze", "soon", `snooze: "soon" is not a length of time like 2h`},
+		{"snooze_then", "later", `snooze_then: "later" is not digest or drop`},
+	} {
+		if err := d.SetPreference(tc.key, tc.value); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s=%s: error %v, want %s", tc.key, tc.value, err, tc.want)
+		}
+	}
+	if err := d.SetPreference("snooze", "on"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetPreference("snooze_then", "drop"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveDestination(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.ListDestinations(ctx, f.user.ID)
+	if err != nil || len(ds) != 1 || ds[0].SnoozeText() != "on" || ds[0].SnoozeThen() != "drop" {
+		t.Fatalf("destinations = %+v, %v; want snoozed until turned off, then drop", ds, err)
+	}
+	if err := ds[0].SetPreference("snooze", "off"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveDestination(ctx, ds[0]); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err = s.ListDestinations(ctx, f.user.ID); err != nil || !ds[0].SnoozeUntil.IsZero() {
+		t.Fatalf("destinations = %+v, %v; want the snooze off", ds, err)
 	}
 }

@@ -192,9 +192,12 @@ const (
 	// and its digest time (see schemaV9).
 	destinationSelect = destinationColumns + `,
 	COALESCE((SELECT digest_at FROM destination_schedules s WHERE s.destination_id = destinations.id), ''),
-	COALESCE((SELECT quiet_hours FROM destination_schedules s WHERE s.destination_id = destinations.id), '')`
-	putSchedule = `INSERT INTO destination_schedules (destination_id, digest_at, quiet_hours) VALUES (?, ?, ?)
-ON CONFLICT (destination_id) DO UPDATE SET digest_at = excluded.digest_at, quiet_hours = excluded.quiet_hours`
+	COALESCE((SELECT quiet_hours FROM destination_schedules s WHERE s.destination_id = destinations.id), ''),
+	COALESCE((SELECT snooze_until FROM destination_schedules s WHERE s.destination_id = destinations.id), 0),
+	COALESCE((SELECT snooze_drop FROM destination_schedules s WHERE s.destination_id = destinations.id), 0)`
+	putSchedule = `INSERT INTO destination_schedules (destination_id, digest_at, quiet_hours, snooze_until, snooze_drop) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (destination_id) DO UPDATE SET digest_at = excluded.digest_at, quiet_hours = excluded.quiet_hours,
+	snooze_until = excluded.snooze_until, snooze_drop = excluded.snooze_drop`
 	deleteSchedule    = `DELETE FROM destination_schedules WHERE destination_id = ?`
 	insertDestination = `
 INSERT INTO destinations (user_id, kind, address, confirmed, confirm_code, confirm_expires,
@@ -682,7 +685,9 @@ WHERE kind = ? AND address = ? ORDER BY confirmed DESC, created DESC, id DESC`
 
 // schemaV9 gives a destination a time of day its digest goes out at, in
 // its user's time zone ("08:00", "mon 08:00"), and quiet hours
-// ("22:00-07:00"; see package schedule). It
+// ("22:00-07:00"; see package schedule), and a snooze: held until
+// snooze_until (unix ms), then sent as one digest or, with snooze_drop,
+// dropped. It
 // is a table of its own rather than a column of destinations, so that the
 // migrations that rebuild destinations copy their columns unchanged. (V8
 // is another branch's.)
@@ -690,6 +695,8 @@ var schemaV9 = `
 CREATE TABLE destination_schedules (
 	destination_id INTEGER PRIMARY KEY REFERENCES destinations (id) ON DELETE CASCADE,
 	digest_at      TEXT    NOT NULL DEFAULT '',
-	quiet_hours    TEXT    NOT NULL DEFAULT ''
+	quiet_hours    TEXT    NOT NULL DEFAULT '',
+	snooze_until   INTEGER NOT NULL DEFAULT 0,
+	snooze_drop    INTEGER NOT NULL DEFAULT 0
 );
 `

@@ -201,8 +201,12 @@ type Destination struct {
 	// when nothing is sent: what matches waits, and goes out as one
 	// digest when it ends.
 	QuietHours string
-	Verbose    bool // digests carry full messages, not one line each
-	Markup     bool // IRC colours
+	// SnoozeUntil, when set, holds everything until then; what waited
+	// then goes out as one digest, or is dropped when SnoozeDrop.
+	SnoozeUntil time.Time
+	SnoozeDrop  bool
+	Verbose     bool // digests carry full messages, not one line each
+	Markup      bool // IRC colours
 	// DisabledReason says why delivery turned this destination off (e.g.
 	// the address bounced); "" when it did not.
 	DisabledReason string

@@ -39,7 +39,14 @@ func TestDigestAtThroughTheAPIAndThePage(t *testing.T) {
 	if resp := alice.get(path); json.Unmarshal([]byte(resp.Body), &got) != nil || got.DigestAt != "mon 08:00" {
 		t.Errorf("GET %s = %s, want digest_at mon 08:00 kept", path, resp.Body)
 	}
-	if page := alice.get("/destinations"); !strings.Contains(page.Body, `name="digest_at" value="mon 08:00"`) {
+	resp = alice.request("PATCH", path, "application/json", `{"snooze": "2020-01-01T00:00:00Z"}`)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, "snooze") || !strings.Contains(resp.Body, "in the past") {
+		t.Errorf("PATCH a snooze in the past: status %d, %s; want 400 naming snooze", resp.StatusCode, resp.Body)
+	}
+	if resp := alice.request("PATCH", path, "application/json", `{"snooze": "on", "snooze_then": "drop"}`); resp.StatusCode/100 != 2 {
+		t.Fatalf("PATCH snooze: status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if page := alice.get("/destinations"); !strings.Contains(page.Body, `name="digest_at" value="mon 08:00"`) || !strings.Contains(page.Body, `name="snooze" value="on"`) {
 		t.Errorf("the destinations page does not show the digest time:\n%s", page.Body)
 	}
 }
