@@ -1,8 +1,10 @@
 package delivery
 
 import (
+	"cmp"
 	"time"
 
+	"hark/schedule"
 	"hark/store"
 )
 
@@ -12,12 +14,28 @@ type take struct {
 	n          int
 	digest     DigestReason
 	floodUntil time.Time
+	// drop: the claimed notifications are dropped unsent (a snooze that
+	// ended with "drop").
+	drop bool
 }
 
 // plan is the batching stage with flood control: what of p, due for dest
-// at now, goes out now and how. Notifications it holds back simply stay
+// at now, goes out now and how; loc is dest's user's time zone. Notifications it holds back simply stay
 // queued, so a pending digest survives a restart.
-func (d *Deliverer) plan(dest store.Destination, p store.Pending, now time.Time) []take {
+func (d *Deliverer) plan(dest store.Destination, loc *time.Location, p store.Pending, now time.Time) []take {
+	if !dest.SnoozeUntil.IsZero() {
+		if takes, decided := snoozed(dest, p, now); decided {
+			return takes
+		}
+	}
+	if dest.QuietHours != "" {
+		if takes, decided := quiet(dest, loc, p, now); decided {
+			return takes
+		}
+	}
+	if dest.DigestAt != "" {
+		return scheduled(dest, loc, p, now)
+	}
 	if until, ok := d.flood.storm(dest.ID); ok {
 		if now.Before(until) {
 			return nil // the storm's digest goes out at until
@@ -39,6 +57,53 @@ func (d *Deliverer) plan(dest store.Destination, p store.Pending, now time.Time)
 		return nil
 	}
 	return []take{{n: allowed}}
+}
+
+// snoozed is the plan of a snoozed destination, when the snooze decides
+// it: nothing until it ends; then what waited since before its end as
+// one digest, or dropped when the user chose so.
+func snoozed(dest store.Destination, p store.Pending, now time.Time) (takes []take, decided bool) {
+	switch {
+	case now.Before(dest.SnoozeUntil):
+		return nil, true
+	case p.Oldest.Before(dest.SnoozeUntil):
+		return []take{{n: p.Due, digest: DigestBatched, drop: dest.SnoozeDrop}}, true
+	}
+	return nil, false
+}
+
+// quiet is the plan of a destination with quiet hours, when they decide
+// it: nothing while they last; once they ended, what waited since before
+// their end as one digest. Otherwise (nothing held) the usual plan runs.
+// Like scheduled, it keeps nothing but the queue. Quiet hours the store
+// holds but this version cannot read hold nothing.
+func quiet(dest store.Destination, loc *time.Location, p store.Pending, now time.Time) (takes []take, decided bool) {
+	w, err := schedule.ParseWindow(dest.QuietHours)
+	if err != nil {
+		return nil, false
+	}
+	inside, lastEnd := w.Contains(now, cmp.Or(loc, time.UTC))
+	switch {
+	case inside:
+		return nil, true
+	case p.Oldest.Before(lastEnd):
+		return []take{{n: p.Due, digest: DigestBatched}}, true
+	}
+	return nil, false
+}
+
+// scheduled is the plan of a destination with a digest time: everything
+// in one digest once that time of day came, on the user's clock, after the
+// oldest was queued. Nothing but the queue is kept, so a restart, even in
+// the middle of sending, neither loses the digest nor sends it twice (the
+// sent journal covers the send itself). A time the store holds but this
+// version cannot read sends at once rather than never.
+func scheduled(dest store.Destination, loc *time.Location, p store.Pending, now time.Time) []take {
+	at, err := schedule.Parse(dest.DigestAt)
+	if err == nil && !at.Last(now, cmp.Or(loc, time.UTC)).After(p.Oldest) {
+		return nil
+	}
+	return []take{{n: p.Due, digest: DigestBatched}}
 }
 
 // batched is a digest destination's plan: everything once the oldest

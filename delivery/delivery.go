@@ -163,6 +163,11 @@ type Item struct {
 	NotLikeThis string
 	// Why is the filter's rule verdicts as the store keeps them.
 	Why json.RawMessage
+	// Thread names the object the message is about (one bodhi update, one
+	// koji build): its page when the processor gives one, else the app
+	// and its first object. Emails about one object thread together on it;
+	// "" leaves the notification unthreaded.
+	Thread string
 
 	attempts int // tries so far, this one included: the retry stage's input
 }

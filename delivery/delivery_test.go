@@ -13,6 +13,7 @@ import (
 	"hark/delivery/email"
 	"hark/internal/testpeer"
 	"hark/meta"
+	"hark/schedule"
 	"hark/store"
 	"hark/store/sqlite"
 )
@@ -399,5 +400,98 @@ func TestEmailBodyIsTheLongText(t *testing.T) {
 		if !strings.Contains(strings.ReplaceAll(all, "\r\n", "\n"), want) {
 			t.Errorf("no mail says %q; mails:\n%s", want, all)
 		}
+	}
+}
+
+// TestDailyDigestWaitsForTheTimeOfDay: through the store and a real SMTP
+// server, what is queued waits until the next 08:00 in alice's zone
+// (Europe/Prague) and then goes out as one digest.
+func TestDailyDigestWaitsForTheTimeOfDay(t *testing.T) {
+	w := newWorld(t, setup{dest: func(d *store.Destination) { d.DigestAt = "08:00" }})
+	w.queue(3)
+	loc, err := time.LoadLocation("Europe/Prague")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := schedule.Parse("08:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eight := at.Next(w.now, loc)
+	w.pass(eight.Add(-time.Second).Sub(w.now))
+	w.queue(1)
+	if m, _ := w.mails(); m != 0 {
+		t.Fatalf("%d mails a second before 08:00 local", m)
+	}
+	w.pass(time.Second)
+	if m, e := w.mails(); m != 1 || e != 4 {
+		t.Errorf("got %d mails with %d entries at 08:00 local, want one digest of 4", m, e)
+	}
+	w.pass(time.Hour)
+	if m, _ := w.mails(); m != 1 {
+		t.Errorf("%d mails an hour later, want still the one digest", m)
+	}
+}
+
+// TestQuietHoursHoldThenSendOneDigest: matches during alice's quiet
+// hours (Europe/Prague) wait and go out as one digest when they end.
+func TestQuietHoursHoldThenSendOneDigest(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/Prague")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().In(loc).Truncate(time.Minute)
+	end := start.Add(2 * time.Hour)
+	window := start.Add(-time.Minute).Format("15:04") + "-" + end.Format("15:04")
+	w := newWorld(t, setup{dest: func(d *store.Destination) {
+		if err := d.SetPreference("quiet_hours", window); err != nil {
+			t.Fatal(err)
+		}
+	}})
+	w.queue(2)
+	w.pass(0)
+	w.queue(1)
+	w.pass(time.Hour)
+	if m, _ := w.mails(); m != 0 {
+		t.Fatalf("%d mails during quiet hours %s", m, window)
+	}
+	w.pass(end.Sub(w.now))
+	if m, e := w.mails(); m != 1 || e != 3 {
+		t.Fatalf("got %d mails with %d entries as quiet hours %s ended, want one digest of 3", m, e, window)
+	}
+	// What matches after them goes out as usual: see
+	// TestQuietHoursEndForWhatCameAfter (the store stamps queued rows with
+	// the real clock, which this test cannot move past their end).
+}
+
+// TestSnoozeKeepsThenDigestsOrDrops: while a destination is snoozed
+// nothing goes out; at its end what matched meanwhile goes out as one
+// digest, or is dropped (dead, with the reason) when the user chose so.
+func TestSnoozeKeepsThenDigestsOrDrops(t *testing.T) {
+	for _, drop := range []bool{false, true} {
+		t.Run(map[bool]string{false: "digest", true: "drop"}[drop], func(t *testing.T) {
+			until := time.Now().Add(2 * time.Hour)
+			w := newWorld(t, setup{dest: func(d *store.Destination) { d.SnoozeUntil, d.SnoozeDrop = until, drop }})
+			w.queue(3)
+			w.pass(0)
+			w.pass(time.Hour)
+			if m, _ := w.mails(); m != 0 {
+				t.Fatalf("%d mails while snoozed", m)
+			}
+			w.pass(until.Sub(w.now))
+			want, wantDead := 1, int64(0)
+			if drop {
+				want, wantDead = 0, 3
+			}
+			if m, e := w.mails(); m != want || e != 3*want {
+				t.Errorf("got %d mails with %d entries as the snooze ended, want %d digest(s) of 3", m, e, want)
+			}
+			if d := w.depth(); d[store.StateDead] != wantDead || d[store.StateQueued] != 0 {
+				t.Errorf("queue depth %v, want %d dropped and nothing left queued", d, wantDead)
+			}
+			// What matches after the snooze goes out at once: see
+			// TestSnoozeEndsForWhatCameAfter (the store stamps queued rows
+			// with the real clock, which this test cannot move past until).
+		})
 	}
 }

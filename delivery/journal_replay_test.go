@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hark/delivery"
+	"hark/schedule"
 	"hark/store"
 	"hark/store/sqlite"
 )
@@ -122,5 +123,51 @@ func TestNothingIsSentWithoutAWritableJournal(t *testing.T) {
 	}
 	if m, _ := w.mails(); m != 0 {
 		t.Errorf("%d mails sent without a journal", m)
+	}
+}
+
+// TestDailyDigestKilledMidSendGoesOutOnce plays hark killed at 08:00
+// local while the daily digest of alice (Europe/Prague) was being made:
+// with nothing handed to the server yet, the restart sends the whole
+// digest once; with the digest handed over and journaled but not marked,
+// the restart sends nothing more. Either way every entry is sent once.
+func TestDailyDigestKilledMidSendGoesOutOnce(t *testing.T) {
+	for _, handed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "while assembling", true: "after handing it over"}[handed], func(t *testing.T) {
+			w := newWorld(t, setup{dest: func(d *store.Destination) { d.DigestAt = "08:00" }})
+			w.queue(5)
+			loc, err := time.LoadLocation("Europe/Prague")
+			if err != nil {
+				t.Fatal(err)
+			}
+			at, err := schedule.Parse("08:00")
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.now = at.Next(w.now, loc)
+			ns, err := w.st.Claim(w.ctx, w.dest.ID, w.now, 15*time.Second, 5)
+			if err != nil || len(ns) != 5 {
+				t.Fatalf("claim = %d, %v", len(ns), err)
+			}
+			want := 1
+			if handed {
+				var ids []int64
+				for _, n := range ns {
+					ids = append(ids, n.ID)
+				}
+				if err := delivery.WriteSentJournal(w.journalPath(), ids, w.now); err != nil {
+					t.Fatal(err)
+				}
+				want = 0 // the killed process's digest is the one
+			}
+			w.pass(16 * time.Second)
+			w.pass(time.Hour)
+			if m, e := w.mails(); m != want || e != 5*want {
+				t.Errorf("after the restart %d mails with %d entries, want %d digest(s) of 5", m, e, want)
+			}
+			if d := w.depth(); d[store.StateSent] != 5 {
+				t.Errorf("queue depth %v, want all 5 sent once", d)
+			}
+		})
 	}
 }

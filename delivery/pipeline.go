@@ -60,7 +60,7 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 		if !ok || dest.Kind != kind || !receives(dest) || d.dir.disabled(dest.ID) {
 			continue
 		}
-		for _, t := range d.plan(dest, p, now) {
+		for _, t := range d.plan(dest, dir.users[dest.UserID].loc, p, now) {
 			if err := d.deliver(ctx, sender, j, dir, dest.ID, t, now); err != nil {
 				return err
 			}
@@ -74,6 +74,9 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 func (d *Deliverer) deliver(ctx context.Context, sender Sender, j *journal, dir *snapshot, destID int64, t take, now time.Time) (err error) {
 	unmarked := &marks{d: d, j: j}
 	defer func() { err = errors.Join(err, unmarked.flush(ctx)) }()
+	if t.drop {
+		return d.drop(ctx, destID, t.n, now)
+	}
 	for left := t.n; left > 0; {
 		limit := left
 		if t.digest == NotDigest {
@@ -114,6 +117,23 @@ func (d *Deliverer) deliver(ctx context.Context, sender Sender, j *journal, dir 
 		}
 	}
 	return nil
+}
+
+// droppedWhileSnoozed is the reason the store keeps for notifications a
+// snooze dropped.
+const droppedWhileSnoozed = "dropped: matched while the destination was snoozed"
+
+// drop claims n due notifications of destID and marks them dead unsent.
+func (d *Deliverer) drop(ctx context.Context, destID int64, n int, now time.Time) error {
+	ns, err := d.o.Store.Claim(ctx, destID, now, d.lease(), n)
+	if err != nil || len(ns) == 0 {
+		return err
+	}
+	ids := make([]int64, len(ns))
+	for i, n := range ns {
+		ids[i] = n.ID
+	}
+	return d.o.Store.MarkDead(ctx, ids, droppedWhileSnoozed, now)
 }
 
 // release gives the notifications of batches back to the queue, due at

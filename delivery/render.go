@@ -2,9 +2,11 @@ package delivery
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"hark/bus"
@@ -32,6 +34,9 @@ func (d *Deliverer) render(ctx context.Context, dir *snapshot, destID int64, ns 
 	for i, n := range ns {
 		items[i] = d.item(dir, n, msgs[n.MsgKey])
 	}
+	if t.digest != NotDigest {
+		groupByObject(items)
+	}
 	dest := dir.dests[destID]
 	u := dir.users[dest.UserID]
 	base := Batch{User: u.name, Destination: dest, Location: u.loc, Verbose: dest.Verbose, Markup: dest.Markup,
@@ -57,6 +62,25 @@ func (d *Deliverer) render(ctx context.Context, dir *snapshot, destID int64, ns 
 	return out, nil
 }
 
+// groupByObject puts a digest's items about one app and object (one
+// update, one build: Item.Thread) next to each other, the groups in the
+// order their first item came and each group in its own order, so a
+// reader sees an update's story in one place, and a split digest keeps
+// it in one part as far as the part's size allows.
+func groupByObject(items []Item) {
+	type key struct{ app, thread string }
+	first := map[key]int{}
+	for i, it := range items {
+		k := key{it.App, it.Thread}
+		if _, ok := first[k]; !ok {
+			first[k] = i
+		}
+	}
+	slices.SortStableFunc(items, func(a, b Item) int {
+		return cmp.Compare(first[key{a.App, a.Thread}], first[key{b.App, b.Thread}])
+	})
+}
+
 // item is notification n of message m (the zero Message when the history
 // lost it, in which case the item still names the message and filter).
 func (d *Deliverer) item(dir *snapshot, n store.Notification, m store.Message) Item {
@@ -78,6 +102,7 @@ func (d *Deliverer) item(dir *snapshot, n store.Notification, m store.Message) I
 		App: desc.App, Title: desc.Title, Subtitle: desc.Subtitle, Body: desc.Body, Link: desc.Link, Icon: desc.Icon,
 		Agent: desc.Agent, Usernames: desc.Usernames, Packages: desc.Packages,
 		Time: m.Timestamp, Queued: n.Created, Why: n.Why, FilterID: n.FilterID, attempts: n.Attempts,
+		Thread: thread(&desc),
 	}
 	if n.ID != 0 {
 		it.HistoryLink = d.o.BaseURL + "/history#n-" + strconv.FormatInt(n.ID, 10)
@@ -91,4 +116,17 @@ func (d *Deliverer) item(dir *snapshot, n store.Notification, m store.Message) I
 		}
 	}
 	return it
+}
+
+// thread is the object desc is about, as Item.Thread names it: the link
+// is the object's own page (the update, the build), so every message
+// about it shares one; without a link, the app and its first object.
+func thread(desc *meta.Description) string {
+	switch {
+	case desc.Link != "":
+		return desc.Link
+	case len(desc.Objects) > 0:
+		return desc.App + ":" + desc.Objects[0]
+	}
+	return ""
 }

@@ -8,14 +8,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"hark/schedule"
 )
 
 // Preferences are the keys SetPreference accepts.
-var Preferences = []string{"batch_count", "batch_delta", "confirmed", "enabled", "markup", "verbose"}
+var Preferences = []string{"batch_count", "batch_delta", "confirmed", "digest_at", "enabled", "markup", "quiet_hours", "snooze", "snooze_then", "verbose"}
 
 // SetPreference sets one preference from its text form, as an admin types
 // it (batch_delta=90s) or a form posts it: booleans are true or false,
-// batch_count a whole number, batch_delta a duration. An error names the
+// batch_count a whole number, batch_delta a duration, digest_at a time of
+// day (08:00) or a day and time (mon 08:00), quiet_hours a span of the
+// day (22:00-07:00); both may be off. An error names the
 // key and the value.
 func (d *Destination) SetPreference(key, value string) error {
 	flag := map[string]*bool{"confirmed": &d.Confirmed, "enabled": &d.Enabled, "markup": &d.Markup, "verbose": &d.Verbose}
@@ -37,10 +41,90 @@ func (d *Destination) SetPreference(key, value string) error {
 			return fmt.Errorf("%s: %q is not a duration like 90s or 10m", key, value)
 		}
 		d.BatchDelta = t
+	case key == "digest_at":
+		if value == "" || value == "off" {
+			d.DigestAt = ""
+			break
+		}
+		at, err := schedule.Parse(value)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		d.DigestAt = at.String()
+	case key == "quiet_hours":
+		if value == "" || value == "off" {
+			d.QuietHours = ""
+			break
+		}
+		w, err := schedule.ParseWindow(value)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		d.QuietHours = w.String()
+	case key == "snooze":
+		until, err := snoozeUntil(value, time.Now())
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		d.SnoozeUntil = until
+	case key == "snooze_then":
+		if value != "digest" && value != "drop" {
+			return fmt.Errorf("%s: %q is not digest or drop", key, value)
+		}
+		d.SnoozeDrop = value == "drop"
 	default:
 		return fmt.Errorf("unknown key %q (known: %s)", key, strings.Join(slices.Sorted(slices.Values(Preferences)), ", "))
 	}
 	return nil
+}
+
+// SnoozeText is d's snooze as the snooze preference reads it: "" when
+// none (or over), on, or its end in RFC 3339, so that a form sent back
+// unchanged keeps it.
+func (d Destination) SnoozeText() string {
+	switch {
+	case d.SnoozeUntil.IsZero() || !d.SnoozeUntil.After(time.Now()):
+		return ""
+	case d.SnoozeUntil.Equal(Forever):
+		return "on"
+	}
+	return d.SnoozeUntil.Format(time.RFC3339)
+}
+
+// SnoozeThen is d's snooze_then preference: digest or drop.
+func (d Destination) SnoozeThen() string {
+	if d.SnoozeDrop {
+		return "drop"
+	}
+	return "digest"
+}
+
+// Forever is the end of a snooze "until I turn it back" (snooze=on).
+var Forever = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// snoozeUntil reads a snooze: a duration from now (2h), an RFC 3339 time
+// (2026-03-14T09:00:00+01:00), on (until turned off) or off.
+func snoozeUntil(value string, now time.Time) (time.Time, error) {
+	switch value {
+	case "", "off":
+		return time.Time{}, nil
+	case "on":
+		return Forever, nil
+	}
+	if d, err := time.ParseDuration(value); err == nil {
+		if d <= 0 || d > 10*365*24*time.Hour {
+			return time.Time{}, fmt.Errorf("%q is not a length of time ahead like 2h", value)
+		}
+		return now.Add(d), nil
+	}
+	t, err := time.Parse(time.RFC3339, value)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a length of time like 2h, a time like 2026-03-14T09:00:00+01:00, on or off", value)
+	}
+	if !t.After(now) {
+		return time.Time{}, fmt.Errorf("%s is in the past", value)
+	}
+	return t, nil
 }
 
 // NewMessage is the history record of a received message: key is its bus

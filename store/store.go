@@ -217,8 +217,20 @@ type Destination struct {
 	// BatchCount are queued or the oldest waited BatchDelta (0 = off).
 	BatchCount int
 	BatchDelta time.Duration
-	Verbose    bool // digests carry full messages, not one line each
-	Markup     bool // IRC colours
+	// DigestAt, when set, holds everything for one digest at a time of
+	// day in the user's time zone: "08:00" daily, "mon 08:00" weekly
+	// (package schedule reads it).
+	DigestAt string
+	// QuietHours, when set, is a span of the user's day ("22:00-07:00")
+	// when nothing is sent: what matches waits, and goes out as one
+	// digest when it ends.
+	QuietHours string
+	// SnoozeUntil, when set, holds everything until then; what waited
+	// then goes out as one digest, or is dropped when SnoozeDrop.
+	SnoozeUntil time.Time
+	SnoozeDrop  bool
+	Verbose     bool // digests carry full messages, not one line each
+	Markup      bool // IRC colours
 	// DisabledReason says why delivery turned this destination off (e.g.
 	// the address bounced); "" when it did not.
 	DisabledReason string

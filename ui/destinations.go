@@ -251,7 +251,7 @@ func (s *Server) confirmByCode(r *http.Request, d store.Destination, code string
 
 // userPreferences are the destination preferences a user sets;
 // "confirmed" is not one: only a confirmation code confirms.
-var userPreferences = []string{"enabled", "batch_count", "batch_delta", "verbose", "markup"}
+var userPreferences = []string{"enabled", "batch_count", "batch_delta", "digest_at", "quiet_hours", "snooze", "snooze_then", "verbose", "markup"}
 
 // setPreferences applies preferences to d. The page's form sends form=1
 // and its checkboxes only when ticked, so there a missing flag is false.
@@ -394,13 +394,17 @@ type destinationJSON struct {
 	Enabled        bool   `json:"enabled"`
 	BatchCount     int    `json:"batch_count"`
 	BatchDelta     string `json:"batch_delta"`
+	DigestAt       string `json:"digest_at"`
+	QuietHours     string `json:"quiet_hours"`
+	Snooze         string `json:"snooze"`
+	SnoozeThen     string `json:"snooze_then"`
 	Verbose        bool   `json:"verbose"`
 	Markup         bool   `json:"markup"`
 	DisabledReason string `json:"disabled_reason,omitempty"`
 }
 
 func toDestinationJSON(d store.Destination) destinationJSON {
-	return destinationJSON{d.ID, d.Kind, d.Address, d.Confirmed, d.Enabled, d.BatchCount, d.BatchDelta.String(), d.Verbose, d.Markup, d.DisabledReason}
+	return destinationJSON{d.ID, d.Kind, d.Address, d.Confirmed, d.Enabled, d.BatchCount, d.BatchDelta.String(), d.DigestAt, d.QuietHours, d.SnoozeText(), d.SnoozeThen(), d.Verbose, d.Markup, d.DisabledReason}
 }
 
 func destinationsJSON(ds []store.Destination) []destinationJSON {

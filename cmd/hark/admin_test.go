@@ -134,12 +134,12 @@ func TestDestinationSet(t *testing.T) {
 	adminMust(t, "", "user", "add", "alice")
 	adminMust(t, "", "user", "add", "bob", "--irc", "bob", "--confirmed")
 	adminMust(t, "", "destination", "set", "alice", "email:alice@example.org", "batch_count=5", "batch_delta=90s", "verbose=true")
-	adminMust(t, "", "destination", "set", "alice", "email:alice@example.org", "enabled=false", "markup=true")
+	adminMust(t, "", "destination", "set", "alice", "email:alice@example.org", "enabled=false", "markup=true", "digest_at=Tuesday 7:30")
 	d, err := e.open(t).DestinationByAddress(context.Background(), store.KindEmail, "alice@example.org")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.BatchCount != 5 || d.BatchDelta != 90*time.Second || !d.Verbose || d.Enabled || !d.Markup || d.Confirmed {
+	if d.BatchCount != 5 || d.BatchDelta != 90*time.Second || !d.Verbose || d.Enabled || !d.Markup || d.Confirmed || d.DigestAt != "tue 07:30" {
 		t.Errorf("destination %+v", d)
 	}
 	for _, tc := range []struct {
@@ -150,6 +150,7 @@ func TestDestinationSet(t *testing.T) {
 		{"unknown key", []string{"alice", "email:alice@example.org", "colour=red"}, `unknown key "colour"`},
 		{"bad boolean", []string{"alice", "email:alice@example.org", "verbose=yes"}, `verbose: "yes" is not true or false`},
 		{"bad duration", []string{"alice", "email:alice@example.org", "batch_delta=soon"}, `batch_delta: "soon" is not a duration`},
+		{"bad time of day", []string{"alice", "email:alice@example.org", "digest_at=25:00"}, `digest_at: "25:00" is not a time of day`},
 		{"bad count", []string{"alice", "email:alice@example.org", "batch_count=-1"}, `batch_count: "-1" is not a whole number`},
 		{"not key=value", []string{"alice", "email:alice@example.org", "verbose"}, `"verbose" is not key=value`},
 		{"no kind", []string{"alice", "alice@example.org"}, "is not KIND:ADDRESS"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -23,7 +24,14 @@ func runDestination(ctx context.Context, args []string, io stdio) int {
 
 Creates the destination (unconfirmed unless confirmed=true) or updates it.
 KIND is %s. Keys: %s.
-Booleans are true or false; batch_delta is a duration like 90s.
+Booleans are true or false; batch_delta is a duration like 90s;
+digest_at is a time of day in the user's time zone (08:00: one digest a
+day) or a day and time (mon 08:00: one a week), or off; quiet_hours is a
+span of the user's day (22:00-07:00) whose matches wait for one digest at
+its end, or off; snooze holds everything for a length of time (2h), until
+an RFC 3339 time, or until turned off (on; off ends it), and snooze_then
+says whether what matched meanwhile goes out as one digest (digest) or is
+dropped (drop).
 `, destkind.Choices(), strings.Join(store.Preferences, ", "))
 		fs.PrintDefaults()
 	}
@@ -71,8 +79,8 @@ Booleans are true or false; batch_delta is a duration like 90s.
 		if d, err = s.SaveDestination(ctx, d); err != nil {
 			return err
 		}
-		fmt.Fprintf(io.out, "%s %s:%s for %s: enabled=%t confirmed=%t batch_count=%d batch_delta=%s verbose=%t markup=%t\n",
-			verb, d.Kind, d.Address, u.Name, d.Enabled, d.Confirmed, d.BatchCount, d.BatchDelta, d.Verbose, d.Markup)
+		fmt.Fprintf(io.out, "%s %s:%s for %s: enabled=%t confirmed=%t batch_count=%d batch_delta=%s digest_at=%s quiet_hours=%s snooze=%s snooze_then=%s verbose=%t markup=%t\n",
+			verb, d.Kind, d.Address, u.Name, d.Enabled, d.Confirmed, d.BatchCount, d.BatchDelta, cmp.Or(d.DigestAt, "off"), cmp.Or(d.QuietHours, "off"), cmp.Or(d.SnoozeText(), "off"), d.SnoozeThen(), d.Verbose, d.Markup)
 		return nil
 	})
 }

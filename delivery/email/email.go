@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	htmltemplate "html/template"
 	"io"
 	"io/fs"
 	"mime"
@@ -66,6 +67,7 @@ type Options struct {
 type Mailer struct {
 	o    Options
 	tmpl *template.Template
+	html *htmltemplate.Template // the text/html alternatives
 
 	mu     sync.Mutex
 	client *mail.Client // go-mail's settings, made on the first dial
@@ -103,7 +105,11 @@ func New(o Options) (*Mailer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new mailer: %w", err)
 	}
-	return &Mailer{o: o, tmpl: t}, nil
+	h, err := parseHTMLTemplates(templates.Mail)
+	if err != nil {
+		return nil, fmt.Errorf("new mailer: %w", err)
+	}
+	return &Mailer{o: o, tmpl: t, html: h}, nil
 }
 
 func tlsPolicy(s string) (mail.TLSPolicy, error) {
@@ -353,14 +359,31 @@ func (m *Mailer) Message(b *delivery.Batch) (*mail.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
+	html, err := m.RenderHTML(name, b)
+	if err != nil {
+		return nil, err
+	}
 	msg, err := m.newMsg(b.Destination.Address, subject, body)
 	if err != nil {
 		return nil, err
 	}
+	msg.AddAlternativeString(mail.TypeTextHTML, html)
 	if id := messageID(b, m.o.From); id != "" {
 		msg.SetMessageIDWithValue(id)
 	}
+	if b.Digest == delivery.NotDigest && !b.Items[0].Time.IsZero() {
+		// The event's own time, as FMN does: a late or retried mail
+		// sorts where the event happened.
+		msg.SetDateWithValue(b.Items[0].Time)
+	}
 	msg.SetGenHeaderPreformatted(mail.Header(headerTopic), Headers(b))
+	if id := listID(b, m.o.From); id != "" {
+		msg.SetGenHeaderPreformatted(mail.Header("List-Id"), id)
+	}
+	if root := threadRoot(b, m.o.From); root != "" {
+		msg.SetGenHeaderPreformatted(mail.HeaderInReplyTo, root)
+		msg.SetGenHeaderPreformatted(mail.HeaderReferences, root)
+	}
 	if u := unsubscribe(b); u != "" {
 		msg.SetGenHeader(mail.HeaderListUnsubscribe, "<"+u+">")
 		msg.SetGenHeader(mail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
@@ -396,15 +419,12 @@ func messageID(b *delivery.Batch, from string) string {
 	if len(b.Items) == 0 || b.Items[0].NotificationID == 0 {
 		return ""
 	}
-	domain := "hark.invalid"
-	if _, d, ok := strings.Cut(from, "@"); ok {
-		domain = strings.Trim(d, "<> ")
-	}
+	dom := domain(from)
 	first, last := b.Items[0].NotificationID, b.Items[len(b.Items)-1].NotificationID
 	if len(b.Items) == 1 {
-		return fmt.Sprintf("hark.%d.%d@%s", b.Destination.ID, first, domain)
+		return fmt.Sprintf("hark.%d.%d@%s", b.Destination.ID, first, dom)
 	}
-	return fmt.Sprintf("hark.%d.%d-%d.%d@%s", b.Destination.ID, first, last, len(b.Items), domain)
+	return fmt.Sprintf("hark.%d.%d-%d.%d@%s", b.Destination.ID, first, last, len(b.Items), dom)
 }
 
 // unsubscribe is the one-click URL of b's filter, or "" when its items
@@ -423,7 +443,7 @@ func unsubscribe(b *delivery.Batch) string {
 
 const headerTopic = "X-Fedmsg-Topic"
 
-// Headers is the X-Fedmsg-* block of b, one header line per distinct
+// Headers is the X-Fedmsg-* and X-Hark-* block of b, one header line per distinct
 // value, ready to follow "X-Fedmsg-Topic: ". go-mail joins a header's
 // values with commas on one line, and keeps headers in a map, so the
 // block is handed over as one preformatted header; every value is
@@ -441,6 +461,8 @@ func Headers(b *delivery.Batch) string {
 	add("X-Fedmsg-Username", b.Usernames())
 	add("X-Fedmsg-Package", b.Packages())
 	add("X-Fedmsg-Msg-Id", b.MsgIDs())
+	add(headerFilter, filterNames(b))
+	add(headerReason, reasons(b))
 	return strings.TrimPrefix(strings.Join(lines, "\r\n"), headerTopic+": ")
 }
 
@@ -465,6 +487,27 @@ func (m *Mailer) Render(name string, data any) (subject, body string, err error)
 		return "", "", fmt.Errorf("render %s: %w", name, err)
 	}
 	return strings.Join(strings.Fields(s.String()), " "), t.String(), nil
+}
+
+// RenderHTML executes the text/html alternative of template name
+// ("single" or "digest") on data. html/template escapes every value the
+// bus sent, and the templates load nothing remote (no images, styles or
+// scripts): links only.
+func (m *Mailer) RenderHTML(name string, data any) (string, error) {
+	var h bytes.Buffer
+	if err := m.html.ExecuteTemplate(&h, name+".html", data); err != nil {
+		return "", fmt.Errorf("render %s html: %w", name, err)
+	}
+	return h.String(), nil
+}
+
+// parseHTMLTemplates parses mail/*.html with the functions they use.
+func parseHTMLTemplates(fsys fs.FS) (*htmltemplate.Template, error) {
+	t, err := htmltemplate.New("mail").Funcs(htmltemplate.FuncMap(funcs)).ParseFS(fsys, "mail/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse mail html templates: %w", err)
+	}
+	return t, nil
 }
 
 // parseTemplates parses mail/*.txt with the functions they use.

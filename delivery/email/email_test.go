@@ -1,13 +1,18 @@
 package email
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
+	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/html"
 
 	"hark/delivery"
 	"hark/internal/testpeer"
@@ -30,6 +35,8 @@ func item(n int) delivery.Item {
 		Unsubscribe: "https://hark.example.org/unsubscribe/TOKEN",
 		HistoryLink: "https://hark.example.org/history#n-" + string(rune('0'+n)),
 		NotLikeThis: "https://hark.example.org/notifications/" + string(rune('0'+n)) + "/exclude",
+		Why:         json.RawMessage(`[{"kind":"owned-by","args":{"users":["ralph"]},"value":true,"pass":true},{"kind":"agent","args":{"names":["ralph"]},"negate":true,"value":false,"pass":true}]`),
+		Thread:      "https://bodhi.fedoraproject.org/updates/fedmsg-0.5.2-1.fc17",
 	}
 }
 
@@ -82,9 +89,31 @@ func TestRenderMatchesGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := "Subject: " + subject + "\r\nX-Fedmsg-Topic: " + Headers(tc.b) + "\r\n" +
-				"List-Unsubscribe: " + strings.Join(msg.GetGenHeader("List-Unsubscribe"), ",") + "\r\n\r\n" + body
+			got := "Subject: " + subject + "\r\nX-Fedmsg-Topic: " + Headers(tc.b) + "\r\n"
+			var raw bytes.Buffer
+			if _, err := msg.WriteTo(&raw); err != nil {
+				t.Fatal(err)
+			}
+			parsed, err := netmail.ReadMessage(&raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sorting := []string{"List-Id", "In-Reply-To", "References", "List-Unsubscribe"}
+			if tc.b.Digest == delivery.NotDigest {
+				sorting = append([]string{"Date"}, sorting...) // a digest's is when it is sent
+			}
+			for _, h := range sorting {
+				if v := parsed.Header.Get(h); v != "" {
+					got += h + ": " + v + "\r\n"
+				}
+			}
+			got += "\r\n" + body
 			golden(t, tc.name+".golden", strings.ReplaceAll(got, "\r\n", "\n"))
+			html, err := m.RenderHTML(map[bool]string{true: "single", false: "digest"}[tc.b.Digest == delivery.NotDigest], tc.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tc.name+".html.golden", html)
 		})
 	}
 }
@@ -262,4 +291,100 @@ func TestSendRedialsAfterTheServerDroppedAnIdleConnection(t *testing.T) {
 		t.Fatalf("send after the server restarted: %v", err)
 	}
 	srv.Wait(2, 5*time.Second)
+}
+
+func TestHTMLEscapesHostileTextAndLoadsNothingRemote(t *testing.T) {
+	m := mustMailer(t, Options{Host: "localhost", TLS: TLSNone, From: "hark@example.org"})
+	hostile := `<script>alert(1)</script><img src="https://evil.example/x.png">`
+	for _, tc := range []struct {
+		name string
+		b    *delivery.Batch
+	}{
+		{"single", batch(delivery.NotDigest, false, 1)},
+		{"digest", batch(delivery.DigestBatched, true, 2)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := range tc.b.Items {
+				it := &tc.b.Items[i]
+				it.Subtitle, it.Body, it.FilterName = hostile, hostile+"\nmore", hostile
+				it.Link = "javascript:alert(1)"
+			}
+			html, err := m.RenderHTML(tc.name, tc.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSafeHTML(t, html)
+			if !strings.Contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+				t.Errorf("the hostile subject is not shown escaped:\n%s", html)
+			}
+		})
+	}
+}
+
+func TestThreadRootIsStablePerObjectAndDestination(t *testing.T) {
+	one, again := batch(delivery.NotDigest, false, 1), batch(delivery.NotDigest, false, 1)
+	again.Items[0].NotificationID, again.Items[0].Topic = 9, "org.fedoraproject.prod.bodhi.update.request.testing"
+	other := batch(delivery.NotDigest, false, 1)
+	other.Items[0].Thread = "https://bodhi.fedoraproject.org/updates/FEDORA-2026-1"
+	elsewhere := batch(delivery.NotDigest, false, 1)
+	elsewhere.Destination.ID = 4
+	mixed := batch(delivery.DigestBatched, false, 2)
+	mixed.Items[1].Thread = "https://koji.fedoraproject.org/koji/buildinfo?buildID=1"
+	root := threadRoot(one, "hark@example.org")
+	if root == "" || threadRoot(again, "hark@example.org") != root {
+		t.Errorf("two notifications about one update have roots %q and %q, want one", root, threadRoot(again, "hark@example.org"))
+	}
+	if r := threadRoot(other, "hark@example.org"); r == root || r == "" {
+		t.Errorf("another update's root is %q, want its own", r)
+	}
+	if r := threadRoot(elsewhere, "hark@example.org"); r == root {
+		t.Errorf("another destination shares the root %q", r)
+	}
+	if r := threadRoot(mixed, "hark@example.org"); r != "" {
+		t.Errorf("a digest about two objects threads under %q, want none", r)
+	}
+}
+
+func TestListIDQuotesTheFilterName(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"my packages", `"my packages" <filter-7.example.org>`},
+		{`say "hi"` + "\r\nBcc: x@example.org", `"say \"hi\"  Bcc: x@example.org" <filter-7.example.org>`},
+		{"balíčky", `=?utf-8?q?bal=C3=AD=C4=8Dky?= <filter-7.example.org>`},
+	} {
+		b := batch(delivery.NotDigest, false, 1)
+		b.Items[0].FilterName = tc.name
+		if got := listID(b, "hark@example.org"); got != tc.want {
+			t.Errorf("List-Id for %q = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// checkSafeHTML parses h as a browser would and fails unless every
+// element is one the templates write and no attribute can load anything
+// or run script: links go to http(s) pages only.
+func checkSafeHTML(t *testing.T, h string) {
+	t.Helper()
+	allowed := map[string]bool{"html": true, "head": true, "meta": true, "title": true, "body": true, "p": true,
+		"strong": true, "em": true, "pre": true, "a": true, "table": true, "tbody": true, "tr": true, "th": true,
+		"td": true, "hr": true, "ol": true, "li": true, "br": true}
+	doc, err := html.Parse(strings.NewReader(h))
+	if err != nil {
+		t.Fatalf("parse the HTML part: %v", err)
+	}
+	for n := range doc.Descendants() {
+		if n.Type != html.ElementNode {
+			continue
+		}
+		if !allowed[n.Data] {
+			t.Errorf("the HTML part has a <%s> element:\n%s", n.Data, h)
+		}
+		for _, a := range n.Attr {
+			switch {
+			case a.Key == "href" && (strings.HasPrefix(a.Val, "https://") || strings.HasPrefix(a.Val, "http://") || a.Val == "#ZgotmplZ"):
+			case a.Key == "align" || a.Key == "charset":
+			default:
+				t.Errorf("the HTML part has <%s %s=%q>:\n%s", n.Data, a.Key, a.Val, h)
+			}
+		}
+	}
 }

@@ -75,7 +75,8 @@ func (b *Bot) answer(ctx context.Context, s *session, nick, text string) ([]stri
 		return b.render.Text("help", nil, nil, b.Width(nick))
 	}
 	known := []string{"stop", "start", "list filters", "confirm"}
-	if !slices.Contains(known, cmd) && !(len(words) == 2 && strings.EqualFold(words[0], "confirm")) {
+	twoWords := len(words) == 2 && (strings.EqualFold(words[0], "confirm") || strings.EqualFold(words[0], "snooze"))
+	if !slices.Contains(known, cmd) && !twoWords {
 		return []string{fmt.Sprintf("Unknown command %q. Send help for the list.", text)}, nil
 	}
 	if b.opts.Store == nil {
@@ -102,6 +103,8 @@ func (b *Bot) answer(ctx context.Context, s *session, nick, text string) ([]stri
 		return b.setEnabled(ctx, d, cmd == "start")
 	case cmd == "list filters":
 		return b.listFilters(ctx, d)
+	case strings.EqualFold(words[0], "snooze"):
+		return b.snooze(ctx, d, strings.ToLower(words[1]))
 	case len(words) == 2:
 		// Codes are lower case (delivery.NewCode); people may type them
 		// otherwise.
@@ -122,6 +125,29 @@ func (b *Bot) setEnabled(ctx context.Context, d store.Destination, enabled bool)
 		return []string{"Started, but this nick is not confirmed yet: send confirm CODE with the code the bot sent you."}, nil
 	}
 	return []string{"Started: hark sends notifications to this nick again."}, nil
+}
+
+// snooze mutes the nick for a while (2h), until turned off (on), or ends
+// the snooze (off); what matches meanwhile comes as the destination's
+// snooze_then says.
+func (b *Bot) snooze(ctx context.Context, d store.Destination, arg string) ([]string, error) {
+	if err := d.SetPreference("snooze", arg); err != nil {
+		return []string{fmt.Sprintf("%v. Send snooze 2h, snooze on or snooze off.", err)}, nil
+	}
+	if _, err := b.opts.Store.SaveDestination(ctx, d); err != nil {
+		return nil, err
+	}
+	then := "then comes as one digest"
+	if d.SnoozeDrop {
+		then = "is dropped"
+	}
+	switch {
+	case d.SnoozeUntil.IsZero():
+		return []string{"Snooze off: notifications come as usual."}, nil
+	case d.SnoozeUntil.Equal(store.Forever):
+		return []string{"Snoozed until you send snooze off; what matches meanwhile " + then + "."}, nil
+	}
+	return []string{fmt.Sprintf("Snoozed until %s UTC; what matches meanwhile %s.", d.SnoozeUntil.UTC().Format("2006-01-02 15:04"), then)}, nil
 }
 
 func (b *Bot) listFilters(ctx context.Context, d store.Destination) ([]string, error) {

@@ -126,6 +126,19 @@ func TestCommandStopAndStart(t *testing.T) {
 	}
 }
 
+func TestCommandSnooze(t *testing.T) {
+	f := newCommandFixture(t)
+	f.ask(t, "snooze 2h", "Snoozed until")
+	if until := f.destination(t).SnoozeUntil; until.Before(time.Now().Add(time.Hour)) || until.After(time.Now().Add(3*time.Hour)) {
+		t.Errorf("snooze 2h set the end to %v", until)
+	}
+	f.ask(t, "snooze soon", `snooze: "soon" is not a length of time`)
+	f.ask(t, "snooze off", "Snooze off")
+	if until := f.destination(t).SnoozeUntil; !until.IsZero() {
+		t.Errorf("snooze off left the end at %v", until)
+	}
+}
+
 func TestCommandListFilters(t *testing.T) {
 	f := newCommandFixture(t)
 	got := f.ask(t, "list filters", "koji once")

@@ -50,13 +50,23 @@ func saveDestination(ctx context.Context, tx *sql.Tx, d *store.Destination) erro
 	args := []any{d.UserID, d.Kind, d.Address, d.Confirmed, d.ConfirmCode, ms(d.ConfirmExpires),
 		d.Enabled, d.BatchCount, d.BatchDelta.Milliseconds(), d.Verbose, d.Markup, d.DisabledReason}
 	if d.ID != 0 {
-		return changed(tx.ExecContext(ctx, updateDestination, append(args, d.ID)...))(store.ErrNotFound)
+		if err := changed(tx.ExecContext(ctx, updateDestination, append(args, d.ID)...))(store.ErrNotFound); err != nil {
+			return err
+		}
+	} else {
+		res, err := tx.ExecContext(ctx, insertDestination, append(args, ms(d.Created))...)
+		if err != nil {
+			return err
+		}
+		if d.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
 	}
-	res, err := tx.ExecContext(ctx, insertDestination, append(args, ms(d.Created))...)
-	if err != nil {
+	if d.DigestAt == "" && d.QuietHours == "" && d.SnoozeUntil.IsZero() {
+		_, err := tx.ExecContext(ctx, deleteSchedule, d.ID)
 		return err
 	}
-	d.ID, err = res.LastInsertId()
+	_, err = tx.ExecContext(ctx, putSchedule, d.ID, d.DigestAt, d.QuietHours, ms(d.SnoozeUntil), d.SnoozeDrop)
 	return err
 }
 
@@ -163,9 +173,10 @@ func (s *SQLite) ConfirmDestination(ctx context.Context, id int64, code string, 
 
 func scanDestination(row scanner) (store.Destination, error) {
 	var d store.Destination
-	var expires, delta, created int64
+	var expires, delta, created, snooze int64
 	err := row.Scan(&d.ID, &d.UserID, &d.Kind, &d.Address, &d.Confirmed, &d.ConfirmCode, &expires,
-		&d.Enabled, &d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &created)
+		&d.Enabled, &d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &created, &d.DigestAt, &d.QuietHours, &snooze, &d.SnoozeDrop)
+	d.SnoozeUntil = fromMS(snooze)
 	d.ConfirmExpires, d.BatchDelta, d.Created = fromMS(expires), time.Duration(delta)*time.Millisecond, fromMS(created)
 	return d, err
 }

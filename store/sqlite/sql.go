@@ -16,6 +16,7 @@ var migrations = []string{
 	6: schemaV6,
 	7: schemaV7,
 	8: schemaV8,
+	9: schemaV9,
 }
 
 const createSchemaVersion = `
@@ -188,6 +189,17 @@ ON CONFLICT (name) DO NOTHING`
 const (
 	destinationColumns = `id, user_id, kind, address, confirmed, confirm_code, confirm_expires,
 	enabled, batch_count, batch_delta_ms, verbose, markup, disabled_reason, created`
+	// destinationSelect is what a Destination is read from: its columns
+	// and its digest time (see schemaV9).
+	destinationSelect = destinationColumns + `,
+	COALESCE((SELECT digest_at FROM destination_schedules s WHERE s.destination_id = destinations.id), ''),
+	COALESCE((SELECT quiet_hours FROM destination_schedules s WHERE s.destination_id = destinations.id), ''),
+	COALESCE((SELECT snooze_until FROM destination_schedules s WHERE s.destination_id = destinations.id), 0),
+	COALESCE((SELECT snooze_drop FROM destination_schedules s WHERE s.destination_id = destinations.id), 0)`
+	putSchedule = `INSERT INTO destination_schedules (destination_id, digest_at, quiet_hours, snooze_until, snooze_drop) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (destination_id) DO UPDATE SET digest_at = excluded.digest_at, quiet_hours = excluded.quiet_hours,
+	snooze_until = excluded.snooze_until, snooze_drop = excluded.snooze_drop`
+	deleteSchedule    = `DELETE FROM destination_schedules WHERE destination_id = ?`
 	insertDestination = `
 INSERT INTO destinations (user_id, kind, address, confirmed, confirm_code, confirm_expires,
 	enabled, batch_count, batch_delta_ms, verbose, markup, disabled_reason, created)
@@ -197,9 +209,9 @@ UPDATE destinations SET user_id = ?, kind = ?, address = ?, confirmed = ?, confi
 	confirm_expires = ?, enabled = ?, batch_count = ?, batch_delta_ms = ?, verbose = ?,
 	markup = ?, disabled_reason = ?
 WHERE id = ?`
-	selectDestinationByID    = `SELECT ` + destinationColumns + ` FROM destinations WHERE id = ?`
-	selectDestinationsOfUser = `SELECT ` + destinationColumns + ` FROM destinations WHERE user_id = ? ORDER BY kind, address`
-	selectAllDestinations    = `SELECT ` + destinationColumns + ` FROM destinations ORDER BY user_id, kind, address`
+	selectDestinationByID    = `SELECT ` + destinationSelect + ` FROM destinations WHERE id = ?`
+	selectDestinationsOfUser = `SELECT ` + destinationSelect + ` FROM destinations WHERE user_id = ? ORDER BY kind, address`
+	selectAllDestinations    = `SELECT ` + destinationSelect + ` FROM destinations ORDER BY user_id, kind, address`
 	confirmDestination       = `
 UPDATE destinations SET confirmed = 1, confirm_code = ''
 WHERE id = ? AND confirm_code != '' AND confirm_code = ? AND confirm_expires >= ?`
@@ -356,7 +368,7 @@ WHERE s.hash = ? AND s.expires > ?`
 	updateUserTZ      = `UPDATE users SET timezone = ? WHERE name = ?`
 	deleteUserByName  = `DELETE FROM users WHERE name = ?`
 	deleteDestination = `DELETE FROM destinations WHERE id = ?`
-	selectDestination = `SELECT ` + destinationColumns + ` FROM destinations WHERE id = ?`
+	selectDestination = `SELECT ` + destinationSelect + ` FROM destinations WHERE id = ?`
 
 	selectFilterByID    = `SELECT ` + filterColumns + ` FROM filters f WHERE f.id = ?`
 	markFirstLogin      = `UPDATE users SET first_login = ? WHERE id = ? AND first_login = 0`
@@ -668,7 +680,7 @@ const (
 	pruneUnconfirmed = `DELETE FROM destinations WHERE confirmed = 0 AND created < ?`
 	// selectDestinationsByAddress lists the claims on an address,
 	// the confirmed one first, then the newest.
-	selectDestinationsByAddress = `SELECT ` + destinationColumns + ` FROM destinations
+	selectDestinationsByAddress = `SELECT ` + destinationSelect + ` FROM destinations
 WHERE kind = ? AND address = ? ORDER BY confirmed DESC, created DESC, id DESC`
 )
 
@@ -720,3 +732,20 @@ ORDER BY ts DESC, id DESC LIMIT ?4`
 
 // Making an existing user an admin, or not (store/admin.go).
 const updateUserAdmin = `UPDATE users SET admin = ? WHERE name = ?`
+
+// schemaV9 gives a destination a time of day its digest goes out at, in
+// its user's time zone ("08:00", "mon 08:00"), and quiet hours
+// ("22:00-07:00"; see package schedule), and a snooze: held until
+// snooze_until (unix ms), then sent as one digest or, with snooze_drop,
+// dropped. It is a table of its own rather than a column of destinations,
+// so that the migrations that rebuild destinations copy their columns
+// unchanged.
+var schemaV9 = `
+CREATE TABLE destination_schedules (
+	destination_id INTEGER PRIMARY KEY REFERENCES destinations (id) ON DELETE CASCADE,
+	digest_at      TEXT    NOT NULL DEFAULT '',
+	quiet_hours    TEXT    NOT NULL DEFAULT '',
+	snooze_until   INTEGER NOT NULL DEFAULT 0,
+	snooze_drop    INTEGER NOT NULL DEFAULT 0
+);
+`
