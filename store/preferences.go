@@ -95,7 +95,7 @@ func NewMessage(key, topic string, timestamp float64, envelope []byte, descripti
 	}
 	m := Message{Key: key, Topic: topic, Timestamp: ts, Envelope: envelope, Description: desc}
 	if f, ok := description.(filer); ok {
-		var src termSource
+		var src Filed
 		src.App, src.Agent, src.Usernames, src.Packages = f.FiledUnder()
 		m.filed = &src
 	}

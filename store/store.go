@@ -1,8 +1,9 @@
 // Package store keeps hark's state: users, their destinations and filters,
 // the recent message history that previews search, the durable
 // notification queue and the delivery log. Store is the interface the rest
-// of hark uses; SQLite implements it today and a PostgreSQL backend can
-// later. The records are plain data: store knows nothing of how rules are
+// of hark uses; store/sqlite implements it today, store/storetest is the
+// suite any backend must pass, and a PostgreSQL backend can come later.
+// This package holds no SQL. The records are plain data: store knows nothing of how rules are
 // compiled or how notifications are sent.
 package store
 
@@ -23,7 +24,8 @@ var (
 	ErrBadCode = errors.New("wrong or expired confirmation code")
 )
 
-// Store is all of hark's persistent state. Every method is safe for
+// Store is all of hark's persistent state: the contract every backend
+// keeps (store/sqlite is one) and store/storetest checks. Every method is safe for
 // concurrent use, also across processes sharing one database (the service
 // and the admin commands).
 type Store interface {
@@ -32,6 +34,8 @@ type Store interface {
 	Filters
 	History
 	Queue
+	Delivery
+	Web
 	// SettingsVersion changes whenever a user, destination or filter does
 	// (also when a one-shot filter is used up), so a running service can
 	// poll it cheaply and reload only when it moved.
@@ -69,6 +73,9 @@ type Destinations interface {
 	// and drops the other users' claims on its address; ErrTaken if
 	// another user confirmed the address first.
 	ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error
+	// DestinationsByAddress is every claim on an address, the confirmed
+	// one first, then the newest.
+	DestinationsByAddress(ctx context.Context, kind, address string) ([]Destination, error)
 }
 
 // Filters are users' filters with their rules.
@@ -141,6 +148,10 @@ type Queue interface {
 	MarkSent(ctx context.Context, ids []int64, now time.Time) error
 	MarkFailed(ctx context.Context, ids []int64, reason string, retryAt, now time.Time) error
 	MarkDead(ctx context.Context, ids []int64, reason string, now time.Time) error
+	// MarkSentNoted is MarkSent with a detail for the delivery log: why
+	// they are marked sent (delivery's sent journal, replayed after a
+	// crash).
+	MarkSentNoted(ctx context.Context, ids []int64, detail string, now time.Time) error
 	// RequeueDead queues dead notifications again (all of them when ids is
 	// empty) and says how many.
 	RequeueDead(ctx context.Context, ids []int64, now time.Time) (int64, error)
@@ -234,7 +245,26 @@ type Message struct {
 	Envelope    json.RawMessage // as bus.CompactUTF8 writes it: what the regex rule and previews search
 	Description json.RawMessage // meta.Description as JSON
 
-	filed *termSource // what Description files it under, when NewMessage was told
+	filed *Filed // what Description files it under, when NewMessage was told
+}
+
+// Filed is the part of a stored description (meta.Description as JSON)
+// that messages are filed under.
+type Filed struct {
+	App       string   `json:"app"`
+	Agent     string   `json:"agent"`
+	Usernames []string `json:"usernames"`
+	Packages  []string `json:"packages"`
+}
+
+// FiledUnder is what m's description files it under, when NewMessage
+// was told by the description itself; ok is false when a store must
+// decode Description to know.
+func (m Message) FiledUnder() (f Filed, ok bool) {
+	if m.filed == nil {
+		return Filed{}, false
+	}
+	return *m.filed, true
 }
 
 // Cursor is a position in the history, newest first.

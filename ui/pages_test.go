@@ -15,6 +15,7 @@ import (
 	"hark/delivery/email"
 	"hark/internal/testpeer"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // withMail makes the server confirm, test and unsubscribe through a real
@@ -27,7 +28,7 @@ func withMail(t *testing.T, smtp **testpeer.SMTP) func(*Options) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { mailer.Close() })
-		d, err := delivery.New(delivery.Options{Store: o.Store.(*store.SQLite), Senders: delivery.Senders{store.KindEmail: mailer},
+		d, err := delivery.New(delivery.Options{Store: o.Store.(*sqlite.SQLite), Senders: delivery.Senders{store.KindEmail: mailer},
 			BaseURL: o.BaseURL, Key: []byte("0123456789abcdef0123456789abcdef")})
 		if err != nil {
 			t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 // links in mails already sent keep working after a restart, and so does
 // its sent journal (store.path with "-sent.email", "-sent.irc"), which
 // must survive whatever the database survives.
-func newDeliverer(cfg *config.Config, st *store.SQLite, log *slog.Logger) (*delivery.Deliverer, *email.Mailer, error) {
+func newDeliverer(cfg *config.Config, st store.Store, log *slog.Logger) (*delivery.Deliverer, *email.Mailer, error) {
 	key, err := delivery.LoadKey(filepath.Join(filepath.Dir(cfg.Store.Path), "unsubscribe.key"))
 	if err != nil {
 		return nil, nil, err

@@ -55,7 +55,7 @@ const webStopGrace = 5 * time.Second
 // drains: the sources stop, what they handed over is committed, the web
 // server finishes its requests, and the store is closed.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	st, err := store.Open(ctx, cfg.Store.Path)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

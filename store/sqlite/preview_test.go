@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -8,10 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hark/store"
 )
 
 // termMessages stores four messages, one a minute, described as given.
-func termMessages(t *testing.T, s *SQLite) []Message {
+func termMessages(t *testing.T, s *SQLite) []store.Message {
 	t.Helper()
 	descs := []struct{ topic, desc string }{
 		{"org.fedoraproject.prod.bodhi.update.comment", `{"app":"bodhi","packages":["kernel","glibc"],"usernames":["alice"],"agent":"alice"}`},
@@ -19,9 +21,9 @@ func termMessages(t *testing.T, s *SQLite) []Message {
 		{"org.fedoraproject.prod.pagure.pull-request.new", `{"app":"pagure","packages":null,"usernames":["alice","carol"],"agent":""}`},
 		{"org.fedoraproject.prod.wiki.article.edit", `not json`},
 	}
-	var msgs []Message
+	var msgs []store.Message
 	for i, d := range descs {
-		msgs = append(msgs, Message{Key: fmt.Sprintf("m%d", i), Topic: d.topic, Timestamp: time.Unix(1700000000+int64(60*i), 0),
+		msgs = append(msgs, store.Message{Key: fmt.Sprintf("m%d", i), Topic: d.topic, Timestamp: time.Unix(1700000000+int64(60*i), 0),
 			Envelope: json.RawMessage(`{"topic":"` + d.topic + `"}`), Description: json.RawMessage(d.desc)})
 	}
 	if _, err := s.AddMessages(context.Background(), msgs); err != nil {
@@ -30,86 +32,12 @@ func termMessages(t *testing.T, s *SQLite) []Message {
 	return msgs
 }
 
-func keys(msgs []Message) []string {
+func keys(msgs []store.Message) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.Key
 	}
 	return out
-}
-
-func TestScanHistoryByTermsFindsMessagesNewestFirst(t *testing.T) {
-	s := openTest(t)
-	termMessages(t, s)
-	for _, tc := range []struct {
-		name  string
-		terms []Term
-		want  []string
-	}{
-		{"package in two messages", []Term{{Field: TermPackage, Value: "kernel"}}, []string{"m1", "m0"}},
-		{"second package of a message", []Term{{Field: TermPackage, Value: "glibc"}}, []string{"m0"}},
-		{"user", []Term{{Field: TermUser, Value: "alice"}}, []string{"m2", "m0"}},
-		{"agent", []Term{{Field: TermAgent, Value: "bob"}}, []string{"m1"}},
-		{"empty agent is not filed", []Term{{Field: TermAgent, Value: ""}}, nil},
-		{"app", []Term{{Field: TermApp, Value: "pagure"}}, []string{"m2"}},
-		{"exact topic", []Term{{Field: TermTopic, Value: "org.fedoraproject.prod.wiki.article.edit"}}, []string{"m3"}},
-		{"topic prefix", []Term{{Field: TermTopic, Value: "org.fedoraproject.prod.b", Prefix: true}}, []string{"m1", "m0"}},
-		{"alternatives once each", []Term{{Field: TermUser, Value: "alice"}, {Field: TermPackage, Value: "kernel"}}, []string{"m2", "m1", "m0"}},
-		{"no terms", []Term{}, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.ScanHistory(context.Background(), Scan{Terms: tc.terms, Limit: 10})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(keys(got.Kept), tc.want) {
-				t.Errorf("got %v, want %v", keys(got.Kept), tc.want)
-			}
-		})
-	}
-}
-
-func TestScanHistoryPagesByCursor(t *testing.T) {
-	s := openTest(t)
-	termMessages(t, s)
-	ctx := context.Background()
-	for _, tc := range []struct {
-		name  string
-		terms []Term
-	}{
-		{"every message", nil},
-		{"by terms", []Term{{Field: TermTopic, Value: "org.", Prefix: true}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			for cur := (Cursor{}); ; {
-				page, err := s.ScanHistory(ctx, Scan{Terms: tc.terms, Before: cur, Limit: 3})
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, keys(page.Kept)...)
-				if page.Read < 3 {
-					break
-				}
-				cur = page.Last
-			}
-			if want := []string{"m3", "m2", "m1", "m0"}; !slices.Equal(got, want) {
-				t.Errorf("got %v, want %v", got, want)
-			}
-		})
-	}
-}
-
-func TestScanHistoryKeepsWhatKeepAccepts(t *testing.T) {
-	s := openTest(t)
-	termMessages(t, s)
-	got, err := s.ScanHistory(context.Background(), Scan{Limit: 10, Keep: func(env []byte) bool { return strings.Contains(string(env), "pagure") }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(keys(got.Kept), []string{"m2"}) || got.Read != 4 || got.Last.ID != 1 {
-		t.Errorf("kept %v of %d read, last %+v; want m2 of 4, last the oldest", keys(got.Kept), got.Read, got.Last)
-	}
 }
 
 func TestPrunedMessagesLeaveNoTerms(t *testing.T) {
@@ -125,18 +53,6 @@ func TestPrunedMessagesLeaveNoTerms(t *testing.T) {
 	}
 	if n != 0 {
 		t.Errorf("%d terms left after pruning every message", n)
-	}
-}
-
-func TestTermValuesAreDistinctAndSorted(t *testing.T) {
-	s := openTest(t)
-	termMessages(t, s)
-	got, err := s.TermValues(context.Background(), TermPackage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"glibc", "kernel"}; !slices.Equal(got, want) {
-		t.Errorf("got %v, want %v", got, want)
 	}
 }
 
@@ -188,7 +104,7 @@ func TestMigrationFilesMessagesStoredBefore(t *testing.T) {
 	// Stored just before the terms came (version 3).
 	s := openAfter(t, 2,
 		`INSERT INTO messages (msg_key, topic, ts, received, envelope, description) VALUES ('old', 't', 1, 1, '{}', '{"packages":["kernel"]}')`)
-	got, err := s.ScanHistory(context.Background(), Scan{Terms: []Term{{Field: TermPackage, Value: "kernel"}}, Limit: 10})
+	got, err := s.ScanHistory(context.Background(), store.Scan{Terms: []store.Term{{Field: store.TermPackage, Value: "kernel"}}, Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -7,14 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"hark/store"
 )
 
 // SaveDestination implements Destinations. Several users may claim one
 // address, each with their own unconfirmed destination; a user has an
 // address once (ErrExists), and a confirmed address belongs to one user
 // (ErrTaken). Saving d confirmed drops the others' claims on its address.
-func (s *SQLite) SaveDestination(ctx context.Context, d Destination) (Destination, error) {
-	if err := CheckAddress(d.Kind, d.Address); err != nil {
+func (s *SQLite) SaveDestination(ctx context.Context, d store.Destination) (store.Destination, error) {
+	if err := store.CheckAddress(d.Kind, d.Address); err != nil {
 		return d, fmt.Errorf("save destination: %w", err)
 	}
 	if d.Created.IsZero() {
@@ -29,7 +31,7 @@ func (s *SQLite) SaveDestination(ctx context.Context, d Destination) (Destinatio
 }
 
 // saveDestination creates d (ID 0) or updates it by ID within tx.
-func saveDestination(ctx context.Context, tx *sql.Tx, d *Destination) error {
+func saveDestination(ctx context.Context, tx *sql.Tx, d *store.Destination) error {
 	var id int64
 	err := tx.QueryRowContext(ctx, selectDestinationOfUser, d.UserID, d.Kind, d.Address).Scan(&id)
 	switch {
@@ -37,7 +39,7 @@ func saveDestination(ctx context.Context, tx *sql.Tx, d *Destination) error {
 	case err != nil:
 		return err
 	case id != d.ID:
-		return ErrExists
+		return store.ErrExists
 	}
 	if d.Confirmed {
 		if err := claim(ctx, tx, d.ID, d.UserID, d.Kind, d.Address); err != nil {
@@ -47,7 +49,7 @@ func saveDestination(ctx context.Context, tx *sql.Tx, d *Destination) error {
 	args := []any{d.UserID, d.Kind, d.Address, d.Confirmed, d.ConfirmCode, ms(d.ConfirmExpires),
 		d.Enabled, d.BatchCount, d.BatchDelta.Milliseconds(), d.Verbose, d.Markup, d.DisabledReason}
 	if d.ID != 0 {
-		return changed(tx.ExecContext(ctx, updateDestination, append(args, d.ID)...))(ErrNotFound)
+		return changed(tx.ExecContext(ctx, updateDestination, append(args, d.ID)...))(store.ErrNotFound)
 	}
 	res, err := tx.ExecContext(ctx, insertDestination, append(args, ms(d.Created))...)
 	if err != nil {
@@ -65,7 +67,7 @@ func claim(ctx context.Context, tx *sql.Tx, id, userID int64, kind, address stri
 	err := tx.QueryRowContext(ctx, selectConfirmedOwner, kind, address, id).Scan(&owner)
 	switch {
 	case err == nil:
-		return ErrTaken
+		return store.ErrTaken
 	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
@@ -75,20 +77,20 @@ func claim(ctx context.Context, tx *sql.Tx, id, userID int64, kind, address stri
 
 // DestinationByAddress implements Destinations: the confirmed
 // destination of the address, or else the newest claim on it.
-func (s *SQLite) DestinationByAddress(ctx context.Context, kind, address string) (Destination, error) {
+func (s *SQLite) DestinationByAddress(ctx context.Context, kind, address string) (store.Destination, error) {
 	ds, err := s.DestinationsByAddress(ctx, kind, address)
 	if err == nil && len(ds) == 0 {
-		err = fmt.Errorf("find destination %s:%s: %w", kind, address, ErrNotFound)
+		err = fmt.Errorf("find destination %s:%s: %w", kind, address, store.ErrNotFound)
 	}
 	if err != nil {
-		return Destination{}, err
+		return store.Destination{}, err
 	}
 	return ds[0], nil
 }
 
 // DestinationsByAddress is every claim on an address, the confirmed one
 // first, then the newest.
-func (s *SQLite) DestinationsByAddress(ctx context.Context, kind, address string) ([]Destination, error) {
+func (s *SQLite) DestinationsByAddress(ctx context.Context, kind, address string) ([]store.Destination, error) {
 	rows, err := s.r.QueryContext(ctx, selectDestinationsByAddress, kind, address)
 	ds, err := collect(rows, err, scanDestination)
 	if err != nil {
@@ -108,7 +110,7 @@ func (s *SQLite) PruneUnconfirmed(ctx context.Context, before time.Time) (int64,
 }
 
 // ListDestinations implements Destinations.
-func (s *SQLite) ListDestinations(ctx context.Context, userID int64) ([]Destination, error) {
+func (s *SQLite) ListDestinations(ctx context.Context, userID int64) ([]store.Destination, error) {
 	rows, err := s.r.QueryContext(ctx, selectDestinationsOfUser, userID)
 	ds, err := collect(rows, err, scanDestination)
 	if err != nil {
@@ -118,7 +120,7 @@ func (s *SQLite) ListDestinations(ctx context.Context, userID int64) ([]Destinat
 }
 
 // AllDestinations implements Destinations.
-func (s *SQLite) AllDestinations(ctx context.Context) ([]Destination, error) {
+func (s *SQLite) AllDestinations(ctx context.Context) ([]store.Destination, error) {
 	rows, err := s.r.QueryContext(ctx, selectAllDestinations)
 	ds, err := collect(rows, err, scanDestination)
 	if err != nil {
@@ -138,11 +140,11 @@ func (s *SQLite) ConfirmDestination(ctx context.Context, id int64, code string, 
 		err := tx.QueryRowContext(ctx, selectDestinationClaim, id).Scan(&userID, &kind, &address, &confirmed, &want, &expires)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			return ErrBadCode
+			return store.ErrBadCode
 		case err != nil:
 			return err
 		case confirmed || want == "" || subtle.ConstantTimeCompare([]byte(code), []byte(want)) != 1 || expires < ms(now):
-			return ErrBadCode
+			return store.ErrBadCode
 		}
 		// The address is checked before the row changes: the unique index
 		// of confirmed addresses would refuse the update with an error
@@ -150,7 +152,7 @@ func (s *SQLite) ConfirmDestination(ctx context.Context, id int64, code string, 
 		if err := claim(ctx, tx, id, userID, kind, address); err != nil {
 			return err
 		}
-		return changed(tx.ExecContext(ctx, confirmDestination, id, code, ms(now)))(ErrBadCode)
+		return changed(tx.ExecContext(ctx, confirmDestination, id, code, ms(now)))(store.ErrBadCode)
 	})
 	if err != nil {
 		return fmt.Errorf("confirm destination %d: %w", id, err)
@@ -158,8 +160,8 @@ func (s *SQLite) ConfirmDestination(ctx context.Context, id int64, code string, 
 	return nil
 }
 
-func scanDestination(row scanner) (Destination, error) {
-	var d Destination
+func scanDestination(row scanner) (store.Destination, error) {
+	var d store.Destination
 	var expires, delta, created int64
 	err := row.Scan(&d.ID, &d.UserID, &d.Kind, &d.Address, &d.Confirmed, &d.ConfirmCode, &expires,
 		&d.Enabled, &d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &created)

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hark/store"
 )
 
 // After a backlog made the WAL large, it is brought back to the limit
@@ -30,9 +32,9 @@ func TestWALShrinksAfterBacklog(t *testing.T) {
 
 	// The backlog: one transaction of eight times the limit.
 	body := []byte(`{"text": "` + strings.Repeat("x", 64<<10) + `"}`)
-	var backlog []Message
+	var backlog []store.Message
 	for i := range 8 * 16 {
-		m, err := NewMessage(fmt.Sprintf("backlog-%d", i), "org.fedoraproject.test.backlog", 1700000000, body, map[string]any{})
+		m, err := store.NewMessage(fmt.Sprintf("backlog-%d", i), "org.fedoraproject.test.backlog", 1700000000, body, map[string]any{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,11 +54,11 @@ func TestWALShrinksAfterBacklog(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the WAL is still %d bytes after %v; limit %d", walSize(), 30*checkpointEvery, walSizeLimit)
 		}
-		m, err := NewMessage(fmt.Sprintf("after-%d", i), "org.fedoraproject.test.after", 1700000000, []byte(`{}`), map[string]any{})
+		m, err := store.NewMessage(fmt.Sprintf("after-%d", i), "org.fedoraproject.test.after", 1700000000, []byte(`{}`), map[string]any{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.AddMessages(ctx, []Message{m}); err != nil {
+		if _, err := s.AddMessages(ctx, []store.Message{m}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(checkpointEvery / 10) // paces the writes; the checkpointer runs on its own clock

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"hark/store"
 )
 
 // BenchmarkAddMessagesTerms measures filing messages under their terms
@@ -30,10 +32,10 @@ func BenchmarkAddMessagesTerms(b *testing.B) {
 				add = addMessagesByTrigger(s)
 			}
 			n := 0
-			batch := make([]Message, 256)
+			batch := make([]store.Message, 256)
 			for b.Loop() {
 				for i := range batch {
-					batch[i] = Message{Key: fmt.Sprintf("m%d", n), Topic: "org.fedoraproject.prod.bodhi.update.comment",
+					batch[i] = store.Message{Key: fmt.Sprintf("m%d", n), Topic: "org.fedoraproject.prod.bodhi.update.comment",
 						Timestamp: time.Unix(1700000000+int64(n), 0), Envelope: env, Description: desc}
 					n++
 				}
@@ -48,8 +50,8 @@ func BenchmarkAddMessagesTerms(b *testing.B) {
 
 // addMessagesByTrigger is AddMessages as it was before schemaV4: one
 // insert per message, the trigger filing its terms.
-func addMessagesByTrigger(s *SQLite) func(context.Context, []Message) (int, error) {
-	return func(ctx context.Context, msgs []Message) (int, error) {
+func addMessagesByTrigger(s *SQLite) func(context.Context, []store.Message) (int, error) {
+	return func(ctx context.Context, msgs []store.Message) (int, error) {
 		return len(msgs), s.write(ctx, func(tx *sql.Tx) error {
 			for _, m := range msgs {
 				if _, err := tx.ExecContext(ctx, insertMessage, m.Key, m.Topic, ms(m.Timestamp), ms(time.Now()),

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"cmp"
@@ -8,17 +8,19 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"hark/store"
 )
 
 // Enqueue implements Queue. Each message goes into the history, and its
 // matches into one inbox row (see schemaV6): a statement per message
 // however many it matched, which Claim turns into notification rows.
-func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, error) {
-	var res EnqueueResult
+func (s *SQLite) Enqueue(ctx context.Context, batch []store.Accepted) (store.EnqueueResult, error) {
+	var res store.EnqueueResult
 	now := ms(time.Now())
 	var whys whyIDs
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res = EnqueueResult{}
+		res = store.EnqueueResult{}
 		whys = whyIDs{cache: &s.whys}
 		h, err := newHistoryWriter(ctx, tx)
 		if err != nil {
@@ -65,7 +67,7 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, 
 		return nil
 	})
 	if err != nil {
-		return EnqueueResult{}, fmt.Errorf("enqueue: %w", err)
+		return store.EnqueueResult{}, fmt.Errorf("enqueue: %w", err)
 	}
 	s.whys.keep(whys.added)
 	return res, nil
@@ -75,7 +77,7 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []Accepted) (EnqueueResult, 
 // first filter's), none for a destination deleted since the caller's
 // filter snapshot, and those of a one-shot filter only if this message
 // is the one that uses it up.
-func (s *SQLite) entries(ctx context.Context, tx *sql.Tx, whys *whyIDs, a Accepted, live map[int64]bool, now int64, res *EnqueueResult) ([]inboxEntry, error) {
+func (s *SQLite) entries(ctx context.Context, tx *sql.Tx, whys *whyIDs, a store.Accepted, live map[int64]bool, now int64, res *store.EnqueueResult) ([]inboxEntry, error) {
 	es := make([]inboxEntry, 0, len(a.Matches))
 	seen := make(map[int64]bool, len(a.Matches))
 	oneshot := map[int64]bool{} // one-shot filter → this message uses it up
@@ -124,7 +126,7 @@ func (s *SQLite) entries(ctx context.Context, tx *sql.Tx, whys *whyIDs, a Accept
 
 // queuedBefore is which of batch's messages with matches were queued
 // before: re-processed after a crash, or come twice.
-func queuedBefore(ctx context.Context, tx *sql.Tx, batch []Accepted) (map[string]bool, error) {
+func queuedBefore(ctx context.Context, tx *sql.Tx, batch []store.Accepted) (map[string]bool, error) {
 	var keys []string
 	for _, a := range batch {
 		if len(a.Matches) > 0 {
@@ -186,11 +188,11 @@ type liveCache struct {
 
 // Claim implements Queue: notification rows that are due first (retries,
 // requeued ones), then entries of the inbox, which become rows here.
-func (s *SQLite) Claim(ctx context.Context, destinationID int64, now time.Time, lease time.Duration, limit int) ([]Notification, error) {
+func (s *SQLite) Claim(ctx context.Context, destinationID int64, now time.Time, lease time.Duration, limit int) ([]store.Notification, error) {
 	q := &s.inbox
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var ns []Notification
+	var ns []store.Notification
 	var done func()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, claimNotifications, ms(now.Add(lease)), destinationID, ms(now), limit)
@@ -213,10 +215,10 @@ func (s *SQLite) Claim(ctx context.Context, destinationID int64, now time.Time, 
 }
 
 // Pending implements Queue.
-func (s *SQLite) Pending(ctx context.Context, now time.Time) ([]Pending, error) {
+func (s *SQLite) Pending(ctx context.Context, now time.Time) ([]store.Pending, error) {
 	rows, err := s.r.QueryContext(ctx, selectPending, ms(now))
-	ps, err := collect(rows, err, func(row scanner) (Pending, error) {
-		var p Pending
+	ps, err := collect(rows, err, func(row scanner) (store.Pending, error) {
+		var p store.Pending
 		var oldest int64
 		err := row.Scan(&p.DestinationID, &p.Due, &oldest)
 		p.Oldest = fromMS(oldest)
@@ -270,28 +272,28 @@ func (s *SQLite) dropDeparted(ctx context.Context, version int64) error {
 
 // MarkSent implements Queue.
 func (s *SQLite) MarkSent(ctx context.Context, ids []int64, now time.Time) error {
-	return s.outcome(ctx, ids, StateSent, "", now, markSent, ms(now))
+	return s.outcome(ctx, ids, store.StateSent, "", now, markSent, ms(now))
 }
 
 // MarkSentNoted is MarkSent with a detail for the delivery log: why
 // they are marked sent (delivery's sent journal, replayed after a crash).
 func (s *SQLite) MarkSentNoted(ctx context.Context, ids []int64, detail string, now time.Time) error {
-	return s.outcome(ctx, ids, StateSent, detail, now, markSent, ms(now))
+	return s.outcome(ctx, ids, store.StateSent, detail, now, markSent, ms(now))
 }
 
 // MarkFailed implements Queue.
 func (s *SQLite) MarkFailed(ctx context.Context, ids []int64, reason string, retryAt, now time.Time) error {
-	return s.outcome(ctx, ids, StateFailed, reason, now, markFailed, ms(retryAt), reason)
+	return s.outcome(ctx, ids, store.StateFailed, reason, now, markFailed, ms(retryAt), reason)
 }
 
 // MarkDead implements Queue.
 func (s *SQLite) MarkDead(ctx context.Context, ids []int64, reason string, now time.Time) error {
-	return s.outcome(ctx, ids, StateDead, reason, now, markDead, reason)
+	return s.outcome(ctx, ids, store.StateDead, reason, now, markDead, reason)
 }
 
 // outcome logs state for ids and runs update (whose last parameter is the
 // id list) in one transaction.
-func (s *SQLite) outcome(ctx context.Context, ids []int64, state State, detail string, now time.Time, update string, args ...any) error {
+func (s *SQLite) outcome(ctx context.Context, ids []int64, state store.State, detail string, now time.Time, update string, args ...any) error {
 	list := jsonIDs(ids)
 	var adopted []int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -328,7 +330,7 @@ func (s *SQLite) RequeueDead(ctx context.Context, ids []int64, now time.Time) (i
 		if err := tx.QueryRowContext(ctx, selectDead, jsonIDs(ids)).Scan(&dead); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, logOutcome, string(StateQueued), "requeued", ms(now), dead); err != nil {
+		if _, err := tx.ExecContext(ctx, logOutcome, string(store.StateQueued), "requeued", ms(now), dead); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, requeue, ms(now), dead)
@@ -345,10 +347,10 @@ func (s *SQLite) RequeueDead(ctx context.Context, ids []int64, now time.Time) (i
 }
 
 // QueueDepth implements Queue.
-func (s *SQLite) QueueDepth(ctx context.Context) (map[State]int64, error) {
+func (s *SQLite) QueueDepth(ctx context.Context) (map[store.State]int64, error) {
 	rows, err := s.r.QueryContext(ctx, selectQueueDepth)
 	type count struct {
-		state State
+		state store.State
 		n     int64
 	}
 	counts, err := collect(rows, err, func(row scanner) (count, error) {
@@ -359,7 +361,7 @@ func (s *SQLite) QueueDepth(ctx context.Context) (map[State]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("count notifications: %w", err)
 	}
-	depth := map[State]int64{StateQueued: 0, StateSent: 0, StateFailed: 0, StateDead: 0}
+	depth := map[store.State]int64{store.StateQueued: 0, store.StateSent: 0, store.StateFailed: 0, store.StateDead: 0}
 	var all int64
 	for _, c := range counts {
 		if c.state == "all" {
@@ -368,18 +370,18 @@ func (s *SQLite) QueueDepth(ctx context.Context) (map[State]int64, error) {
 		}
 		depth[c.state] = c.n
 	}
-	depth[StateSent] = all - depth[StateQueued] - depth[StateFailed] - depth[StateDead]
+	depth[store.StateSent] = all - depth[store.StateQueued] - depth[store.StateFailed] - depth[store.StateDead]
 	var waiting int64
 	if err := s.r.QueryRowContext(ctx, selectInboxWaiting).Scan(&waiting); err != nil {
 		return nil, fmt.Errorf("count notifications: %w", err)
 	}
-	depth[StateQueued] += waiting
+	depth[store.StateQueued] += waiting
 	return depth, nil
 }
 
 // ListNotifications implements Queue: the notification rows and the
 // inbox's entries, newest (highest id) first.
-func (s *SQLite) ListNotifications(ctx context.Context, q NotificationQuery) ([]Notification, error) {
+func (s *SQLite) ListNotifications(ctx context.Context, q store.NotificationQuery) ([]store.Notification, error) {
 	rows, err := s.r.QueryContext(ctx, listNotifications, q.User, limit(q))
 	ns, err := collect(rows, err, scanListedNotification)
 	if err != nil {
@@ -390,15 +392,15 @@ func (s *SQLite) ListNotifications(ctx context.Context, q NotificationQuery) ([]
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
 	ns = append(ns, waiting...)
-	slices.SortFunc(ns, func(a, b Notification) int { return cmp.Compare(b.ID, a.ID) })
+	slices.SortFunc(ns, func(a, b store.Notification) int { return cmp.Compare(b.ID, a.ID) })
 	return ns[:min(len(ns), limit(q))], nil
 }
 
 // DeliveryLog implements Queue.
-func (s *SQLite) DeliveryLog(ctx context.Context, q NotificationQuery) ([]LogEntry, error) {
+func (s *SQLite) DeliveryLog(ctx context.Context, q store.NotificationQuery) ([]store.LogEntry, error) {
 	rows, err := s.r.QueryContext(ctx, listDeliveryLog, q.User, limit(q))
-	entries, err := collect(rows, err, func(row scanner) (LogEntry, error) {
-		var e LogEntry
+	entries, err := collect(rows, err, func(row scanner) (store.LogEntry, error) {
+		var e store.LogEntry
 		var at int64
 		err := row.Scan(&e.ID, &e.NotificationID, &e.MsgKey, &e.UserID, &e.DestinationID, &e.FilterID, &e.Outcome, &e.Detail, &at)
 		e.At = fromMS(at)
@@ -410,25 +412,25 @@ func (s *SQLite) DeliveryLog(ctx context.Context, q NotificationQuery) ([]LogEnt
 	return entries, nil
 }
 
-func limit(q NotificationQuery) int {
+func limit(q store.NotificationQuery) int {
 	if q.Limit <= 0 {
 		return 100
 	}
 	return q.Limit
 }
 
-func scanNotification(row scanner) (Notification, error) {
+func scanNotification(row scanner) (store.Notification, error) {
 	return scanNotificationRow(row, false)
 }
 
-func scanListedNotification(row scanner) (Notification, error) {
+func scanListedNotification(row scanner) (store.Notification, error) {
 	return scanNotificationRow(row, true)
 }
 
 // scanNotificationRow scans notificationColumns, and with listed the
 // names listNotifications adds.
-func scanNotificationRow(row scanner, listed bool) (Notification, error) {
-	var n Notification
+func scanNotificationRow(row scanner, listed bool) (store.Notification, error) {
+	var n store.Notification
 	var next, created, sent int64
 	var why string
 	dest := []any{&n.ID, &n.MsgKey, &n.UserID, &n.DestinationID, &n.FilterID, &n.State, &n.Attempts,

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"time"
 	"unsafe"
+
+	"hark/store"
 )
 
 // AddMessages implements History.
-func (s *SQLite) AddMessages(ctx context.Context, msgs []Message) (int, error) {
+func (s *SQLite) AddMessages(ctx context.Context, msgs []store.Message) (int, error) {
 	added := 0
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		h, err := newHistoryWriter(ctx, tx)
@@ -49,7 +51,7 @@ func newHistoryWriter(ctx context.Context, tx *sql.Tx) (*historyWriter, error) {
 }
 
 // add inserts m unless a message with its key is stored already.
-func (h *historyWriter) add(ctx context.Context, m Message) error {
+func (h *historyWriter) add(ctx context.Context, m store.Message) error {
 	if m.Received.IsZero() {
 		m.Received = time.Now()
 	}
@@ -87,10 +89,10 @@ func (h *historyWriter) close() { h.ins.Close() }
 var emptyDescription = []byte("{}")
 
 // HistoryPage implements History.
-func (s *SQLite) HistoryPage(ctx context.Context, before Cursor, limit int) ([]Message, error) {
+func (s *SQLite) HistoryPage(ctx context.Context, before store.Cursor, limit int) ([]store.Message, error) {
 	var rows *sql.Rows
 	var err error
-	if before == (Cursor{}) {
+	if before == (store.Cursor{}) {
 		rows, err = s.r.QueryContext(ctx, selectHistoryFirst, limit)
 	} else {
 		rows, err = s.r.QueryContext(ctx, selectHistoryPage, ms(before.Timestamp), before.ID, limit)
@@ -103,13 +105,13 @@ func (s *SQLite) HistoryPage(ctx context.Context, before Cursor, limit int) ([]M
 }
 
 // MessagesByKey implements History.
-func (s *SQLite) MessagesByKey(ctx context.Context, keys []string) (map[string]Message, error) {
+func (s *SQLite) MessagesByKey(ctx context.Context, keys []string) (map[string]store.Message, error) {
 	rows, err := s.r.QueryContext(ctx, selectMessagesByKey, jsonIDs(keys))
 	msgs, err := collect(rows, err, scanMessage)
 	if err != nil {
 		return nil, fmt.Errorf("read messages: %w", err)
 	}
-	out := make(map[string]Message, len(msgs))
+	out := make(map[string]store.Message, len(msgs))
 	for _, m := range msgs {
 		out[m.Key] = m
 	}
@@ -125,8 +127,8 @@ func (s *SQLite) PruneHistory(ctx context.Context, cutoff time.Time) (int64, err
 	return res.RowsAffected()
 }
 
-func scanMessage(row scanner) (Message, error) {
-	var m Message
+func scanMessage(row scanner) (store.Message, error) {
+	var m store.Message
 	var ts, received int64
 	var env, desc string
 	err := row.Scan(&m.ID, &m.Key, &m.Topic, &ts, &received, &env, &desc)

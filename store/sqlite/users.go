@@ -1,13 +1,15 @@
-package store
+package sqlite
 
 import (
 	"context"
 	"fmt"
 	"time"
+
+	"hark/store"
 )
 
 // CreateUser implements Users.
-func (s *SQLite) CreateUser(ctx context.Context, u User) (User, error) {
+func (s *SQLite) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 	if u.Created.IsZero() {
 		u.Created = time.Now()
 	}
@@ -16,7 +18,7 @@ func (s *SQLite) CreateUser(ctx context.Context, u User) (User, error) {
 		return u, fmt.Errorf("create user %q: %w", u.Name, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return u, fmt.Errorf("create user %q: %w", u.Name, ErrExists)
+		return u, fmt.Errorf("create user %q: %w", u.Name, store.ErrExists)
 	}
 	u.ID, err = res.LastInsertId()
 	u.Created = fromMS(ms(u.Created))
@@ -24,7 +26,7 @@ func (s *SQLite) CreateUser(ctx context.Context, u User) (User, error) {
 }
 
 // UserByName implements Users.
-func (s *SQLite) UserByName(ctx context.Context, name string) (User, error) {
+func (s *SQLite) UserByName(ctx context.Context, name string) (store.User, error) {
 	u, err := one(s.r.QueryRowContext(ctx, selectUserByName, name), scanUser)
 	if err != nil {
 		return u, fmt.Errorf("find user %q: %w", name, err)
@@ -33,7 +35,7 @@ func (s *SQLite) UserByName(ctx context.Context, name string) (User, error) {
 }
 
 // ListUsers implements Users.
-func (s *SQLite) ListUsers(ctx context.Context) ([]User, error) {
+func (s *SQLite) ListUsers(ctx context.Context) ([]store.User, error) {
 	rows, err := s.r.QueryContext(ctx, selectUsers)
 	users, err := collect(rows, err, scanUser)
 	if err != nil {
@@ -53,14 +55,14 @@ func (s *SQLite) SetUserDisabled(ctx context.Context, name string, disabled bool
 }
 
 func (s *SQLite) updateUser(ctx context.Context, verb, name, query string, args ...any) error {
-	if err := changed(s.w.ExecContext(ctx, query, args...))(ErrNotFound); err != nil {
+	if err := changed(s.w.ExecContext(ctx, query, args...))(store.ErrNotFound); err != nil {
 		return fmt.Errorf("%s user %q: %w", verb, name, err)
 	}
 	return nil
 }
 
-func scanUser(row scanner) (User, error) {
-	var u User
+func scanUser(row scanner) (store.User, error) {
+	var u store.User
 	var created int64
 	err := row.Scan(&u.ID, &u.Name, &u.Admin, &u.Disabled, &u.PasswordHash, &u.Timezone, &created)
 	u.Created = fromMS(created)

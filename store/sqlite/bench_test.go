@@ -1,10 +1,12 @@
-package store
+package sqlite
 
 import (
 	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"hark/store"
 )
 
 // BenchmarkEnqueue compares queuing 100 messages (each with one
@@ -19,8 +21,8 @@ func BenchmarkEnqueue(b *testing.B) {
 			s := openTest(b)
 			f := seed(b, s, "alice", false)
 			n := 0
-			next := func() []Accepted {
-				batch := make([]Accepted, batchSize)
+			next := func() []store.Accepted {
+				batch := make([]store.Accepted, batchSize)
 				for i := range batch {
 					batch[i] = f.accepted(fmt.Sprintf("m%d", n))
 					n++
@@ -55,7 +57,7 @@ ON CONFLICT (msg_key, destination_id) DO NOTHING`
 
 // enqueueAutocommit is the baseline: a row per message and per match, each
 // statement its own transaction.
-func enqueueAutocommit(ctx context.Context, s *SQLite, a Accepted) error {
+func enqueueAutocommit(ctx context.Context, s *SQLite, a store.Accepted) error {
 	m := a.Message
 	if _, err := s.w.ExecContext(ctx, insertMessage, m.Key, m.Topic, ms(m.Timestamp), ms(time.Now()), string(m.Envelope), string(m.Description)); err != nil {
 		return err
@@ -76,7 +78,7 @@ func BenchmarkHistoryPage(b *testing.B) {
 	ctx := context.Background()
 	s := openTest(b)
 	base := time.Unix(1700000000, 0)
-	batch := make([]Message, 0, 1000)
+	batch := make([]store.Message, 0, 1000)
 	for i := range total {
 		batch = append(batch, message(fmt.Sprintf("m%d", i), base.Add(time.Duration(i)*time.Second)))
 		if len(batch) == cap(batch) {
@@ -86,11 +88,11 @@ func BenchmarkHistoryPage(b *testing.B) {
 			batch = batch[:0]
 		}
 	}
-	middle := Cursor{Timestamp: base.Add(total / 2 * time.Second), ID: total / 2}
+	middle := store.Cursor{Timestamp: base.Add(total / 2 * time.Second), ID: total / 2}
 	for _, tc := range []struct {
 		name   string
-		cursor Cursor
-	}{{"first", Cursor{}}, {"middle", middle}} {
+		cursor store.Cursor
+	}{{"first", store.Cursor{}}, {"middle", middle}} {
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {
 				page, err := s.HistoryPage(ctx, tc.cursor, 100)

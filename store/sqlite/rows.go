@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+
+	"hark/store"
 )
 
 // rowsPerInsert is how many rows one multi-row INSERT carries. One
@@ -62,43 +64,34 @@ func (m multiInsert) exec(ctx context.Context, tx *sql.Tx, args []any) (int64, e
 	return inserted, nil
 }
 
-// termSource is the part of a stored description (meta.Description as
-// JSON) that messages are filed under.
-type termSource struct {
-	App       string   `json:"app"`
-	Agent     string   `json:"agent"`
-	Usernames []string `json:"usernames"`
-	Packages  []string `json:"packages"`
-}
-
 // appendTerms appends the (field, value, ts, msg_id) rows filing message
 // id under its topic and what its description names, as insertTerms
 // takes them. They are the rows messageTerms selects (the delete trigger
 // removes them by the same rule): text that is not JSON is filed under
 // its topic only, and a field of the wrong type (packages as a string) is
 // skipped while the others are filed, as json_tree does.
-func appendTerms(args []any, id int64, m Message) []any {
+func appendTerms(args []any, id int64, m store.Message) []any {
 	ts := ms(m.Timestamp)
-	args = append(args, TermTopic, m.Topic, ts, id)
-	var src termSource
-	if m.filed != nil {
-		src = *m.filed
-	} else if err := json.Unmarshal(m.Description, &src); err != nil && !errors.As(err, new(*json.UnmarshalTypeError)) {
-		// A type error leaves the fields that did decode filled in.
-		return args
+	args = append(args, store.TermTopic, m.Topic, ts, id)
+	src, ok := m.FiledUnder()
+	if !ok {
+		if err := json.Unmarshal(m.Description, &src); err != nil && !errors.As(err, new(*json.UnmarshalTypeError)) {
+			// A type error leaves the fields that did decode filled in.
+			return args
+		}
 	}
 	add := func(field, value string) {
 		if value != "" {
 			args = append(args, field, value, ts, id)
 		}
 	}
-	add(TermApp, src.App)
-	add(TermAgent, src.Agent)
+	add(store.TermApp, src.App)
+	add(store.TermAgent, src.Agent)
 	for _, p := range src.Packages {
-		add(TermPackage, p)
+		add(store.TermPackage, p)
 	}
 	for _, u := range src.Usernames {
-		add(TermUser, u)
+		add(store.TermUser, u)
 	}
 	return args
 }

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"hark/store"
 )
 
 // SaveFilter implements Filters.
-func (s *SQLite) SaveFilter(ctx context.Context, f Filter) (Filter, error) {
+func (s *SQLite) SaveFilter(ctx context.Context, f store.Filter) (store.Filter, error) {
 	err := s.write(ctx, func(tx *sql.Tx) error { return saveFilter(ctx, tx, &f, time.Now()) })
 	if err != nil {
 		return f, fmt.Errorf("save filter %q: %w", f.Name, err)
@@ -20,13 +22,13 @@ func (s *SQLite) SaveFilter(ctx context.Context, f Filter) (Filter, error) {
 
 // ReplaceFilters implements Filters. A filter whose name the user
 // already has keeps its ID, so the notifications it made still name it.
-func (s *SQLite) ReplaceFilters(ctx context.Context, userID int64, fs []Filter) ([]Filter, error) {
+func (s *SQLite) ReplaceFilters(ctx context.Context, userID int64, fs []store.Filter) ([]store.Filter, error) {
 	fs, _, err := s.ImportFilters(ctx, userID, nil, fs)
 	return fs, err
 }
 
 // ImportFilters implements Filters.
-func (s *SQLite) ImportFilters(ctx context.Context, userID int64, create []Destination, fs []Filter) ([]Filter, []Destination, error) {
+func (s *SQLite) ImportFilters(ctx context.Context, userID int64, create []store.Destination, fs []store.Filter) ([]store.Filter, []store.Destination, error) {
 	now := time.Now()
 	create = slices.Clone(create)
 	fs = slices.Clone(fs)
@@ -40,7 +42,7 @@ func (s *SQLite) ImportFilters(ctx context.Context, userID int64, create []Desti
 			if d.Created.IsZero() {
 				d.Created = now
 			}
-			if err := CheckAddress(d.Kind, d.Address); err != nil {
+			if err := store.CheckAddress(d.Kind, d.Address); err != nil {
 				return fmt.Errorf("destination %s:%s: %w", d.Kind, d.Address, err)
 			}
 			if err := saveDestination(ctx, tx, d); err != nil {
@@ -102,7 +104,7 @@ func (s *SQLite) ImportFilters(ctx context.Context, userID int64, create []Desti
 
 // saveFilter creates f (ID 0) or replaces it by ID within tx, rules and
 // destinations included.
-func saveFilter(ctx context.Context, tx *sql.Tx, f *Filter, now time.Time) error {
+func saveFilter(ctx context.Context, tx *sql.Tx, f *store.Filter, now time.Time) error {
 	if f.Created.IsZero() {
 		f.Created = now
 	}
@@ -116,7 +118,7 @@ func saveFilter(ctx context.Context, tx *sql.Tx, f *Filter, now time.Time) error
 			return err
 		}
 	} else {
-		err := changed(tx.ExecContext(ctx, updateFilter, f.UserID, f.Name, f.Position, f.Active, f.Oneshot, ms(f.Updated), f.ID))(ErrNotFound)
+		err := changed(tx.ExecContext(ctx, updateFilter, f.UserID, f.Name, f.Position, f.Active, f.Oneshot, ms(f.Updated), f.ID))(store.ErrNotFound)
 		if err != nil {
 			return err
 		}
@@ -143,14 +145,14 @@ func saveFilter(ctx context.Context, tx *sql.Tx, f *Filter, now time.Time) error
 
 // DeleteFilter implements Filters.
 func (s *SQLite) DeleteFilter(ctx context.Context, id int64) error {
-	if err := changed(s.w.ExecContext(ctx, deleteFilter, id))(ErrNotFound); err != nil {
+	if err := changed(s.w.ExecContext(ctx, deleteFilter, id))(store.ErrNotFound); err != nil {
 		return fmt.Errorf("delete filter %d: %w", id, err)
 	}
 	return nil
 }
 
 // ListFilters implements Filters.
-func (s *SQLite) ListFilters(ctx context.Context, userID int64) ([]Filter, error) {
+func (s *SQLite) ListFilters(ctx context.Context, userID int64) ([]store.Filter, error) {
 	fs, err := s.filters(ctx, selectFiltersOfUser, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list filters of user %d: %w", userID, err)
@@ -159,7 +161,7 @@ func (s *SQLite) ListFilters(ctx context.Context, userID int64) ([]Filter, error
 }
 
 // ActiveFilters implements Filters.
-func (s *SQLite) ActiveFilters(ctx context.Context) ([]Filter, error) {
+func (s *SQLite) ActiveFilters(ctx context.Context) ([]store.Filter, error) {
 	fs, err := s.filters(ctx, selectActiveFilters)
 	if err != nil {
 		return nil, fmt.Errorf("list active filters: %w", err)
@@ -170,7 +172,7 @@ func (s *SQLite) ActiveFilters(ctx context.Context) ([]Filter, error) {
 // filters runs a filter query and fills in the rules and destinations of
 // what it found with one query each, in one read transaction so the three
 // agree.
-func (s *SQLite) filters(ctx context.Context, query string, args ...any) ([]Filter, error) {
+func (s *SQLite) filters(ctx context.Context, query string, args ...any) ([]store.Filter, error) {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, err
@@ -181,7 +183,7 @@ func (s *SQLite) filters(ctx context.Context, query string, args ...any) ([]Filt
 	if err != nil || len(fs) == 0 {
 		return fs, err
 	}
-	byID := make(map[int64]*Filter, len(fs))
+	byID := make(map[int64]*store.Filter, len(fs))
 	ids := make([]int64, len(fs))
 	for i := range fs {
 		byID[fs[i].ID] = &fs[i]
@@ -191,7 +193,7 @@ func (s *SQLite) filters(ctx context.Context, query string, args ...any) ([]Filt
 	rows, err = tx.QueryContext(ctx, selectRulesOfFilters, idJSON)
 	_, err = collect(rows, err, func(row scanner) (struct{}, error) {
 		var id int64
-		var r Rule
+		var r store.Rule
 		var args string
 		if err := row.Scan(&id, &r.Kind, &args, &r.Negate); err != nil {
 			return struct{}{}, err
@@ -217,8 +219,8 @@ func (s *SQLite) filters(ctx context.Context, query string, args ...any) ([]Filt
 	return fs, err
 }
 
-func scanFilter(row scanner) (Filter, error) {
-	var f Filter
+func scanFilter(row scanner) (store.Filter, error) {
+	var f store.Filter
 	var created, updated int64
 	err := row.Scan(&f.ID, &f.UserID, &f.Name, &f.Position, &f.Active, &f.Oneshot, &created, &updated)
 	f.Created, f.Updated = fromMS(created), fromMS(updated)

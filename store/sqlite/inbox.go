@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"cmp"
@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+
+	"hark/store"
 )
 
 // The inbox is how the queue holds notifications not yet tried: one row
@@ -172,7 +174,7 @@ type querier interface {
 
 // pending adds the waiting entries to ps, the per-destination summary of
 // the notification rows that are due.
-func (q *inboxQueue) pending(ps []Pending) []Pending {
+func (q *inboxQueue) pending(ps []store.Pending) []store.Pending {
 	at := make(map[int64]int, len(ps))
 	for i, p := range ps {
 		at[p.DestinationID] = i
@@ -184,7 +186,7 @@ func (q *inboxQueue) pending(ps []Pending) []Pending {
 		oldest := fromMS(es[0].created)
 		i, ok := at[dest]
 		if !ok {
-			ps = append(ps, Pending{DestinationID: dest, Due: len(es), Oldest: oldest})
+			ps = append(ps, store.Pending{DestinationID: dest, Due: len(es), Oldest: oldest})
 			continue
 		}
 		ps[i].Due += len(es)
@@ -192,7 +194,7 @@ func (q *inboxQueue) pending(ps []Pending) []Pending {
 			ps[i].Oldest = oldest
 		}
 	}
-	slices.SortFunc(ps, func(a, b Pending) int { return cmp.Compare(a.DestinationID, b.DestinationID) })
+	slices.SortFunc(ps, func(a, b store.Pending) int { return cmp.Compare(a.DestinationID, b.DestinationID) })
 	return ps
 }
 
@@ -249,7 +251,7 @@ func entryIDs(es []inboxEntry) []int64 {
 // a destination since deleted, whose id was given to a newer one, is
 // settled without a row. q.mu is held; the cache changes only through
 // done, to call once tx committed.
-func (q *inboxQueue) claimInbox(ctx context.Context, tx *sql.Tx, dest int64, leaseMS int64, limit int) (ns []Notification, done func(), err error) {
+func (q *inboxQueue) claimInbox(ctx context.Context, tx *sql.Tx, dest int64, leaseMS int64, limit int) (ns []store.Notification, done func(), err error) {
 	es := q.byDest[dest]
 	if len(es) == 0 || limit <= 0 {
 		return nil, func() {}, nil
@@ -291,8 +293,8 @@ const materializeChunk = 256
 // materializeEntries makes the notification rows of es, leased until
 // leaseMS, and settles them in their inbox rows. An entry whose row
 // exists already (made by another claim, which settled it) is left out.
-func materializeEntries(ctx context.Context, tx *sql.Tx, es []inboxEntry, leaseMS int64) ([]Notification, error) {
-	var ns []Notification
+func materializeEntries(ctx context.Context, tx *sql.Tx, es []inboxEntry, leaseMS int64) ([]store.Notification, error) {
+	var ns []store.Notification
 	for chunk := range slices.Chunk(es, materializeChunk) {
 		args := make([]any, 0, len(chunk)*materialize.width)
 		for _, e := range chunk {
@@ -403,7 +405,7 @@ func (q *inboxQueue) departed(ctx context.Context, db querier, version int64) ([
 
 // listInbox is the inbox's waiting entries as notifications, newest
 // first, for q's user (everyone's when q.User is ""), at most limit(q).
-func (s *SQLite) listInbox(ctx context.Context, q NotificationQuery) ([]Notification, error) {
+func (s *SQLite) listInbox(ctx context.Context, q store.NotificationQuery) ([]store.Notification, error) {
 	var user int64
 	if q.User != "" {
 		err := s.r.QueryRowContext(ctx, selectUserID, q.User).Scan(&user)
@@ -420,7 +422,7 @@ func (s *SQLite) listInbox(ctx context.Context, q NotificationQuery) ([]Notifica
 	}
 	defer rows.Close()
 	names := inboxNames{s: s}
-	var out []Notification
+	var out []store.Notification
 	for len(out) < limit(q) && rows.Next() {
 		_, es, err := scanInboxRow(rows)
 		if err != nil {
@@ -447,26 +449,26 @@ func (s *SQLite) listInbox(ctx context.Context, q NotificationQuery) ([]Notifica
 
 // inboxByID is the waiting inbox entry with notification id id
 // (ErrNotFound if there is none).
-func (s *SQLite) inboxByID(ctx context.Context, id int64) (Notification, error) {
+func (s *SQLite) inboxByID(ctx context.Context, id int64) (store.Notification, error) {
 	row, ok := inboxRow(id)
 	if !ok {
-		return Notification{}, ErrNotFound
+		return store.Notification{}, store.ErrNotFound
 	}
 	_, es, err := scanInboxRow(s.r.QueryRowContext(ctx, selectInboxByID, row))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Notification{}, ErrNotFound
+		return store.Notification{}, store.ErrNotFound
 	}
 	if err != nil {
-		return Notification{}, fmt.Errorf("read inbox row %d: %w", row, err)
+		return store.Notification{}, fmt.Errorf("read inbox row %d: %w", row, err)
 	}
 	at := slices.IndexFunc(es, func(e inboxEntry) bool { return e.id == id })
 	if at < 0 {
-		return Notification{}, ErrNotFound
+		return store.Notification{}, store.ErrNotFound
 	}
 	names := inboxNames{s: s}
 	n, ok, err := names.notification(ctx, es[at])
 	if err == nil && !ok {
-		err = ErrNotFound
+		err = store.ErrNotFound
 	}
 	return n, err
 }
@@ -481,7 +483,7 @@ type inboxNames struct {
 
 // notification is e as listings show it; false if its destination is
 // gone (its entry waits only to be settled).
-func (x *inboxNames) notification(ctx context.Context, e inboxEntry) (Notification, bool, error) {
+func (x *inboxNames) notification(ctx context.Context, e inboxEntry) (store.Notification, bool, error) {
 	if x.names == nil {
 		x.names, x.whys = map[[3]int64]*[3]string{}, map[int64][]byte{}
 	}
@@ -493,19 +495,19 @@ func (x *inboxNames) notification(ctx context.Context, e inboxEntry) (Notificati
 		if errors.Is(err, sql.ErrNoRows) {
 			names = nil
 		} else if err != nil {
-			return Notification{}, false, fmt.Errorf("name notification %d: %w", e.id, err)
+			return store.Notification{}, false, fmt.Errorf("name notification %d: %w", e.id, err)
 		}
 		x.names[k] = names
 	}
 	if names == nil {
-		return Notification{}, false, nil
+		return store.Notification{}, false, nil
 	}
 	why, ok := x.whys[e.whyID]
 	if !ok && e.whyID != 0 {
 		var text string
 		err := x.s.r.QueryRowContext(ctx, selectWhyText, e.whyID).Scan(&text)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return Notification{}, false, fmt.Errorf("read why of notification %d: %w", e.id, err)
+			return store.Notification{}, false, fmt.Errorf("read why of notification %d: %w", e.id, err)
 		}
 		why = []byte(text)
 		x.whys[e.whyID] = why
@@ -514,9 +516,9 @@ func (x *inboxNames) notification(ctx context.Context, e inboxEntry) (Notificati
 	if names[2] == "" {
 		filter = 0 // deleted since
 	}
-	return Notification{
+	return store.Notification{
 		ID: e.id, MsgKey: e.msgKey, UserID: e.userID, DestinationID: e.destID, FilterID: filter,
-		State: StateQueued, NextAttempt: fromMS(e.created), Why: why, Created: fromMS(e.created),
+		State: store.StateQueued, NextAttempt: fromMS(e.created), Why: why, Created: fromMS(e.created),
 		UserName: names[0], Destination: names[1], FilterName: names[2],
 	}, true, nil
 }

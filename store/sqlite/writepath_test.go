@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"bufio"
@@ -14,30 +14,32 @@ import (
 
 	"hark/bus"
 	"hark/meta"
+
+	"hark/store"
 )
 
 // sampleMessages is every envelope of the repository's bus samples,
 // described as the router describes them.
-func sampleMessages(t *testing.T) []Message {
+func sampleMessages(t *testing.T) []store.Message {
 	t.Helper()
 	d, err := meta.New(meta.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open("../testdata/fedmsg-samples.jsonl")
+	f, err := os.Open("../../testdata/fedmsg-samples.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 16<<20)
-	var msgs []Message
+	var msgs []store.Message
 	for line := 1; sc.Scan(); line++ {
 		env, err := bus.Decode(sc.Bytes())
 		if err != nil {
 			continue // samples the bus refuses are its tests' business
 		}
-		m, err := NewMessage(fmt.Sprintf("s%d", line), env.Topic, env.Timestamp, bus.CompactUTF8(env.Fields), d.Describe(env))
+		m, err := store.NewMessage(fmt.Sprintf("s%d", line), env.Topic, env.Timestamp, bus.CompactUTF8(env.Fields), d.Describe(env))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,11 +87,11 @@ func TestTermsFiledFromGoAreTheDeleteTriggersTerms(t *testing.T) {
 // termMessagesFixture is the odd descriptions termMessages stores: a
 // null list, an empty agent, text that is not JSON, fields of the wrong
 // type.
-func termMessagesFixture() []Message {
-	var msgs []Message
+func termMessagesFixture() []store.Message {
+	var msgs []store.Message
 	for i, d := range []string{`{"app":"pagure","packages":null,"usernames":["alice",""],"agent":""}`, `not json`, ``,
 		`{"app":"bodhi","packages":"x","usernames":["bob",7,"carol"],"agent":{"name":"x"}}`} {
-		msgs = append(msgs, Message{Key: fmt.Sprintf("odd%d", i), Topic: "org.fedoraproject.prod.pagure.pull-request.new",
+		msgs = append(msgs, store.Message{Key: fmt.Sprintf("odd%d", i), Topic: "org.fedoraproject.prod.pagure.pull-request.new",
 			Timestamp: time.Unix(1700000000, 0), Envelope: json.RawMessage(`{}`), Description: json.RawMessage(d)})
 	}
 	return msgs
@@ -99,7 +101,7 @@ func TestNotificationsWithTheSameWhyShareOneRow(t *testing.T) {
 	s := openTest(t)
 	f := seed(t, s, "alice", false)
 	ctx := context.Background()
-	for _, batch := range [][]Accepted{{f.accepted("m1"), f.accepted("m2")}, {f.accepted("m3")}} {
+	for _, batch := range [][]store.Accepted{{f.accepted("m1"), f.accepted("m2")}, {f.accepted("m3")}} {
 		if _, err := s.Enqueue(ctx, batch); err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +110,7 @@ func TestNotificationsWithTheSameWhyShareOneRow(t *testing.T) {
 	if err := s.r.QueryRow(`SELECT COUNT(*) FROM whys`).Scan(&whys); err != nil {
 		t.Fatal(err)
 	}
-	ns, err := s.ListNotifications(ctx, NotificationQuery{})
+	ns, err := s.ListNotifications(ctx, store.NotificationQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,58 +122,6 @@ func TestNotificationsWithTheSameWhyShareOneRow(t *testing.T) {
 	}
 	if whys != 1 || len(ns) != 3 {
 		t.Errorf("%d whys for %d notifications, want 1 for 3", whys, len(ns))
-	}
-}
-
-func TestDeletingAFilterKeepsItsNotificationsUnlinked(t *testing.T) {
-	s := openTest(t)
-	f := seed(t, s, "alice", false)
-	ctx := context.Background()
-	if _, err := s.Enqueue(ctx, []Accepted{f.accepted("m1")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DeleteFilter(ctx, f.filter.ID); err != nil {
-		t.Fatal(err)
-	}
-	ns, err := s.ListNotifications(ctx, NotificationQuery{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ns) != 1 || ns[0].FilterID != 0 || ns[0].FilterName != "" || ns[0].State != StateQueued {
-		t.Errorf("notifications %+v, want one queued with no filter", ns)
-	}
-}
-
-func TestQueueDepthCountsEveryState(t *testing.T) {
-	s := openTest(t)
-	f := seed(t, s, "alice", false)
-	ctx := context.Background()
-	now := time.Now()
-	if _, err := s.Enqueue(ctx, []Accepted{f.accepted("m1"), f.accepted("m2"), f.accepted("m3"), f.accepted("m4"), f.accepted("m5")}); err != nil {
-		t.Fatal(err)
-	}
-	ns, err := s.Claim(ctx, f.dest.ID, now, time.Minute, 10)
-	if err != nil || len(ns) != 5 {
-		t.Fatalf("claimed %d, %v", len(ns), err)
-	}
-	for _, mark := range []error{
-		s.MarkSent(ctx, []int64{ns[0].ID, ns[1].ID}, now),
-		s.MarkFailed(ctx, []int64{ns[2].ID}, "refused", now.Add(time.Minute), now),
-		s.MarkDead(ctx, []int64{ns[3].ID}, "bounced", now),
-	} {
-		if mark != nil {
-			t.Fatal(mark)
-		}
-	}
-	depth, err := s.QueueDepth(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[State]int64{StateQueued: 1, StateSent: 2, StateFailed: 1, StateDead: 1}
-	for state, n := range want {
-		if depth[state] != n {
-			t.Errorf("%s: %d, want %d (depth %v)", state, depth[state], n, depth)
-		}
 	}
 }
 
@@ -230,12 +180,13 @@ func (d *describedBy) FiledUnder() (string, string, []string, []string) {
 // its JSON decodes to.
 func TestFiledUnderMatchesTheDescriptionsJSON(t *testing.T) {
 	d := &describedBy{App: "bodhi", Agent: "ralph", Usernames: []string{"ralph", "toshio"}, Packages: []string{"fedmsg"}}
-	m, err := NewMessage("k", "org.fedoraproject.prod.bodhi.update.comment", 1700000000, []byte("{}"), d)
-	if err != nil || m.filed == nil {
-		t.Fatalf("NewMessage: %v, filed %v", err, m.filed)
+	m, err := store.NewMessage("k", "org.fedoraproject.prod.bodhi.update.comment", 1700000000, []byte("{}"), d)
+	if _, filed := m.FiledUnder(); err != nil || !filed {
+		t.Fatalf("NewMessage: %v, filed %v", err, filed)
 	}
-	fromJSON := m
-	fromJSON.filed = nil
+	// The same record, as a store reads it back: without what NewMessage
+	// was told.
+	fromJSON := store.Message{Key: m.Key, Topic: m.Topic, Timestamp: m.Timestamp, Envelope: m.Envelope, Description: m.Description}
 	if got, want := appendTerms(nil, 7, m), appendTerms(nil, 7, fromJSON); !reflect.DeepEqual(got, want) {
 		t.Errorf("filed terms %v, from JSON %v", got, want)
 	}

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"hark/store"
 )
 
 // A message's inbox row counts down as each destination claims its
@@ -19,10 +21,10 @@ func TestInboxRowLivesUntilEveryEntryIsClaimed(t *testing.T) {
 	alice, bob := seed(t, s, "alice", false), seed(t, s, "bob", false)
 	acc := bothOf(alice, bob)
 	acc.Message.Received = time.Now().Add(-48 * time.Hour)
-	if res, err := s.Enqueue(ctx, []Accepted{acc}); err != nil || res.Notifications != 2 {
+	if res, err := s.Enqueue(ctx, []store.Accepted{acc}); err != nil || res.Notifications != 2 {
 		t.Fatalf("enqueue: %+v, %v", res, err)
 	}
-	listed, err := s.ListNotifications(ctx, NotificationQuery{})
+	listed, err := s.ListNotifications(ctx, store.NotificationQuery{})
 	if err != nil || len(listed) != 2 {
 		t.Fatalf("listed %d, %v", len(listed), err)
 	}
@@ -75,7 +77,7 @@ func TestInboxRowLivesUntilEveryEntryIsClaimed(t *testing.T) {
 	if !slices.Equal(ids, claimed) {
 		t.Errorf("claimed ids %v, listed while waiting as %v", claimed, ids)
 	}
-	if d, err := s.QueueDepth(ctx); err != nil || d[StateQueued] != 0 || d[StateSent] != 2 {
+	if d, err := s.QueueDepth(ctx); err != nil || d[store.StateQueued] != 0 || d[store.StateSent] != 2 {
 		t.Errorf("depth %v, %v; want 2 sent, none queued", d, err)
 	}
 }
@@ -86,7 +88,7 @@ func TestPendingDropsEntriesOfDeletedDestinations(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
 	alice, bob := seed(t, s, "alice", false), seed(t, s, "bob", false)
-	if _, err := s.Enqueue(ctx, []Accepted{bothOf(alice, bob), bob.accepted("2026-bob")}); err != nil {
+	if _, err := s.Enqueue(ctx, []store.Accepted{bothOf(alice, bob), bob.accepted("2026-bob")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Pending(ctx, time.Now()); err != nil {
@@ -109,7 +111,7 @@ func TestPendingDropsEntriesOfDeletedDestinations(t *testing.T) {
 }
 
 // bothOf is one message matched by alice's and bob's destinations.
-func bothOf(alice, bob fixture) Accepted {
+func bothOf(alice, bob fixture) store.Accepted {
 	acc := alice.accepted("2026-both")
 	acc.Matches = append(acc.Matches, bob.accepted("2026-both").Matches...)
 	return acc
@@ -118,7 +120,7 @@ func bothOf(alice, bob fixture) Accepted {
 // both queues bothOf(alice, bob).
 func both(t *testing.T, s *SQLite, alice, bob fixture) {
 	t.Helper()
-	if _, err := s.Enqueue(context.Background(), []Accepted{bothOf(alice, bob)}); err != nil {
+	if _, err := s.Enqueue(context.Background(), []store.Accepted{bothOf(alice, bob)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -158,7 +160,7 @@ func TestOutcomeForADeletedDestinationsClaimIsNoError(t *testing.T) {
 	if err := s.MarkSent(ctx, []int64{ns[0].ID}, time.Now()); err != nil {
 		t.Errorf("mark the deleted destination's send: %v", err)
 	}
-	if n, err := s.NotificationByID(ctx, ns[0].ID); !errors.Is(err, ErrNotFound) {
+	if n, err := s.NotificationByID(ctx, ns[0].ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the deleted destination's notification is still found: %+v, %v", n, err)
 	}
 	if n := waitingFor(t, s, bob.dest.ID); n != 1 {
@@ -183,7 +185,7 @@ func TestRestartKeepsTheOtherDestinationsEntries(t *testing.T) {
 		if n := waitingFor(t, s, bob.dest.ID); n != 1 {
 			t.Fatalf("after restart %d bob has %d waiting, want 1", restart, n)
 		}
-		if d, err := s.QueueDepth(ctx); err != nil || d[StateQueued] != 1 {
+		if d, err := s.QueueDepth(ctx); err != nil || d[store.StateQueued] != 1 {
 			t.Fatalf("after restart %d depth %v, %v; want 1 queued", restart, d, err)
 		}
 	}
@@ -203,11 +205,11 @@ func TestAReusedDestinationIDGetsNoOneElsesNotifications(t *testing.T) {
 	if err := s.DeleteDestination(ctx, bob.dest.ID); err != nil {
 		t.Fatal(err)
 	}
-	carol, err := s.CreateUser(ctx, User{Name: "carol"})
+	carol, err := s.CreateUser(ctx, store.User{Name: "carol"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.SaveDestination(ctx, Destination{UserID: carol.ID, Kind: KindEmail, Address: "carol@example.org", Confirmed: true, Enabled: true})
+	d, err := s.SaveDestination(ctx, store.Destination{UserID: carol.ID, Kind: store.KindEmail, Address: "carol@example.org", Confirmed: true, Enabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +220,7 @@ func TestAReusedDestinationIDGetsNoOneElsesNotifications(t *testing.T) {
 	if err != nil || len(ns) != 0 {
 		t.Errorf("carol's destination claimed %+v, %v; want nothing", ns, err)
 	}
-	if n, err := s.ListNotifications(ctx, NotificationQuery{User: "carol"}); err != nil || len(n) != 0 {
+	if n, err := s.ListNotifications(ctx, store.NotificationQuery{User: "carol"}); err != nil || len(n) != 0 {
 		t.Errorf("carol's notifications %+v, %v; want none", n, err)
 	}
 }
@@ -229,7 +231,7 @@ func TestClaimOfThousandsOfEntries(t *testing.T) {
 	ctx := context.Background()
 	alice := seed(t, s, "alice", false)
 	const n = 5000
-	batch := make([]Accepted, n)
+	batch := make([]store.Accepted, n)
 	for i := range batch {
 		batch[i] = alice.accepted(fmt.Sprintf("m%d", i))
 	}
@@ -243,7 +245,7 @@ func TestClaimOfThousandsOfEntries(t *testing.T) {
 	if err != nil || len(ns) != n {
 		t.Fatalf("claimed %d, %v; want %d", len(ns), err, n)
 	}
-	if d, err := s.QueueDepth(ctx); err != nil || d[StateQueued] != n {
+	if d, err := s.QueueDepth(ctx); err != nil || d[store.StateQueued] != n {
 		t.Errorf("depth %v, %v; want %d queued (claimed, not yet sent)", d, err, n)
 	}
 }

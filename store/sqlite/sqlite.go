@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"cmp"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"hark/store"
 )
 
 // SQLite is the Store on one SQLite file, in WAL mode so readers never
@@ -45,7 +47,7 @@ const checkpointEvery = time.Second
 // the file is not shrunk and grown again in normal running.
 var walSizeLimit int64 = 64 << 20
 
-var _ Store = (*SQLite)(nil)
+var _ store.Store = (*SQLite)(nil)
 
 // dsn is the connection string for path: WAL, synchronous=NORMAL (a commit
 // survives a process crash; only an OS crash may lose the last ones),
@@ -287,7 +289,7 @@ func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([
 func one[T any](row *sql.Row, scan func(scanner) (T, error)) (T, error) {
 	v, err := scan(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return v, ErrNotFound
+		return v, store.ErrNotFound
 	}
 	return v, err
 }
