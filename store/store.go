@@ -121,6 +121,9 @@ type History interface {
 	ScanHistory(ctx context.Context, q Scan) (Scanned, error)
 	// TermValues is the distinct values of one term field in the history.
 	TermValues(ctx context.Context, field string) ([]string, error)
+	// QueryHistory is the history API's query: how many messages q
+	// selects, and Limit of them after the first Offset.
+	QueryHistory(ctx context.Context, q HistoryQuery) (total int, page []Message, err error)
 }
 
 // Queue is the durable notification queue and the delivery log.
