@@ -140,6 +140,12 @@ func (d *decoder) validate(c *Config) {
 		if !slices.Contains(c.OIDC.Scopes, "openid") {
 			d.errorAt("oidc.scopes", "must include openid")
 		}
+		if len(c.OIDC.AdminGroups) > 0 {
+			d.required("oidc.groups_claim", c.OIDC.GroupsClaim)
+		}
+		if c.OIDC.MatrixClaim != "" {
+			d.required("oidc.matrix_server", c.OIDC.MatrixServer)
+		}
 	}
 
 	r := c.Delivery.Retry

@@ -53,6 +53,8 @@ type Users interface {
 	// SetPasswordHash stores a hash made by HashPassword.
 	SetPasswordHash(ctx context.Context, name, hash string) error
 	SetUserDisabled(ctx context.Context, name string, disabled bool) error
+	// SetUserAdmin grants or takes away admin rights.
+	SetUserAdmin(ctx context.Context, name string, admin bool) error
 }
 
 // Destinations are where a user's notifications go.

@@ -8,12 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"hark/store"
 )
 
 // provider is an OpenID Connect provider built for the tests: discovery,
@@ -171,5 +174,64 @@ func TestOIDCLogin(t *testing.T) {
 				t.Fatalf("user not created on first login: %v", err)
 			}
 		})
+	}
+}
+
+// A Fedora account's first login brings its email address as a
+// confirmed destination, its admin flag from its groups and the default
+// filters; the next login after leaving the admin group drops the flag.
+func TestOIDCFedoraAccount(t *testing.T) {
+	groups := []any{"packager", "sysadmin-main"}
+	var mu sync.Mutex
+	p := newProvider(t, func(c map[string]any) {
+		mu.Lock()
+		defer mu.Unlock()
+		c["email"] = "carol@fedoraproject.org"
+		c["groups"] = groups
+	})
+	ts := newTestServer(t, func(o *Options) {
+		o.DefaultFilters = true
+		o.OIDC = &OIDCOptions{Issuer: p.URL, ClientID: "hark", ClientSecret: "s3cret", Scopes: []string{"openid"},
+			UsernameClaim: "preferred_username", EmailClaim: "email", GroupsClaim: "groups", AdminGroups: []string{"sysadmin-main"}}
+	})
+	ctx := context.Background()
+	login := func() {
+		t.Helper()
+		if resp, loc := ts.client(t).follow("/login/oidc?next=/account"); resp.StatusCode != http.StatusSeeOther || loc != "/account" {
+			t.Fatalf("login: status %d Location %q:\n%s", resp.StatusCode, loc, resp.Body)
+		}
+	}
+	login()
+	u, err := ts.store.UserByName(ctx, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.Admin {
+		t.Error("member of an admin group is not an admin")
+	}
+	dests, err := ts.store.ListDestinations(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dests) != 1 || dests[0].Kind != store.KindEmail || dests[0].Address != "carol@fedoraproject.org" || !dests[0].Confirmed || !dests[0].Enabled {
+		t.Fatalf("destinations %+v, want the email claim confirmed", dests)
+	}
+	fs, err := ts.store.ListFilters(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) == 0 || !slices.Contains(fs[0].DestinationIDs, dests[0].ID) {
+		t.Fatalf("filters %+v, want the defaults sending to the email destination", fs)
+	}
+
+	mu.Lock()
+	groups = []any{"packager"}
+	mu.Unlock()
+	login()
+	if u, err = ts.store.UserByName(ctx, "carol"); err != nil || u.Admin {
+		t.Errorf("after leaving the admin group: admin %t, err %v", u.Admin, err)
+	}
+	if again, _ := ts.store.ListDestinations(ctx, u.ID); len(again) != 1 {
+		t.Errorf("second login: destinations %+v, want the one", again)
 	}
 }

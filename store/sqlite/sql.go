@@ -181,6 +181,7 @@ ON CONFLICT (name) DO NOTHING`
 	selectUsers        = `SELECT ` + userColumns + ` FROM users ORDER BY name`
 	updateUserPassword = `UPDATE users SET password_hash = ? WHERE name = ?`
 	updateUserDisabled = `UPDATE users SET disabled = ? WHERE name = ?`
+	updateUserAdmin    = `UPDATE users SET admin = ? WHERE name = ?`
 )
 
 // Destinations.
