@@ -4,46 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/mail"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// ircNick is RFC 2812's nickname: a letter or special first, then letters,
-// digits, specials and '-'.
-var ircNick = regexp.MustCompile(`^[A-Za-z\[\]\\` + "`" + `_^{|}][A-Za-z0-9\[\]\\` + "`" + `_^{|}-]*$`)
-
-// CheckAddress reports whether address is a valid destination of kind: a
-// bare email address (no display name) or an IRC nick.
-func CheckAddress(kind, address string) error {
-	switch kind {
-	case KindEmail:
-		a, err := mail.ParseAddress(address)
-		if err != nil || a.Address != address {
-			return fmt.Errorf("%q is not a plain email address like someone@example.org", address)
-		}
-	case KindIRC:
-		if !ircNick.MatchString(address) {
-			return fmt.Errorf("%q is not an IRC nick", address)
-		}
-	default:
-		return fmt.Errorf("unknown destination kind %q (want %s or %s)", kind, KindEmail, KindIRC)
-	}
-	return nil
-}
-
-// ParseDestination splits "kind:address" (email:alice@example.org,
-// irc:alice) and checks it.
-func ParseDestination(s string) (kind, address string, err error) {
-	kind, address, ok := strings.Cut(s, ":")
-	if !ok {
-		return "", "", fmt.Errorf("%q is not KIND:ADDRESS (e.g. email:alice@example.org or irc:alice)", s)
-	}
-	return kind, address, CheckAddress(kind, address)
-}
 
 // Preferences are the keys SetPreference accepts.
 var Preferences = []string{"batch_count", "batch_delta", "confirmed", "enabled", "markup", "verbose"}

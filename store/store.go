@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"hark/destkind"
 )
 
 // Errors callers tell apart with errors.Is.
@@ -186,10 +188,10 @@ type User struct {
 	Created      time.Time
 }
 
-// Destination kinds.
+// Destination kinds; destkind describes them all.
 const (
-	KindEmail = "email"
-	KindIRC   = "irc"
+	KindEmail = destkind.Email
+	KindIRC   = destkind.IRC
 )
 
 // Destination is an email address or IRC nick of a user, with its
@@ -197,7 +199,7 @@ const (
 type Destination struct {
 	ID      int64
 	UserID  int64
-	Kind    string // KindEmail or KindIRC
+	Kind    string // one of destkind.Names()
 	Address string
 	// Confirmed destinations receive notifications; the others wait for
 	// their owner to answer ConfirmCode before ConfirmExpires.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"hark/destkind"
 	"hark/store"
 )
 
@@ -130,10 +131,10 @@ func (s *Server) addDestination(r *http.Request, kind, address string, route boo
 	if len(address) > maxAddress {
 		return store.Destination{}, invalid("address", "is longer than %d characters", maxAddress)
 	}
-	if kind != store.KindEmail && kind != store.KindIRC {
-		return store.Destination{}, invalid("kind", "must be email or irc")
+	if _, known := destkind.Lookup(kind); !known {
+		return store.Destination{}, invalid("kind", "must be %s", destkind.Choices())
 	}
-	if err := store.CheckAddress(kind, address); err != nil {
+	if err := destkind.Check(kind, address); err != nil {
 		return store.Destination{}, invalid("address", "%v", err)
 	}
 	if _, err := s.store.PruneUnconfirmed(r.Context(), s.now().Add(-s.opts.UnconfirmedTTL)); err != nil {

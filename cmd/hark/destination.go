@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"hark/config"
+	"hark/destkind"
 	"hark/store"
 )
 
@@ -21,9 +22,9 @@ func runDestination(ctx context.Context, args []string, io stdio) int {
 		fmt.Fprintf(io.err, `Usage: hark destination set NAME KIND:ADDRESS [key=value]...
 
 Creates the destination (unconfirmed unless confirmed=true) or updates it.
-KIND is email or irc. Keys: %s.
+KIND is %s. Keys: %s.
 Booleans are true or false; batch_delta is a duration like 90s.
-`, strings.Join(store.Preferences, ", "))
+`, destkind.Choices(), strings.Join(store.Preferences, ", "))
 		fs.PrintDefaults()
 	}
 	if len(args) == 0 || args[0] != "set" {
@@ -35,7 +36,7 @@ Booleans are true or false; batch_delta is a duration like 90s.
 		if len(args) < 2 {
 			return usagef("want NAME and KIND:ADDRESS")
 		}
-		kind, address, err := store.ParseDestination(args[1])
+		kind, address, err := destkind.Parse(args[1])
 		if err != nil {
 			return usagef("%v", err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"hark/accounts"
 	"hark/config"
+	"hark/destkind"
 	"hark/store"
 )
 
@@ -76,7 +77,7 @@ func runUserAdd(ctx context.Context, args []string, io stdio) int {
 		// Refuse bad or taken addresses before the user exists, so a
 		// mistake leaves nothing half made.
 		for _, d := range dests {
-			if err := store.CheckAddress(d.Kind, d.Address); err != nil {
+			if err := destkind.Check(d.Kind, d.Address); err != nil {
 				return usagef("--%s: %v", d.Kind, err) // the flags are named after the kinds
 			}
 			if other, err := s.DestinationByAddress(ctx, d.Kind, d.Address); err == nil && other.Confirmed && d.Confirmed {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"hark/destkind"
 	"hark/store"
 )
 
@@ -16,7 +17,7 @@ import (
 // address once (ErrExists), and a confirmed address belongs to one user
 // (ErrTaken). Saving d confirmed drops the others' claims on its address.
 func (s *SQLite) SaveDestination(ctx context.Context, d store.Destination) (store.Destination, error) {
-	if err := store.CheckAddress(d.Kind, d.Address); err != nil {
+	if err := destkind.Check(d.Kind, d.Address); err != nil {
 		return d, fmt.Errorf("save destination: %w", err)
 	}
 	if d.Created.IsZero() {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"hark/destkind"
 	"hark/store"
 )
 
@@ -42,7 +43,7 @@ func (s *SQLite) ImportFilters(ctx context.Context, userID int64, create []store
 			if d.Created.IsZero() {
 				d.Created = now
 			}
-			if err := store.CheckAddress(d.Kind, d.Address); err != nil {
+			if err := destkind.Check(d.Kind, d.Address); err != nil {
 				return fmt.Errorf("destination %s:%s: %w", d.Kind, d.Address, err)
 			}
 			if err := saveDestination(ctx, tx, d); err != nil {

@@ -138,6 +138,35 @@ func TestMigrationToClaimsKeepsDestinationsAndTheirLinks(t *testing.T) {
 	}
 }
 
+// TestMigrationDroppingTheKindCheckKeepsDestinations: after schemaV8 a
+// kind the schema never heard of is stored (destkind decides what is
+// valid), and what was there stays, with its links and triggers.
+func TestMigrationDroppingTheKindCheckKeepsDestinations(t *testing.T) {
+	s := openAfter(t, 7,
+		`INSERT INTO users (id, name, created) VALUES (1, 'alice', 1)`,
+		`INSERT INTO destinations (id, user_id, kind, address, confirmed, markup, created) VALUES (7, 1, 'irc', 'alice', 1, 1, 1)`,
+		`INSERT INTO filters (id, user_id, name, position, created, updated) VALUES (3, 1, 'mine', 0, 1, 1)`,
+		`INSERT INTO filter_destinations (filter_id, destination_id) VALUES (3, 7)`)
+	ctx := context.Background()
+	ds, err := s.ListDestinations(ctx, 1)
+	if err != nil || len(ds) != 1 || ds[0].ID != 7 || ds[0].Kind != store.KindIRC || !ds[0].Markup || !ds[0].Confirmed {
+		t.Fatalf("destinations after migration: %+v, %v; want irc:alice confirmed with markup", ds, err)
+	}
+	if fs, err := s.ListFilters(ctx, 1); err != nil || len(fs) != 1 || !slices.Equal(fs[0].DestinationIDs, []int64{7}) {
+		t.Fatalf("filters after migration: %+v, %v; want filter 3 sending to destination 7", fs, err)
+	}
+	before, err := s.SettingsVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO destinations (user_id, kind, address, created) VALUES (1, 'matrix', '@alice:example.org', 1)`); err != nil {
+		t.Errorf("a new kind after migration: %v", err)
+	}
+	if after, _ := s.SettingsVersion(ctx); after <= before {
+		t.Errorf("settings version %d → %d: the destinations trigger is gone", before, after)
+	}
+}
+
 // TestHistoryPagingUsesTheIndex checks the plan rather than a time: paging
 // newest first must walk messages_ts, never sort the whole table.
 func TestHistoryPagingUsesTheIndex(t *testing.T) {
