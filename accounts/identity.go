@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"hark/destkind"
 	"hark/store"
 )
 
@@ -73,7 +74,7 @@ func SignIn(ctx context.Context, st IdentityStore, log *slog.Logger, id Identity
 		}
 	}
 	for _, m := range id.Matrix {
-		vouched = append(vouched, store.Destination{Kind: KindMatrix, Address: m})
+		vouched = append(vouched, store.Destination{Kind: destkind.Matrix, Address: m})
 	}
 	have, err := st.ListDestinations(ctx, u.ID)
 	if err != nil {
@@ -99,9 +100,6 @@ func SignIn(ctx context.Context, st IdentityStore, log *slog.Logger, id Identity
 	return u, nil
 }
 
-// KindMatrix is the destination kind of a Matrix user (@nick:server).
-const KindMatrix = "matrix"
-
 // MatrixIDs are the Matrix IDs among a provider's chat handles: a full
 // ID (@nick:server), or a Fedora account's chat entry, where
 // matrix:/nick is @nick:defaultServer and matrix://server/nick is
@@ -121,30 +119,9 @@ func MatrixIDs(handles []string, defaultServer string) []string {
 			continue
 		}
 		id := "@" + strings.ToLower(nick) + ":" + strings.ToLower(server)
-		if ValidMatrixID(id) && !slices.Contains(out, id) {
+		if destkind.Check(destkind.Matrix, id) == nil && !slices.Contains(out, id) {
 			out = append(out, id)
 		}
 	}
 	return out
-}
-
-// ValidMatrixID is a user ID as the Matrix spec allows it:
-// @localpart:server, the localpart of a-z 0-9 . _ = - /, and the
-// whole at most 255 bytes.
-func ValidMatrixID(id string) bool {
-	local, server, ok := strings.Cut(strings.TrimPrefix(id, "@"), ":")
-	if !ok || !strings.HasPrefix(id, "@") || local == "" || server == "" || len(id) > 255 {
-		return false
-	}
-	for _, c := range []byte(local) {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("._=-/+", c) >= 0) {
-			return false
-		}
-	}
-	for _, c := range []byte(server) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".-:[]", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }

@@ -27,12 +27,14 @@ type Kind struct {
 var table = []Kind{
 	email,
 	irc,
+	matrix,
 }
 
 // Names of the kinds built in, for code that names one.
 const (
-	Email = "email"
-	IRC   = "irc"
+	Email  = "email"
+	IRC    = "irc"
+	Matrix = "matrix"
 )
 
 // Names is every kind's name, in order.
