@@ -317,7 +317,7 @@ func Default() *Config {
 		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3, MaxLines: 5},
 		Owners:  Owners{Refresh: time.Hour},
 		History: History{Retention: 7 * 24 * time.Hour},
-		OIDC:    OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username",
+		OIDC: OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username",
 			EmailClaim: "email", GroupsClaim: "groups", MatrixServer: "fedora.im"},
 		Delivery: Delivery{
 			Retry: Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},

@@ -178,7 +178,8 @@ func TestOIDCLogin(t *testing.T) {
 }
 
 // A Fedora account's first login brings its email address as a
-// confirmed destination, its admin flag from its groups and the default
+// confirmed destination, its Matrix chat handle as a confirmed matrix
+// destination, its admin flag from its groups and the default
 // filters; the next login after leaving the admin group drops the flag.
 func TestOIDCFedoraAccount(t *testing.T) {
 	groups := []any{"packager", "sysadmin-main"}
@@ -188,11 +189,13 @@ func TestOIDCFedoraAccount(t *testing.T) {
 		defer mu.Unlock()
 		c["email"] = "carol@fedoraproject.org"
 		c["groups"] = groups
+		c["chat"] = []any{"irc:/carol", "matrix:/Carol"}
 	})
 	ts := newTestServer(t, func(o *Options) {
 		o.DefaultFilters = true
 		o.OIDC = &OIDCOptions{Issuer: p.URL, ClientID: "hark", ClientSecret: "s3cret", Scopes: []string{"openid"},
-			UsernameClaim: "preferred_username", EmailClaim: "email", GroupsClaim: "groups", AdminGroups: []string{"sysadmin-main"}}
+			UsernameClaim: "preferred_username", EmailClaim: "email", GroupsClaim: "groups", AdminGroups: []string{"sysadmin-main"},
+			MatrixClaim: "chat", MatrixServer: "fedora.im"}
 	})
 	ctx := context.Background()
 	login := func() {
@@ -213,15 +216,16 @@ func TestOIDCFedoraAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dests) != 1 || dests[0].Kind != store.KindEmail || dests[0].Address != "carol@fedoraproject.org" || !dests[0].Confirmed || !dests[0].Enabled {
-		t.Fatalf("destinations %+v, want the email claim confirmed", dests)
+	if len(dests) != 2 || dests[0].Kind != store.KindEmail || dests[0].Address != "carol@fedoraproject.org" || !dests[0].Confirmed || !dests[0].Enabled ||
+		dests[1].Kind != "matrix" || dests[1].Address != "@carol:fedora.im" || !dests[1].Confirmed || !dests[1].Enabled {
+		t.Fatalf("destinations %+v, want the email claim and the Matrix ID confirmed", dests)
 	}
 	fs, err := ts.store.ListFilters(ctx, u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fs) == 0 || !slices.Contains(fs[0].DestinationIDs, dests[0].ID) {
-		t.Fatalf("filters %+v, want the defaults sending to the email destination", fs)
+	if len(fs) == 0 || !slices.Contains(fs[0].DestinationIDs, dests[0].ID) || !slices.Contains(fs[0].DestinationIDs, dests[1].ID) {
+		t.Fatalf("filters %+v, want the defaults sending to both destinations", fs)
 	}
 
 	mu.Lock()
@@ -231,7 +235,7 @@ func TestOIDCFedoraAccount(t *testing.T) {
 	if u, err = ts.store.UserByName(ctx, "carol"); err != nil || u.Admin {
 		t.Errorf("after leaving the admin group: admin %t, err %v", u.Admin, err)
 	}
-	if again, _ := ts.store.ListDestinations(ctx, u.ID); len(again) != 1 {
-		t.Errorf("second login: destinations %+v, want the one", again)
+	if again, _ := ts.store.ListDestinations(ctx, u.ID); len(again) != 2 {
+		t.Errorf("second login: destinations %+v, want the two", again)
 	}
 }
