@@ -20,6 +20,7 @@ type Config struct {
 	Web      Web      `yaml:"web"`
 	Email    Email    `yaml:"email"`
 	IRC      IRC      `yaml:"irc"`
+	Matrix   Matrix   `yaml:"matrix"`
 	Owners   Owners   `yaml:"owners"`
 	Meta     Meta     `yaml:"meta"`
 	History  History  `yaml:"history"`
@@ -194,6 +195,20 @@ type IRC struct {
 	// MaxLines caps one notification's lines; the last links to the rest
 	// in the web UI, so one long message does not delay everyone's.
 	MaxLines int `yaml:"max_lines"`
+}
+
+// Matrix is the bot account that delivers to Matrix users by direct
+// message. An empty Homeserver disables Matrix.
+type Matrix struct {
+	// Homeserver is the bot's homeserver base URL (https://matrix.example).
+	Homeserver string `yaml:"homeserver"`
+	// UserID is the bot's full ID, @hark:example.org.
+	UserID          string `yaml:"user_id"`
+	AccessToken     string `yaml:"access_token"`
+	AccessTokenFile string `yaml:"access_token_file"`
+	// DeviceID is the device the access token was issued for ("" if
+	// unknown).
+	DeviceID string `yaml:"device_id"`
 }
 
 // Owners is where package ownership (for owned-by and group-owned rules)

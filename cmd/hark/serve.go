@@ -13,6 +13,7 @@ import (
 
 	"hark/bus"
 	"hark/config"
+	"hark/destkind"
 	"hark/metrics"
 	"hark/router"
 	"hark/store"
@@ -118,6 +119,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	if ircBot != nil {
 		deliverer.Register(store.KindIRC, ircBot)
+	}
+	matrixBot, err := newMatrixBot(cfg, log)
+	if err != nil {
+		return err
+	}
+	if matrixBot != nil {
+		deliverer.Register(destkind.Matrix, matrixBot)
 	}
 
 	sources := []metrics.Source{metrics.Bus(busStats), metrics.Router(rt.Stats), metrics.Index(index.Stats), metrics.Queue(st.QueueDepth), metrics.Delivery(deliverer.Stats)}
