@@ -94,7 +94,7 @@ func (b *Bot) MaxDigest() int { return maxDigest }
 func (b *Bot) Send(ctx context.Context, batch *delivery.Batch) (retryable bool, err error) {
 	to := batch.Destination.Address
 	msg := Render(batch)
-	if err := b.sendDirect(ctx, id.UserID(to), msg); err != nil {
+	if err := b.sendDirect(ctx, id.UserID(to), &event.Content{Parsed: msg, Raw: map[string]any{MsgIDsKey: msgIDs(batch)}}); err != nil {
 		return Retryable(err), fmt.Errorf("send to matrix:%s: %w", to, err)
 	}
 	return false, nil
@@ -115,10 +115,25 @@ func (b *Bot) Confirm(ctx context.Context, c delivery.Confirmation) error {
 		FormattedBody: fmt.Sprintf("hark: %s added this Matrix ID for notifications. Confirmation code: <code>%s</code> (or <a href=\"%s\">confirm here</a>) before %s.",
 			html.EscapeString(c.User), html.EscapeString(c.Code), html.EscapeString(c.Link), html.EscapeString(expires)),
 	}
-	if err := b.sendDirect(ctx, id.UserID(to), msg); err != nil {
+	if err := b.sendDirect(ctx, id.UserID(to), &event.Content{Parsed: msg}); err != nil {
 		return fmt.Errorf("send confirmation code to matrix:%s: %w", to, err)
 	}
 	return nil
+}
+
+// MsgIDsKey is the field of a notice's content listing the bus messages'
+// IDs it notifies of, as email's X-Fedmsg-Msg-Id headers do: clients
+// ignore it; scripts and tests can tell notices apart by it.
+const MsgIDsKey = "org.fedoraproject.msg_ids"
+
+func msgIDs(b *delivery.Batch) []string {
+	ids := make([]string, 0, len(b.Items))
+	for _, it := range b.Items {
+		if it.MsgID != "" {
+			ids = append(ids, it.MsgID)
+		}
+	}
+	return ids
 }
 
 // ErrBadID is an address that is not a Matrix user ID.
@@ -126,7 +141,7 @@ var ErrBadID = errors.New("not a Matrix user ID (@name:server)")
 
 // sendDirect sends msg in to's direct chat, creating it when there is
 // none or to has left it.
-func (b *Bot) sendDirect(ctx context.Context, to id.UserID, msg *event.MessageEventContent) error {
+func (b *Bot) sendDirect(ctx context.Context, to id.UserID, msg *event.Content) error {
 	if _, _, err := to.Parse(); err != nil || !strings.HasPrefix(string(to), "@") {
 		return ErrBadID
 	}

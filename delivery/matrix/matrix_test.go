@@ -10,71 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
-	"maunium.net/go/mautrix/id"
 
 	"hark/delivery"
 	"hark/delivery/matrix"
 	"hark/internal/testpeer"
 	"hark/store"
 )
-
-// reader is a second Matrix client, logged in as the user notifications
-// go to: it joins the rooms it is invited to and collects the notices.
-type reader struct {
-	t     *testing.T
-	cli   *mautrix.Client
-	since string
-}
-
-func newReader(t *testing.T, hs, token, user string) *reader {
-	cli, err := mautrix.NewClient(hs, id.UserID(user), token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &reader{t: t, cli: cli}
-}
-
-// notices syncs until n notices arrived (or 60s passed), joining
-// invitations on the way, and returns them with their rooms.
-func (r *reader) notices(n int) ([]*event.MessageEventContent, []id.RoomID) {
-	r.t.Helper()
-	ctx := context.Background()
-	var out []*event.MessageEventContent
-	var rooms []id.RoomID
-	deadline := time.Now().Add(60 * time.Second)
-	for len(out) < n && time.Now().Before(deadline) {
-		resp, err := r.cli.SyncRequest(ctx, 2000, r.since, "", false, event.PresenceOffline)
-		if err != nil {
-			r.t.Fatalf("sync: %v", err)
-		}
-		r.since = resp.NextBatch
-		for room := range resp.Rooms.Invite {
-			if _, err := r.cli.JoinRoomByID(ctx, room); err != nil {
-				r.t.Fatalf("join %s: %v", room, err)
-			}
-		}
-		for room, jr := range resp.Rooms.Join {
-			for _, evt := range jr.Timeline.Events {
-				if evt.Type != event.EventMessage {
-					continue
-				}
-				if err := evt.Content.ParseRaw(evt.Type); err != nil && !strings.Contains(err.Error(), "already parsed") {
-					r.t.Fatal(err)
-				}
-				if m := evt.Content.AsMessage(); m.MsgType == event.MsgNotice {
-					out = append(out, m)
-					rooms = append(rooms, room)
-				}
-			}
-		}
-	}
-	if len(out) != n {
-		r.t.Fatalf("got %d notices, want %d: %+v", len(out), n, out)
-	}
-	return out, rooms
-}
 
 func item(i int) delivery.Item {
 	return delivery.Item{App: "bodhi", Title: fmt.Sprintf("update %d <pushed>", i), Subtitle: "to stable", Link: fmt.Sprintf("https://bodhi.example/u/%d", i)}
@@ -100,7 +42,7 @@ func TestBotDeliversToDendrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	carol := newReader(t, hs.URL, carolToken, carolID)
+	carol := hs.User(carolToken, carolID)
 
 	// A confirmation code, then one notification, then a digest of
 	// exactly 3: three notices, all in one direct chat.
@@ -108,7 +50,7 @@ func TestBotDeliversToDendrite(t *testing.T) {
 		Code: "424242", Link: "https://hark.example/confirm/1/424242", Expires: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	got, rooms := carol.notices(1)
+	got := carol.Notices(1, time.Minute)
 	if !strings.Contains(got[0].Body, "424242") {
 		t.Errorf("confirmation %q lacks the code", got[0].Body)
 	}
@@ -117,7 +59,7 @@ func TestBotDeliversToDendrite(t *testing.T) {
 			t.Fatalf("send: retryable %t: %v", retry, err)
 		}
 	}
-	more, moreRooms := carol.notices(2)
+	more := carol.Notices(2, time.Minute)
 	one, digest := more[0], more[1]
 	if one.Format != event.FormatHTML || !strings.Contains(one.FormattedBody, `<a href="https://bodhi.example/u/0">update 0 &lt;pushed&gt;</a>`) ||
 		!strings.Contains(one.Body, "bodhi: update 0 <pushed>") {
@@ -126,20 +68,20 @@ func TestBotDeliversToDendrite(t *testing.T) {
 	if c := strings.Count(digest.FormattedBody, "<li>"); c != 3 || !strings.HasPrefix(digest.Body, "hark: 3 notifications") {
 		t.Errorf("digest of 3: %d entries, body %q", c, digest.Body)
 	}
-	for _, r := range moreRooms {
-		if r != rooms[0] {
-			t.Errorf("notice in room %s, want the direct chat %s reused", r, rooms[0])
+	for _, n := range more {
+		if n.Room != got[0].Room {
+			t.Errorf("notice in room %s, want the direct chat %s reused", n.Room, got[0].Room)
 		}
 	}
 
 	// Carol leaves: the next notification opens a new direct chat.
-	if _, err := carol.cli.LeaveRoom(ctx, rooms[0]); err != nil {
+	if _, err := carol.Client.LeaveRoom(ctx, got[0].Room); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := bot.Send(ctx, batch(carolID, 1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, again := carol.notices(1); again[0] == rooms[0] {
+	if again := carol.Notices(1, time.Minute); again[0].Room == got[0].Room {
 		t.Errorf("notice in the room carol left")
 	}
 
@@ -152,7 +94,7 @@ func TestBotDeliversToDendrite(t *testing.T) {
 	if _, err := bot.Send(ctx, batch(carolID, 1)); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
-	carol.notices(1)
+	carol.Notices(1, time.Minute)
 
 	// An unknown user cannot be invited: permanent.
 	if retry, err := bot.Send(ctx, batch("@nobody:localhost", 1)); err == nil || retry {

@@ -134,7 +134,10 @@ func StartDendrite(t testing.TB, o DendriteOptions) *Dendrite {
 	client["registration_disabled"] = true
 	client["rate_limiting"] = map[string]any{"enabled": o.RateLimit, "threshold": o.Threshold, "cooloff_ms": o.CooloffMS}
 	cfg["logging"] = []any{map[string]any{"type": "std", "level": "warn"}}
-	cfg["global"].(map[string]any)["private_key"] = filepath.Join(dir, "matrix_key.pem")
+	global := cfg["global"].(map[string]any)
+	global["private_key"] = filepath.Join(dir, "matrix_key.pem")
+	// Streams on disk, so a restart keeps clients' sync positions.
+	global["jetstream"].(map[string]any)["in_memory"] = false
 	conf, err = yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
