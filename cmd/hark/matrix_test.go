@@ -12,11 +12,11 @@ import (
 	"hark/internal/testpeer"
 )
 
-// TestServeNotifiesOnMatrixExactlyOnce publishes on the bus through hark
-// serve to alice's Matrix ID on a real Dendrite: a notification arrives
-// as a notice; with the homeserver stopped, what is queued meanwhile
-// arrives once it is back, each message exactly once.
-func TestServeNotifiesOnMatrixExactlyOnce(t *testing.T) {
+// matrixService is `hark serve` reading a libzmq publisher and
+// delivering to alice's Matrix ID on a real Dendrite, with her tick
+// filter; flood control is off and retries come back within two seconds.
+func matrixService(t *testing.T) (*service, *testpeer.Pub, *testpeer.Dendrite, *testpeer.MatrixUser) {
+	t.Helper()
 	testpeer.RequireZMQ(t)
 	hs := testpeer.StartDendrite(t, testpeer.DendriteOptions{})
 	botToken, botID := hs.Register("hark", "bot-password-1", false)
@@ -42,6 +42,54 @@ delivery:
 	adminMust(t, "", "filters", "import", path)
 	svc.start(t)
 	svc.settle(t, pub)
+	return svc, pub, hs, alice
+}
+
+// msgIDCounts counts the messages notices name.
+func msgIDCounts(notices []testpeer.Notice) map[string]int {
+	seen := map[string]int{}
+	for _, n := range notices {
+		ids, _ := n.Raw[matrix.MsgIDsKey].([]any)
+		for _, id := range ids {
+			seen[fmt.Sprint(id)]++
+		}
+	}
+	return seen
+}
+
+// TestServeMatrixKilledMidBurst kills hark serve with SIGKILL while it
+// sends a burst to Matrix: after its restart every message has arrived
+// exactly once.
+func TestServeMatrixKilledMidBurst(t *testing.T) {
+	svc, pub, _, alice := matrixService(t)
+	const burst = 40
+	for n := range burst {
+		tick(t, pub, n)
+	}
+	svc.eventually(t, "part of the burst is sent", func() bool {
+		return svc.metricLabeled(t, "hark_deliveries_total", `outcome="sent"`) >= 5
+	})
+	svc.kill(t)
+	svc.start(t)
+	got := alice.Notices(burst, 2*time.Minute)
+	extra := alice.Poll(1, 5*time.Second)
+	if len(extra) != 0 {
+		t.Errorf("after the %d notices, %d more", burst, len(extra))
+	}
+	seen := msgIDCounts(append(got, extra...))
+	for n := range burst {
+		if seen[tickID(n)] != 1 {
+			t.Errorf("%s arrived %d times, want once", tickID(n), seen[tickID(n)])
+		}
+	}
+}
+
+// TestServeNotifiesOnMatrixExactlyOnce publishes on the bus through hark
+// serve to alice's Matrix ID on a real Dendrite: a notification arrives
+// as a notice; with the homeserver stopped, what is queued meanwhile
+// arrives once it is back, each message exactly once.
+func TestServeNotifiesOnMatrixExactlyOnce(t *testing.T) {
+	svc, pub, hs, alice := matrixService(t)
 
 	tick(t, pub, 1)
 	first := alice.Notices(1, time.Minute)[0]
@@ -62,13 +110,7 @@ delivery:
 	if extra := alice.Poll(1, 5*time.Second); len(extra) != 0 {
 		t.Errorf("after the %d queued notices, %d more: %+v", queued, len(extra), extra)
 	}
-	seen := map[string]int{}
-	for _, n := range got {
-		ids, _ := n.Raw[matrix.MsgIDsKey].([]any)
-		for _, id := range ids {
-			seen[fmt.Sprint(id)]++
-		}
-	}
+	seen := msgIDCounts(got)
 	for n := 2; n < 2+queued; n++ {
 		if seen[tickID(n)] != 1 {
 			t.Errorf("%s arrived %d times, want once (all: %v)", tickID(n), seen[tickID(n)], seen)

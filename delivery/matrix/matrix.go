@@ -7,6 +7,8 @@ package matrix
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html"
@@ -94,7 +96,8 @@ func (b *Bot) MaxDigest() int { return maxDigest }
 func (b *Bot) Send(ctx context.Context, batch *delivery.Batch) (retryable bool, err error) {
 	to := batch.Destination.Address
 	msg := Render(batch)
-	if err := b.sendDirect(ctx, id.UserID(to), &event.Content{Parsed: msg, Raw: map[string]any{MsgIDsKey: msgIDs(batch)}}); err != nil {
+	content := &event.Content{Parsed: msg, Raw: map[string]any{MsgIDsKey: msgIDs(batch)}}
+	if err := b.sendDirect(ctx, id.UserID(to), content, txnID(batch)); err != nil {
 		return Retryable(err), fmt.Errorf("send to matrix:%s: %w", to, err)
 	}
 	return false, nil
@@ -115,7 +118,7 @@ func (b *Bot) Confirm(ctx context.Context, c delivery.Confirmation) error {
 		FormattedBody: fmt.Sprintf("hark: %s added this Matrix ID for notifications. Confirmation code: <code>%s</code> (or <a href=\"%s\">confirm here</a>) before %s.",
 			html.EscapeString(c.User), html.EscapeString(c.Code), html.EscapeString(c.Link), html.EscapeString(expires)),
 	}
-	if err := b.sendDirect(ctx, id.UserID(to), &event.Content{Parsed: msg}); err != nil {
+	if err := b.sendDirect(ctx, id.UserID(to), &event.Content{Parsed: msg}, ""); err != nil {
 		return fmt.Errorf("send confirmation code to matrix:%s: %w", to, err)
 	}
 	return nil
@@ -139,9 +142,30 @@ func msgIDs(b *delivery.Batch) []string {
 // ErrBadID is an address that is not a Matrix user ID.
 var ErrBadID = errors.New("not a Matrix user ID (@name:server)")
 
+// txnID names a batch's send for the homeserver, which keeps one event
+// per transaction ID: a batch sent again after a crash between the
+// homeserver's answer and delivery's journal is dropped there, not shown
+// twice. Its notifications make it; a test notification (no IDs) gets a
+// fresh one.
+func txnID(b *delivery.Batch) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d", b.Destination.Address, b.Part)
+	n := 0
+	for _, it := range b.Items {
+		if it.NotificationID != 0 {
+			fmt.Fprintf(h, "\x00%d", it.NotificationID)
+			n++
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return "hark." + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
 // sendDirect sends msg in to's direct chat, creating it when there is
-// none or to has left it.
-func (b *Bot) sendDirect(ctx context.Context, to id.UserID, msg *event.Content) error {
+// none or to has left it; txn is the transaction ID ("" for a new one).
+func (b *Bot) sendDirect(ctx context.Context, to id.UserID, msg *event.Content, txn string) error {
 	if _, _, err := to.Parse(); err != nil || !strings.HasPrefix(string(to), "@") {
 		return ErrBadID
 	}
@@ -150,7 +174,11 @@ func (b *Bot) sendDirect(ctx context.Context, to id.UserID, msg *event.Content) 
 		return err
 	}
 	return rateLimited(ctx, func() error {
-		_, err := b.cli.SendMessageEvent(ctx, room, event.EventMessage, msg)
+		var opts []mautrix.ReqSendEvent
+		if txn != "" {
+			opts = append(opts, mautrix.ReqSendEvent{TransactionID: txn})
+		}
+		_, err := b.cli.SendMessageEvent(ctx, room, event.EventMessage, msg, opts...)
 		return err
 	})
 }
