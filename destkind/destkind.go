@@ -28,6 +28,7 @@ var table = []Kind{
 	email,
 	irc,
 	matrix,
+	matrixRoom,
 }
 
 // Names of the kinds built in, for code that names one.
@@ -35,6 +36,8 @@ const (
 	Email  = "email"
 	IRC    = "irc"
 	Matrix = "matrix"
+	// MatrixRoom is a feed to a room rather than a person.
+	MatrixRoom = "matrix-room"
 )
 
 // Names is every kind's name, in order.

@@ -27,3 +27,19 @@ var matrix = Kind{
 		return nil
 	},
 }
+
+// matrixRoom is a Matrix room the bot posts a feed to: a room ID
+// (!opaque:server) or an alias (#name:server); the bot joins it, so it
+// must be public or the bot invited.
+var matrixRoom = Kind{
+	Name: MatrixRoom, Title: "Matrix room", Example: "#hark:fedora.im",
+	Check: func(address string) error {
+		local, server, ok := strings.Cut(address[min(1, len(address)):], ":")
+		bad := !ok || !(strings.HasPrefix(address, "!") || strings.HasPrefix(address, "#")) || local == "" || server == "" ||
+			len(address) > maxMatrixID || strings.ContainsAny(address, " \t\n")
+		if bad {
+			return fmt.Errorf("%q is not a Matrix room (!id:server or #alias:server)", address)
+		}
+		return nil
+	},
+}

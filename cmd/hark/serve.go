@@ -126,6 +126,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	if matrixBot != nil {
 		deliverer.Register(destkind.Matrix, matrixBot)
+		deliverer.Register(destkind.MatrixRoom, matrixBot)
 	}
 
 	sources := []metrics.Source{metrics.Bus(busStats), metrics.Router(rt.Stats), metrics.Index(index.Stats), metrics.Queue(st.QueueDepth), metrics.Delivery(deliverer.Stats)}

@@ -23,6 +23,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"hark/delivery"
+	"hark/destkind"
 )
 
 // Interfaces of the delivery pipeline the bot implements.
@@ -97,8 +98,13 @@ func (b *Bot) Send(ctx context.Context, batch *delivery.Batch) (retryable bool, 
 	to := batch.Destination.Address
 	msg := Render(batch)
 	content := &event.Content{Parsed: msg, Raw: map[string]any{MsgIDsKey: msgIDs(batch)}}
-	if err := b.sendDirect(ctx, id.UserID(to), content, txnID(batch)); err != nil {
-		return Retryable(err), fmt.Errorf("send to matrix:%s: %w", to, err)
+	if batch.Destination.Kind == destkind.MatrixRoom {
+		err = b.sendRoom(ctx, to, content, txnID(batch))
+	} else {
+		err = b.sendDirect(ctx, id.UserID(to), content, txnID(batch))
+	}
+	if err != nil {
+		return Retryable(err), fmt.Errorf("send to %s: %w", destkind.Spell(batch.Destination.Kind, to), err)
 	}
 	return false, nil
 }
@@ -111,15 +117,27 @@ func (b *Bot) Confirm(ctx context.Context, c delivery.Confirmation) error {
 		loc = time.UTC
 	}
 	expires := c.Expires.In(loc).Format("2006-01-02 15:04 MST")
+	where := "this Matrix ID"
+	if c.Destination.Kind == destkind.MatrixRoom {
+		where = "this room"
+	}
 	msg := &event.MessageEventContent{
 		MsgType: event.MsgNotice,
-		Body:    fmt.Sprintf("hark: %s added this Matrix ID for notifications. Confirmation code: %s (or open %s) before %s.", c.User, c.Code, c.Link, expires),
+		Body:    fmt.Sprintf("hark: %s added %s for notifications. Confirmation code: %s (or open %s) before %s.", c.User, where, c.Code, c.Link, expires),
 		Format:  event.FormatHTML,
-		FormattedBody: fmt.Sprintf("hark: %s added this Matrix ID for notifications. Confirmation code: <code>%s</code> (or <a href=\"%s\">confirm here</a>) before %s.",
-			html.EscapeString(c.User), html.EscapeString(c.Code), html.EscapeString(c.Link), html.EscapeString(expires)),
+		FormattedBody: fmt.Sprintf("hark: %s added %s for notifications. Confirmation code: <code>%s</code> (or <a href=\"%s\">confirm here</a>) before %s.",
+			html.EscapeString(c.User), where, html.EscapeString(c.Code), html.EscapeString(c.Link), html.EscapeString(expires)),
 	}
-	if err := b.sendDirect(ctx, id.UserID(to), &event.Content{Parsed: msg}, ""); err != nil {
-		return fmt.Errorf("send confirmation code to matrix:%s: %w", to, err)
+	content := &event.Content{Parsed: msg}
+	var err error
+	if c.Destination.Kind == destkind.MatrixRoom {
+		// Posted in the room: whoever reads it there may add the feed.
+		err = b.sendRoom(ctx, to, content, "")
+	} else {
+		err = b.sendDirect(ctx, id.UserID(to), content, "")
+	}
+	if err != nil {
+		return fmt.Errorf("send confirmation code to %s: %w", destkind.Spell(c.Destination.Kind, to), err)
 	}
 	return nil
 }
@@ -173,14 +191,7 @@ func (b *Bot) sendDirect(ctx context.Context, to id.UserID, msg *event.Content, 
 	if err != nil {
 		return err
 	}
-	return rateLimited(ctx, func() error {
-		var opts []mautrix.ReqSendEvent
-		if txn != "" {
-			opts = append(opts, mautrix.ReqSendEvent{TransactionID: txn})
-		}
-		_, err := b.cli.SendMessageEvent(ctx, room, event.EventMessage, msg, opts...)
-		return err
-	})
+	return b.send(ctx, room, msg, txn)
 }
 
 // directRoom is the bot's direct chat with user: the newest one in
@@ -234,6 +245,48 @@ func (b *Bot) directRoom(ctx context.Context, user id.UserID) (id.RoomID, error)
 		b.log.Warn("could not record the direct chat in the bot's account data", "user", user, "room", resp.RoomID, "err", err)
 	}
 	return resp.RoomID, nil
+}
+
+// sendRoom posts msg to a room feed, joining the room first: a room the
+// bot is invited to or may join. A room that does not exist or refuses
+// the bot is a permanent error.
+func (b *Bot) sendRoom(ctx context.Context, room string, msg *event.Content, txn string) error {
+	if strings.HasPrefix(room, "#") {
+		// Resolved first: an unknown alias is a clear 404, where some
+		// homeservers answer a join with 500.
+		var resolved *mautrix.RespAliasResolve
+		err := rateLimited(ctx, func() error {
+			var err error
+			resolved, err = b.cli.ResolveAlias(ctx, id.RoomAlias(room))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("look up room %s: %w", room, err)
+		}
+		room = string(resolved.RoomID)
+	}
+	var joined *mautrix.RespJoinRoom
+	err := rateLimited(ctx, func() error {
+		var err error
+		joined, err = b.cli.JoinRoom(ctx, room, nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("join %s: %w", room, err)
+	}
+	return b.send(ctx, joined.RoomID, msg, txn)
+}
+
+// send sends msg to a room the bot is in.
+func (b *Bot) send(ctx context.Context, room id.RoomID, msg *event.Content, txn string) error {
+	return rateLimited(ctx, func() error {
+		var opts []mautrix.ReqSendEvent
+		if txn != "" {
+			opts = append(opts, mautrix.ReqSendEvent{TransactionID: txn})
+		}
+		_, err := b.cli.SendMessageEvent(ctx, room, event.EventMessage, msg, opts...)
+		return err
+	})
 }
 
 // rateLimited runs call, and once more after the wait a 429 answer asks

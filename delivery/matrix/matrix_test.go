@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	"hark/delivery"
 	"hark/delivery/matrix"
+	"hark/destkind"
 	"hark/internal/testpeer"
 	"hark/store"
 )
@@ -83,6 +86,37 @@ func TestBotDeliversToDendrite(t *testing.T) {
 	}
 	if again := carol.Notices(1, time.Minute); again[0].Room == got[0].Room {
 		t.Errorf("notice in the room carol left")
+	}
+
+	// A room feed: carol's room, the bot invited; its confirmation code
+	// and a notification arrive there. A room that does not exist, or
+	// one the bot was not invited to, is permanent.
+	feed, err := carol.Client.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{id.UserID(botID)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roomDest := store.Destination{Kind: destkind.MatrixRoom, Address: string(feed.RoomID)}
+	if err := bot.Confirm(ctx, delivery.Confirmation{User: "carol", Destination: roomDest, Code: "777777", Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	rb := batch("", 1)
+	rb.Destination = roomDest
+	if _, err := bot.Send(ctx, rb); err != nil {
+		t.Fatal(err)
+	}
+	inRoom := carol.Notices(2, time.Minute)
+	if inRoom[0].Room != feed.RoomID || !strings.Contains(inRoom[0].Body, "777777") || inRoom[1].Room != feed.RoomID {
+		t.Errorf("room feed: %+v", inRoom)
+	}
+	private, err := carol.Client.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, room := range []string{"#nowhere:localhost", string(private.RoomID)} {
+		rb.Destination.Address = room
+		if retry, err := bot.Send(ctx, rb); err == nil || retry {
+			t.Errorf("room %s: retryable %t, err %v; want a permanent error", room, retry, err)
+		}
 	}
 
 	// Stopped homeserver: retryable; started again, the send goes.
