@@ -64,6 +64,9 @@ type Bot struct {
 	// last: the direct chats it made, kept by the homeserver with the
 	// account so they survive restarts of hark.
 	direct map[id.UserID][]id.RoomID
+	// lookedBack are the rooms whose recent events this process has
+	// searched for a send a crash interrupted (see sentBefore).
+	lookedBack map[id.RoomID]bool
 }
 
 // New makes the bot; it talks to the homeserver only when sending.
@@ -84,7 +87,7 @@ func New(o Options) (*Bot, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Bot{cli: cli, log: log}, nil
+	return &Bot{cli: cli, log: log, lookedBack: map[id.RoomID]bool{}}, nil
 }
 
 // MaxDigest implements delivery.DigestLimiter.
@@ -277,8 +280,54 @@ func (b *Bot) sendRoom(ctx context.Context, room string, msg *event.Content, txn
 	return b.send(ctx, joined.RoomID, msg, txn)
 }
 
-// send sends msg to a room the bot is in.
+// lookBack is how many of a room's latest events sentBefore searches.
+const lookBack = 50
+
+// TxnKey is the field of a notice's content holding its transaction ID.
+const TxnKey = "org.fedoraproject.hark_txn"
+
+// sentBefore says whether the bot's latest events in room include the
+// send txn: a homeserver that was still taking the send when hark was
+// killed may have kept the event without remembering the transaction
+// ID, and delivery, which had not journaled it, sends it again. The
+// first send to each room after a start searches; later ones cannot
+// repeat a send of this process.
+func (b *Bot) sentBefore(ctx context.Context, room id.RoomID, txn string) (bool, error) {
+	b.mu.Lock()
+	done := b.lookedBack[room]
+	b.mu.Unlock()
+	if done || txn == "" {
+		return false, nil
+	}
+	var resp *mautrix.RespMessages
+	err := rateLimited(ctx, func() error {
+		var err error
+		resp, err = b.cli.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, lookBack)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("read recent events of %s: %w", room, err)
+	}
+	b.mu.Lock()
+	b.lookedBack[room] = true
+	b.mu.Unlock()
+	for _, evt := range resp.Chunk {
+		if evt.Sender == b.cli.UserID && evt.Content.Raw[TxnKey] == txn {
+			b.log.Info("matrix notice was sent before a restart; not sending it again", "room", room, "event", evt.ID)
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// send sends msg to a room the bot is in, once.
 func (b *Bot) send(ctx context.Context, room id.RoomID, msg *event.Content, txn string) error {
+	if sent, err := b.sentBefore(ctx, room, txn); sent || err != nil {
+		return err
+	}
+	if txn != "" {
+		msg.Raw[TxnKey] = txn
+	}
 	return rateLimited(ctx, func() error {
 		var opts []mautrix.ReqSendEvent
 		if txn != "" {
