@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -16,7 +17,12 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"hark/delivery"
+	"hark/delivery/matrix"
+	"hark/destkind"
+	"hark/internal/testpeer"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // provider is an OpenID Connect provider built for the tests: discovery,
@@ -237,5 +243,46 @@ func TestOIDCFedoraAccount(t *testing.T) {
 	}
 	if again, _ := ts.store.ListDestinations(ctx, u.ID); len(again) != 2 {
 		t.Errorf("second login: destinations %+v, want the two", again)
+	}
+}
+
+// The destinations page offers the Matrix kinds; adding a Matrix ID
+// sends its confirmation code there through the bot on a real Dendrite,
+// and the link in it confirms the destination.
+func TestDestinationsPageConfirmsAMatrixID(t *testing.T) {
+	hs := testpeer.StartDendrite(t, testpeer.DendriteOptions{})
+	botToken, botID := hs.Register("hark", "bot-password-1", false)
+	aliceToken, aliceID := hs.Register("alice", "alice-password-1", false)
+	ts := newTestServer(t, func(o *Options) {
+		bot, err := matrix.New(matrix.Options{Homeserver: hs.URL, UserID: botID, AccessToken: botToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := delivery.New(delivery.Options{Store: o.Store.(*sqlite.SQLite), Senders: delivery.Senders{destkind.Matrix: bot},
+			BaseURL: o.BaseURL, Key: []byte("0123456789abcdef0123456789abcdef")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Confirmer, o.Tester, o.Unsubscriber = d, d, d
+	})
+	c := ts.login(t, "alice", false)
+	if page := c.get("/destinations"); !strings.Contains(page.Body, `value="matrix"`) || !strings.Contains(page.Body, `value="matrix-room"`) {
+		t.Fatalf("destinations page lacks the Matrix kinds:\n%s", page.Body)
+	}
+	if resp := c.post("/destinations", url.Values{"kind": {"matrix"}, "address": {aliceID}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add matrix:%s: status %d:\n%s", aliceID, resp.StatusCode, resp.Body)
+	}
+	notice := hs.User(aliceToken, aliceID).Notices(1, time.Minute)[0]
+	link := regexp.MustCompile(`http://[^\s"<>]+/confirm/[0-9]+/[a-z0-9]+`).FindString(notice.Body)
+	if link == "" {
+		t.Fatalf("confirmation notice %q has no link", notice.Body)
+	}
+	if resp := c.post(strings.TrimPrefix(link, ts.URL), nil); resp.StatusCode >= 400 {
+		t.Fatalf("confirm: status %d:\n%s", resp.StatusCode, resp.Body)
+	}
+	u, _ := ts.store.UserByName(context.Background(), "alice")
+	dests, err := ts.store.ListDestinations(context.Background(), u.ID)
+	if err != nil || len(dests) != 1 || dests[0].Kind != "matrix" || !dests[0].Confirmed {
+		t.Fatalf("destinations %+v, err %v; want %s confirmed", dests, err, aliceID)
 	}
 }
