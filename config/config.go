@@ -20,6 +20,7 @@ type Config struct {
 	Web      Web      `yaml:"web"`
 	Email    Email    `yaml:"email"`
 	IRC      IRC      `yaml:"irc"`
+	Matrix   Matrix   `yaml:"matrix"`
 	Owners   Owners   `yaml:"owners"`
 	Meta     Meta     `yaml:"meta"`
 	History  History  `yaml:"history"`
@@ -196,6 +197,20 @@ type IRC struct {
 	MaxLines int `yaml:"max_lines"`
 }
 
+// Matrix is the bot account that delivers to Matrix users by direct
+// message. An empty Homeserver disables Matrix.
+type Matrix struct {
+	// Homeserver is the bot's homeserver base URL (https://matrix.example).
+	Homeserver string `yaml:"homeserver"`
+	// UserID is the bot's full ID, @hark:example.org.
+	UserID          string `yaml:"user_id"`
+	AccessToken     string `yaml:"access_token"`
+	AccessTokenFile string `yaml:"access_token_file"`
+	// DeviceID is the device the access token was issued for ("" if
+	// unknown).
+	DeviceID string `yaml:"device_id"`
+}
+
 // Owners is where package ownership (for owned-by and group-owned rules)
 // comes from. An empty Source disables both.
 type Owners struct {
@@ -248,6 +263,19 @@ type OIDC struct {
 	Scopes           []string `yaml:"scopes"`
 	// UsernameClaim is the ID token claim that names the hark user.
 	UsernameClaim string `yaml:"username_claim"`
+	// EmailClaim is the claim whose address becomes the user's confirmed
+	// email destination at login ("" for none).
+	EmailClaim string `yaml:"email_claim"`
+	// GroupsClaim lists the user's groups; members of AdminGroups are
+	// admins, the others not, as of each login (no AdminGroups: the
+	// flag is left to hark's admins).
+	GroupsClaim string   `yaml:"groups_claim"`
+	AdminGroups []string `yaml:"admin_groups"`
+	// MatrixClaim holds the user's chat handles (a string or a list);
+	// its Matrix IDs become confirmed matrix destinations ("" for none).
+	// A Fedora account's matrix:/nick is @nick:MatrixServer.
+	MatrixClaim  string `yaml:"matrix_claim"`
+	MatrixServer string `yaml:"matrix_server"`
 }
 
 // Delivery is how hard and how fast notifications are sent.
@@ -304,7 +332,8 @@ func Default() *Config {
 		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3, MaxLines: 5},
 		Owners:  Owners{Refresh: time.Hour},
 		History: History{Retention: 7 * 24 * time.Hour},
-		OIDC:    OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username"},
+		OIDC: OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username",
+			EmailClaim: "email", GroupsClaim: "groups", MatrixServer: "fedora.im"},
 		Delivery: Delivery{
 			Retry: Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},
 			Flood: Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},

@@ -122,6 +122,7 @@ func secretsOf(c *Config) []secret {
 		{"email.password", &c.Email.Password, &c.Email.PasswordFile},
 		{"irc.sasl_password", &c.IRC.SASLPassword, &c.IRC.SASLPasswordFile},
 		{"irc.nickserv_password", &c.IRC.NickServPassword, &c.IRC.NickServPasswordFile},
+		{"matrix.access_token", &c.Matrix.AccessToken, &c.Matrix.AccessTokenFile},
 		{"oidc.client_secret", &c.OIDC.ClientSecret, &c.OIDC.ClientSecretFile},
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"hark/destkind"
 )
 
 // bus.max_message_bytes's range: Fedora's messages are a few KB; a
@@ -89,6 +91,13 @@ func (d *decoder) validate(c *Config) {
 		d.errorAt("email.tls", "none would send the SMTP password in clear text to %s", c.Email.SMTPHost)
 	}
 
+	if c.Matrix.Homeserver != "" {
+		d.httpURL("matrix.homeserver", c.Matrix.Homeserver, true)
+		if err := destkind.Check(destkind.Matrix, c.Matrix.UserID); err != nil {
+			d.errorAt("matrix.user_id", "%v", err)
+		}
+		d.required("matrix.access_token", c.Matrix.AccessToken)
+	}
 	if c.IRC.Server != "" {
 		d.hostPort("irc.server", c.IRC.Server, true)
 		d.required("irc.nick", c.IRC.Nick)
@@ -139,6 +148,12 @@ func (d *decoder) validate(c *Config) {
 		d.required("oidc.username_claim", c.OIDC.UsernameClaim)
 		if !slices.Contains(c.OIDC.Scopes, "openid") {
 			d.errorAt("oidc.scopes", "must include openid")
+		}
+		if len(c.OIDC.AdminGroups) > 0 {
+			d.required("oidc.groups_claim", c.OIDC.GroupsClaim)
+		}
+		if c.OIDC.MatrixClaim != "" {
+			d.required("oidc.matrix_server", c.OIDC.MatrixServer)
 		}
 	}
 

@@ -27,12 +27,17 @@ type Kind struct {
 var table = []Kind{
 	email,
 	irc,
+	matrix,
+	matrixRoom,
 }
 
 // Names of the kinds built in, for code that names one.
 const (
-	Email = "email"
-	IRC   = "irc"
+	Email  = "email"
+	IRC    = "irc"
+	Matrix = "matrix"
+	// MatrixRoom is a feed to a room rather than a person.
+	MatrixRoom = "matrix-room"
 )
 
 // Names is every kind's name, in order.

@@ -10,6 +10,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"hark/accounts"
 	"hark/store"
 )
 
@@ -21,6 +22,12 @@ type OIDCOptions struct {
 	Scopes       []string
 	// UsernameClaim is the ID token claim that names the hark user.
 	UsernameClaim string
+	// EmailClaim, GroupsClaim with AdminGroups, and MatrixClaim with
+	// MatrixServer are what the provider vouches for at each login (see
+	// accounts.SignIn); "" claims are not read.
+	EmailClaim, GroupsClaim   string
+	AdminGroups               []string
+	MatrixClaim, MatrixServer string
 	// HTTPClient talks to the provider; nil is http.DefaultClient.
 	HTTPClient *http.Client
 }
@@ -142,15 +149,41 @@ func (s *Server) oidcUser(r *http.Request) (store.User, error) {
 	if p := checkName(s.oidc.opts.UsernameClaim, name); p != nil {
 		return store.User{}, fmt.Errorf("id token claim %s: %s", s.oidc.opts.UsernameClaim, p.Fields[s.oidc.opts.UsernameClaim])
 	}
-	u, err := s.store.UserByName(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		u, err = s.store.CreateUser(ctx, store.User{Name: name})
+	o := s.oidc.opts
+	id := accounts.Identity{Name: name, Email: claimString(claims, o.EmailClaim), Groups: claimStrings(claims, o.GroupsClaim)}
+	if o.MatrixClaim != "" {
+		id.Matrix = accounts.MatrixIDs(claimStrings(claims, o.MatrixClaim), o.MatrixServer)
 	}
-	if err != nil {
-		return store.User{}, err
+	return accounts.SignIn(ctx, s.store, s.log, id, o.AdminGroups)
+}
+
+// claimString is a string claim, "" when it is absent, not a string or
+// not asked for.
+func claimString(claims map[string]any, name string) string {
+	v, _ := claims[name].(string)
+	if name == "" {
+		return ""
 	}
-	if u.Disabled {
-		return store.User{}, fmt.Errorf("user %s is disabled", name)
+	return v
+}
+
+// claimStrings is a claim that is a list of strings or one string;
+// other values are ignored.
+func claimStrings(claims map[string]any, name string) []string {
+	if name == "" {
+		return nil
 	}
-	return u, nil
+	switch v := claims[name].(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
 }

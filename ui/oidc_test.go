@@ -8,12 +8,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"hark/delivery"
+	"hark/delivery/matrix"
+	"hark/destkind"
+	"hark/internal/testpeer"
+	"hark/store"
+	"hark/store/sqlite"
 )
 
 // provider is an OpenID Connect provider built for the tests: discovery,
@@ -171,5 +180,109 @@ func TestOIDCLogin(t *testing.T) {
 				t.Fatalf("user not created on first login: %v", err)
 			}
 		})
+	}
+}
+
+// A Fedora account's first login brings its email address as a
+// confirmed destination, its Matrix chat handle as a confirmed matrix
+// destination, its admin flag from its groups and the default
+// filters; the next login after leaving the admin group drops the flag.
+func TestOIDCFedoraAccount(t *testing.T) {
+	groups := []any{"packager", "sysadmin-main"}
+	var mu sync.Mutex
+	p := newProvider(t, func(c map[string]any) {
+		mu.Lock()
+		defer mu.Unlock()
+		c["email"] = "carol@fedoraproject.org"
+		c["groups"] = groups
+		c["chat"] = []any{"irc:/carol", "matrix:/Carol"}
+	})
+	ts := newTestServer(t, func(o *Options) {
+		o.DefaultFilters = true
+		o.OIDC = &OIDCOptions{Issuer: p.URL, ClientID: "hark", ClientSecret: "s3cret", Scopes: []string{"openid"},
+			UsernameClaim: "preferred_username", EmailClaim: "email", GroupsClaim: "groups", AdminGroups: []string{"sysadmin-main"},
+			MatrixClaim: "chat", MatrixServer: "fedora.im"}
+	})
+	ctx := context.Background()
+	login := func() {
+		t.Helper()
+		if resp, loc := ts.client(t).follow("/login/oidc?next=/account"); resp.StatusCode != http.StatusSeeOther || loc != "/account" {
+			t.Fatalf("login: status %d Location %q:\n%s", resp.StatusCode, loc, resp.Body)
+		}
+	}
+	login()
+	u, err := ts.store.UserByName(ctx, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.Admin {
+		t.Error("member of an admin group is not an admin")
+	}
+	dests, err := ts.store.ListDestinations(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dests) != 2 || dests[0].Kind != store.KindEmail || dests[0].Address != "carol@fedoraproject.org" || !dests[0].Confirmed || !dests[0].Enabled ||
+		dests[1].Kind != "matrix" || dests[1].Address != "@carol:fedora.im" || !dests[1].Confirmed || !dests[1].Enabled {
+		t.Fatalf("destinations %+v, want the email claim and the Matrix ID confirmed", dests)
+	}
+	fs, err := ts.store.ListFilters(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) == 0 || !slices.Contains(fs[0].DestinationIDs, dests[0].ID) || !slices.Contains(fs[0].DestinationIDs, dests[1].ID) {
+		t.Fatalf("filters %+v, want the defaults sending to both destinations", fs)
+	}
+
+	mu.Lock()
+	groups = []any{"packager"}
+	mu.Unlock()
+	login()
+	if u, err = ts.store.UserByName(ctx, "carol"); err != nil || u.Admin {
+		t.Errorf("after leaving the admin group: admin %t, err %v", u.Admin, err)
+	}
+	if again, _ := ts.store.ListDestinations(ctx, u.ID); len(again) != 2 {
+		t.Errorf("second login: destinations %+v, want the two", again)
+	}
+}
+
+// The destinations page offers the Matrix kinds; adding a Matrix ID
+// sends its confirmation code there through the bot on a real Dendrite,
+// and the link in it confirms the destination.
+func TestDestinationsPageConfirmsAMatrixID(t *testing.T) {
+	hs := testpeer.StartDendrite(t, testpeer.DendriteOptions{})
+	botToken, botID := hs.Register("hark", "bot-password-1", false)
+	aliceToken, aliceID := hs.Register("alice", "alice-password-1", false)
+	ts := newTestServer(t, func(o *Options) {
+		bot, err := matrix.New(matrix.Options{Homeserver: hs.URL, UserID: botID, AccessToken: botToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := delivery.New(delivery.Options{Store: o.Store.(*sqlite.SQLite), Senders: delivery.Senders{destkind.Matrix: bot},
+			BaseURL: o.BaseURL, Key: []byte("0123456789abcdef0123456789abcdef")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Confirmer, o.Tester, o.Unsubscriber = d, d, d
+	})
+	c := ts.login(t, "alice", false)
+	if page := c.get("/destinations"); !strings.Contains(page.Body, `value="matrix"`) || !strings.Contains(page.Body, `value="matrix-room"`) {
+		t.Fatalf("destinations page lacks the Matrix kinds:\n%s", page.Body)
+	}
+	if resp := c.post("/destinations", url.Values{"kind": {"matrix"}, "address": {aliceID}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add matrix:%s: status %d:\n%s", aliceID, resp.StatusCode, resp.Body)
+	}
+	notice := hs.User(aliceToken, aliceID).Notices(1, time.Minute)[0]
+	link := regexp.MustCompile(`http://[^\s"<>]+/confirm/[0-9]+/[a-z0-9]+`).FindString(notice.Body)
+	if link == "" {
+		t.Fatalf("confirmation notice %q has no link", notice.Body)
+	}
+	if resp := c.post(strings.TrimPrefix(link, ts.URL), nil); resp.StatusCode >= 400 {
+		t.Fatalf("confirm: status %d:\n%s", resp.StatusCode, resp.Body)
+	}
+	u, _ := ts.store.UserByName(context.Background(), "alice")
+	dests, err := ts.store.ListDestinations(context.Background(), u.ID)
+	if err != nil || len(dests) != 1 || dests[0].Kind != "matrix" || !dests[0].Confirmed {
+		t.Fatalf("destinations %+v, err %v; want %s confirmed", dests, err, aliceID)
 	}
 }

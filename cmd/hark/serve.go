@@ -18,6 +18,7 @@ import (
 	"hark/delivery"
 	"hark/delivery/email"
 	"hark/delivery/irc"
+	"hark/destkind"
 	"hark/filters"
 	"hark/metrics"
 	"hark/owners"
@@ -178,6 +179,14 @@ func (s *process) startDelivery(context.Context) (err error) {
 	s.mailerFree = true
 	if s.ircBot != nil {
 		s.deliverer.Register(store.KindIRC, s.ircBot)
+	}
+	matrixBot, err := newMatrixBot(s.cfg, s.log)
+	if err != nil {
+		return err
+	}
+	if matrixBot != nil {
+		s.deliverer.Register(destkind.Matrix, matrixBot)
+		s.deliverer.Register(destkind.MatrixRoom, matrixBot)
 	}
 	return nil
 }

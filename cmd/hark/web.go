@@ -22,7 +22,8 @@ func newWebUI(ctx context.Context, cfg *config.Config, st ui.Store, deliverer *d
 		RuleBudget: cfg.Rules.BudgetPerMessage, RuleErrors: index.RuleErrors,
 	}
 	if o := cfg.OIDC; o.Issuer != "" {
-		opts.OIDC = &ui.OIDCOptions{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes, UsernameClaim: o.UsernameClaim}
+		opts.OIDC = &ui.OIDCOptions{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes, UsernameClaim: o.UsernameClaim,
+			EmailClaim: o.EmailClaim, GroupsClaim: o.GroupsClaim, AdminGroups: o.AdminGroups, MatrixClaim: o.MatrixClaim, MatrixServer: o.MatrixServer}
 	}
 	web, err := ui.New(ctx, opts)
 	if err != nil {

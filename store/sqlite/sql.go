@@ -183,6 +183,7 @@ ON CONFLICT (name) DO NOTHING`
 	selectUsers        = `SELECT ` + userColumns + ` FROM users ORDER BY name`
 	updateUserPassword = `UPDATE users SET password_hash = ? WHERE name = ?`
 	updateUserDisabled = `UPDATE users SET disabled = ? WHERE name = ?`
+	updateUserAdmin    = `UPDATE users SET admin = ? WHERE name = ?`
 )
 
 // Destinations.
@@ -729,9 +730,6 @@ const selectFilterMessagesSince = `
 SELECT ` + messageColumns + ` FROM messages WHERE msg_key IN (
 	SELECT msg_key FROM notifications WHERE user_id = ?1 AND filter_id = ?2 AND created > ?3)
 ORDER BY ts DESC, id DESC LIMIT ?4`
-
-// Making an existing user an admin, or not (store/admin.go).
-const updateUserAdmin = `UPDATE users SET admin = ? WHERE name = ?`
 
 // schemaV9 gives a destination a time of day its digest goes out at, in
 // its user's time zone ("08:00", "mon 08:00"), and quiet hours

@@ -54,6 +54,11 @@ func (s *SQLite) SetUserDisabled(ctx context.Context, name string, disabled bool
 	return s.updateUser(ctx, "disable", name, updateUserDisabled, disabled, name)
 }
 
+// SetUserAdmin implements Users.
+func (s *SQLite) SetUserAdmin(ctx context.Context, name string, admin bool) error {
+	return s.updateUser(ctx, "set admin flag of", name, updateUserAdmin, admin, name)
+}
+
 func (s *SQLite) updateUser(ctx context.Context, verb, name, query string, args ...any) error {
 	if err := changed(s.w.ExecContext(ctx, query, args...))(store.ErrNotFound); err != nil {
 		return fmt.Errorf("%s user %q: %w", verb, name, err)

@@ -50,6 +50,7 @@ var suite = []struct {
 	{"DestinationConfirmation", testDestinationConfirmation},
 	{"FiltersKeepRulesDestinationsAndOrder", testFiltersKeepRulesDestinationsAndOrder},
 	{"ActiveFiltersSkipInactiveAndDisabledUsers", testActiveFiltersSkipInactiveAndDisabledUsers},
+	{"SetUserAdminGrantsAndTakesAway", testSetUserAdmin},
 	{"SettingsVersionMovesOnEveryChange", testSettingsVersionMovesOnEveryChange},
 	{"ReEnqueueAfterCrashMakesNoDuplicate", testReEnqueueAfterCrashMakesNoDuplicate},
 	{"OneNotificationPerMessageAndDestination", testOneNotificationPerMessageAndDestination},
@@ -800,5 +801,24 @@ func testOneNotificationPerMessageAndDestination(t *testing.T, b Backend) {
 	}
 	if depth, _ := s.QueueDepth(ctx); depth[store.StateQueued] != 1 {
 		t.Errorf("queued %d, want 1", depth[store.StateQueued])
+	}
+}
+
+func testSetUserAdmin(t *testing.T, b Backend) {
+	s := b.openTest(t)
+	ctx := context.Background()
+	if _, err := s.CreateUser(ctx, store.User{Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, admin := range []bool{true, false} {
+		if err := s.SetUserAdmin(ctx, "alice", admin); err != nil {
+			t.Fatal(err)
+		}
+		if u, err := s.UserByName(ctx, "alice"); err != nil || u.Admin != admin {
+			t.Errorf("after SetUserAdmin(%t): admin %t, err %v", admin, u.Admin, err)
+		}
+	}
+	if err := s.SetUserAdmin(ctx, "nobody", true); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown user: err %v, want ErrNotFound", err)
 	}
 }
