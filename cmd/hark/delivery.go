@@ -7,6 +7,7 @@ import (
 	"hark/config"
 	"hark/delivery"
 	"hark/delivery/email"
+	"hark/delivery/webhook"
 	"hark/store"
 )
 
@@ -26,9 +27,14 @@ func newDeliverer(cfg *config.Config, st *store.SQLite, log *slog.Logger) (*deli
 	if err != nil {
 		return nil, nil, err
 	}
+	hooks, err := newWebhookSender(cfg, key)
+	if err != nil {
+		mailer.Close()
+		return nil, nil, err
+	}
 	r, f := cfg.Delivery.Retry, cfg.Delivery.Flood
 	d, err := delivery.New(delivery.Options{
-		Store: st, Senders: delivery.Senders{store.KindEmail: mailer}, BaseURL: cfg.Web.BaseURL, Key: key,
+		Store: st, Senders: delivery.Senders{store.KindEmail: mailer, webhook.Kind: hooks}, BaseURL: cfg.Web.BaseURL, Key: key,
 		SentJournal: cfg.Store.Path + "-sent", Logger: log,
 		Retry: delivery.Retry{MaxAttempts: r.MaxAttempts, BackoffMin: r.BackoffMin, BackoffMax: r.BackoffMax},
 		Flood: delivery.Flood{Rate: f.Rate, Window: f.Window, DigestFor: f.DigestFor},
