@@ -142,6 +142,9 @@ type Item struct {
 	Agent     string
 	Usernames []string
 	Packages  []string
+	// Severity is the message's fedora-messaging level (bus.SeverityInfo
+	// and the others); a ZeroMQ message is info.
+	Severity int
 	// Time is the event's own time (the envelope's timestamp), shown even
 	// when delivery is late; Queued is when hark queued it.
 	Time   time.Time

@@ -7,6 +7,7 @@ import (
 	"hark/config"
 	"hark/delivery"
 	"hark/delivery/email"
+	"hark/delivery/ntfy"
 	"hark/delivery/webhook"
 	"hark/store"
 )
@@ -34,7 +35,7 @@ func newDeliverer(cfg *config.Config, st *store.SQLite, log *slog.Logger) (*deli
 	}
 	r, f := cfg.Delivery.Retry, cfg.Delivery.Flood
 	d, err := delivery.New(delivery.Options{
-		Store: st, Senders: delivery.Senders{store.KindEmail: mailer, webhook.Kind: hooks}, BaseURL: cfg.Web.BaseURL, Key: key,
+		Store: st, Senders: delivery.Senders{store.KindEmail: mailer, webhook.Kind: hooks, ntfy.Kind: newNtfySender(cfg)}, BaseURL: cfg.Web.BaseURL, Key: key,
 		SentJournal: cfg.Store.Path + "-sent", Logger: log,
 		Retry: delivery.Retry{MaxAttempts: r.MaxAttempts, BackoffMin: r.BackoffMin, BackoffMax: r.BackoffMax},
 		Flood: delivery.Flood{Rate: f.Rate, Window: f.Window, DigestFor: f.DigestFor},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"hark/config"
+	"hark/delivery/ntfy"
 	"hark/delivery/webhook"
 	"hark/store"
 )
@@ -19,4 +20,10 @@ func newWebhookSender(cfg *config.Config, key []byte) (*webhook.Sender, error) {
 			return webhook.DeriveSecret(key, d), nil
 		},
 	})
+}
+
+// newNtfySender is the ntfy kind's sender; it shares the webhook
+// section's guard and timeout, since both call URLs users typed.
+func newNtfySender(cfg *config.Config) *ntfy.Sender {
+	return ntfy.New(ntfy.Options{Timeout: cfg.Webhook.Timeout, AllowPrivate: cfg.Webhook.AllowPrivate})
 }

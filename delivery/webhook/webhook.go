@@ -213,7 +213,7 @@ func classify(address string, status int, answer []byte) (retryable bool, err er
 		return false, nil
 	case status >= 300 && status < 400:
 		return false, fmt.Errorf("post webhook %s: answered %d, a redirect, which hark does not follow: set the destination to the final URL", address, status)
-	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests, status >= 500:
+	case outbound.Retryable(status):
 		return true, fmt.Errorf("post webhook %s: answered %d %s", address, status, excerpt(answer))
 	}
 	return false, fmt.Errorf("post webhook %s: answered %d %s", address, status, excerpt(answer))

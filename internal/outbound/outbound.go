@@ -95,3 +95,11 @@ func Public(a netip.Addr) bool {
 	}
 	return true
 }
+
+// Retryable reports whether a request answered status may succeed if
+// tried again later: a timeout (408), rate limiting (429) or a server
+// error (5xx). Other failures (a 4xx, a redirect, which is not followed)
+// will not change by themselves.
+func Retryable(status int) bool {
+	return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
+}
