@@ -57,6 +57,14 @@ type Confirmer interface {
 	Confirm(ctx context.Context, c Confirmation) error
 }
 
+// AnswerConfirmer is implemented by a Confirmer whose receiver consents
+// by answering: a webhook receiver that answers the confirmation request
+// 2xx has accepted hark's notifications, as no link needs opening, so
+// SendConfirmation confirms the destination as soon as Confirm succeeds.
+type AnswerConfirmer interface {
+	ConfirmsByAnswer() bool
+}
+
 // Confirmation is what a Confirmer sends.
 type Confirmation struct {
 	User        string

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"hark/internal/hookurl"
 	"hark/rules"
 )
 
@@ -148,8 +149,16 @@ func CheckDestination(d string) error {
 		if !validNick(addr) {
 			return fmt.Errorf("destination %q: not an IRC nick", d)
 		}
+	case kind == "webhook":
+		if err := hookurl.Webhook(addr); err != nil {
+			return fmt.Errorf("destination %q: %w", d, err)
+		}
+	case kind == "ntfy":
+		if _, _, err := hookurl.Ntfy(addr); err != nil {
+			return fmt.Errorf("destination %q: %w", d, err)
+		}
 	default:
-		return fmt.Errorf("destination %q: unknown kind %q (want email or irc)", d, kind)
+		return fmt.Errorf("destination %q: unknown kind %q (want email, irc, webhook or ntfy)", d, kind)
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"hark/internal/hookurl"
 )
 
 // ircNick is RFC 2812's nickname: a letter or special first, then letters,
@@ -17,7 +19,8 @@ import (
 var ircNick = regexp.MustCompile(`^[A-Za-z\[\]\\` + "`" + `_^{|}][A-Za-z0-9\[\]\\` + "`" + `_^{|}-]*$`)
 
 // CheckAddress reports whether address is a valid destination of kind: a
-// bare email address (no display name) or an IRC nick.
+// bare email address (no display name), an IRC nick, a webhook URL or an
+// ntfy topic URL.
 func CheckAddress(kind, address string) error {
 	switch kind {
 	case KindEmail:
@@ -29,8 +32,13 @@ func CheckAddress(kind, address string) error {
 		if !ircNick.MatchString(address) {
 			return fmt.Errorf("%q is not an IRC nick", address)
 		}
+	case KindWebhook:
+		return hookurl.Webhook(address)
+	case KindNtfy:
+		_, _, err := hookurl.Ntfy(address)
+		return err
 	default:
-		return fmt.Errorf("unknown destination kind %q (want %s or %s)", kind, KindEmail, KindIRC)
+		return fmt.Errorf("unknown destination kind %q (want %s, %s, %s or %s)", kind, KindEmail, KindIRC, KindWebhook, KindNtfy)
 	}
 	return nil
 }
@@ -40,7 +48,7 @@ func CheckAddress(kind, address string) error {
 func ParseDestination(s string) (kind, address string, err error) {
 	kind, address, ok := strings.Cut(s, ":")
 	if !ok {
-		return "", "", fmt.Errorf("%q is not KIND:ADDRESS (e.g. email:alice@example.org or irc:alice)", s)
+		return "", "", fmt.Errorf("%q is not KIND:ADDRESS (e.g. email:alice@example.org, irc:alice, webhook:https://ci.example.org/hook or ntfy:https://ntfy.sh/topic)", s)
 	}
 	return kind, address, CheckAddress(kind, address)
 }

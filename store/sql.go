@@ -15,6 +15,7 @@ var migrations = []string{
 	5: schemaV5,
 	6: schemaV6,
 	7: schemaV7,
+	8: schemaV8,
 }
 
 const createSchemaVersion = `
@@ -670,3 +671,32 @@ const (
 	selectDestinationsByAddress = `SELECT ` + destinationColumns + ` FROM destinations
 WHERE kind = ? AND address = ? ORDER BY confirmed DESC, created DESC, id DESC`
 )
+
+// schemaV8 drops the CHECK on destinations' kind, so a new kind (webhook,
+// ntfy) needs no migration: CheckAddress knows the kinds. The table is
+// rebuilt as schemaV7 did, otherwise unchanged.
+var schemaV8 = `
+CREATE TABLE destinations_v8 (
+	id              INTEGER PRIMARY KEY,
+	user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	kind            TEXT    NOT NULL,
+	address         TEXT    NOT NULL,
+	confirmed       INTEGER NOT NULL DEFAULT 0,
+	confirm_code    TEXT    NOT NULL DEFAULT '',
+	confirm_expires INTEGER NOT NULL DEFAULT 0,
+	enabled         INTEGER NOT NULL DEFAULT 1,
+	batch_count     INTEGER NOT NULL DEFAULT 0,
+	batch_delta_ms  INTEGER NOT NULL DEFAULT 0,
+	verbose         INTEGER NOT NULL DEFAULT 0,
+	markup          INTEGER NOT NULL DEFAULT 0,
+	disabled_reason TEXT    NOT NULL DEFAULT '',
+	created         INTEGER NOT NULL
+);
+INSERT INTO destinations_v8 (` + destinationColumns + `)
+SELECT ` + destinationColumns + ` FROM destinations;
+DROP TABLE destinations;
+ALTER TABLE destinations_v8 RENAME TO destinations;
+CREATE UNIQUE INDEX destinations_user ON destinations (user_id, kind, address);
+CREATE UNIQUE INDEX destinations_confirmed ON destinations (kind, address) WHERE confirmed = 1;
+CREATE INDEX destinations_address ON destinations (kind, address, confirmed);
+` + bumpTriggers("destinations")

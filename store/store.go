@@ -174,6 +174,11 @@ type User struct {
 const (
 	KindEmail = "email"
 	KindIRC   = "irc"
+	// KindWebhook is an HTTP URL that gets a signed JSON POST per
+	// notification (delivery/webhook); KindNtfy an ntfy topic URL
+	// (delivery/ntfy).
+	KindWebhook = "webhook"
+	KindNtfy    = "ntfy"
 )
 
 // Destination is an email address or IRC nick of a user, with its

@@ -19,7 +19,7 @@ import (
 // its sent journal (store.path with "-sent.email", "-sent.irc"), which
 // must survive whatever the database survives.
 func newDeliverer(cfg *config.Config, st *store.SQLite, log *slog.Logger) (*delivery.Deliverer, *email.Mailer, error) {
-	key, err := delivery.LoadKey(filepath.Join(filepath.Dir(cfg.Store.Path), "unsubscribe.key"))
+	key, err := delivery.LoadKey(unsubscribeKeyPath(cfg))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -45,4 +45,10 @@ func newDeliverer(cfg *config.Config, st *store.SQLite, log *slog.Logger) (*deli
 		return nil, nil, err
 	}
 	return d, mailer, nil
+}
+
+// unsubscribeKeyPath is where the unsubscribe key lives: beside the
+// database. Webhook secrets are derived from it too.
+func unsubscribeKeyPath(cfg *config.Config) string {
+	return filepath.Join(filepath.Dir(cfg.Store.Path), "unsubscribe.key")
 }

@@ -8,11 +8,13 @@ import (
 	"strings"
 
 	"hark/config"
+	"hark/delivery"
+	"hark/delivery/webhook"
 	"hark/store"
 )
 
 func init() {
-	commands["destination"] = command{summary: "set a user's email address or IRC nick and its preferences", run: runDestination}
+	commands["destination"] = command{summary: "set a user's email address, IRC nick, webhook or ntfy topic and its preferences", run: runDestination}
 }
 
 func runDestination(ctx context.Context, args []string, io stdio) int {
@@ -21,7 +23,10 @@ func runDestination(ctx context.Context, args []string, io stdio) int {
 		fmt.Fprintf(io.err, `Usage: hark destination set NAME KIND:ADDRESS [key=value]...
 
 Creates the destination (unconfirmed unless confirmed=true) or updates it.
-KIND is email or irc. Keys: %s.
+KIND is email, irc, webhook (an http or https URL that gets a signed JSON
+POST per notification; the signing secret is printed) or ntfy (an ntfy
+topic URL, https://ntfy.sh/TOPIC; https://:TOKEN@host/TOPIC for a
+protected topic). Keys: %s.
 Booleans are true or false; batch_delta is a duration like 90s.
 `, strings.Join(store.Preferences, ", "))
 		fs.PrintDefaults()
@@ -31,7 +36,7 @@ Booleans are true or false; batch_delta is a duration like 90s.
 		fs.Usage()
 		return 2
 	}
-	return adminCommand(ctx, "hark destination set", fs, args[1:], io, func(ctx context.Context, s store.Store, _ *config.Config, args []string) error {
+	return adminCommand(ctx, "hark destination set", fs, args[1:], io, func(ctx context.Context, s store.Store, cfg *config.Config, args []string) error {
 		if len(args) < 2 {
 			return usagef("want NAME and KIND:ADDRESS")
 		}
@@ -72,6 +77,15 @@ Booleans are true or false; batch_delta is a duration like 90s.
 		}
 		fmt.Fprintf(io.out, "%s %s:%s for %s: enabled=%t confirmed=%t batch_count=%d batch_delta=%s verbose=%t markup=%t\n",
 			verb, d.Kind, d.Address, u.Name, d.Enabled, d.Confirmed, d.BatchCount, d.BatchDelta, d.Verbose, d.Markup)
+		if d.Kind == webhook.Kind {
+			// The receiver needs the secret to check signatures; it is
+			// derived, so showing it again is harmless.
+			key, err := delivery.LoadKey(unsubscribeKeyPath(cfg))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(io.out, "signing secret (Standard Webhooks): %s\n", webhook.DeriveSecret(key, d))
+		}
 		return nil
 	})
 }

@@ -14,13 +14,13 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"hark/bus"
 	"hark/delivery"
+	"hark/internal/hookurl"
 	"hark/internal/outbound"
 )
 
@@ -37,36 +37,8 @@ func CheckURL(address string) error {
 	return err
 }
 
-// parse splits address into the URL to publish to (without its user
-// part) and the Authorization header its user part asks for ("" for
-// none).
-func parse(address string) (publish, authorization string, err error) {
-	u, err := url.Parse(address)
-	topic := ""
-	if err == nil {
-		topic = strings.Trim(u.Path, "/")
-	}
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || topic == "" ||
-		strings.Contains(topic, "/") || u.RawQuery != "" || u.Fragment != "" {
-		return "", "", fmt.Errorf("%q is not an ntfy topic URL like https://ntfy.sh/my-hark-alerts", address)
-	}
-	if u.User != nil {
-		name := u.User.Username()
-		pass, hasPass := u.User.Password()
-		switch {
-		case name == "" && hasPass && pass != "":
-			authorization = "Bearer " + pass
-		case name != "" && hasPass:
-			req := http.Request{Header: http.Header{}}
-			req.SetBasicAuth(name, pass)
-			authorization = req.Header.Get("Authorization")
-		default:
-			return "", "", fmt.Errorf("%q: the user part must be :TOKEN or USER:PASSWORD", address)
-		}
-		u.User = nil
-	}
-	return u.String(), authorization, nil
-}
+// parse is the URL to publish to and the Authorization header of address.
+func parse(address string) (publish, authorization string, err error) { return hookurl.Ntfy(address) }
 
 // Options configure a Sender.
 type Options struct {
@@ -98,7 +70,8 @@ func New(o Options) *Sender {
 // MaxDigest implements delivery.DigestLimiter.
 func (s *Sender) MaxDigest() int { return s.o.MaxDigest }
 
-// Send implements delivery.Sender: b becomes one ntfy message. A 2xx is
+// Send implements delivery.Sender: b becomes one ntfy message, handed
+// over (delivery.Batch.Handed) once the request is written. A 2xx is
 // success; a timeout, a failed connection, 408, 429 (ntfy's rate limit)
 // and 5xx are retried; any other answer, and a non-public address, are
 // permanent.
@@ -107,7 +80,7 @@ func (s *Sender) Send(ctx context.Context, b *delivery.Batch) (retryable bool, e
 	if err != nil {
 		return false, err
 	}
-	resp, err := s.client.Do(req)
+	resp, err := outbound.Do(s.client, req, b.Handed)
 	if err != nil {
 		return !errors.Is(err, outbound.ErrPrivate), fmt.Errorf("publish to ntfy %s: %w", req.URL, err)
 	}

@@ -5,12 +5,14 @@
 // post. Requests go through hark/internal/outbound: never to a non-public
 // address unless the admin allows it, never following a redirect.
 //
-// A webhook is delivered at least once and, as email, exactly once across
-// crashes short of one instant: delivery journals the batch when Send
-// returns, so a kill between the receiver's 2xx and the journal record
-// sends it again. The repeat carries the same webhook-id (derived from the
-// notification ids), which the specification tells receivers to
-// de-duplicate on.
+// A webhook is delivered exactly once across crashes, kill -9 included,
+// as an email is: the batch is handed over (journaled) once the request
+// is written, before the receiver's answer, so a kill while the receiver
+// works does not send it again. A kill in the instant between the write
+// and the journal record repeats it, with the same webhook-id (derived
+// from the notification ids), which the specification tells receivers to
+// de-duplicate on; a kill after the write and before a refusal (a 503)
+// is read loses it, as a refused email is lost.
 package webhook
 
 import (
@@ -26,7 +28,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"hark/delivery"
+	"hark/internal/hookurl"
 	"hark/internal/outbound"
 	"hark/store"
 )
@@ -52,13 +54,7 @@ const (
 // CheckURL reports whether address is a URL a webhook can be sent to:
 // absolute, http or https, with a host and no fragment. Whether the host
 // is public is decided when it is dialed (see outbound).
-func CheckURL(address string) error {
-	u, err := url.Parse(address)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("%q is not an http or https URL like https://ci.example.org/hooks/hark", address)
-	}
-	return nil
-}
+func CheckURL(address string) error { return hookurl.Webhook(address) }
 
 // Secret is a destination's signing key. Users see it as whsec_ and its
 // base64, the form Standard Webhooks libraries take.
@@ -135,20 +131,22 @@ func New(o Options) (*Sender, error) {
 // MaxDigest implements delivery.DigestLimiter.
 func (s *Sender) MaxDigest() int { return s.o.MaxDigest }
 
-// Send implements delivery.Sender: b becomes one signed POST. A 2xx
+// Send implements delivery.Sender: b becomes one signed POST, handed
+// over (delivery.Batch.Handed) once the request is written. A 2xx
 // answer is success; a timeout, a connection that fails, 408, 429 or a
 // 5xx is retryable; any other answer (a 4xx, a redirect, which is not
 // followed) and an address that is not public are permanent.
 func (s *Sender) Send(ctx context.Context, b *delivery.Batch) (retryable bool, err error) {
 	doc := Document(b)
 	id := MessageID(b)
-	return s.post(ctx, b.Destination, id, doc)
+	return s.post(ctx, b.Destination, id, doc, b.Handed)
 }
 
 // Confirm implements delivery.Confirmer: a first test delivery carrying
-// the confirmation link and code. The receiver must answer it 2xx; its
-// owner confirms the destination by opening the link (or an admin with
-// `hark destination set NAME webhook:URL confirmed=true`).
+// the confirmation link and code. A receiver that answers it 2xx
+// confirms the destination (see ConfirmsByAnswer); one that does not
+// can still be confirmed by opening the link, or by an admin with
+// `hark destination set NAME webhook:URL confirmed=true`.
 func (s *Sender) Confirm(ctx context.Context, c delivery.Confirmation) error {
 	doc := Envelope{
 		Type:      TypeConfirmation,
@@ -158,14 +156,19 @@ func (s *Sender) Confirm(ctx context.Context, c delivery.Confirmation) error {
 			Code: c.Code, Link: c.Link, Expires: c.Expires.UTC(),
 		},
 	}
-	if _, err := s.post(ctx, c.Destination, randomID(), doc); err != nil {
+	if _, err := s.post(ctx, c.Destination, randomID(), doc, nil); err != nil {
 		return fmt.Errorf("confirm %s: %w", c.Destination.Address, err)
 	}
 	return nil
 }
 
-// post signs doc and sends it to d.
-func (s *Sender) post(ctx context.Context, d store.Destination, id string, doc Envelope) (retryable bool, err error) {
+// ConfirmsByAnswer implements delivery.AnswerConfirmer: a receiver that
+// answers the confirmation 2xx has accepted hark's webhooks.
+func (s *Sender) ConfirmsByAnswer() bool { return true }
+
+// post signs doc and sends it to d, calling handed (if not nil) once the
+// request is written.
+func (s *Sender) post(ctx context.Context, d store.Destination, id string, doc Envelope, handed func()) (retryable bool, err error) {
 	secret, err := s.o.Secret(d)
 	if err != nil {
 		return true, fmt.Errorf("post webhook %s: secret: %w", d.Address, err)
@@ -192,7 +195,7 @@ func (s *Sender) post(ctx context.Context, d store.Destination, id string, doc E
 	req.Header.Set(standardwebhooks.HeaderWebhookID, id)
 	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
 	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
-	resp, err := s.client.Do(req)
+	resp, err := outbound.Do(s.client, req, handed)
 	if err != nil {
 		if errors.Is(err, outbound.ErrPrivate) {
 			return false, fmt.Errorf("post webhook %s: %w", d.Address, err)

@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -102,4 +104,41 @@ func Public(a netip.Addr) bool {
 // will not change by themselves.
 func Retryable(status int) bool {
 	return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
+}
+
+// Do sends req with client and calls handed, on the caller's goroutine,
+// as soon as the whole request is written and before the response is
+// read: the moment the receiver has it, which delivery's sent journal
+// records (see delivery.Batch.Handed) so that a crash while the receiver
+// answers does not send it again. handed is not called when the response
+// (or an error) comes first; nil skips it.
+func Do(client *http.Client, req *http.Request, handed func()) (*http.Response, error) {
+	if handed == nil {
+		return client.Do(req)
+	}
+	wrote := make(chan struct{})
+	var once sync.Once
+	trace := &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
+		if info.Err == nil {
+			once.Do(func() { close(wrote) })
+		}
+	}}
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := client.Do(req)
+		done <- result{resp, err}
+	}()
+	var r result
+	select {
+	case <-wrote:
+		handed()
+		r = <-done
+	case r = <-done:
+	}
+	return r.resp, r.err
 }
