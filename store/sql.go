@@ -16,6 +16,7 @@ var migrations = []string{
 	6: schemaV6,
 	7: schemaV7,
 	8: schemaV8,
+	9: schemaV9,
 }
 
 const createSchemaVersion = `
@@ -700,3 +701,22 @@ CREATE UNIQUE INDEX destinations_user ON destinations (user_id, kind, address);
 CREATE UNIQUE INDEX destinations_confirmed ON destinations (kind, address) WHERE confirmed = 1;
 CREATE INDEX destinations_address ON destinations (kind, address, confirmed);
 ` + bumpTriggers("destinations")
+
+// schemaV9 keeps each user's Atom feed secret (its hash, as for API
+// tokens): one per user, replaced when the user rotates the feed's URL.
+var schemaV9 = `
+CREATE TABLE feed_secrets (
+	user_id     INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+	secret_hash TEXT    NOT NULL UNIQUE,
+	created     INTEGER NOT NULL
+);
+`
+
+// Feed secrets (see schemaV9).
+const (
+	upsertFeedSecret = `INSERT INTO feed_secrets (user_id, secret_hash, created) VALUES (?, ?, ?)
+ON CONFLICT (user_id) DO UPDATE SET secret_hash = excluded.secret_hash, created = excluded.created`
+	selectFeedUser = `SELECT ` + userColumnsOfU + ` FROM feed_secrets f JOIN users u ON u.id = f.user_id
+WHERE f.secret_hash = ? AND u.disabled = 0`
+	userColumnsOfU = `u.id, u.name, u.admin, u.disabled, u.password_hash, u.timezone, u.created`
+)

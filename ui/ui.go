@@ -32,6 +32,9 @@ type Store interface {
 	store.Web
 	// QueryHistory answers the datagrepper-compatible history API.
 	QueryHistory(ctx context.Context, q store.HistoryQuery) (total int, page []store.Message, err error)
+	// SetFeedSecret and FeedUser keep each user's Atom feed URL.
+	SetFeedSecret(ctx context.Context, userID int64, secret string, now time.Time) error
+	FeedUser(ctx context.Context, secret string) (store.User, error)
 }
 
 // Confirmer sends an unconfirmed destination a new confirmation code:
