@@ -65,6 +65,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, src source) {
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
 		if id, err := strconv.ParseInt(v, 10, 64); err == nil && id >= 0 {
 			last = id
+			s.log.Info("live stream resumed", "path", r.URL.Path, "after", id)
 		}
 	}
 	if last < 0 { // a new stream starts after what exists now
