@@ -130,8 +130,10 @@ func (s *Server) addDestination(r *http.Request, kind, address string, route boo
 	if len(address) > maxAddress {
 		return store.Destination{}, invalid("address", "is longer than %d characters", maxAddress)
 	}
-	if kind != store.KindEmail && kind != store.KindIRC {
-		return store.Destination{}, invalid("kind", "must be email or irc")
+	switch kind {
+	case store.KindEmail, store.KindIRC, store.KindWebhook, store.KindNtfy:
+	default:
+		return store.Destination{}, invalid("kind", "must be email, irc, webhook or ntfy")
 	}
 	if err := store.CheckAddress(kind, address); err != nil {
 		return store.Destination{}, invalid("address", "%v", err)

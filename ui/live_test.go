@@ -2,11 +2,17 @@ package ui
 
 import (
 	"encoding/json"
+	"hark/delivery"
+	"hark/delivery/webhook"
+	"net/http/httptest"
+	"slices"
+	"sync/atomic"
 
 	"bufio"
 	"context"
 	"hark/store"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,4 +115,46 @@ func notifyAgain(t *testing.T, ts *testServer, n store.Notification, key string)
 		t.Fatalf("queued %v, %v", ns, err)
 	}
 	return ns[0]
+}
+
+// TestAddWebhookDestinationFromThePage adds a webhook on the
+// destinations page: a bad URL is refused next to the field, and a good
+// one is confirmed by its receiver answering the confirmation request.
+func TestAddWebhookDestinationFromThePage(t *testing.T) {
+	var confirmations atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { confirmations.Add(1) }))
+	defer receiver.Close()
+	ts := newTestServer(t, func(o *Options) {
+		d, err := delivery.New(delivery.Options{Store: o.Store.(delivery.Store), Key: []byte("0123456789abcdef0123456789abcdef"), BaseURL: o.BaseURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hooks, err := webhook.New(webhook.Options{AllowPrivate: true,
+			Secret: func(store.Destination) (webhook.Secret, error) {
+				return webhook.Secret("0123456789abcdef01234567"), nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Register(webhook.Kind, hooks)
+		o.Confirmer = d
+	})
+	c := ts.login(t, "alice", false)
+	resp := c.post("/destinations", url.Values{"kind": {"webhook"}, "address": {"ftp://example.org/x"}})
+	if !strings.Contains(resp.Body, "is not an http or https URL") {
+		t.Errorf("a bad webhook URL: %d\n%s", resp.StatusCode, resp.Body)
+	}
+	hook := receiver.URL + "/hooks/hark"
+	resp = c.post("/destinations", url.Values{"kind": {"webhook"}, "address": {hook}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add webhook: %d\n%s", resp.StatusCode, resp.Body)
+	}
+	ds, err := ts.store.ListDestinations(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ds, func(d store.Destination) bool { return d.Kind == store.KindWebhook && d.Address == hook })
+	if i < 0 || !ds[i].Confirmed || confirmations.Load() != 1 {
+		t.Errorf("destinations %+v, %d confirmation requests; want the webhook confirmed by one", ds, confirmations.Load())
+	}
 }
