@@ -11,12 +11,13 @@ import (
 	"hark/filters"
 	"hark/rules"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
-func openStore(t *testing.T) (*store.SQLite, string) {
+func openStore(t *testing.T) (*sqlite.SQLite, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "hark.db")
-	st, err := store.Open(context.Background(), path)
+	st, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"hark/store"
 )
 
-// Store is what delivery needs of hark's store; *store.SQLite is one.
+// Store is what delivery needs of hark's store; every store.Store is one.
 type Store interface {
 	SettingsVersion(ctx context.Context) (int64, error)
 	ListUsers(ctx context.Context) ([]store.User, error)

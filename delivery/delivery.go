@@ -168,6 +168,10 @@ type Item struct {
 	// Unsubscribe is the one-click URL that turns the filter off
 	// (List-Unsubscribe); see UnsubscribeToken.
 	Unsubscribe string
+	// NotLikeThis is the web UI's page that stops messages like this one
+	// (its topic, app or a package) in the filter that sent it, after
+	// showing how many of the last week's it would have stopped.
+	NotLikeThis string
 	// Why is the filter's rule verdicts as the store keeps them.
 	Why json.RawMessage
 

@@ -14,6 +14,7 @@ import (
 	"hark/internal/testpeer"
 	"hark/meta"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // world is a store with alice, her confirmed address and one filter, a
@@ -23,7 +24,7 @@ type world struct {
 	t      testing.TB
 	ctx    context.Context
 	dir    string
-	st     *store.SQLite
+	st     *sqlite.SQLite
 	smtp   *testpeer.SMTP
 	d      *delivery.Deliverer
 	now    time.Time
@@ -43,7 +44,7 @@ func newWorld(t testing.TB, s setup) *world {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "hark.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "hark.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

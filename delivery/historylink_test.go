@@ -31,4 +31,7 @@ func TestItemsLinkToTheirNotificationInTheHistory(t *testing.T) {
 	if want := "https://hark.example.org/history#n-" + strconv.FormatInt(it.NotificationID, 10); it.HistoryLink != want {
 		t.Errorf("HistoryLink = %q, want %q", it.HistoryLink, want)
 	}
+	if want := "https://hark.example.org/notifications/" + strconv.FormatInt(it.NotificationID, 10) + "/exclude"; it.NotLikeThis != want {
+		t.Errorf("NotLikeThis = %q, want %q", it.NotLikeThis, want)
+	}
 }

@@ -11,11 +11,12 @@ import (
 
 	"hark/delivery"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // noter is the store with delivery.SentNoter: it keeps what it was told.
 type noter struct {
-	*store.SQLite
+	*sqlite.SQLite
 	ids     []int64
 	details []string
 }
@@ -35,7 +36,7 @@ func (w *world) journalPath() string { return filepath.Join(w.dir, "hark.db-sent
 func TestRestartMarksWhatTheJournalHoldsInsteadOfSendingAgain(t *testing.T) {
 	var n *noter
 	w := newWorld(t, setup{opts: func(o *delivery.Options) {
-		n = &noter{SQLite: o.Store.(*store.SQLite)}
+		n = &noter{SQLite: o.Store.(*sqlite.SQLite)}
 		o.Store = n
 	}})
 	w.queue(4)

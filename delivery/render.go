@@ -93,6 +93,9 @@ func (d *Deliverer) item(dir *snapshot, n store.Notification, m store.Message) I
 		it.FilterName = f.Name
 		it.FilterLink = d.o.BaseURL + "/filters/" + strconv.FormatInt(f.ID, 10)
 		it.Unsubscribe = d.o.BaseURL + "/unsubscribe/" + d.UnsubscribeToken(f.UserID, f.ID, f.Created)
+		if n.ID != 0 {
+			it.NotLikeThis = d.o.BaseURL + "/notifications/" + strconv.FormatInt(n.ID, 10) + "/exclude"
+		}
 	}
 	return it
 }

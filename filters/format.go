@@ -6,12 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
 
-	"hark/internal/hookurl"
+	"hark/destkind"
 	"hark/rules"
 )
 
@@ -133,50 +132,20 @@ func check(fs []Filter, owner string, compile bool, report func(path string, err
 	}
 }
 
-// CheckDestination checks a destination: "email:ADDRESS" with a bare
-// address, or "irc:NICK" with a nick IRC accepts.
+// CheckDestination checks a destination spelled "kind:address", as
+// destkind describes the kinds.
 func CheckDestination(d string) error {
 	kind, addr, ok := strings.Cut(d, ":")
-	switch {
-	case !ok || addr == "":
-		return fmt.Errorf("destination %q: want email:ADDRESS or irc:NICK", d)
-	case kind == "email":
-		a, err := mail.ParseAddress(addr)
-		if err != nil || a.Address != addr {
-			return fmt.Errorf("destination %q: not a bare email address", d)
-		}
-	case kind == "irc":
-		if !validNick(addr) {
-			return fmt.Errorf("destination %q: not an IRC nick", d)
-		}
-	case kind == "webhook":
-		if err := hookurl.Webhook(addr); err != nil {
-			return fmt.Errorf("destination %q: %w", d, err)
-		}
-	case kind == "ntfy":
-		if _, _, err := hookurl.Ntfy(addr); err != nil {
-			return fmt.Errorf("destination %q: %w", d, err)
-		}
-	default:
-		return fmt.Errorf("destination %q: unknown kind %q (want email, irc, webhook or ntfy)", d, kind)
+	if !ok || addr == "" {
+		return fmt.Errorf("destination %q: want KIND:ADDRESS, KIND %s", d, destkind.Choices())
+	}
+	if _, known := destkind.Lookup(kind); !known {
+		return fmt.Errorf("destination %q: unknown kind %q (want %s)", d, kind, destkind.Choices())
+	}
+	if err := destkind.Check(kind, addr); err != nil {
+		return fmt.Errorf("destination %q: %w", d, err)
 	}
 	return nil
-}
-
-// validNick follows RFC 2812: a letter or special first, then letters,
-// digits, specials and '-'.
-func validNick(n string) bool {
-	if len(n) > 32 {
-		return false
-	}
-	for i, c := range []byte(n) {
-		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		special := strings.IndexByte("[]\\`_^{|}", c) >= 0
-		if !letter && !special && (i == 0 || !(c >= '0' && c <= '9' || c == '-')) {
-			return false
-		}
-	}
-	return n != ""
 }
 
 // Import returns a user's filters after importing e: the file's filters,

@@ -79,3 +79,25 @@ func TestJoinAndPyJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestPyJSONEscapesAsPython(t *testing.T) {
+	for _, tc := range []struct {
+		in   any
+		want string
+	}{
+		{"plain", `"plain"`},
+		{"a \"q\" \\ b", `"a \"q\" \\ b"`},
+		{"tab\there\nnl\r\b\f\x01\x7f", `"tab\there\nnl\r\b\f\u0001\u007f"`},
+		{"café 😀", `"caf\u00e9 \ud83d\ude00"`},
+		{[]any{}, `[]`},
+		{map[string]any{}, `{}`},
+		{map[string]any{"b": nil, "a": []any{true, json.Number("1.50")}}, "{\n    \"a\": [\n        true,\n        1.5\n    ],\n    \"b\": null\n}"},
+		{[]any{json.Number("10"), json.Number("75.0"), json.Number("1E5"), json.Number("0.00001"), json.Number("1.5e16"),
+			json.Number("-0.25"), json.Number("123456789012345678901234"), json.Number("0.0001"), json.Number("2.5e-7")},
+			"[\n    10,\n    75.0,\n    100000.0,\n    1e-05,\n    1.5e+16,\n    -0.25,\n    123456789012345678901234,\n    0.0001,\n    2.5e-07\n]"},
+	} {
+		if got := string(appendPyJSON(nil, tc.in, 0)); got != tc.want {
+			t.Errorf("pyjson(%#v) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}

@@ -2,8 +2,10 @@ package meta
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"hark/bus"
 )
@@ -22,9 +24,9 @@ func appendPyJSON(b []byte, v any, depth int) []byte {
 	case string:
 		return appendPyString(b, v)
 	case json.Number:
-		return append(b, v...)
+		return appendPyNumber(b, string(v))
 	case float64:
-		return strconv.AppendFloat(b, v, 'g', -1, 64)
+		return appendPyFloat(b, v)
 	case int:
 		return strconv.AppendInt(b, int64(v), 10)
 	case int64:
@@ -71,6 +73,73 @@ func appendPyJSON(b []byte, v any, depth int) []byte {
 	return append(b, js...)
 }
 
+// appendPyNumber appends a JSON number as Python reads and writes it
+// back: an integer as written, anything with a fraction or exponent as a
+// float (1.50 → 1.5, 1E5 → 100000.0).
+func appendPyNumber(b []byte, text string) []byte {
+	if !strings.ContainsAny(text, ".eE") {
+		return append(b, text...)
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		return append(b, text...)
+	}
+	return appendPyFloat(b, f)
+}
+
+// appendPyFloat appends f as Python's repr does: the shortest digits that
+// read back as f, in fixed notation with at least one decimal when
+// 1e-4 <= |f| < 1e16, else as d.ddde±XX.
+func appendPyFloat(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(b, "Infinity"...)
+	case math.IsInf(f, -1):
+		return append(b, "-Infinity"...)
+	}
+	e := strconv.FormatFloat(f, 'e', -1, 64) // -d.ddde±XX
+	mant, expText, _ := strings.Cut(e, "e")
+	exp, _ := strconv.Atoi(expText)
+	neg := strings.HasPrefix(mant, "-")
+	digits := strings.Replace(strings.TrimPrefix(mant, "-"), ".", "", 1)
+	if neg {
+		b = append(b, '-')
+	}
+	if exp < -4 || exp >= 16 {
+		b = append(b, digits[0])
+		if len(digits) > 1 {
+			b = append(append(b, '.'), digits[1:]...)
+		}
+		b = append(b, 'e')
+		if exp < 0 {
+			b, exp = append(b, '-'), -exp
+		} else {
+			b = append(b, '+')
+		}
+		if exp < 10 {
+			b = append(b, '0')
+		}
+		return strconv.AppendInt(b, int64(exp), 10)
+	}
+	if exp < 0 {
+		b = append(b, "0."...)
+		for range -exp - 1 {
+			b = append(b, '0')
+		}
+		return append(b, digits...)
+	}
+	if len(digits) <= exp+1 {
+		b = append(b, digits...)
+		for range exp + 1 - len(digits) {
+			b = append(b, '0')
+		}
+		return append(b, ".0"...)
+	}
+	return append(append(append(b, digits[:exp+1]...), '.'), digits[exp+1:]...)
+}
+
 func appendIndent(b []byte, depth int) []byte {
 	b = append(b, '\n')
 	for range depth {
@@ -86,7 +155,13 @@ const hexDigits = "0123456789abcdef"
 // BMP) for every other character outside space..~.
 func appendPyString(b []byte, s string) []byte {
 	b = append(b, '"')
-	for _, r := range s {
+	// Most text is printable ASCII, copied in runs.
+	plain := 0
+	for plain < len(s) && s[plain] >= ' ' && s[plain] <= '~' && s[plain] != '"' && s[plain] != '\\' {
+		plain++
+	}
+	b = append(b, s[:plain]...)
+	for _, r := range s[plain:] {
 		switch {
 		case r == '"':
 			b = append(b, `\"`...)

@@ -27,6 +27,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Snapshot is one immutable view of package ownership. It implements
@@ -34,6 +35,9 @@ import (
 type Snapshot struct {
 	users  map[string][]string // package → users, directly or through groups
 	groups map[string][]string // package → groups, without '@'
+
+	namesOnce sync.Once
+	names     map[string][]string // sorted name lists, by WithPrefix's list
 }
 
 // Users returns the users owning pkg directly or through a group, sorted.

@@ -11,6 +11,7 @@ import (
 
 	"hark/rules"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // benchHistory is how many messages the benchmark stores: issue 7's
@@ -57,7 +58,7 @@ func BenchmarkPreview(b *testing.B) {
 	if path == "" {
 		path = filepath.Join(b.TempDir(), "hark.db")
 	}
-	st, err := store.Open(context.Background(), path)
+	st, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"hark/meta"
 	"hark/owners"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 var (
@@ -51,7 +52,7 @@ var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // fill stores n messages made from the samples in turn, each with its
 // own msg_id and a timestamp one second after the previous one, as the
 // router stores them: the envelope as bus.CompactUTF8 writes it.
-func fill(t testing.TB, st *store.SQLite, n int) {
+func fill(t testing.TB, st *sqlite.SQLite, n int) {
 	t.Helper()
 	src := loadSamples(t)
 	batch := make([]store.Message, 0, 2000)
@@ -84,9 +85,9 @@ func fill(t testing.TB, st *store.SQLite, n int) {
 }
 
 // openStore is an empty store in a temporary directory.
-func openStore(t testing.TB) *store.SQLite {
+func openStore(t testing.TB) *sqlite.SQLite {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "hark.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hark.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

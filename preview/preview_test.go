@@ -13,6 +13,7 @@ import (
 	"hark/meta"
 	"hark/rules"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // spec parses a filter's rules written as JSON.
@@ -33,7 +34,7 @@ type stored struct {
 }
 
 // history decodes every stored message once.
-func history(t *testing.T, st *store.SQLite) []stored {
+func history(t *testing.T, st *sqlite.SQLite) []stored {
 	t.Helper()
 	msgs, err := st.HistoryPage(context.Background(), store.Cursor{}, 1<<20)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"hark/meta"
 	"hark/router"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // BenchmarkAMQPIngest measures the whole exactly-once path from RabbitMQ
@@ -178,10 +179,10 @@ func filledQueue(b *testing.B, envs []*bus.Envelope) *testpeer.Broker {
 // following messages about them: every person the samples mention, then
 // others. A message notifies the few users it concerns, as on Fedora's
 // bus, where most messages matter to a handful of people.
-func benchRouter(b *testing.B, envs []*bus.Envelope) (*router.Router, *store.SQLite) {
+func benchRouter(b *testing.B, envs []*bus.Envelope) (*router.Router, *sqlite.SQLite) {
 	b.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "hark.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "hark.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"hark/meta"
 	"hark/router"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // samples is the real bus messages of testdata, without the file's own
@@ -62,7 +63,7 @@ func (s *sliceSource) Run(ctx context.Context, handle func(context.Context, *bus
 }
 
 type world struct {
-	st  *store.SQLite
+	st  *sqlite.SQLite
 	ix  *filters.Index
 	rt  *router.Router
 	ctx context.Context
@@ -76,7 +77,7 @@ func newWorld(t *testing.T) *world {
 func newWorldWith(t *testing.T, opts filters.Options) *world {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +280,7 @@ func TestRouterAcknowledgesMessagesOnlyOnceCommitted(t *testing.T) {
 }
 
 func TestRouterNacksMessageItStopsBeforeCommitting(t *testing.T) {
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "hark.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hark.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,12 +15,13 @@ import (
 	"hark/meta"
 	"hark/router"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // brokenStore is the real store whose commits fail as a full disk makes
 // them fail, or hang as a stuck file system does.
 type brokenStore struct {
-	*store.SQLite
+	*sqlite.SQLite
 	hang bool
 }
 
@@ -44,7 +45,7 @@ func TestRouterStopsWhileTheStoreCannotCommit(t *testing.T) {
 		hang bool
 	}{{"disk full", false}, {"commit hangs", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "hark.db"))
+			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hark.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,7 +120,7 @@ func (d slowDescriber) Describe(env *bus.Envelope) meta.Description {
 // A message still being matched does not hold up shutdown past
 // StopGrace; what was handed over before it is committed.
 func TestRouterStopsWhileAMessageIsStillBeingMatched(t *testing.T) {
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "hark.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hark.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

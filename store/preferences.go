@@ -4,54 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/mail"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"hark/internal/hookurl"
 )
-
-// ircNick is RFC 2812's nickname: a letter or special first, then letters,
-// digits, specials and '-'.
-var ircNick = regexp.MustCompile(`^[A-Za-z\[\]\\` + "`" + `_^{|}][A-Za-z0-9\[\]\\` + "`" + `_^{|}-]*$`)
-
-// CheckAddress reports whether address is a valid destination of kind: a
-// bare email address (no display name), an IRC nick, a webhook URL or an
-// ntfy topic URL.
-func CheckAddress(kind, address string) error {
-	switch kind {
-	case KindEmail:
-		a, err := mail.ParseAddress(address)
-		if err != nil || a.Address != address {
-			return fmt.Errorf("%q is not a plain email address like someone@example.org", address)
-		}
-	case KindIRC:
-		if !ircNick.MatchString(address) {
-			return fmt.Errorf("%q is not an IRC nick", address)
-		}
-	case KindWebhook:
-		return hookurl.Webhook(address)
-	case KindNtfy:
-		_, _, err := hookurl.Ntfy(address)
-		return err
-	default:
-		return fmt.Errorf("unknown destination kind %q (want %s, %s, %s or %s)", kind, KindEmail, KindIRC, KindWebhook, KindNtfy)
-	}
-	return nil
-}
-
-// ParseDestination splits "kind:address" (email:alice@example.org,
-// irc:alice) and checks it.
-func ParseDestination(s string) (kind, address string, err error) {
-	kind, address, ok := strings.Cut(s, ":")
-	if !ok {
-		return "", "", fmt.Errorf("%q is not KIND:ADDRESS (e.g. email:alice@example.org, irc:alice, webhook:https://ci.example.org/hook or ntfy:https://ntfy.sh/topic)", s)
-	}
-	return kind, address, CheckAddress(kind, address)
-}
 
 // Preferences are the keys SetPreference accepts.
 var Preferences = []string{"batch_count", "batch_delta", "confirmed", "enabled", "markup", "verbose"}
@@ -103,7 +60,7 @@ func NewMessage(key, topic string, timestamp float64, envelope []byte, descripti
 	}
 	m := Message{Key: key, Topic: topic, Timestamp: ts, Envelope: envelope, Description: desc}
 	if f, ok := description.(filer); ok {
-		var src termSource
+		var src Filed
 		src.App, src.Agent, src.Usernames, src.Packages = f.FiledUnder()
 		m.filed = &src
 	}

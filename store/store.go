@@ -1,8 +1,9 @@
 // Package store keeps hark's state: users, their destinations and filters,
 // the recent message history that previews search, the durable
 // notification queue and the delivery log. Store is the interface the rest
-// of hark uses; SQLite implements it today and a PostgreSQL backend can
-// later. The records are plain data: store knows nothing of how rules are
+// of hark uses; store/sqlite implements it today, store/storetest is the
+// suite any backend must pass, and a PostgreSQL backend can come later.
+// This package holds no SQL. The records are plain data: store knows nothing of how rules are
 // compiled or how notifications are sent.
 package store
 
@@ -11,6 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"hark/destkind"
 )
 
 // Errors callers tell apart with errors.Is.
@@ -23,7 +26,8 @@ var (
 	ErrBadCode = errors.New("wrong or expired confirmation code")
 )
 
-// Store is all of hark's persistent state. Every method is safe for
+// Store is all of hark's persistent state: the contract every backend
+// keeps (store/sqlite is one) and store/storetest checks. Every method is safe for
 // concurrent use, also across processes sharing one database (the service
 // and the admin commands).
 type Store interface {
@@ -32,6 +36,8 @@ type Store interface {
 	Filters
 	History
 	Queue
+	Delivery
+	Web
 	// SettingsVersion changes whenever a user, destination or filter does
 	// (also when a one-shot filter is used up), so a running service can
 	// poll it cheaply and reload only when it moved.
@@ -49,6 +55,8 @@ type Users interface {
 	// SetPasswordHash stores a hash made by HashPassword.
 	SetPasswordHash(ctx context.Context, name, hash string) error
 	SetUserDisabled(ctx context.Context, name string, disabled bool) error
+	// SetUserAdmin makes an existing user an admin, or not.
+	SetUserAdmin(ctx context.Context, name string, admin bool) error
 }
 
 // Destinations are where a user's notifications go.
@@ -69,6 +77,9 @@ type Destinations interface {
 	// and drops the other users' claims on its address; ErrTaken if
 	// another user confirmed the address first.
 	ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error
+	// DestinationsByAddress is every claim on an address, the confirmed
+	// one first, then the newest.
+	DestinationsByAddress(ctx context.Context, kind, address string) ([]Destination, error)
 }
 
 // Filters are users' filters with their rules.
@@ -114,6 +125,15 @@ type History interface {
 	ScanHistory(ctx context.Context, q Scan) (Scanned, error)
 	// TermValues is the distinct values of one term field in the history.
 	TermValues(ctx context.Context, field string) ([]string, error)
+	// QueryHistory returns how many messages q selects, and q.Limit of
+	// them after the first q.Offset (the datagrepper-compatible API).
+	QueryHistory(ctx context.Context, q HistoryQuery) (total int, page []Message, err error)
+	// TermsWithPrefix is up to limit distinct values of one term field
+	// that start with prefix, sorted (the editor's completions).
+	TermsWithPrefix(ctx context.Context, field, prefix string, limit int) ([]string, error)
+	// FilterMessagesSince is up to limit messages one filter of a user
+	// notified since a time, newest first ("not like this" previews).
+	FilterMessagesSince(ctx context.Context, userID, filterID int64, since time.Time, limit int) ([]Message, error)
 }
 
 // Queue is the durable notification queue and the delivery log.
@@ -141,6 +161,10 @@ type Queue interface {
 	MarkSent(ctx context.Context, ids []int64, now time.Time) error
 	MarkFailed(ctx context.Context, ids []int64, reason string, retryAt, now time.Time) error
 	MarkDead(ctx context.Context, ids []int64, reason string, now time.Time) error
+	// MarkSentNoted is MarkSent with a detail for the delivery log: why
+	// they are marked sent (delivery's sent journal, replayed after a
+	// crash).
+	MarkSentNoted(ctx context.Context, ids []int64, detail string, now time.Time) error
 	// RequeueDead queues dead notifications again (all of them when ids is
 	// empty) and says how many.
 	RequeueDead(ctx context.Context, ids []int64, now time.Time) (int64, error)
@@ -170,15 +194,15 @@ type User struct {
 	Created      time.Time
 }
 
-// Destination kinds.
+// Destination kinds; destkind describes them all.
 const (
-	KindEmail = "email"
-	KindIRC   = "irc"
+	KindEmail = destkind.Email
+	KindIRC   = destkind.IRC
 	// KindWebhook is an HTTP URL that gets a signed JSON POST per
 	// notification (delivery/webhook); KindNtfy an ntfy topic URL
 	// (delivery/ntfy).
-	KindWebhook = "webhook"
-	KindNtfy    = "ntfy"
+	KindWebhook = destkind.Webhook
+	KindNtfy    = destkind.Ntfy
 )
 
 // Destination is an email address or IRC nick of a user, with its
@@ -186,7 +210,7 @@ const (
 type Destination struct {
 	ID      int64
 	UserID  int64
-	Kind    string // KindEmail or KindIRC
+	Kind    string // one of destkind.Names()
 	Address string
 	// Confirmed destinations receive notifications; the others wait for
 	// their owner to answer ConfirmCode before ConfirmExpires.
@@ -239,7 +263,26 @@ type Message struct {
 	Envelope    json.RawMessage // as bus.CompactUTF8 writes it: what the regex rule and previews search
 	Description json.RawMessage // meta.Description as JSON
 
-	filed *termSource // what Description files it under, when NewMessage was told
+	filed *Filed // what Description files it under, when NewMessage was told
+}
+
+// Filed is the part of a stored description (meta.Description as JSON)
+// that messages are filed under.
+type Filed struct {
+	App       string   `json:"app"`
+	Agent     string   `json:"agent"`
+	Usernames []string `json:"usernames"`
+	Packages  []string `json:"packages"`
+}
+
+// FiledUnder is what m's description files it under, when NewMessage
+// was told by the description itself; ok is false when a store must
+// decode Description to know.
+func (m Message) FiledUnder() (f Filed, ok bool) {
+	if m.filed == nil {
+		return Filed{}, false
+	}
+	return *m.filed, true
 }
 
 // Cursor is a position in the history, newest first.

@@ -15,15 +15,15 @@ const maxTokenName = 100
 func (s *Server) accountRoutes(rt *Routes) {
 	rt.Page("GET /account", s.show(s.accountView))
 	rt.Page("POST /account/timezone", func(w http.ResponseWriter, r *http.Request) {
-		s.finish(w, r, s.setTimezone(r, userOf(r), r.PostFormValue("timezone")), "/account", s.accountView)
+		s.finishWith(w, r, s.setTimezone(r, userOf(r), r.PostFormValue("timezone")), "/account", s.accountView, "Time zone saved.")
 	})
 	rt.Page("POST /account/password", func(w http.ResponseWriter, r *http.Request) {
 		err := s.changePassword(r, userOf(r), r.PostFormValue("current"), r.PostFormValue("password"))
-		s.finish(w, r, err, "/account", s.accountView)
+		s.finishWith(w, r, err, "/account", s.accountView, "Password changed.")
 	})
 	rt.Page("POST /account/tokens", s.createTokenPage)
 	rt.Page("POST /account/tokens/{id}/revoke", func(w http.ResponseWriter, r *http.Request) {
-		s.finish(w, r, s.revokeToken(r), "/account", s.accountView)
+		s.finishWith(w, r, s.revokeToken(r), "/account", s.accountView, "Token revoked.")
 	})
 	rt.Page("POST /account/delete", func(w http.ResponseWriter, r *http.Request) {
 		u := userOf(r)
@@ -158,7 +158,7 @@ func (s *Server) createTokenPage(w http.ResponseWriter, r *http.Request) {
 	d := v.Data.(accountData)
 	d.NewToken = secret
 	v.Data = d
-	v.Notice = "Token created: copy it now, it is not shown again."
+	v.Notice, v.NoticeKind = "Token created: copy it now, it is not shown again.", noticeOK
 	s.render(w, r, http.StatusOK, page, v)
 }
 

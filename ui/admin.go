@@ -19,7 +19,7 @@ func (s *Server) adminRoutes(rt *Routes) {
 	for _, disabled := range []bool{true, false} {
 		verb := map[bool]string{true: "disable", false: "enable"}[disabled]
 		rt.AdminPage("POST /admin/users/{name}/"+verb, func(w http.ResponseWriter, r *http.Request) {
-			s.finish(w, r, s.setDisabled(r, disabled), "/admin", s.adminView)
+			s.finishWith(w, r, s.setDisabled(r, disabled), "/admin", s.adminView, "User "+r.PathValue("name")+" "+verb+"d.")
 		})
 		rt.AdminAPI("POST /admin/users/{name}/"+verb, func(r *http.Request) (any, error) { return nil, s.setDisabled(r, disabled) })
 	}
@@ -34,7 +34,7 @@ func (s *Server) adminRoutes(rt *Routes) {
 			ids = []int64{id}
 		}
 		_, err := s.store.RequeueDead(r.Context(), ids, s.now())
-		s.finish(w, r, err, "/admin", s.adminView)
+		s.finishWith(w, r, err, "/admin", s.adminView, "Queued again for delivery.")
 	})
 	rt.AdminAPI("GET /admin", func(r *http.Request) (any, error) {
 		a, err := s.adminData(r)

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"reflect"
 	"strings"
 )
 
@@ -42,9 +44,19 @@ func (s *Server) serveAPI(h APIHandler) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		if c, ok := v.(createdValue); ok {
+			writeJSON(w, http.StatusCreated, c.v)
+			return
+		}
 		writeJSON(w, http.StatusOK, v)
 	})
 }
+
+// createdValue is what an API call made, answered 201 Created.
+type createdValue struct{ v any }
+
+// created has serveAPI answer v with 201 Created.
+func created(v any) any { return createdValue{v} }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -70,7 +82,67 @@ func decodeJSON(r *http.Request, v any) error {
 		if errors.As(err, &tooBig) {
 			return err
 		}
-		return &Problem{Status: http.StatusBadRequest, Message: fmt.Sprintf("decode request body: %v", err)}
+		return bodyProblem(err)
 	}
 	return nil
+}
+
+// bodyProblem says in words what is wrong with a JSON request body,
+// naming the field at fault when there is one, rather than in Go's
+// terms ("cannot unmarshal string into Go value of type []string").
+func bodyProblem(err error) *Problem {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return invalid(typeErr.Field, "must be %s, not %s", jsonKind(typeErr.Type), jsonValueWords(typeErr.Value))
+	case errors.As(err, &syntaxErr):
+		return &Problem{Status: http.StatusBadRequest, Message: fmt.Sprintf("the body is not valid JSON: %v (at byte %d)", syntaxErr, syntaxErr.Offset)}
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return &Problem{Status: http.StatusBadRequest, Message: "the body is empty or cut short: send a JSON object"}
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		field := strings.Trim(name, `"`)
+		return invalid(field, "is not a field of this request: check its spelling")
+	}
+	// A field's own decoder (a destination reference) says what it wants.
+	return &Problem{Status: http.StatusBadRequest, Message: "the body does not fit: " + strings.TrimPrefix(err.Error(), "json: ")}
+}
+
+// jsonKind is a Go type as JSON calls what it takes.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "text"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list of " + strings.TrimPrefix(strings.TrimPrefix(jsonKind(t.Elem()), "a "), "an ")
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "a JSON value"
+}
+
+// jsonValueWords is how UnmarshalTypeError's Value reads in a sentence.
+func jsonValueWords(v string) string {
+	switch v {
+	case "string":
+		return "text"
+	case "number":
+		return "a number"
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "bool":
+		return "true or false"
+	}
+	return v
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"hark/destkind"
 	"hark/store"
 )
 
@@ -19,11 +20,17 @@ func init() { register((*Server).destinationRoutes) }
 // maxAddress bounds an email address or nick as typed.
 const maxAddress = 254
 
+// destinationDone is what each destination action says when it worked.
+var destinationDone = map[string]string{
+	"resend": "Confirmation sent again.", "delete": "Destination deleted.", "test": "Test notification sent.",
+	"confirm": "Destination confirmed: your notifications can now go there.", "preferences": "Preferences saved.",
+}
+
 func (s *Server) destinationRoutes(rt *Routes) {
 	rt.Page("GET /destinations", s.show(s.destinationsView))
 	rt.Page("POST /destinations", func(w http.ResponseWriter, r *http.Request) {
 		_, err := s.addDestination(r, r.PostFormValue("kind"), r.PostFormValue("address"), checked(r, "route"))
-		s.finish(w, r, err, "/destinations", s.destinationsView)
+		s.finishWith(w, r, err, "/destinations", s.destinationsView, "Destination added: open the confirmation link or enter its code to start receiving there.")
 	})
 	for action, do := range map[string]func(*http.Request, store.Destination) error{
 		"resend": s.resendConfirmation,
@@ -35,7 +42,7 @@ func (s *Server) destinationRoutes(rt *Routes) {
 		"preferences": func(r *http.Request, d store.Destination) error { return s.setPreferences(r, d, r.PostForm) },
 	} {
 		rt.Page("POST /destinations/{id}/"+action, func(w http.ResponseWriter, r *http.Request) {
-			s.finish(w, r, s.withDestination(r, do), "/destinations", s.destinationsView)
+			s.finishWith(w, r, s.withDestination(r, do), "/destinations", s.destinationsView, destinationDone[action])
 		})
 	}
 	rt.Public("GET /confirm/{id}/{code}", s.confirmPage)
@@ -99,9 +106,33 @@ func (s *Server) destinationRoutes(rt *Routes) {
 	})
 }
 
+// destinationRow is one destination of the list with the names of the
+// filters that send to it, so people see where their filters go.
+type destinationRow struct {
+	store.Destination
+	Filters []string
+}
+
 func (s *Server) destinationsView(r *http.Request) (string, View, error) {
-	ds, err := s.store.ListDestinations(r.Context(), userOf(r).ID)
-	return "destinations.html", View{Title: "Destinations", Data: ds}, err
+	u := userOf(r)
+	ds, err := s.store.ListDestinations(r.Context(), u.ID)
+	if err != nil {
+		return "", View{}, err
+	}
+	fs, err := s.store.ListFilters(r.Context(), u.ID)
+	if err != nil {
+		return "", View{}, err
+	}
+	rows := make([]destinationRow, len(ds))
+	for i, d := range ds {
+		rows[i].Destination = d
+		for _, f := range fs {
+			if slices.Contains(f.DestinationIDs, d.ID) {
+				rows[i].Filters = append(rows[i].Filters, f.Name)
+			}
+		}
+	}
+	return "destinations.html", View{Title: "Destinations", Data: rows}, nil
 }
 
 // ownDestination is the destination {id} of the path if the user may see it.
@@ -130,12 +161,10 @@ func (s *Server) addDestination(r *http.Request, kind, address string, route boo
 	if len(address) > maxAddress {
 		return store.Destination{}, invalid("address", "is longer than %d characters", maxAddress)
 	}
-	switch kind {
-	case store.KindEmail, store.KindIRC, store.KindWebhook, store.KindNtfy:
-	default:
-		return store.Destination{}, invalid("kind", "must be email, irc, webhook or ntfy")
+	if _, known := destkind.Lookup(kind); !known {
+		return store.Destination{}, invalid("kind", "must be %s", destkind.Choices())
 	}
-	if err := store.CheckAddress(kind, address); err != nil {
+	if err := destkind.Check(kind, address); err != nil {
 		return store.Destination{}, invalid("address", "%v", err)
 	}
 	if _, err := s.store.PruneUnconfirmed(r.Context(), s.now().Add(-s.opts.UnconfirmedTTL)); err != nil {
@@ -236,7 +265,9 @@ func (s *Server) setPreferences(r *http.Request, d store.Destination, form url.V
 			return invalid(key, "is longer than 32 characters")
 		default:
 			if err := d.SetPreference(key, v[0]); err != nil {
-				return invalid(key, "%v", err)
+				// The store's error names the key; the page shows it by
+				// its field already.
+				return invalid(key, "%s", strings.TrimPrefix(err.Error(), key+": "))
 			}
 		}
 	}
@@ -297,17 +328,17 @@ func (s *Server) confirmLink(w http.ResponseWriter, r *http.Request) {
 		s.confirmFailed(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "message.html", View{Title: "Destination confirmed", Notice: "Your notifications can now go there."})
+	s.render(w, r, http.StatusOK, "message.html", View{Title: "Destination confirmed", Notice: "Your notifications can now go there.", NoticeKind: noticeOK})
 }
 
 func (s *Server) confirmFailed(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, errBadLink), errors.Is(err, store.ErrBadCode):
 		s.render(w, r, http.StatusNotFound, "message.html", View{Title: "Confirmation failed",
-			Notice: "This confirmation link is wrong, used or expired. Log in and send a new one from Destinations."})
+			Notice: "This confirmation link is wrong, used or expired. Log in and send a new one from Destinations.", NoticeKind: noticeError})
 	case errors.Is(err, store.ErrTaken):
 		s.render(w, r, http.StatusConflict, "message.html", View{Title: "Confirmation failed",
-			Notice: "Another account has confirmed this address first. If it is yours, ask the admin of this hark."})
+			Notice: "Another account has confirmed this address first. If it is yours, ask the admin of this hark.", NoticeKind: noticeError})
 	default:
 		s.fail(w, r, err)
 	}
@@ -351,7 +382,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "message.html", View{Title: "Unsubscribed",
-		Notice: fmt.Sprintf("Your filter %q is off: it sends nothing more until you turn it on again under Filters.", f.Name)})
+		Notice: fmt.Sprintf("Your filter %q is off: it sends nothing more until you turn it on again under Filters.", f.Name), NoticeKind: noticeOK})
 }
 
 // destinationJSON is a destination as the API shows it: never its code.

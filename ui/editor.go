@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"hark/meta"
 	"hark/rules"
 	"hark/store"
 )
@@ -22,24 +23,27 @@ func (s *Server) editorRoutes(rt *Routes) {
 	rt.Page("GET /filters/{id}", s.show(s.editorView))
 	back := func(r *http.Request) string { return "/filters/" + r.PathValue("id") }
 	rt.Page("POST /filters/{id}/rules", func(w http.ResponseWriter, r *http.Request) {
-		s.finish(w, r, s.changeFilter(r, addRule), back(r), s.editorView)
+		s.finishEdit(w, r, addRule, "Rule added.")
 	})
+	done := map[string]string{"negate": "Rule changed.", "delete": "Rule removed."}
 	for action, change := range map[string]func(*store.Filter, int){
 		"negate": func(f *store.Filter, i int) { f.Rules[i].Negate = !f.Rules[i].Negate },
 		"delete": func(f *store.Filter, i int) { f.Rules = slices.Delete(f.Rules, i, i+1) },
 	} {
 		rt.Page("POST /filters/{id}/rules/{n}/"+action, func(w http.ResponseWriter, r *http.Request) {
-			err := s.changeFilter(r, func(r *http.Request, f *store.Filter) error {
+			s.finishEdit(w, r, func(r *http.Request, f *store.Filter) error {
 				i, err := strconv.Atoi(r.PathValue("n"))
 				if err != nil || i < 0 || i >= len(f.Rules) {
 					return errNotFound
 				}
 				change(f, i)
 				return nil
-			})
-			s.finish(w, r, err, back(r), s.editorView)
+			}, done[action])
 		})
 	}
+	rt.Page("POST /filters/{id}/rules/{n}/edit", func(w http.ResponseWriter, r *http.Request) {
+		s.finishEdit(w, r, editRule, "Rule saved.")
+	})
 	rt.Page("POST /filters/{id}/destinations", func(w http.ResponseWriter, r *http.Request) {
 		err := s.changeFilter(r, func(r *http.Request, f *store.Filter) error {
 			f.DestinationIDs = nil
@@ -52,7 +56,7 @@ func (s *Server) editorRoutes(rt *Routes) {
 			}
 			return nil
 		})
-		s.finish(w, r, err, back(r), s.editorView)
+		s.finishWith(w, r, err, back(r), s.editorView, "Destinations saved.")
 	})
 }
 
@@ -79,12 +83,40 @@ func addRule(r *http.Request, f *store.Filter) error {
 	return nil
 }
 
+// editRule replaces the value of rule {n} of f with the posted one, in
+// place: its kind and negation stay.
+func editRule(r *http.Request, f *store.Filter) error {
+	i, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || i < 0 || i >= len(f.Rules) {
+		return errNotFound
+	}
+	field := "value-" + r.PathValue("n")
+	value, err := text(r, field, maxRuleValue)
+	if err != nil {
+		return err
+	}
+	kind, ok := findKind(f.Rules[i].Kind)
+	if !ok {
+		return invalid(field, "this rule's kind is no longer known: remove it")
+	}
+	args, err := argsFromText(kind, value)
+	if err != nil {
+		return invalid(field, "%v", err)
+	}
+	if _, err := rules.Compile(kind.Name, args, userOf(r).Name); err != nil {
+		return invalid(field, "%v", err)
+	}
+	f.Rules[i].Args = args
+	return nil
+}
+
 // editorData is what the filter editor shows.
 type editorData struct {
 	Filter       store.Filter
 	Rules        []ruleView
 	Groups       []kindGroup
 	Destinations []destinationChoice
+	Apps         []meta.App
 }
 
 type ruleView struct {
@@ -92,6 +124,8 @@ type ruleView struct {
 	Title  string
 	Value  string
 	Negate bool
+	// Editable rules take one text value the editor can change in place.
+	Editable bool
 	// LastError is the rule's last failure on a message, which made the
 	// filter not match it: a missing key, or its time ran out.
 	LastError string
@@ -112,13 +146,14 @@ func (s *Server) editorView(r *http.Request) (string, View, error) {
 	if err != nil {
 		return "", View{}, err
 	}
-	d := editorData{Filter: f, Groups: kindGroups()}
+	d := editorData{Filter: f, Groups: kindGroups(), Apps: s.catalogue()}
 	for i, rule := range f.Rules {
-		title := rule.Kind
+		title, editable := rule.Kind, false
 		if k, ok := findKind(rule.Kind); ok {
-			title = k.Title
+			_, _, _, err := argument(k)
+			title, editable = k.Title, err == nil
 		}
-		d.Rules = append(d.Rules, ruleView{Index: i, Title: title, Value: textFromArgs(rule.Args), Negate: rule.Negate})
+		d.Rules = append(d.Rules, ruleView{Index: i, Title: title, Value: textFromArgs(rule.Args), Negate: rule.Negate, Editable: editable})
 	}
 	for _, dest := range dests {
 		d.Destinations = append(d.Destinations, destinationChoice{dest, slices.Contains(f.DestinationIDs, dest.ID)})
@@ -126,7 +161,7 @@ func (s *Server) editorView(r *http.Request) (string, View, error) {
 	if err := s.addRuleErrors(r, f, d.Rules); err != nil {
 		return "", View{}, err
 	}
-	return "filter.html", View{Title: "Filter: " + f.Name, Data: d}, nil
+	return "filter.html", View{Title: "Filter: " + f.Name, Data: d, Warnings: s.filterWarnings(f, dests)}, nil
 }
 
 // kindGroup is a heading of the rule catalogue in the editor.
@@ -138,6 +173,26 @@ type kindGroup struct {
 type kindChoice struct {
 	rules.Kind
 	Example string // the argument field's placeholder
+	// Plain and Sample say what the kind does in everyday words and give
+	// a value to type; the catalogue's Help stays for experts.
+	Plain, Sample string
+}
+
+// plainHelp is each kind in everyday words with a value to type, for
+// people who have never heard of globs or regular expressions. A kind
+// missing here shows its catalogue help.
+var plainHelp = map[string][2]string{
+	"topic":         {"Messages whose topic looks like this; * stands for any text.", "*.bodhi.update.comment"},
+	"app":           {"Messages sent by these applications.", "bodhi, koschei"},
+	"severity":      {"Messages their sender marked with one of these levels (debug, info, warning, error).", "warning, error"},
+	"package":       {"Messages about any of these packages.", "nethack, kernel"},
+	"package-regex": {"Messages about a package whose name fits a pattern (a regular expression: ^ is the start, $ the end).", "^python-"},
+	"user":          {"Messages that name any of these people; @me is you.", "@me, alice"},
+	"agent":         {"Messages about something one of these people did; @me is you. Tick \"negate\" to leave out your own actions.", "@me"},
+	"owned-by":      {"Messages about packages these people own, themselves or through a group; @me is you. Needs the package ownership data.", "@me"},
+	"group-owned":   {"Messages about packages these groups own (group names without @).", "python-packagers-sig"},
+	"regex":         {"The whole message, as JSON text, contains something that fits a regular expression.", `CVE-20[0-9][0-9]`},
+	"expr":          {"A condition over the message's fields, for what no other kind can say.", `msg?.update?.status == "stable"`},
 }
 
 // groupOf sorts kinds under headings people look for them by; a kind not
@@ -162,7 +217,11 @@ func kindGroups() []kindGroup {
 			label = "Other"
 		}
 		i := slices.Index(groupOrder, label)
-		groups[i].Kinds = append(groups[i].Kinds, kindChoice{k, argDescription(k)})
+		plain, sample := k.Help, ""
+		if p, ok := plainHelp[k.Name]; ok {
+			plain, sample = p[0], p[1]
+		}
+		groups[i].Kinds = append(groups[i].Kinds, kindChoice{k, argDescription(k), plain, sample})
 	}
 	return slices.DeleteFunc(groups, func(g kindGroup) bool { return len(g.Kinds) == 0 })
 }

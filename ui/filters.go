@@ -30,16 +30,20 @@ func (s *Server) filterRoutes(rt *Routes) {
 	rt.Page("GET /filters", s.show(s.filtersView))
 	rt.Page("POST /filters", func(w http.ResponseWriter, r *http.Request) {
 		if checked(r, "defaults") {
-			_, err := accounts.AddDefaults(r.Context(), s.store, userOf(r).Name)
-			s.finish(w, r, err, "/filters", s.filtersView)
+			n, err := accounts.AddDefaults(r.Context(), s.store, userOf(r).Name)
+			s.finishWith(w, r, err, "/filters", s.filtersView, fmt.Sprintf("%d default filter(s) added.", n))
 			return
 		}
 		name, err := text(r, "name", maxFilterName)
 		var f store.Filter
-		if err == nil {
-			f, err = s.saveFilter(r, store.Filter{UserID: userOf(r).ID, Name: name, Active: true, Position: maxFilters})
+		switch {
+		case err != nil:
+		case r.PostFormValue("template") != "":
+			f, err = s.filterFromTemplate(r, r.PostFormValue("template"), name)
+		default:
+			f, err = s.newFilter(r, userOf(r).ID, name, nil)
 		}
-		s.finish(w, r, err, fmt.Sprintf("/filters/%d", f.ID), s.filtersView)
+		s.finishWith(w, r, err, fmt.Sprintf("/filters/%d", f.ID), s.filtersView, fmt.Sprintf("Filter %q created.", f.Name))
 	})
 	rt.Page("GET /filters/export", s.exportPage)
 	rt.Page("POST /filters/import", func(w http.ResponseWriter, r *http.Request) {
@@ -47,8 +51,9 @@ func (s *Server) filterRoutes(rt *Routes) {
 		if err == nil {
 			err = s.importFilters(r, []byte(data), checked(r, "merge"))
 		}
-		s.finish(w, r, err, "/filters", s.filtersView)
+		s.finishWith(w, r, err, "/filters", s.filtersView, "Filters imported.")
 	})
+	filterDone := map[string]string{"rename": "Filter renamed.", "active": "Filter turned on or off.", "oneshot": "Filter changed."}
 	for action, change := range map[string]func(*http.Request, *store.Filter) error{
 		"rename": func(r *http.Request, f *store.Filter) error {
 			name, err := text(r, "name", maxFilterName)
@@ -59,7 +64,7 @@ func (s *Server) filterRoutes(rt *Routes) {
 		"oneshot": func(r *http.Request, f *store.Filter) error { f.Oneshot = !f.Oneshot; return nil },
 	} {
 		rt.Page("POST /filters/{id}/"+action, func(w http.ResponseWriter, r *http.Request) {
-			s.finish(w, r, s.changeFilter(r, change), "/filters", s.filtersView)
+			s.finishWith(w, r, s.changeFilter(r, change), "/filters", s.filtersView, filterDone[action])
 		})
 	}
 	rt.Page("POST /filters/{id}/move", func(w http.ResponseWriter, r *http.Request) {
@@ -67,17 +72,21 @@ func (s *Server) filterRoutes(rt *Routes) {
 		if r.PostFormValue("direction") == "down" {
 			by = 1
 		}
-		s.finish(w, r, s.moveFilter(r, by), "/filters", s.filtersView)
+		s.finishWith(w, r, s.moveFilter(r, by), "/filters", s.filtersView, "Filter moved.")
 	})
 	rt.Page("POST /filters/{id}/delete", func(w http.ResponseWriter, r *http.Request) {
-		s.finish(w, r, s.deleteFilter(r), "/filters", s.filtersView)
+		s.finishWith(w, r, s.deleteFilter(r), "/filters", s.filtersView, "Filter deleted.")
 	})
 
 	rt.API("GET /filters", func(r *http.Request) (any, error) {
 		rows, err := s.filterRows(r)
+		if err != nil {
+			return nil, err
+		}
+		dests, err := s.store.ListDestinations(r.Context(), userOf(r).ID)
 		out := make([]filterJSON, len(rows))
 		for i, row := range rows {
-			out[i] = toFilterJSON(row.Filter, row.Matches)
+			out[i] = toFilterJSON(row.Filter, row.Matches, dests)
 		}
 		return out, err
 	})
@@ -86,8 +95,22 @@ func (s *Server) filterRoutes(rt *Routes) {
 		if err := decodeJSON(r, &in); err != nil {
 			return nil, err
 		}
-		f, err := s.saveFilter(r, in.toStore(0, userOf(r).ID, maxFilters))
-		return toFilterJSON(f, 0), err
+		f, dests, err := s.filterFromJSON(r, in, store.Filter{UserID: userOf(r).ID, Position: maxFilters, Active: true})
+		if err != nil {
+			return nil, err
+		}
+		if in.Template != "" && in.Rules != nil {
+			return nil, invalid("rules", "give either a template or rules, not both")
+		}
+		if in.Template != "" {
+			f, err = s.filterFromTemplate(r, in.Template, in.Name)
+		} else {
+			f, err = s.saveFilter(r, f)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return created(toFilterJSON(f, 0, dests)), nil
 	})
 	rt.API("POST /filters/defaults", func(r *http.Request) (any, error) {
 		n, err := accounts.AddDefaults(r.Context(), s.store, userOf(r).Name)
@@ -114,19 +137,31 @@ func (s *Server) filterRoutes(rt *Routes) {
 	})
 	rt.API("GET /filters/{id}", func(r *http.Request) (any, error) {
 		f, err := s.ownFilter(r)
-		return toFilterJSON(f, 0), err
+		if err != nil {
+			return nil, err
+		}
+		return s.filterJSONOf(r, f)
 	})
 	rt.API("PUT /filters/{id}", func(r *http.Request) (any, error) {
 		var in filterJSON
 		if err := decodeJSON(r, &in); err != nil {
 			return nil, err
 		}
+		if in.Template != "" {
+			return nil, invalid("template", "only a new filter starts from a template")
+		}
 		old, err := s.ownFilter(r)
 		if err != nil {
 			return nil, err
 		}
-		f, err := s.saveFilter(r, in.toStore(old.ID, old.UserID, old.Position))
-		return toFilterJSON(f, 0), err
+		f, dests, err := s.filterFromJSON(r, in, old)
+		if err != nil {
+			return nil, err
+		}
+		if f, err = s.saveFilter(r, f); err != nil {
+			return nil, err
+		}
+		return toFilterJSON(f, 0, dests), nil
 	})
 	rt.API("DELETE /filters/{id}", func(r *http.Request) (any, error) { return nil, s.deleteFilter(r) })
 	rt.API("GET /rules/kinds", func(*http.Request) (any, error) { return rules.Kinds(), nil })
@@ -136,6 +171,14 @@ func (s *Server) filterRoutes(rt *Routes) {
 type filterRow struct {
 	store.Filter
 	Matches int // messages notified in the last matchWindow
+	// Destinations name where the filter sends, as kind:address, with
+	// whether each is confirmed.
+	Destinations []namedDestination
+}
+
+type namedDestination struct {
+	Name      string
+	Confirmed bool
 }
 
 func (s *Server) filterRows(r *http.Request) ([]filterRow, error) {
@@ -145,16 +188,31 @@ func (s *Server) filterRows(r *http.Request) ([]filterRow, error) {
 		return nil, err
 	}
 	counts, err := s.store.FilterMatches(r.Context(), u.ID, s.now().Add(-matchWindow))
+	if err != nil {
+		return nil, err
+	}
+	dests, err := s.store.ListDestinations(r.Context(), u.ID)
 	rows := make([]filterRow, len(fs))
 	for i, f := range fs {
-		rows[i] = filterRow{f, counts[f.ID]}
+		rows[i] = filterRow{Filter: f, Matches: counts[f.ID]}
+		for _, d := range dests {
+			if slices.Contains(f.DestinationIDs, d.ID) {
+				rows[i].Destinations = append(rows[i].Destinations, namedDestination{d.Kind + ":" + d.Address, d.Confirmed})
+			}
+		}
 	}
 	return rows, err
 }
 
+// filtersPage is what the filter list shows.
+type filtersPage struct {
+	Rows      []filterRow
+	Templates []filterTemplate
+}
+
 func (s *Server) filtersView(r *http.Request) (string, View, error) {
 	rows, err := s.filterRows(r)
-	return "filters.html", View{Title: "Filters", Data: rows}, err
+	return "filters.html", View{Title: "Filters", Data: filtersPage{rows, filterTemplates}}, err
 }
 
 // ownFilter is the filter {id} of the path if the user may see it.
@@ -296,25 +354,4 @@ func (s *Server) exportPage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="hark-filters.json"`)
 	writeJSON(w, http.StatusOK, e)
-}
-
-// filterJSON is a filter as the API reads and writes it.
-type filterJSON struct {
-	ID           int64        `json:"id,omitempty"`
-	Name         string       `json:"name"`
-	Position     int          `json:"position"`
-	Active       bool         `json:"active"`
-	Oneshot      bool         `json:"oneshot"`
-	Rules        []store.Rule `json:"rules"`
-	Destinations []int64      `json:"destinations"`
-	Matches      int          `json:"matches_7d"`
-}
-
-func toFilterJSON(f store.Filter, matches int) filterJSON {
-	return filterJSON{f.ID, f.Name, f.Position, f.Active, f.Oneshot, f.Rules, f.DestinationIDs, matches}
-}
-
-func (in filterJSON) toStore(id, userID int64, position int) store.Filter {
-	return store.Filter{ID: id, UserID: userID, Name: in.Name, Position: position, Active: in.Active, Oneshot: in.Oneshot,
-		Rules: in.Rules, DestinationIDs: in.Destinations}
 }

@@ -12,12 +12,18 @@ import (
 // shows again, with errors, when the input was wrong.
 type pageView func(r *http.Request) (string, View, error)
 
-// finish ends a form POST: on success back to next with 303 (so reload
-// does not post again); on the user's mistake the page again with the
-// error next to its field and the typed values kept; on anything else the
-// error page.
+// finish ends a form POST whose success is best said as "Saved.".
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, err error, next string, page pageView) {
+	s.finishWith(w, r, err, next, page, "Saved.")
+}
+
+// finishWith ends a form POST: on success back to next with 303 (so
+// reload does not post again) and done shown there as a notice; on the
+// user's mistake the page again with the error next to its field and the
+// typed values kept; on anything else the error page.
+func (s *Server) finishWith(w http.ResponseWriter, r *http.Request, err error, next string, page pageView, done string) {
 	if err == nil {
+		s.setFlash(w, noticeOK, done)
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
@@ -33,7 +39,9 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, err error, next 
 	}
 	v.Errors = p.Fields
 	if len(p.Fields) == 0 {
-		v.Notice = p.Message
+		v.Notice, v.NoticeKind = p.Message, noticeError
+	} else {
+		v.Notice, v.NoticeKind = "Nothing was saved: see the error below.", noticeError
 	}
 	v.Form = map[string]string{}
 	for k, vals := range r.PostForm {

@@ -16,7 +16,7 @@ func init() { register((*Server).historyRoutes) }
 func (s *Server) historyRoutes(rt *Routes) {
 	rt.Page("GET /history", s.show(s.historyView))
 	rt.Page("POST /history/{id}/resend", func(w http.ResponseWriter, r *http.Request) {
-		s.finish(w, r, s.resendOwn(r), "/history", s.historyView)
+		s.finishWith(w, r, s.resendOwn(r), "/history", s.historyView, "Queued to be sent again.")
 	})
 	rt.API("GET /history", func(r *http.Request) (any, error) {
 		rows, err := s.historyRows(r)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // BenchmarkRawPage is one page of 100 from /raw over a history of 20,000
@@ -17,7 +18,7 @@ import (
 // message the query selects.
 func BenchmarkRawPage(b *testing.B) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "hark.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "hark.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

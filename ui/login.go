@@ -63,7 +63,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if wait := s.limiter.take(s.now(), keys); wait > 0 {
 		secs := retryAfter(wait)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		v.Notice = fmt.Sprintf("Too many login attempts: wait %d seconds and try again.", secs)
+		v.Notice, v.NoticeKind = fmt.Sprintf("Too many login attempts: wait %d seconds and try again.", secs), noticeError
 		s.render(w, r, http.StatusTooManyRequests, "login.html", v)
 		return
 	}

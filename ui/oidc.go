@@ -85,7 +85,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("openid connect login refused", "err", err)
 		s.render(w, r, http.StatusUnauthorized, "login.html", View{
 			Title: "Log in", Data: loginData{Next: "/", OIDC: true},
-			Notice: "Login through the identity provider failed: " + err.Error(),
+			Notice: "Login through the identity provider failed: " + err.Error(), NoticeKind: noticeError,
 		})
 		return
 	}

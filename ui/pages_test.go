@@ -15,6 +15,7 @@ import (
 	"hark/delivery/email"
 	"hark/internal/testpeer"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // withMail makes the server confirm, test and unsubscribe through a real
@@ -27,7 +28,7 @@ func withMail(t *testing.T, smtp **testpeer.SMTP) func(*Options) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { mailer.Close() })
-		d, err := delivery.New(delivery.Options{Store: o.Store.(*store.SQLite), Senders: delivery.Senders{store.KindEmail: mailer},
+		d, err := delivery.New(delivery.Options{Store: o.Store.(*sqlite.SQLite), Senders: delivery.Senders{store.KindEmail: mailer},
 			BaseURL: o.BaseURL, Key: []byte("0123456789abcdef0123456789abcdef")})
 		if err != nil {
 			t.Fatal(err)
@@ -284,7 +285,7 @@ func TestFilterListActions(t *testing.T) {
 	ts := newTestServer(t)
 	alice := ts.login(t, "alice", false)
 	for _, name := range []string{"first", "second"} {
-		if resp := alice.postJSON("/api/v1/filters", `{"name":"`+name+`","active":true,"rules":[{"kind":"app","args":{"names":["bodhi"]}}],"destinations":[]}`); resp.StatusCode != http.StatusOK {
+		if resp := alice.postJSON("/api/v1/filters", `{"name":"`+name+`","active":true,"rules":[{"kind":"app","args":{"names":["bodhi"]}}],"destinations":[]}`); resp.StatusCode != http.StatusCreated {
 			t.Fatalf("create %s: %d %s", name, resp.StatusCode, resp.Body)
 		}
 	}
@@ -305,7 +306,7 @@ func TestFilterListActions(t *testing.T) {
 	}{
 		{"move up", second + "/move", url.Values{"direction": {"up"}}, func(fs []filterJSON) bool { return fs[0].Name == "second" }},
 		{"rename", second + "/rename", url.Values{"name": {"renamed"}}, func(fs []filterJSON) bool { return fs[0].Name == "renamed" }},
-		{"turn off", second + "/active", nil, func(fs []filterJSON) bool { return !fs[0].Active }},
+		{"turn off", second + "/active", nil, func(fs []filterJSON) bool { return !*fs[0].Active }},
 		{"make one-shot", second + "/oneshot", nil, func(fs []filterJSON) bool { return fs[0].Oneshot }},
 		{"negate rule", second + "/rules/0/negate", nil, func(fs []filterJSON) bool { return fs[0].Rules[0].Negate }},
 		{"remove rule", second + "/rules/0/delete", nil, func(fs []filterJSON) bool { return len(fs[0].Rules) == 0 }},

@@ -156,7 +156,7 @@ func (s *Server) previewView(r *http.Request, e *preview.Engine) (string, View, 
 	var p *Problem
 	if errors.As(err, &p) && p.Status == http.StatusBadRequest {
 		// A filter saved before a rule kind changed: say so on the page.
-		return "preview.html", View{Title: "Preview: " + f.Name, Notice: p.Message, Data: previewPage{Filter: f, Owner: owner, Page: &previewJSON{}}}, nil
+		return "preview.html", View{Title: "Preview: " + f.Name, Notice: p.Message, NoticeKind: noticeError, Data: previewPage{Filter: f, Owner: owner, Page: &previewJSON{}}}, nil
 	}
 	if err != nil {
 		return "", View{}, err

@@ -24,8 +24,13 @@ type View struct {
 	Data   any
 	Errors map[string]string
 	Form   map[string]string
-	// Notice is a one-line message at the top of the page.
-	Notice string
+	// Notice is a one-line message at the top of the page, of NoticeKind
+	// (noticeOK, noticeWarning or noticeError; "" reads as a warning).
+	Notice     string
+	NoticeKind string
+	// Warnings say what on the page cannot work as it stands (a filter
+	// with no destination, say), each with what to do about it.
+	Warnings []string
 }
 
 // pages are the parsed page templates by file name, each joined with the
@@ -95,6 +100,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if v.User.ID == 0 {
 		v.User = userOf(r)
 	}
+	if kind, msg := s.takeFlash(w, r); msg != "" && v.Notice == "" {
+		v.Notice, v.NoticeKind = msg, kind
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
@@ -110,7 +118,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 // gives err, with its message when it is meant for the user.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := s.errorStatus(r, err)
-	s.render(w, r, status, "error.html", View{Title: http.StatusText(status), Notice: msg})
+	s.render(w, r, status, "error.html", View{Title: http.StatusText(status), Notice: msg, NoticeKind: noticeError})
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNotFound) }

@@ -15,20 +15,21 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // testServer is a UI on a fresh SQLite store behind a real HTTP server.
 type testServer struct {
 	*Server
 	URL   string
-	store *store.SQLite
+	store *sqlite.SQLite
 }
 
 // newTestServer starts a UI; adjust changes its options before New.
 func newTestServer(t *testing.T, adjust ...func(*Options)) *testServer {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

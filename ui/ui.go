@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"hark/filters"
+	"hark/meta"
 	"hark/rules"
 	"hark/store"
 )
@@ -30,11 +31,6 @@ import (
 type Store interface {
 	store.Store
 	store.Web
-	// QueryHistory answers the datagrepper-compatible history API.
-	QueryHistory(ctx context.Context, q store.HistoryQuery) (total int, page []store.Message, err error)
-	// SetFeedSecret and FeedUser keep each user's Atom feed URL.
-	SetFeedSecret(ctx context.Context, userID int64, secret string, now time.Time) error
-	FeedUser(ctx context.Context, secret string) (store.User, error)
 }
 
 // Confirmer sends an unconfirmed destination a new confirmation code:
@@ -84,6 +80,10 @@ type Options struct {
 	// Owners is the package ownership data previews evaluate owned-by
 	// and group-owned rules with (as matching does); nil means none.
 	Owners func() rules.Ownership
+	// Catalogue lists the apps and events the filter editor offers to
+	// pick (meta.Describer.Catalogue, with config meta.processors); nil
+	// means those of the embedded processors.
+	Catalogue func() []meta.App
 	// RuleBudget is how long a filter's regex and expression rules may
 	// run on one message of a preview (config rules.budget_per_message);
 	// 0 means preview.DefaultBudget.

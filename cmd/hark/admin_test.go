@@ -12,6 +12,7 @@ import (
 
 	"hark/config"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // adminEnv is a config file whose store lives in a fresh directory, named
@@ -49,9 +50,9 @@ func adminMust(t *testing.T, stdin string, args ...string) string {
 	return out
 }
 
-func (e adminEnv) open(t *testing.T) *store.SQLite {
+func (e adminEnv) open(t *testing.T) *sqlite.SQLite {
 	t.Helper()
-	s, err := store.Open(context.Background(), e.db)
+	s, err := sqlite.Open(context.Background(), e.db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func adminCommand(ctx context.Context, name string, fs *flag.FlagSet, args []str
 		if err != nil {
 			return err
 		}
-		s, err := store.Open(ctx, cfg.Store.Path)
+		s, err := openStore(ctx, cfg)
 		if err != nil {
 			return err
 		}

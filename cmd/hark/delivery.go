@@ -17,8 +17,10 @@ import (
 // caller before Run. Its unsubscribe key lives beside the database, so
 // links in mails already sent keep working after a restart, and so does
 // its sent journal (store.path with "-sent.email", "-sent.irc"), which
-// must survive whatever the database survives.
-func newDeliverer(cfg *config.Config, st *store.SQLite, log *slog.Logger) (*delivery.Deliverer, *email.Mailer, error) {
+// must survive whatever the database survives. The journal is one
+// process's: a named instance keeps its own ("-sent-NAME.email"), so
+// processes delivering from one database never replay each other's.
+func newDeliverer(cfg *config.Config, st store.Store, instance string, log *slog.Logger) (*delivery.Deliverer, *email.Mailer, error) {
 	key, err := delivery.LoadKey(unsubscribeKeyPath(cfg))
 	if err != nil {
 		return nil, nil, err
@@ -36,7 +38,7 @@ func newDeliverer(cfg *config.Config, st *store.SQLite, log *slog.Logger) (*deli
 	r, f := cfg.Delivery.Retry, cfg.Delivery.Flood
 	d, err := delivery.New(delivery.Options{
 		Store: st, Senders: delivery.Senders{store.KindEmail: mailer, webhook.Kind: hooks, ntfy.Kind: newNtfySender(cfg)}, BaseURL: cfg.Web.BaseURL, Key: key,
-		SentJournal: cfg.Store.Path + "-sent", Logger: log,
+		SentJournal: sentJournal(cfg, instance), Logger: log,
 		Retry: delivery.Retry{MaxAttempts: r.MaxAttempts, BackoffMin: r.BackoffMin, BackoffMax: r.BackoffMax},
 		Flood: delivery.Flood{Rate: f.Rate, Window: f.Window, DigestFor: f.DigestFor},
 	})
@@ -51,4 +53,12 @@ func newDeliverer(cfg *config.Config, st *store.SQLite, log *slog.Logger) (*deli
 // database. Webhook secrets are derived from it too.
 func unsubscribeKeyPath(cfg *config.Config) string {
 	return filepath.Join(filepath.Dir(cfg.Store.Path), "unsubscribe.key")
+}
+
+// sentJournal is the path the sent journals of instance start with.
+func sentJournal(cfg *config.Config, instance string) string {
+	if instance == "" {
+		return cfg.Store.Path + "-sent"
+	}
+	return cfg.Store.Path + "-sent-" + instance
 }

@@ -10,6 +10,7 @@ import (
 	"hark/config"
 	"hark/delivery"
 	"hark/delivery/webhook"
+	"hark/destkind"
 	"hark/store"
 )
 
@@ -23,12 +24,12 @@ func runDestination(ctx context.Context, args []string, io stdio) int {
 		fmt.Fprintf(io.err, `Usage: hark destination set NAME KIND:ADDRESS [key=value]...
 
 Creates the destination (unconfirmed unless confirmed=true) or updates it.
-KIND is email, irc, webhook (an http or https URL that gets a signed JSON
-POST per notification; the signing secret is printed) or ntfy (an ntfy
-topic URL, https://ntfy.sh/TOPIC; https://:TOKEN@host/TOPIC for a
-protected topic). Keys: %s.
+KIND is %s. A webhook (an http or https URL) gets a signed JSON POST
+per notification; its signing secret is printed. An ntfy topic URL is
+https://ntfy.sh/TOPIC, or https://:TOKEN@host/TOPIC for a protected topic.
+Keys: %s.
 Booleans are true or false; batch_delta is a duration like 90s.
-`, strings.Join(store.Preferences, ", "))
+`, destkind.Choices(), strings.Join(store.Preferences, ", "))
 		fs.PrintDefaults()
 	}
 	if len(args) == 0 || args[0] != "set" {
@@ -40,7 +41,7 @@ Booleans are true or false; batch_delta is a duration like 90s.
 		if len(args) < 2 {
 			return usagef("want NAME and KIND:ADDRESS")
 		}
-		kind, address, err := store.ParseDestination(args[1])
+		kind, address, err := destkind.Parse(args[1])
 		if err != nil {
 			return usagef("%v", err)
 		}

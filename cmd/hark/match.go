@@ -41,6 +41,7 @@ type matchEntry struct {
 func runMatch(ctx context.Context, args []string, io stdio) int {
 	fs := flag.NewFlagSet("hark match", flag.ContinueOnError)
 	fs.SetOutput(io.err)
+	load := configFlag(fs)
 	var files stringsFlag
 	var ownersFile, groupsFile string
 	var explain bool
@@ -49,8 +50,9 @@ func runMatch(ctx context.Context, args []string, io stdio) int {
 	fs.StringVar(&groupsFile, "groups", "", "group members: a JSON `FILE` or URL mapping group to members (with --owners)")
 	fs.BoolVar(&explain, "explain", false, "add each rule's verdict to every match, and list the filters that did not match")
 	fs.Usage = func() {
-		fmt.Fprintln(io.err, "Usage: hark match --filters FILE [--filters FILE ...] [--owners FILE [--groups FILE]] [--explain] < envelopes.jsonl")
-		fmt.Fprintln(io.err, "\nMatches each envelope against the filters without side effects (one-shot filters stay armed)")
+		fmt.Fprintln(io.err, "Usage: hark match [--config FILE] --filters FILE [--filters FILE ...] [--owners FILE [--groups FILE]] [--explain] < envelopes.jsonl")
+		fmt.Fprintln(io.err, "\nMatches each envelope against the filters without side effects (one-shot filters stay armed),")
+		fmt.Fprintln(io.err, "describing it as hark serve does with the configuration's meta processors and aliases,")
 		fmt.Fprintln(io.err, "and prints one JSON line per input line: {\"line\", \"msg_id\", \"matches\": [{\"user\", \"filter\", \"destination\"}]}.")
 		fs.PrintDefaults()
 	}
@@ -63,6 +65,11 @@ func runMatch(ctx context.Context, args []string, io stdio) int {
 	}
 	if groupsFile != "" && ownersFile == "" {
 		fmt.Fprintln(io.err, "hark match: --groups needs --owners")
+		return 2
+	}
+	cfg, err := load()
+	if err != nil {
+		fmt.Fprintf(io.err, "hark match: %v\n", err)
 		return 2
 	}
 	var opts filters.Options
@@ -95,7 +102,7 @@ func runMatch(ctx context.Context, args []string, io stdio) int {
 		}
 		seen[e.User] = name
 	}
-	describer, err := meta.New(meta.Options{})
+	describer, err := newDescriber(cfg)
 	if err != nil {
 		fmt.Fprintf(io.err, "hark match: %v\n", err)
 		return 1

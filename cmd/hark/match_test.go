@@ -70,3 +70,40 @@ func TestMatchCommandRejectsBadFilterFile(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and the file, line and field", code, errOut.String())
 	}
 }
+
+// TestMatchDescribesMessagesAsTheConfigSays: with the config's username
+// aliases, ralph's wiki edit is rdoe's, as hark serve would see it.
+func TestMatchDescribesMessagesAsTheConfigSays(t *testing.T) {
+	dir := t.TempDir()
+	filtersFile := filepath.Join(dir, "rdoe.json")
+	os.WriteFile(filtersFile, []byte(`{"version": 1, "user": "rdoe", "filters": [
+	  {"name": "about me", "active": true, "destinations": ["email:rdoe@example.org"],
+	   "rules": [{"kind": "user", "args": {"names": ["@me"]}}]}]}`), 0o644)
+	cfg := filepath.Join(dir, "hark.yaml")
+	os.WriteFile(cfg, []byte("meta:\n  aliases:\n    ralph: rdoe\n"), 0o644)
+	samples, err := os.ReadFile("../../testdata/fedmsg-samples.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := strings.SplitN(string(samples), "\n", 2)[0] // a wiki edit by ralph
+	t.Setenv("HARK_CONFIG", "")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"built-in description", nil, `"matches":[]`},
+		{"the config's aliases", []string{"--config", cfg}, `"matches":[{"user":"rdoe","filter":"about me"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			args := append(append([]string{"match"}, tc.args...), "--filters", filtersFile)
+			if code := run(context.Background(), args, stdio{strings.NewReader(first + "\n"), &out, &errOut}); code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			if !strings.Contains(out.String(), tc.want) {
+				t.Errorf("output lacks %s:\n%s", tc.want, out.String())
+			}
+		})
+	}
+}

@@ -8,12 +8,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	"hark/app"
 	"hark/bus"
 	"hark/config"
+	"hark/delivery"
+	"hark/delivery/email"
+	"hark/delivery/irc"
+	"hark/filters"
 	"hark/metrics"
+	"hark/owners"
 	"hark/router"
 	"hark/store"
 )
@@ -26,12 +33,20 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs := flag.NewFlagSet("hark serve", flag.ContinueOnError)
 	fs.SetOutput(io.err)
 	load := configFlag(fs)
+	roles := fs.String("roles", app.All, "the `ROLES` this process runs, comma-separated: "+strings.Join((&process{}).roles().Names(), ", ")+" (with what they need), or all")
+	instance := fs.String("instance", "", "a `NAME` for this process, unique among the processes delivering from one database: it names its sent journal")
 	fs.Usage = func() {
-		fmt.Fprintln(io.err, "Usage: hark serve [--config FILE]\n\nRuns hark on the configuration's settings (built-in defaults without a file):")
-		fmt.Fprintln(io.err, "reads the bus, matches filters, queues notifications, serves /metrics and /healthz.")
+		fmt.Fprintln(io.err, "Usage: hark serve [--config FILE] [--roles ROLES] [--instance NAME]\n\nRuns hark on the configuration's settings (built-in defaults without a file):")
+		fmt.Fprintln(io.err, "reads the bus, matches filters, queues notifications, delivers them, serves the web UI, /metrics and /healthz.")
+		fmt.Fprintln(io.err, "With --roles, this process runs only some of that: e.g. --roles router in one process and")
+		fmt.Fprintln(io.err, "--roles delivery,web in another, on one database.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if strings.ContainsAny(*instance, `/\`) {
+		fmt.Fprintf(io.err, "hark serve: --instance %q: a name, without slashes\n", *instance)
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(io.err, nil))
@@ -40,7 +55,13 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 		fmt.Fprintf(io.err, "hark serve: %v\n", err)
 		return 2
 	}
-	if err := serve(ctx, cfg, log); err != nil {
+	s := &process{cfg: cfg, log: log, instance: *instance}
+	chosen, err := s.roles().Resolve(*roles)
+	if err != nil {
+		fmt.Fprintf(io.err, "hark serve: --roles: %v\n", err)
+		return 2
+	}
+	if err := s.serve(ctx, chosen); err != nil {
 		log.Error("hark serve stopped", "err", err)
 		return 1
 	}
@@ -51,105 +72,172 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 // requests once hark is told to stop.
 const webStopGrace = 5 * time.Second
 
-// serve wires the service together and runs it until ctx is done, then
-// drains: the sources stop, what they handed over is committed, the web
-// server finishes its requests, and the store is closed.
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	st, err := store.Open(ctx, cfg.Store.Path)
-	if err != nil {
+// process is what the roles of one hark serve process build, each role
+// filling in its part for the roles that need it; parts of roles the
+// process does not run stay nil.
+type process struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	instance string
+
+	st        store.Store
+	ownership *owners.Refresher
+	index     *filters.Index
+	rt        *router.Router
+	inputs    []router.Source
+	busStats  func() bus.Stats
+	amqpSrc   *bus.AMQPSource
+	// catchupMetrics count what catching up from datagrepper fetched.
+	catchupMetrics []metrics.Source
+	endpoints      int
+	ircBot         *irc.Bot
+	deliverer      *delivery.Deliverer
+	mailer         *email.Mailer
+	// mailerFree is false when a delivery still holds the mailer at the
+	// end of the stop budget: closing it would wait for its SMTP
+	// transaction.
+	mailerFree bool
+	web        http.Handler
+	metrics    bool
+}
+
+// roles is the table of hark serve's roles, each after those it needs.
+// The web UI needs delivery for confirmations and test sends, and
+// delivery needs the chat bot, which sends IRC notifications on its
+// connection.
+func (s *process) roles() app.Table {
+	return app.Table{
+		{Name: "store", Title: "the database", Start: s.startStore, Stop: func() error { return s.st.Close() }},
+		{Name: "index", Title: "the matching index of every user's filters, with package ownership", Needs: []string{"store"}, Start: s.startIndex},
+		{Name: "router", Title: "the bus to the queue: describe, match, queue", Needs: []string{"store", "index"}, Start: s.startRouter},
+		{Name: "chat", Title: "the IRC bot: users' commands, and IRC notifications", Needs: []string{"store"}, Start: s.startChat},
+		{Name: "delivery", Title: "the queue to email and IRC", Needs: []string{"store", "chat"}, Start: s.startDelivery, Stop: s.stopDelivery},
+		{Name: "web", Title: "the web UI and its API", Needs: []string{"store", "index", "delivery"}, Start: s.startWeb},
+		{Name: "metrics", Title: "Prometheus /metrics of the roles this process runs", Needs: []string{"store"},
+			Start: func(context.Context) error { s.metrics = true; return nil }},
+	}
+}
+
+func (s *process) startStore(ctx context.Context) (err error) {
+	s.st, err = openStore(ctx, s.cfg)
+	return err
+}
+
+func (s *process) startIndex(ctx context.Context) (err error) {
+	if s.ownership, err = newOwners(ctx, s.cfg, s.log); err != nil {
 		return err
 	}
-	defer st.Close()
+	s.index = newIndex(s.ownership, s.cfg.Rules.BudgetPerMessage)
+	return nil
+}
+
+func (s *process) startRouter(ctx context.Context) error {
+	cfg := s.cfg
 	describer, err := newDescriber(cfg)
 	if err != nil {
 		return err
 	}
-	ownership, err := newOwners(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	index := newIndex(ownership, cfg.Rules.BudgetPerMessage)
-	subOpts := bus.SubscriberOptions{Endpoints: busEndpoints(cfg), Topics: cfg.Bus.TopicPrefixes, MaxMessageBytes: cfg.Bus.MaxMessageBytes, Logger: log,
+	subOpts := bus.SubscriberOptions{Endpoints: busEndpoints(cfg), Topics: cfg.Bus.TopicPrefixes, MaxMessageBytes: cfg.Bus.MaxMessageBytes, Logger: s.log,
 		Discover: busDiscovery(cfg), DiscoverEvery: cfg.Bus.SRVRefresh}
 	if cfg.Bus.ValidateSignatures {
 		if subOpts.Verifier, err = newVerifier(cfg); err != nil {
 			return err
 		}
 	}
+	s.endpoints = len(subOpts.Endpoints)
 	// The bus is the ZeroMQ endpoints, a fedora-messaging broker, or both.
-	amqpSrc, err := newAMQPSource(cfg, log)
-	if err != nil {
+	if s.amqpSrc, err = newAMQPSource(cfg, s.log); err != nil {
 		return err
 	}
-	var inputs []router.Source
-	busStats := func() bus.Stats { return bus.Stats{} }
-	if len(subOpts.Endpoints) > 0 || subOpts.Discover != nil || amqpSrc == nil {
+	s.busStats = func() bus.Stats { return bus.Stats{} }
+	if len(subOpts.Endpoints) > 0 || subOpts.Discover != nil || s.amqpSrc == nil {
 		sub, err := bus.NewSubscriber(subOpts)
 		if err != nil {
 			return err
 		}
-		inputs, busStats = append(inputs, sub), sub.Stats
+		s.inputs, s.busStats = append(s.inputs, sub), sub.Stats
 	}
-	if amqpSrc != nil {
-		zmqStats := busStats
-		inputs, busStats = append(inputs, amqpSrc), func() bus.Stats { return zmqStats().Plus(amqpSrc.Stats()) }
+	if s.amqpSrc != nil {
+		zmqStats, amqpSrc := s.busStats, s.amqpSrc
+		s.inputs, s.busStats = append(s.inputs, amqpSrc), func() bus.Stats { return zmqStats().Plus(amqpSrc.Stats()) }
 	}
-	inputs, catchupMetrics := withCatchup(cfg, st, log, inputs, busStats)
-	rt, err := router.New(router.Options{Store: st, Describer: describer, Index: index, Retention: cfg.History.Retention, Logger: log})
-	if err != nil {
-		return err
-	}
-	deliverer, mailer, err := newDeliverer(cfg, st, log)
-	if err != nil {
-		return err
-	}
-	// The mailer is closed unless a delivery still holds it at the end of
-	// the stop budget (see below): closing would wait for its SMTP
-	// transaction.
-	mailerFree := true
-	defer func() {
-		if mailerFree {
-			mailer.Close()
-		}
-	}()
-	ircBot, err := newIRCBot(cfg, st, log)
-	if err != nil {
-		return err
-	}
-	if ircBot != nil {
-		deliverer.Register(store.KindIRC, ircBot)
-	}
+	s.inputs, s.catchupMetrics = withCatchup(cfg, s.st, s.log, s.inputs, s.busStats)
+	s.rt, err = router.New(router.Options{Store: s.st, Describer: describer, Index: s.index, Retention: cfg.History.Retention, Logger: s.log})
+	return err
+}
 
-	sources := []metrics.Source{metrics.Bus(busStats), metrics.Router(rt.Stats), metrics.Index(index.Stats), metrics.Queue(st.QueueDepth), metrics.Delivery(deliverer.Stats)}
-	if ownership != nil {
-		sources = append(sources, metrics.Owners(ownership.Stats))
+func (s *process) startChat(context.Context) (err error) {
+	s.ircBot, err = newIRCBot(s.cfg, s.st, s.log)
+	return err
+}
+
+func (s *process) startDelivery(context.Context) (err error) {
+	if s.deliverer, s.mailer, err = newDeliverer(s.cfg, s.st, s.instance, s.log); err != nil {
+		return err
 	}
-	sources = append(sources, catchupMetrics...)
-	web, err := newWebUI(ctx, cfg, st, deliverer, ownership, index, log)
+	s.mailerFree = true
+	if s.ircBot != nil {
+		s.deliverer.Register(store.KindIRC, s.ircBot)
+	}
+	return nil
+}
+
+func (s *process) stopDelivery() error {
+	if s.mailerFree {
+		s.mailer.Close()
+	}
+	return nil
+}
+
+func (s *process) startWeb(ctx context.Context) error {
+	web, err := newWebUI(ctx, s.cfg, s.st, s.deliverer, s.ownership, s.index, s.log)
 	if err != nil {
 		return err
 	}
+	s.web = web
+	return nil
+}
+
+// serve starts roles and runs them until ctx is done, then drains: the
+// sources stop, what they handed over is committed, the web server
+// finishes its requests, and the roles stop in reverse, the store last.
+// Whatever the roles, /healthz answers on web.listen.
+func (s *process) serve(ctx context.Context, roles []app.Role) (err error) {
+	cfg, log := s.cfg, s.log
+	stop, err := app.Start(ctx, roles)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, stop()) }()
+
 	mux := http.NewServeMux()
-	mux.Handle("/", web) // the more specific /healthz and /metrics win
+	if s.web != nil {
+		mux.Handle("/", s.web) // the more specific /healthz and /metrics win
+	}
 	healthz := health{
-		ping:       func(ctx context.Context) error { _, err := st.SettingsVersion(ctx); return err },
-		stuck:      map[string]func() (time.Time, string){"commits stuck": rt.CommitStuck},
+		ping:       func(ctx context.Context) error { _, err := s.st.SettingsVersion(ctx); return err },
+		stuck:      map[string]func() (time.Time, string){},
 		stuckAfter: cfg.Web.StuckAfter, now: time.Now,
 	}
-	if amqpSrc != nil {
-		healthz.stuck["no amqp session"] = amqpSrc.Down
+	if s.rt != nil {
+		healthz.stuck["commits stuck"] = s.rt.CommitStuck
+	}
+	if s.amqpSrc != nil {
+		healthz.stuck["no amqp session"] = s.amqpSrc.Down
 	}
 	mux.Handle("GET /healthz", healthz)
-	metricsHandler := metrics.Handler(log, sources...)
 	// Header and idle timeouts keep slow or idle clients from holding
 	// connections open forever; bodies are bounded by the UI itself.
 	servers := []*http.Server{{Addr: cfg.Web.Listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
-	if cfg.Web.MetricsListen != "" {
-		metricsMux := http.NewServeMux()
-		metricsMux.Handle("GET /metrics", metricsHandler)
-		servers = append(servers, &http.Server{Addr: cfg.Web.MetricsListen, Handler: metricsMux})
-	} else {
-		mux.Handle("GET /metrics", metricsHandler)
+	if s.metrics {
+		metricsHandler := metrics.Handler(log, s.metricSources()...)
+		if cfg.Web.MetricsListen != "" {
+			metricsMux := http.NewServeMux()
+			metricsMux.Handle("GET /metrics", metricsHandler)
+			servers = append(servers, &http.Server{Addr: cfg.Web.MetricsListen, Handler: metricsMux})
+		} else {
+			mux.Handle("GET /metrics", metricsHandler)
+		}
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -169,13 +257,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			}
 		})
 	}
-	if ownership != nil {
-		wg.Go(func() { ownership.Run(ctx, cfg.Owners.Refresh) })
+	if s.ownership != nil {
+		wg.Go(func() { s.ownership.Run(ctx, cfg.Owners.Refresh) })
 	}
-	if ircBot != nil {
-		wg.Go(func() { ircBot.Run(ctx) })
+	if s.ircBot != nil {
+		wg.Go(func() { s.ircBot.Run(ctx) })
 	}
-	wg.Go(func() { deliverer.Run(ctx) })
+	if s.deliverer != nil {
+		wg.Go(func() { s.deliverer.Run(ctx) })
+	}
 	// SIGTERM must end hark within 10s whatever it is doing: the web
 	// servers get 5s to finish their requests, alongside the router's
 	// commit of what the bus handed over (router.Options.StopGrace, 5s),
@@ -190,11 +280,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			}
 		}
 	})
-	log.Info("hark serving", "store", cfg.Store.Path, "endpoints", len(subOpts.Endpoints), "srv_domains", len(cfg.Bus.SRVDomains), "inbound", cfg.Bus.Inbound, "amqp", amqpSrc != nil)
+	var names []string
+	for _, r := range roles {
+		names = append(names, r.Name)
+	}
+	log.Info("hark serving", "roles", strings.Join(names, ","), "store", cfg.Store.Path, "endpoints", s.endpoints, "srv_domains", len(cfg.Bus.SRVDomains), "inbound", cfg.Bus.Inbound, "amqp", s.amqpSrc != nil)
 	stopAt := make(chan time.Time, 1)
 	context.AfterFunc(ctx, func() { stopAt <- time.Now() })
-	if err := rt.Run(ctx, inputs...); err != nil {
-		errs <- err
+	if s.rt != nil {
+		if err := s.rt.Run(ctx, s.inputs...); err != nil {
+			errs <- err
+		}
+	} else {
+		<-ctx.Done()
 	}
 	cancel()
 	// The rest (delivery in the middle of an SMTP transaction, IRC, the
@@ -208,7 +306,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	select {
 	case <-done:
 	case <-budget.C:
-		mailerFree = false
+		s.mailerFree = false
 		log.Warn("stopping without waiting longer for delivery and the other background work", "budget", stopBudget)
 	}
 	var all []error
@@ -220,8 +318,34 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			collected = true
 		}
 	}
-	log.Info("hark stopped", "committed", rt.Stats().Committed)
+	if s.rt != nil {
+		log.Info("hark stopped", "committed", s.rt.Stats().Committed)
+	} else {
+		log.Info("hark stopped")
+	}
 	return errors.Join(all...)
+}
+
+// metricSources is the metrics of the roles this process runs.
+func (s *process) metricSources() []metrics.Source {
+	// In the order of the single process's list, so /metrics reads as it
+	// did before roles.
+	var sources []metrics.Source
+	if s.rt != nil {
+		sources = append(sources, metrics.Bus(s.busStats), metrics.Router(s.rt.Stats))
+		sources = append(sources, s.catchupMetrics...)
+	}
+	if s.index != nil {
+		sources = append(sources, metrics.Index(s.index.Stats))
+	}
+	sources = append(sources, metrics.Queue(s.st.QueueDepth))
+	if s.deliverer != nil {
+		sources = append(sources, metrics.Delivery(s.deliverer.Stats))
+	}
+	if s.ownership != nil {
+		sources = append(sources, metrics.Owners(s.ownership.Stats))
+	}
+	return sources
 }
 
 // stopBudget is how long hark serve may take to stop once told to, less

@@ -47,6 +47,8 @@ type service struct {
 	log                  *bytes.Buffer
 	// wrap runs the service through a command, e.g. prlimit, when set.
 	wrap []string
+	// args are more arguments to hark serve, e.g. --roles.
+	args []string
 }
 
 // newService writes a config whose store, web port and bus endpoint are
@@ -72,7 +74,7 @@ func (s *service) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.log = &bytes.Buffer{}
-	args := append(append([]string{}, s.wrap...), bin, "serve", "--config", s.config)
+	args := append(append(append([]string{}, s.wrap...), bin, "serve", "--config", s.config), s.args...)
 	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {

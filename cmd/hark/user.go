@@ -10,22 +10,24 @@ import (
 
 	"hark/accounts"
 	"hark/config"
+	"hark/destkind"
 	"hark/store"
 )
 
 func init() {
-	commands["user"] = command{summary: "add, list, disable users and set their passwords", run: runUser}
+	commands["user"] = command{summary: "add, list, disable users, set their passwords, make them admins", run: runUser}
 }
 
 const userUsage = `Usage:
   hark user add NAME [--email ADDR]... [--irc NICK]... [--admin] [--confirmed] [--defaults]
   hark user list
   hark user passwd NAME    (the password is read from stdin)
+  hark user admin NAME [--revoke]
   hark user disable NAME`
 
 func runUser(ctx context.Context, args []string, io stdio) int {
 	sub := map[string]func(context.Context, []string, stdio) int{
-		"add": runUserAdd, "list": runUserList, "passwd": runUserPasswd, "disable": runUserDisable,
+		"add": runUserAdd, "list": runUserList, "passwd": runUserPasswd, "disable": runUserDisable, "admin": runUserAdmin,
 	}
 	if len(args) == 0 || sub[args[0]] == nil {
 		fmt.Fprintln(io.err, userUsage)
@@ -76,7 +78,7 @@ func runUserAdd(ctx context.Context, args []string, io stdio) int {
 		// Refuse bad or taken addresses before the user exists, so a
 		// mistake leaves nothing half made.
 		for _, d := range dests {
-			if err := store.CheckAddress(d.Kind, d.Address); err != nil {
+			if err := destkind.Check(d.Kind, d.Address); err != nil {
 				return usagef("--%s: %v", d.Kind, err) // the flags are named after the kinds
 			}
 			if other, err := s.DestinationByAddress(ctx, d.Kind, d.Address); err == nil && other.Confirmed && d.Confirmed {
@@ -157,6 +159,28 @@ func runUserPasswd(ctx context.Context, args []string, io stdio) int {
 			return err
 		}
 		fmt.Fprintf(io.out, "set the password of %s\n", name)
+		return nil
+	})
+}
+
+// runUserAdmin makes an existing user an admin (or, with --revoke, not),
+// so a user made on the command line can administer the web UI too.
+func runUserAdmin(ctx context.Context, args []string, io stdio) int {
+	fs := userFlags("admin", io)
+	revoke := fs.Bool("revoke", false, "stop the user being an admin")
+	return adminCommand(ctx, "hark user admin", fs, args, io, func(ctx context.Context, s store.Store, _ *config.Config, args []string) error {
+		name, err := oneName(args)
+		if err != nil {
+			return err
+		}
+		if err := s.SetUserAdmin(ctx, name, !*revoke); err != nil {
+			return err
+		}
+		if *revoke {
+			fmt.Fprintf(io.out, "%s is no longer an admin\n", name)
+		} else {
+			fmt.Fprintf(io.out, "%s is an admin\n", name)
+		}
 		return nil
 	})
 }

@@ -36,6 +36,7 @@ type browser struct {
 	base string
 	dir  string // screenshots
 	n    int
+	axe  string // axe-core's script, for audit
 }
 
 // do runs actions with a timeout, failing the test on an error.
@@ -198,10 +199,11 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#rule-value"), "@me"),
 		chromedp.Click(chromedp.CSS("#rule-negate")))
 	b.submit("add negated agent rule", "#add-rule-button")
-	b.do("tick destination",
+	// A new filter goes to the confirmed destinations already.
+	b.do("see destination ticked",
 		chromedp.WaitVisible(chromedp.CSS(`[data-rule="1"].negated`)),
-		chromedp.Click(chromedp.CSS(`#choose-destinations input[name="destination"]`)))
-	b.submit("choose destination", "#save-destinations")
+		chromedp.WaitVisible(chromedp.CSS(`#choose-destinations input[name="destination"]:checked`)))
+	b.submit("save destinations", "#save-destinations")
 	b.do("see destination chosen", chromedp.WaitVisible(chromedp.CSS(`#choose-destinations input[name="destination"]:checked`)))
 	b.expect("NOT Acting user")
 	b.shot("editor")

@@ -28,6 +28,8 @@ func item(n int) delivery.Item {
 		Time: at.Add(time.Duration(n) * time.Minute), Queued: at.Add(time.Duration(n)*time.Minute + time.Second),
 		FilterID: 7, FilterName: "my packages", FilterLink: "https://hark.example.org/filters/7",
 		Unsubscribe: "https://hark.example.org/unsubscribe/TOKEN",
+		HistoryLink: "https://hark.example.org/history#n-" + string(rune('0'+n)),
+		NotLikeThis: "https://hark.example.org/notifications/" + string(rune('0'+n)) + "/exclude",
 	}
 }
 

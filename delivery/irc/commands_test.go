@@ -11,13 +11,14 @@ import (
 	"hark/delivery"
 	"hark/internal/testpeer"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // commandFixture is a bot with a real store, alice on IRC with an
 // unconfirmed destination whose code is "k7q2zpabcd", and two filters of
 // hers, one sending to that nick.
 type commandFixture struct {
-	st    *store.SQLite
+	st    *sqlite.SQLite
 	dest  store.Destination
 	alice *testpeer.IRCClient
 	bot   *Bot
@@ -26,7 +27,7 @@ type commandFixture struct {
 func newCommandFixture(t *testing.T) commandFixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

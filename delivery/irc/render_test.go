@@ -20,13 +20,14 @@ var now = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 
 func item(i int, age time.Duration) delivery.Item {
 	return delivery.Item{
-		MsgID:      fmt.Sprintf("2026-%04d", i),
-		Topic:      "org.fedoraproject.prod.bodhi.update.comment",
-		App:        "bodhi",
-		Subtitle:   fmt.Sprintf("ralph commented on bodhi update python-foo-1.%d-1.fc43", i),
-		Link:       fmt.Sprintf("https://bodhi.fedoraproject.org/updates/FEDORA-2026-%04d", i),
-		Time:       now.Add(-age),
-		FilterName: "my packages",
+		MsgID:       fmt.Sprintf("2026-%04d", i),
+		Topic:       "org.fedoraproject.prod.bodhi.update.comment",
+		App:         "bodhi",
+		Subtitle:    fmt.Sprintf("ralph commented on bodhi update python-foo-1.%d-1.fc43", i),
+		Link:        fmt.Sprintf("https://bodhi.fedoraproject.org/updates/FEDORA-2026-%04d", i),
+		Time:        now.Add(-age),
+		FilterName:  "my packages",
+		NotLikeThis: fmt.Sprintf("https://hark.example.org/notifications/%d/exclude", i),
 	}
 }
 

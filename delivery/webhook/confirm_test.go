@@ -7,6 +7,7 @@ import (
 
 	"hark/delivery"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // TestConfirmationAnswered2xxConfirms: an unconfirmed webhook is
@@ -14,7 +15,7 @@ import (
 // unconfirmed when the receiver refuses it.
 func TestConfirmationAnswered2xxConfirms(t *testing.T) {
 	ctx := t.Context()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

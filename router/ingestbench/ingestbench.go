@@ -22,6 +22,7 @@ import (
 	"hark/router"
 	"hark/rules"
 	"hark/store"
+	"hark/store/sqlite"
 )
 
 // Result is one run.
@@ -58,7 +59,7 @@ func Run(ctx context.Context, samples []synth.Sample, describer router.Describer
 	if err != nil {
 		return Result{}, err
 	}
-	st, err := store.Open(ctx, filepath.Join(opts.Dir, "ingest.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(opts.Dir, "ingest.db"))
 	if err != nil {
 		return Result{}, err
 	}
@@ -132,7 +133,7 @@ func Run(ctx context.Context, samples []synth.Sample, describer router.Describer
 
 // load stores the population: each user, their destinations confirmed,
 // and their filters.
-func load(ctx context.Context, st *store.SQLite, pop *synth.Population) error {
+func load(ctx context.Context, st store.Store, pop *synth.Population) error {
 	for _, name := range pop.Users {
 		u, err := st.CreateUser(ctx, store.User{Name: name})
 		if err != nil {

@@ -1,0 +1,47 @@
+package destkind
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		in, kind, address, err string
+	}{
+		{"email:alice@example.org", "email", "alice@example.org", ""},
+		{"irc:alice", "irc", "alice", ""},
+		{"irc:[bot]-1", "irc", "[bot]-1", ""},
+		{"alice@example.org", "", "", `is not KIND:ADDRESS (e.g. email:alice@example.org, irc:alice, webhook:https://ci.example.org/hooks/hark or ntfy:https://ntfy.sh/my-hark-alerts)`},
+		{"sms:123", "sms", "123", `unknown destination kind "sms" (want email, irc, webhook or ntfy)`},
+		{"email:Alice <alice@example.org>", "email", "Alice <alice@example.org>", "is not a plain email address"},
+		{"irc:1alice", "irc", "1alice", "is not an IRC nick"},
+		{"webhook:https://ci.example.org/hooks/hark", "webhook", "https://ci.example.org/hooks/hark", ""},
+		{"webhook:ftp://ci.example.org/x", "webhook", "ftp://ci.example.org/x", "is not an http or https URL"},
+		{"ntfy:https://ntfy.sh/alerts", "ntfy", "https://ntfy.sh/alerts", ""},
+		{"ntfy:https://ntfy.sh/a/b", "ntfy", "https://ntfy.sh/a/b", "is not an ntfy topic URL"},
+		{"irc:" + strings.Repeat("a", maxNick+1), "irc", strings.Repeat("a", maxNick+1), "is not an IRC nick"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			kind, address, err := Parse(tc.in)
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Fatalf("Parse(%q) error %v, want %q", tc.in, err, tc.err)
+			}
+			if kind != tc.kind || address != tc.address {
+				t.Errorf("Parse(%q) = %q, %q; want %q, %q", tc.in, kind, address, tc.kind, tc.address)
+			}
+			if err == nil && Spell(kind, address) != tc.in {
+				t.Errorf("Spell = %q, want %q", Spell(kind, address), tc.in)
+			}
+		})
+	}
+}
+
+func TestEveryKindChecksItsExample(t *testing.T) {
+	for _, name := range Names() {
+		k, ok := Lookup(name)
+		if !ok || k.Title == "" || k.Check(k.Example) != nil {
+			t.Errorf("kind %q: found %v, title %q, its example %q: %v", name, ok, k.Title, k.Example, k.Check(k.Example))
+		}
+	}
+}
