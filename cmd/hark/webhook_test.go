@@ -95,10 +95,11 @@ func (r *hookReceiver) received() (got map[string][]string, refused, badSig int)
 // TestServeWebhookOnceAcrossKillsAndUnavailableReceiver runs hark serve
 // delivering a stream to a webhook whose receiver answers 503 to its
 // first 40 requests, kills it with SIGKILL three times along the way and
-// restarts it, then finds every committed notification received,
-// signed, and once: a repeat could only follow a kill between the
-// receiver's 2xx and the sent journal's record, and would carry the same
-// webhook-id, which receivers de-duplicate on.
+// restarts it, then finds every committed notification received and
+// signed, once after de-duplication on webhook-id: a repeat can only
+// follow a kill in the instant between a request's write and its sent
+// journal record (one per kill at most; on an idle machine none), and
+// carries the same webhook-id.
 func TestServeWebhookOnceAcrossKillsAndUnavailableReceiver(t *testing.T) {
 	testpeer.RequireZMQ(t)
 	pub := testpeer.StartPub(t)
@@ -123,7 +124,7 @@ func TestServeWebhookOnceAcrossKillsAndUnavailableReceiver(t *testing.T) {
 	svc.start(t)
 	svc.settle(t, pub)
 
-	n := 0
+	n, kills := 0, 0
 	delivered := func() int { got, _, _ := recv.received(); return len(got) }
 	for _, after := range []int{1, 20, 10} { // deliveries to wait for before the kill
 		for before := delivered(); delivered() < before+after; n++ {
@@ -135,6 +136,7 @@ func TestServeWebhookOnceAcrossKillsAndUnavailableReceiver(t *testing.T) {
 			time.Sleep(5 * time.Millisecond) // the stream's pace
 		}
 		svc.kill(t)
+		kills++
 		svc.start(t)
 	}
 	for range 20 {
@@ -178,8 +180,12 @@ func TestServeWebhookOnceAcrossKillsAndUnavailableReceiver(t *testing.T) {
 			}
 		}
 	}
-	if repeats > 0 {
-		t.Errorf("%d notifications received more than once", repeats)
+	// A kill in the instant between the request's write and its journal
+	// record repeats that one request (same webhook-id, checked above):
+	// at most one per kill. A receiver de-duplicating on webhook-id, as
+	// the specification asks, gets each notification once.
+	if repeats > kills {
+		t.Errorf("%d notifications received more than once across %d kills", repeats, kills)
 	}
 	if len(got) != len(committed) {
 		t.Errorf("received %d messages for %d notifications", len(got), len(committed))
