@@ -21,6 +21,7 @@ type Config struct {
 	Email    Email    `yaml:"email"`
 	IRC      IRC      `yaml:"irc"`
 	Matrix   Matrix   `yaml:"matrix"`
+	Webhook  Webhook  `yaml:"webhook"`
 	Owners   Owners   `yaml:"owners"`
 	Meta     Meta     `yaml:"meta"`
 	History  History  `yaml:"history"`
@@ -211,6 +212,16 @@ type Matrix struct {
 	DeviceID string `yaml:"device_id"`
 }
 
+// Webhook is how hark calls the URLs of webhook destinations.
+type Webhook struct {
+	// AllowPrivate lets webhooks reach loopback, link-local and private
+	// addresses. Off, a user cannot make hark call what only its host
+	// can reach (its own services, a cloud metadata address).
+	AllowPrivate bool `yaml:"allow_private"`
+	// Timeout bounds one request; a receiver slower than this is retried.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
 // Owners is where package ownership (for owned-by and group-owned rules)
 // comes from. An empty Source disables both.
 type Owners struct {
@@ -330,6 +341,7 @@ func Default() *Config {
 		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: 7 * 24 * time.Hour, StuckAfter: 2 * time.Minute},
 		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},
 		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3, MaxLines: 5},
+		Webhook: Webhook{Timeout: 10 * time.Second},
 		Owners:  Owners{Refresh: time.Hour},
 		History: History{Retention: 7 * 24 * time.Hour},
 		OIDC: OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username",

@@ -120,7 +120,7 @@ colour: blue
 		"hark.yaml:12:11: web.listen: want a string, got a list",
 		"hark.yaml:13:13: web.base_url: \"ftp://x/\" is not an http:// or https:// URL",
 		"hark.yaml:15:25: delivery.retry.max_attempts: must be at least 1, got 0",
-		"hark.yaml:16:1: colour: unknown key (known at the top level: bus, catchup, delivery, email, history, irc, matrix, meta, oidc, owners, rules, store, users, web)",
+		"hark.yaml:16:1: colour: unknown key (known at the top level: bus, catchup, delivery, email, history, irc, matrix, meta, oidc, owners, rules, store, users, web, webhook)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -164,6 +164,8 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"catch-up url not http", "catchup: {url: 'ftp://dg.example/'}", `hark.yaml:1:16: catchup.url: "ftp://dg.example/" is not an http:// or https:// URL`},
 		{"catch-up rate zero", "catchup: {rate: 0}", "hark.yaml:1:17: catchup.rate: must be at least 1 request a second, got 0"},
 		{"catch-up window tiny", "catchup: {max_window: 1s}", "hark.yaml:1:23: catchup.max_window: must be at least 1m0s, got 1s"},
+		{"webhook timeout tiny", "webhook: {timeout: 1ms}", "hark.yaml:1:20: webhook.timeout: must be at least 100ms, got 1ms"},
+		{"webhook allow_private not a bool", "webhook: {allow_private: maybe}", `hark.yaml:1:26: webhook.allow_private: "maybe" is not true or false`},
 		{"catch-up gap tiny", "catchup: {gap: 5s}", "hark.yaml:1:16: catchup.gap: must be at least 1m0s, got 5s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -117,6 +117,7 @@ func (d *decoder) validate(c *Config) {
 
 	d.source("owners.source", c.Owners.Source)
 	d.source("owners.groups", c.Owners.Groups)
+	d.atLeast("webhook.timeout", c.Webhook.Timeout, 100*time.Millisecond)
 	d.atLeast("owners.refresh", c.Owners.Refresh, time.Minute)
 
 	for i, p := range c.Meta.Processors {

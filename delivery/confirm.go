@@ -61,7 +61,9 @@ func (c *confirmLimits) allow(o *Options, d store.Destination, now time.Time) bo
 // SendConfirmation asks the owner of unconfirmed destination dest to
 // confirm it: a new code, valid for ConfirmFor, is stored and sent with
 // the link {base_url}/confirm/{destination id}/{code} (the web UI serves
-// it and calls store.ConfirmDestination). Rate-limited per address and per
+// it and calls store.ConfirmDestination), or, for a sender whose
+// receiver consents by answering (AnswerConfirmer), confirmed as soon as
+// it answers. Rate-limited per address and per
 // user (ErrRateLimited), so hark cannot be made to mail strangers.
 func (d *Deliverer) SendConfirmation(ctx context.Context, dest store.Destination) error {
 	if dest.Confirmed {
@@ -92,6 +94,11 @@ func (d *Deliverer) SendConfirmation(ctx context.Context, dest store.Destination
 	})
 	if err != nil {
 		return fmt.Errorf("send confirmation to %s:%s: %w", dest.Kind, dest.Address, err)
+	}
+	if ac, ok := c.(AnswerConfirmer); ok && ac.ConfirmsByAnswer() {
+		if err := d.o.Store.ConfirmDestination(ctx, dest.ID, code, d.o.Now()); err != nil {
+			return fmt.Errorf("confirm %s:%s: %w", dest.Kind, dest.Address, err)
+		}
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ type Store interface {
 	RequeueDead(ctx context.Context, ids []int64, now time.Time) (int64, error)
 	DisableDestination(ctx context.Context, id int64, reason string) error
 	SetConfirmCode(ctx context.Context, id int64, code string, expires time.Time) error
+	ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error
 	SetFilterActive(ctx context.Context, userID, id int64, created time.Time, active bool) error
 }
 

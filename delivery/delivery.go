@@ -57,6 +57,14 @@ type Confirmer interface {
 	Confirm(ctx context.Context, c Confirmation) error
 }
 
+// AnswerConfirmer is implemented by a Confirmer whose receiver consents
+// by answering: a webhook receiver that answers the confirmation request
+// 2xx has accepted hark's notifications, as no link needs opening, so
+// SendConfirmation confirms the destination as soon as Confirm succeeds.
+type AnswerConfirmer interface {
+	ConfirmsByAnswer() bool
+}
+
 // Confirmation is what a Confirmer sends.
 type Confirmation struct {
 	User        string
@@ -142,6 +150,9 @@ type Item struct {
 	Agent     string
 	Usernames []string
 	Packages  []string
+	// Severity is the message's fedora-messaging level (bus.SeverityInfo
+	// and the others); a ZeroMQ message is info.
+	Severity int
 	// Time is the event's own time (the envelope's timestamp), shown even
 	// when delivery is late; Queued is when hark queued it.
 	Time   time.Time

@@ -90,17 +90,24 @@ func (d *Deliverer) item(dir *snapshot, n store.Notification, m store.Message) I
 		// notification still goes out with its topic and msg_id.
 		_ = json.Unmarshal(m.Description, &desc)
 	}
-	if desc.Body == "" && bytes.Contains(m.Envelope, []byte(`"headers"`)) {
-		// A fedora-messaging message whose processor writes no body is
-		// mailed with the base class's text, made from the envelope.
+	severity := bus.SeverityInfo // every ZeroMQ message
+	if bytes.Contains(m.Envelope, []byte(`"headers"`)) {
 		if env, err := bus.Decode(m.Envelope); err == nil {
-			desc.Body = meta.LongText(env, &desc)
+			if env.Severity != 0 {
+				severity = env.Severity
+			}
+			// A fedora-messaging message whose processor writes no
+			// body is mailed with the base class's text, made from the
+			// envelope.
+			if desc.Body == "" {
+				desc.Body = meta.LongText(env, &desc)
+			}
 		}
 	}
 	it := Item{
 		NotificationID: n.ID, MsgID: n.MsgKey, Topic: m.Topic,
 		App: desc.App, Title: desc.Title, Subtitle: desc.Subtitle, Body: desc.Body, Link: desc.Link, Icon: desc.Icon,
-		Agent: desc.Agent, Usernames: desc.Usernames, Packages: desc.Packages,
+		Agent: desc.Agent, Usernames: desc.Usernames, Packages: desc.Packages, Severity: severity,
 		Time: m.Timestamp, Queued: n.Created, Why: n.Why, FilterID: n.FilterID, attempts: n.Attempts,
 		Thread: thread(&desc),
 	}

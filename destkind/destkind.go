@@ -29,6 +29,8 @@ var table = []Kind{
 	irc,
 	matrix,
 	matrixRoom,
+	webhook,
+	ntfy,
 }
 
 // Names of the kinds built in, for code that names one.
@@ -38,6 +40,10 @@ const (
 	Matrix = "matrix"
 	// MatrixRoom is a feed to a room rather than a person.
 	MatrixRoom = "matrix-room"
+	// Webhook and Ntfy are delivered by delivery/webhook and
+	// delivery/ntfy.
+	Webhook = "webhook"
+	Ntfy    = "ntfy"
 )
 
 // Names is every kind's name, in order.

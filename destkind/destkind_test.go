@@ -12,8 +12,8 @@ func TestParse(t *testing.T) {
 		{"email:alice@example.org", "email", "alice@example.org", ""},
 		{"irc:alice", "irc", "alice", ""},
 		{"irc:[bot]-1", "irc", "[bot]-1", ""},
-		{"alice@example.org", "", "", `is not KIND:ADDRESS (e.g. email:alice@example.org, irc:alice, matrix:@alice:fedora.im or matrix-room:#hark:fedora.im)`},
-		{"sms:123", "sms", "123", `unknown destination kind "sms" (want email, irc, matrix or matrix-room)`},
+		{"alice@example.org", "", "", `is not KIND:ADDRESS (e.g. email:alice@example.org, irc:alice, matrix:@alice:fedora.im, matrix-room:#hark:fedora.im, webhook:https://ci.example.org/hooks/hark or ntfy:https://ntfy.sh/my-hark-alerts)`},
+		{"sms:123", "sms", "123", `unknown destination kind "sms" (want email, irc, matrix, matrix-room, webhook or ntfy)`},
 		{"matrix:@alice:fedora.im", "matrix", "@alice:fedora.im", ""},
 		{"matrix:@Alice:fedora.im", "matrix", "@Alice:fedora.im", "is not a Matrix user ID"},
 		{"matrix:alice", "matrix", "alice", "is not a Matrix user ID"},
@@ -24,6 +24,10 @@ func TestParse(t *testing.T) {
 		{"matrix:@alice", "matrix", "@alice", "is not a Matrix user ID"},
 		{"email:Alice <alice@example.org>", "email", "Alice <alice@example.org>", "is not a plain email address"},
 		{"irc:1alice", "irc", "1alice", "is not an IRC nick"},
+		{"webhook:https://ci.example.org/hooks/hark", "webhook", "https://ci.example.org/hooks/hark", ""},
+		{"webhook:ftp://ci.example.org/x", "webhook", "ftp://ci.example.org/x", "is not an http or https URL"},
+		{"ntfy:https://ntfy.sh/alerts", "ntfy", "https://ntfy.sh/alerts", ""},
+		{"ntfy:https://ntfy.sh/a/b", "ntfy", "https://ntfy.sh/a/b", "is not an ntfy topic URL"},
 		{"irc:" + strings.Repeat("a", maxNick+1), "irc", strings.Repeat("a", maxNick+1), "is not an IRC nick"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {

@@ -198,6 +198,11 @@ type User struct {
 const (
 	KindEmail = destkind.Email
 	KindIRC   = destkind.IRC
+	// KindWebhook is an HTTP URL that gets a signed JSON POST per
+	// notification (delivery/webhook); KindNtfy an ntfy topic URL
+	// (delivery/ntfy).
+	KindWebhook = destkind.Webhook
+	KindNtfy    = destkind.Ntfy
 )
 
 // Destination is an email address or IRC nick of a user, with its

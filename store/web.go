@@ -42,6 +42,11 @@ type Web interface {
 	RevokeAPIToken(ctx context.Context, userID, id int64) error
 	// APITokenUser is the user holding secret, and records its use.
 	APITokenUser(ctx context.Context, secret string, now time.Time) (User, error)
+	// SetFeedSecret makes secret the one that opens userID's Atom feed,
+	// replacing the one before (whose URL stops working); FeedUser is
+	// the enabled user whose feed secret is secret (ErrNotFound else).
+	SetFeedSecret(ctx context.Context, userID int64, secret string, now time.Time) error
+	FeedUser(ctx context.Context, secret string) (User, error)
 }
 
 // APIToken is a user's token for scripts; the secret itself is shown

@@ -7,6 +7,8 @@ import (
 	"hark/config"
 	"hark/delivery"
 	"hark/delivery/email"
+	"hark/delivery/ntfy"
+	"hark/delivery/webhook"
 	"hark/store"
 )
 
@@ -19,7 +21,7 @@ import (
 // process's: a named instance keeps its own ("-sent-NAME.email"), so
 // processes delivering from one database never replay each other's.
 func newDeliverer(cfg *config.Config, st store.Store, instance string, log *slog.Logger) (*delivery.Deliverer, *email.Mailer, error) {
-	key, err := delivery.LoadKey(filepath.Join(filepath.Dir(cfg.Store.Path), "unsubscribe.key"))
+	key, err := delivery.LoadKey(unsubscribeKeyPath(cfg))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -28,9 +30,14 @@ func newDeliverer(cfg *config.Config, st store.Store, instance string, log *slog
 	if err != nil {
 		return nil, nil, err
 	}
+	hooks, err := newWebhookSender(cfg, key)
+	if err != nil {
+		mailer.Close()
+		return nil, nil, err
+	}
 	r, f := cfg.Delivery.Retry, cfg.Delivery.Flood
 	d, err := delivery.New(delivery.Options{
-		Store: st, Senders: delivery.Senders{store.KindEmail: mailer}, BaseURL: cfg.Web.BaseURL, Key: key,
+		Store: st, Senders: delivery.Senders{store.KindEmail: mailer, webhook.Kind: hooks, ntfy.Kind: newNtfySender(cfg)}, BaseURL: cfg.Web.BaseURL, Key: key,
 		SentJournal: sentJournal(cfg, instance), Logger: log,
 		Retry: delivery.Retry{MaxAttempts: r.MaxAttempts, BackoffMin: r.BackoffMin, BackoffMax: r.BackoffMax},
 		Flood: delivery.Flood{Rate: f.Rate, Window: f.Window, DigestFor: f.DigestFor},
@@ -40,6 +47,12 @@ func newDeliverer(cfg *config.Config, st store.Store, instance string, log *slog
 		return nil, nil, err
 	}
 	return d, mailer, nil
+}
+
+// unsubscribeKeyPath is where the unsubscribe key lives: beside the
+// database. Webhook secrets are derived from it too.
+func unsubscribeKeyPath(cfg *config.Config) string {
+	return filepath.Join(filepath.Dir(cfg.Store.Path), "unsubscribe.key")
 }
 
 // sentJournal is the path the sent journals of instance start with.

@@ -9,12 +9,14 @@ import (
 	"strings"
 
 	"hark/config"
+	"hark/delivery"
+	"hark/delivery/webhook"
 	"hark/destkind"
 	"hark/store"
 )
 
 func init() {
-	commands["destination"] = command{summary: "set a user's email address or IRC nick and its preferences", run: runDestination}
+	commands["destination"] = command{summary: "set a user's email address, IRC nick, webhook or ntfy topic and its preferences", run: runDestination}
 }
 
 func runDestination(ctx context.Context, args []string, io stdio) int {
@@ -23,7 +25,10 @@ func runDestination(ctx context.Context, args []string, io stdio) int {
 		fmt.Fprintf(io.err, `Usage: hark destination set NAME KIND:ADDRESS [key=value]...
 
 Creates the destination (unconfirmed unless confirmed=true) or updates it.
-KIND is %s. Keys: %s.
+KIND is %s. A webhook (an http or https URL) gets a signed JSON POST
+per notification; its signing secret is printed. An ntfy topic URL is
+https://ntfy.sh/TOPIC, or https://:TOKEN@host/TOPIC for a protected topic.
+Keys: %s.
 Booleans are true or false; batch_delta is a duration like 90s;
 digest_at is a time of day in the user's time zone (08:00: one digest a
 day) or a day and time (mon 08:00: one a week), or off; quiet_hours is a
@@ -40,7 +45,7 @@ dropped (drop).
 		fs.Usage()
 		return 2
 	}
-	return adminCommand(ctx, "hark destination set", fs, args[1:], io, func(ctx context.Context, s store.Store, _ *config.Config, args []string) error {
+	return adminCommand(ctx, "hark destination set", fs, args[1:], io, func(ctx context.Context, s store.Store, cfg *config.Config, args []string) error {
 		if len(args) < 2 {
 			return usagef("want NAME and KIND:ADDRESS")
 		}
@@ -81,6 +86,15 @@ dropped (drop).
 		}
 		fmt.Fprintf(io.out, "%s %s:%s for %s: enabled=%t confirmed=%t batch_count=%d batch_delta=%s digest_at=%s quiet_hours=%s snooze=%s snooze_then=%s verbose=%t markup=%t\n",
 			verb, d.Kind, d.Address, u.Name, d.Enabled, d.Confirmed, d.BatchCount, d.BatchDelta, cmp.Or(d.DigestAt, "off"), cmp.Or(d.QuietHours, "off"), cmp.Or(d.SnoozeText(), "off"), d.SnoozeThen(), d.Verbose, d.Markup)
+		if d.Kind == webhook.Kind {
+			// The receiver needs the secret to check signatures; it is
+			// derived, so showing it again is harmless.
+			key, err := delivery.LoadKey(unsubscribeKeyPath(cfg))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(io.out, "signing secret (Standard Webhooks): %s\n", webhook.DeriveSecret(key, d))
+		}
 		return nil
 	})
 }

@@ -8,15 +8,16 @@ import "strings"
 // migrations are applied in order; the schema's version is how many have
 // been applied. Append only: a released migration never changes.
 var migrations = []string{
-	1: schemaV1,
-	2: schemaV2,
-	3: schemaV3,
-	4: schemaV4,
-	5: schemaV5,
-	6: schemaV6,
-	7: schemaV7,
-	8: schemaV8,
-	9: schemaV9,
+	1:  schemaV1,
+	2:  schemaV2,
+	3:  schemaV3,
+	4:  schemaV4,
+	5:  schemaV5,
+	6:  schemaV6,
+	7:  schemaV7,
+	8:  schemaV8,
+	9:  schemaV9,
+	10: schemaV10,
 }
 
 const createSchemaVersion = `
@@ -747,3 +748,22 @@ CREATE TABLE destination_schedules (
 	snooze_drop    INTEGER NOT NULL DEFAULT 0
 );
 `
+
+// schemaV10 keeps each user's Atom feed secret (its hash, as for API
+// tokens): one per user, replaced when the user rotates the feed's URL.
+var schemaV10 = `
+CREATE TABLE feed_secrets (
+	user_id     INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+	secret_hash TEXT    NOT NULL UNIQUE,
+	created     INTEGER NOT NULL
+);
+`
+
+// Feed secrets (see schemaV10).
+const (
+	upsertFeedSecret = `INSERT INTO feed_secrets (user_id, secret_hash, created) VALUES (?, ?, ?)
+ON CONFLICT (user_id) DO UPDATE SET secret_hash = excluded.secret_hash, created = excluded.created`
+	selectFeedUser = `SELECT ` + userColumnsOfU + ` FROM feed_secrets f JOIN users u ON u.id = f.user_id
+WHERE f.secret_hash = ? AND u.disabled = 0`
+	userColumnsOfU = `u.id, u.name, u.admin, u.disabled, u.password_hash, u.timezone, u.created`
+)

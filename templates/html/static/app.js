@@ -67,3 +67,53 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// Live pages: a list with data-live shows the Server-Sent Events of that
+// URL as they come, newest first. EventSource reconnects by itself after
+// a dropped connection and sends the last event id it saw, from which
+// the server resumes, so nothing is missed. With the data-desktop box
+// ticked (and the browser's permission), each event is also a desktop
+// notification while the page is open.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-live]").forEach((list) => {
+    const status = document.getElementById(list.dataset.status);
+    const desktop = document.getElementById(list.dataset.desktop || "");
+    const empty = document.getElementById(list.id + "-empty");
+    if (desktop && "Notification" in window) {
+      desktop.checked = Notification.permission === "granted" && localStorage.getItem("hark-desktop") === "1";
+      desktop.addEventListener("change", async () => {
+        if (desktop.checked && Notification.permission !== "granted") {
+          desktop.checked = (await Notification.requestPermission()) === "granted";
+        }
+        localStorage.setItem("hark-desktop", desktop.checked ? "1" : "0");
+      });
+    } else if (desktop) {
+      desktop.disabled = true;
+    }
+    const source = new EventSource(list.dataset.live);
+    const say = (text) => { if (status) status.textContent = text; };
+    source.onopen = () => say("connected");
+    source.onerror = () => say("reconnecting…");
+    source.onmessage = (ev) => {
+      const item = JSON.parse(ev.data);
+      if (document.getElementById(list.id + "-" + item.id)) return;
+      const li = document.createElement("li");
+      li.id = list.id + "-" + item.id;
+      li.dataset.msgId = item.msg_id;
+      const when = new Date(item.created || item.received).toLocaleTimeString();
+      const title = item.url ? document.createElement("a") : document.createElement("span");
+      if (item.url) { title.href = item.url; title.rel = "noreferrer"; }
+      title.textContent = item.summary;
+      const meta = document.createElement("div");
+      meta.className = "muted";
+      meta.textContent = when + " · " + item.topic + (item.filter ? " · filter " + item.filter : "");
+      li.append(title, meta);
+      list.prepend(li);
+      if (empty) empty.hidden = true;
+      if (desktop && desktop.checked && Notification.permission === "granted") {
+        const n = new Notification(item.summary, { body: item.topic, tag: "hark-" + item.id });
+        if (item.url) n.onclick = () => window.open(item.url, "_blank", "noopener");
+      }
+    };
+  });
+});

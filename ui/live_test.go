@@ -1,0 +1,160 @@
+package ui
+
+import (
+	"encoding/json"
+	"hark/delivery"
+	"hark/delivery/webhook"
+	"net/http/httptest"
+	"slices"
+	"sync/atomic"
+
+	"bufio"
+	"context"
+	"hark/store"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sseEvents reads the ids of the events of a stream until it has n.
+func sseEvents(t *testing.T, c *client, path, lastEventID string, n int, during func()) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if during != nil {
+		during()
+	}
+	var ids []string
+	sc := bufio.NewScanner(resp.Body)
+	for len(ids) < n && sc.Scan() {
+		if id, ok := strings.CutPrefix(sc.Text(), "id: "); ok {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) < n {
+		t.Fatalf("GET %s: %d events %v before the stream ended (%v), want %d", path, len(ids), ids, sc.Err(), n)
+	}
+	return ids
+}
+
+// TestLiveStreamResumesFromLastEventID: a new stream sends what is made
+// after it opens; one resuming with Last-Event-ID sends everything after
+// that id first.
+func TestLiveStreamResumesFromLastEventID(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.login(t, "alice", false)
+	ns := notified(t, ts, "alice", "2026-a", "2026-b", "2026-c") // newest first
+	oldest := strconv.FormatInt(ns[2].ID, 10)
+
+	got := sseEvents(t, c, "/live/events", oldest, 2, nil)
+	if want := []string{strconv.FormatInt(ns[1].ID, 10), strconv.FormatInt(ns[0].ID, 10)}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("resumed after %s: events %v, want %v", oldest, got, want)
+	}
+
+	var later string
+	got = sseEvents(t, c, "/live/events", "", 1, func() {
+		later = strconv.FormatInt(notifyAgain(t, ts, ns[0], "2026-d").ID, 10)
+	})
+	if got[0] != later {
+		t.Errorf("new stream: first event %s, want %s (made after it opened)", got[0], later)
+	}
+	if resp := ts.client(t).get("/live/events"); resp.StatusCode == http.StatusOK {
+		t.Errorf("the stream answers a visitor who is not logged in")
+	}
+}
+
+func TestBusStreamIsForAdminsAndFiltersTopics(t *testing.T) {
+	ts := newTestServer(t)
+	if resp := ts.login(t, "bob", false).get("/admin/bus/events"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a user's bus stream: %d, want 403", resp.StatusCode)
+	}
+	admin := ts.login(t, "root", true)
+	var want string
+	got := sseEvents(t, admin, "/admin/bus/events?topic=bodhi", "", 1, func() {
+		notified(t, ts, "carol", "2026-e")
+		want = "2026-e"
+	})
+	if got[0] == "" || want == "" {
+		t.Errorf("bus events %v", got)
+	}
+}
+
+// notifyAgain queues one more notification like n, of message key.
+func notifyAgain(t *testing.T, ts *testServer, n store.Notification, key string) store.Notification {
+	t.Helper()
+	ctx := context.Background()
+	m, err := store.NewMessage(key, "org.fedoraproject.prod.bodhi.update.comment", 1767225600, []byte(`{"msg_id":"`+key+`"}`),
+		map[string]string{"subtitle": "bob commented on " + key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	match := store.Match{UserID: n.UserID, DestinationID: n.DestinationID, FilterID: n.FilterID, Why: json.RawMessage(why)}
+	if _, err := ts.store.Enqueue(ctx, []store.Accepted{{Message: m, Matches: []store.Match{match}}}); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := ts.store.ListNotifications(ctx, store.NotificationQuery{Limit: 1})
+	if err != nil || len(ns) != 1 || ns[0].MsgKey != key {
+		t.Fatalf("queued %v, %v", ns, err)
+	}
+	return ns[0]
+}
+
+// TestAddWebhookDestinationFromThePage adds a webhook on the
+// destinations page: a bad URL is refused next to the field, and a good
+// one is confirmed by its receiver answering the confirmation request.
+func TestAddWebhookDestinationFromThePage(t *testing.T) {
+	var confirmations atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { confirmations.Add(1) }))
+	defer receiver.Close()
+	ts := newTestServer(t, func(o *Options) {
+		d, err := delivery.New(delivery.Options{Store: o.Store.(delivery.Store), Key: []byte("0123456789abcdef0123456789abcdef"), BaseURL: o.BaseURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hooks, err := webhook.New(webhook.Options{AllowPrivate: true,
+			Secret: func(store.Destination) (webhook.Secret, error) {
+				return webhook.Secret("0123456789abcdef01234567"), nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Register(webhook.Kind, hooks)
+		o.Confirmer = d
+	})
+	c := ts.login(t, "alice", false)
+	resp := c.post("/destinations", url.Values{"kind": {"webhook"}, "address": {"ftp://example.org/x"}})
+	if !strings.Contains(resp.Body, "is not an http or https URL") {
+		t.Errorf("a bad webhook URL: %d\n%s", resp.StatusCode, resp.Body)
+	}
+	hook := receiver.URL + "/hooks/hark"
+	resp = c.post("/destinations", url.Values{"kind": {"webhook"}, "address": {hook}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add webhook: %d\n%s", resp.StatusCode, resp.Body)
+	}
+	ds, err := ts.store.ListDestinations(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ds, func(d store.Destination) bool { return d.Kind == store.KindWebhook && d.Address == hook })
+	if i < 0 || !ds[i].Confirmed || confirmations.Load() != 1 {
+		t.Errorf("destinations %+v, %d confirmation requests; want the webhook confirmed by one", ds, confirmations.Load())
+	}
+}
