@@ -153,7 +153,7 @@ func (s *Server) editorView(r *http.Request) (string, View, error) {
 			_, _, _, err := argument(k)
 			title, editable = k.Title, err == nil
 		}
-		d.Rules = append(d.Rules, ruleView{Index: i, Title: title, Value: textFromArgs(rule.Args), Negate: rule.Negate, Editable: editable})
+		d.Rules = append(d.Rules, ruleView{Index: i, Title: title, Value: rules.ArgsText(rule.Args), Negate: rule.Negate, Editable: editable})
 	}
 	for _, dest := range dests {
 		d.Destinations = append(d.Destinations, destinationChoice{dest, slices.Contains(f.DestinationIDs, dest.ID)})
@@ -281,27 +281,6 @@ func argsFromText(k rules.Kind, value string) (json.RawMessage, error) {
 		v = strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
 	}
 	return json.Marshal(map[string]any{name: v})
-}
-
-// textFromArgs is the inverse of argsFromText, for showing a rule.
-func textFromArgs(args json.RawMessage) string {
-	var m map[string]any
-	if json.Unmarshal(args, &m) != nil || len(m) != 1 {
-		return string(args)
-	}
-	for _, v := range m {
-		switch v := v.(type) {
-		case string:
-			return v
-		case []any:
-			parts := make([]string, len(v))
-			for i, p := range v {
-				parts[i] = fmt.Sprint(p)
-			}
-			return strings.Join(parts, ", ")
-		}
-	}
-	return string(args)
 }
 
 // addRuleErrors puts in views the last error matching had with each of

@@ -186,7 +186,7 @@ func reasons(vs []filters.Verdict) []reason {
 		if k, ok := findKind(v.Kind); ok {
 			title = k.Title
 		}
-		out[i] = reason{Title: title, Value: textFromArgs(v.Args), Negate: v.Negate, Pass: v.Pass, Error: v.Error}
+		out[i] = reason{Title: title, Value: rules.ArgsText(v.Args), Negate: v.Negate, Pass: v.Pass, Error: v.Error}
 	}
 	return out
 }

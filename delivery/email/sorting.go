@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,31 +75,9 @@ func reason(why json.RawMessage) string {
 		if v.Negate {
 			title = "not " + title
 		}
-		parts = append(parts, title+": "+argsText(v.Args))
+		parts = append(parts, title+": "+rules.ArgsText(v.Args))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// argsText is a rule's one argument as people read it: a string, or a
-// list joined by commas; other arguments as their JSON.
-func argsText(args json.RawMessage) string {
-	var m map[string]any
-	if json.Unmarshal(args, &m) != nil || len(m) != 1 {
-		return string(args)
-	}
-	for _, v := range m {
-		switch v := v.(type) {
-		case string:
-			return v
-		case []any:
-			parts := make([]string, len(v))
-			for i, p := range v {
-				parts[i] = fmt.Sprint(p)
-			}
-			return strings.Join(parts, ", ")
-		}
-	}
-	return string(args)
 }
 
 // listID is the List-Id of b's filter, `"NAME" <filter-ID.DOMAIN>`, or
