@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime/quotedprintable"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -160,14 +158,7 @@ func firstTimeUser(t *testing.T, width int64) {
 	if subject := mail.Header.Get("Subject"); !strings.Contains(subject, "bob commented on bodhi update nethack-1.0-1.fc44") {
 		t.Errorf("subject %q is not the message's summary", subject)
 	}
-	body := mail.Body
-	if strings.EqualFold(mail.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-		plain, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(body)))
-		if err != nil {
-			t.Fatalf("decode the mail's body: %v", err)
-		}
-		body = string(plain)
-	}
+	body := mail.Text("text/plain")
 	link := notLikeThisLink.FindString(body)
 	if link == "" {
 		t.Fatalf("no \"not like this\" link in the mail:\n%s", body)
