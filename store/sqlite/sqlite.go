@@ -11,7 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlitedriver "modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"hark/store"
 )
@@ -90,7 +91,7 @@ func Open(ctx context.Context, path string) (*SQLite, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, w); err != nil {
+	if err := migrateWhenFree(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -135,6 +136,35 @@ func (s *SQLite) checkpointLoop(ctx context.Context) {
 
 // SchemaVersion is the number of migrations this build applies.
 func SchemaVersion() int { return len(migrations) - 1 }
+
+// busyRetryFor is how long Open retries a migration that another process
+// holds the fresh database for.
+const busyRetryFor = 10 * time.Second
+
+// migrateWhenFree is migrate, tried again while the database is busy:
+// two processes opening a new database at once (`hark serve &` and then
+// `hark user add`) race to turn on WAL and create the schema, and SQLite
+// answers the loser SQLITE_BUSY at once, without its busy timeout.
+func migrateWhenFree(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyRetryFor)
+	for {
+		err := migrate(ctx, db)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	var se *sqlitedriver.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
 
 // migrate applies the migrations the database lacks, each in its own
 // transaction with the version row it moves. Foreign keys are off
