@@ -2,6 +2,7 @@ package testpeer
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +72,13 @@ func (u *MatrixUser) Poll(n int, timeout time.Duration) []Notice {
 			}
 		}
 		for room, jr := range resp.Rooms.Join {
-			for _, evt := range jr.Timeline.Events {
+			events := jr.Timeline.Events
+			if jr.Timeline.Limited {
+				// The sync skipped older events (a burst since the last
+				// one): read them back, or they would look lost.
+				events = append(u.skipped(ctx, room, jr.Timeline.PrevBatch), events...)
+			}
+			for _, evt := range events {
 				if evt.Type != event.EventMessage || u.seen[evt.ID] {
 					continue
 				}
@@ -86,4 +93,30 @@ func (u *MatrixUser) Poll(n int, timeout time.Duration) []Notice {
 		}
 	}
 	return out
+}
+
+// skipped is the events of room before a limited sync's timeline, back to
+// the first one this user has seen (or the room's start), oldest first.
+func (u *MatrixUser) skipped(ctx context.Context, room id.RoomID, from string) []*event.Event {
+	var back []*event.Event
+	for from != "" {
+		resp, err := u.Client.Messages(ctx, room, from, "", mautrix.DirectionBackward, nil, 100)
+		if err != nil {
+			u.t.Fatalf("read back %s: %v", room, err)
+		}
+		reached := false
+		for _, evt := range resp.Chunk {
+			if u.seen[evt.ID] {
+				reached = true
+				break
+			}
+			back = append(back, evt)
+		}
+		if reached || len(resp.Chunk) == 0 || resp.End == "" {
+			break
+		}
+		from = resp.End
+	}
+	slices.Reverse(back)
+	return back
 }
