@@ -36,18 +36,9 @@ type gpgVerifier struct {
 // LoadKeyring reads OpenPGP public keys from path, armored (gpg --export
 // --armor) or binary (gpg --export, a .gpg keyring file).
 func LoadKeyring(path string) (openpgp.EntityList, error) {
-	data, err := os.ReadFile(path)
+	keys, err := readKeys(path)
 	if err != nil {
 		return nil, fmt.Errorf("load gpg keyring: %w", err)
-	}
-	var keys openpgp.EntityList
-	if bytes.Contains(data, []byte("-----BEGIN PGP")) {
-		keys, err = openpgp.ReadArmoredKeyRing(bytes.NewReader(data))
-	} else {
-		keys, err = openpgp.ReadKeyRing(bytes.NewReader(data))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load gpg keyring %s: %w", path, err)
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("load gpg keyring %s: no public key in the file", path)
@@ -144,13 +135,12 @@ type GPGSigner struct {
 	entity *openpgp.Entity
 }
 
-// LoadGPGSigner reads a secret key exported by gpg --export-secret-keys
-// (armored or binary). Its passphrase must be empty: a service signs
-// unattended, as fedmsg's gpg backend does with its own keyring.
-func LoadGPGSigner(path string) (*GPGSigner, error) {
+// readKeys reads the OpenPGP keys of path, armored (gpg --armor) or
+// binary; errors name the file.
+func readKeys(path string) (openpgp.EntityList, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("load gpg signing key: %w", err)
+		return nil, err
 	}
 	var keys openpgp.EntityList
 	if bytes.Contains(data, []byte("-----BEGIN PGP")) {
@@ -159,7 +149,18 @@ func LoadGPGSigner(path string) (*GPGSigner, error) {
 		keys, err = openpgp.ReadKeyRing(bytes.NewReader(data))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load gpg signing key %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return keys, nil
+}
+
+// LoadGPGSigner reads a secret key exported by gpg --export-secret-keys
+// (armored or binary). Its passphrase must be empty: a service signs
+// unattended, as fedmsg's gpg backend does with its own keyring.
+func LoadGPGSigner(path string) (*GPGSigner, error) {
+	keys, err := readKeys(path)
+	if err != nil {
+		return nil, fmt.Errorf("load gpg signing key: %w", err)
 	}
 	for _, e := range keys {
 		key, ok := e.SigningKey(time.Now())
