@@ -50,7 +50,7 @@ func appendJSON(b []byte, v any, ascii bool) []byte {
 	case string:
 		return appendString(b, v, ascii)
 	case float64:
-		return appendPythonFloat(b, v)
+		return AppendPythonFloat(b, v)
 	case int:
 		return strconv.AppendInt(b, int64(v), 10)
 	case int64:
@@ -152,7 +152,7 @@ func pythonNumber(n json.Number) (json.Number, error) {
 	if err != nil {
 		return "", fmt.Errorf("number %s does not fit a float64", s)
 	}
-	return json.Number(appendPythonFloat(nil, f)), nil
+	return json.Number(AppendPythonFloat(nil, f)), nil
 }
 
 // appendPythonFloat writes f as Python's float repr does: the shortest
@@ -160,7 +160,7 @@ func pythonNumber(n json.Number) (json.Number, error) {
 // below -4 or at least 16 ("1e-05", "1e+16"), otherwise positional with at
 // least one fractional digit ("100.0", "0.0001"). NaN and the infinities
 // are written as Python's json module writes them.
-func appendPythonFloat(b []byte, f float64) []byte {
+func AppendPythonFloat(b []byte, f float64) []byte {
 	switch {
 	case math.IsNaN(f):
 		return append(b, "NaN"...)

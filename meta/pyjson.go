@@ -2,7 +2,6 @@ package meta
 
 import (
 	"encoding/json"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +25,7 @@ func appendPyJSON(b []byte, v any, depth int) []byte {
 	case json.Number:
 		return appendPyNumber(b, string(v))
 	case float64:
-		return appendPyFloat(b, v)
+		return bus.AppendPythonFloat(b, v)
 	case int:
 		return strconv.AppendInt(b, int64(v), 10)
 	case int64:
@@ -84,60 +83,7 @@ func appendPyNumber(b []byte, text string) []byte {
 	if err != nil {
 		return append(b, text...)
 	}
-	return appendPyFloat(b, f)
-}
-
-// appendPyFloat appends f as Python's repr does: the shortest digits that
-// read back as f, in fixed notation with at least one decimal when
-// 1e-4 <= |f| < 1e16, else as d.ddde±XX.
-func appendPyFloat(b []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(b, "NaN"...)
-	case math.IsInf(f, 1):
-		return append(b, "Infinity"...)
-	case math.IsInf(f, -1):
-		return append(b, "-Infinity"...)
-	}
-	e := strconv.FormatFloat(f, 'e', -1, 64) // -d.ddde±XX
-	mant, expText, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expText)
-	neg := strings.HasPrefix(mant, "-")
-	digits := strings.Replace(strings.TrimPrefix(mant, "-"), ".", "", 1)
-	if neg {
-		b = append(b, '-')
-	}
-	if exp < -4 || exp >= 16 {
-		b = append(b, digits[0])
-		if len(digits) > 1 {
-			b = append(append(b, '.'), digits[1:]...)
-		}
-		b = append(b, 'e')
-		if exp < 0 {
-			b, exp = append(b, '-'), -exp
-		} else {
-			b = append(b, '+')
-		}
-		if exp < 10 {
-			b = append(b, '0')
-		}
-		return strconv.AppendInt(b, int64(exp), 10)
-	}
-	if exp < 0 {
-		b = append(b, "0."...)
-		for range -exp - 1 {
-			b = append(b, '0')
-		}
-		return append(b, digits...)
-	}
-	if len(digits) <= exp+1 {
-		b = append(b, digits...)
-		for range exp + 1 - len(digits) {
-			b = append(b, '0')
-		}
-		return append(b, ".0"...)
-	}
-	return append(append(append(b, digits[:exp+1]...), '.'), digits[exp+1:]...)
+	return bus.AppendPythonFloat(b, f)
 }
 
 func appendIndent(b []byte, depth int) []byte {
