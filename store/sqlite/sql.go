@@ -18,6 +18,7 @@ var migrations = []string{
 	8:  schemaV8,
 	9:  schemaV9,
 	10: schemaV10,
+	11: schemaV11,
 }
 
 const createSchemaVersion = `
@@ -766,4 +767,35 @@ ON CONFLICT (user_id) DO UPDATE SET secret_hash = excluded.secret_hash, created 
 	selectFeedUser = `SELECT ` + userColumnsOfU + ` FROM feed_secrets f JOIN users u ON u.id = f.user_id
 WHERE f.secret_hash = ? AND u.disabled = 0`
 	userColumnsOfU = `u.id, u.name, u.admin, u.disabled, u.password_hash, u.timezone, u.created`
+)
+
+// schemaV11 is the outbox (store.Outbox): hark's own sends to a
+// destination, a confirmation code or a test notification, queued by
+// whichever process a person asked and sent by the delivery role.
+// next_attempt is when it is due, or until when it is leased.
+var schemaV11 = `
+CREATE TABLE outbox (
+	id             INTEGER PRIMARY KEY,
+	destination_id INTEGER NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+	what           TEXT    NOT NULL,
+	attempts       INTEGER NOT NULL DEFAULT 0,
+	next_attempt   INTEGER NOT NULL,
+	created        INTEGER NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (next_attempt);
+CREATE INDEX outbox_destination ON outbox (destination_id);
+`
+
+// The outbox (see schemaV11). ?1 of claimSends is the kinds as a JSON
+// array.
+const (
+	insertSend = `INSERT INTO outbox (destination_id, what, next_attempt, created) VALUES (?, ?, ?, ?) RETURNING id`
+	claimSends = `
+UPDATE outbox SET attempts = attempts + 1, next_attempt = ?3
+WHERE id IN (
+	SELECT o.id FROM outbox o JOIN destinations d ON d.id = o.destination_id
+	WHERE o.next_attempt <= ?2 AND d.kind IN (SELECT value FROM json_each(?1))
+	ORDER BY o.id LIMIT ?4)
+RETURNING id, destination_id, what, attempts, created`
+	deleteSend = `DELETE FROM outbox WHERE id = ?`
 )
