@@ -252,18 +252,17 @@ var OwnerPreferences = []string{"enabled", "batch_count", "batch_delta", "digest
 // store.Destination.SetPreference).
 type Preference struct{ Key, Value string }
 
-// SetPreferences applies prefs to d, in order, and saves it. A
-// preference who may not set, or a value that is wrong, is a FieldError
-// naming the key, and nothing is saved.
+// SetPreferences applies prefs to d, in order, and saves it (a new d,
+// ID 0, is created: what an admin does for a user). A preference who
+// may not set, or a value that is wrong, is a FieldError naming the
+// key, and nothing is saved. An owner sets OwnerPreferences of up to 32
+// characters; an admin any of store.Preferences.
 func (s *Service) SetPreferences(ctx context.Context, d store.Destination, prefs []Preference, who Who) (store.Destination, error) {
-	keys := OwnerPreferences
-	if who == Admin {
-		keys = store.Preferences
-	}
 	for _, p := range prefs {
 		switch {
-		case !slices.Contains(keys, p.Key):
-			return d, invalid(p.Key, "is not a preference (%s)", strings.Join(keys, ", "))
+		case who == Admin:
+		case !slices.Contains(OwnerPreferences, p.Key):
+			return d, invalid(p.Key, "is not a preference (%s)", strings.Join(OwnerPreferences, ", "))
 		case len(p.Value) > 32:
 			return d, invalid(p.Key, "is longer than 32 characters")
 		}
