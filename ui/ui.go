@@ -37,13 +37,15 @@ type Store interface {
 // Confirmer sends an unconfirmed destination a new confirmation code:
 // for email a message with the link {base_url}/confirm/{id}/{code}, for
 // IRC a private message with the code. It stores the code itself.
-// delivery.Deliverer implements it.
+// accounts.Service implements it by queuing the send for the delivery
+// role; delivery.Deliverer by sending at once.
 type Confirmer interface {
 	SendConfirmation(ctx context.Context, d store.Destination) error
 }
 
-// Tester sends one test notification to a destination at once, so its
-// owner can see that delivery there works.
+// Tester sends one test notification to a destination, so its owner can
+// see that delivery there works: accounts.Service queues it for the
+// delivery role, delivery.Deliverer sends it at once.
 type Tester interface {
 	SendTest(ctx context.Context, d store.Destination) error
 }
