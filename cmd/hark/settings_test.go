@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,15 +24,7 @@ func TestWebOnlyProcessQueuesConfirmationsForDelivery(t *testing.T) {
 	smtp := testpeer.StartSMTP(t)
 	web := newService(t, "tcp://127.0.0.1:9", mailConfig(smtp, ""))
 	web.args = []string{"--roles", "web"}
-	delivering := &service{dir: web.dir, config: filepath.Join(web.dir, "delivery.yaml"), db: web.db,
-		web: fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t)), args: []string{"--roles", "delivery", "--instance", "mailer-1"}}
-	cfg, err := os.ReadFile(web.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(delivering.config, []byte(strings.Replace(string(cfg), web.web, delivering.web, 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	delivering := web.sibling(t, "delivery", "--roles", "delivery", "--instance", "mailer-1")
 	adminMust(t, "", "user", "add", "alice")
 	adminMust(t, "a password of alice\n", "user", "passwd", "alice")
 	web.start(t)
