@@ -210,6 +210,11 @@ type Matrix struct {
 	// DeviceID is the device the access token was issued for ("" if
 	// unknown).
 	DeviceID string `yaml:"device_id"`
+	// RateLimit is how many messages a second the bot sends on average,
+	// Burst how many at once: below the homeserver's limit for the
+	// bot's account, so it paces itself instead of collecting 429s.
+	RateLimit float64 `yaml:"rate_limit"`
+	Burst     int     `yaml:"burst"`
 }
 
 // Webhook is how hark calls the URLs of webhook destinations.
@@ -341,6 +346,7 @@ func Default() *Config {
 		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: 7 * 24 * time.Hour, StuckAfter: 2 * time.Minute},
 		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},
 		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3, MaxLines: 5},
+		Matrix:  Matrix{RateLimit: 2, Burst: 10},
 		Webhook: Webhook{Timeout: 10 * time.Second},
 		Owners:  Owners{Refresh: time.Hour},
 		History: History{Retention: 7 * 24 * time.Hour},

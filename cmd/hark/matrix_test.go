@@ -26,6 +26,7 @@ func matrixService(t *testing.T) (*service, *testpeer.Pub, *testpeer.Dendrite, *
 	svc := newService(t, pub.Endpoint, fmt.Sprintf(`matrix:
   homeserver: %q
   user_id: %q
+  rate_limit: 50
 delivery:
   retry: {max_attempts: 50, backoff_min: 1s, backoff_max: 2s}
   flood: {rate: 0}

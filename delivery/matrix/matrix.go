@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -48,7 +49,15 @@ type Options struct {
 	UserID      string
 	AccessToken string
 	DeviceID    string
-	Log         *slog.Logger
+	// RateLimit and Burst pace the bot's messages: RateLimit a second on
+	// average, Burst at once. Homeservers limit a user's messages
+	// (Synapse's rc_message, Dendrite's rate_limiting) and answer 429
+	// beyond; pacing below that keeps one busy hour from turning into
+	// waits and retries. RateLimit 0 leaves pacing to the homeserver's
+	// 429 answers alone.
+	RateLimit float64
+	Burst     int
+	Log       *slog.Logger
 	// HTTPClient talks to the homeserver; nil is a client with a 30s
 	// timeout.
 	HTTPClient *http.Client
@@ -58,6 +67,8 @@ type Options struct {
 type Bot struct {
 	cli *mautrix.Client
 	log *slog.Logger
+	// pace is the token bucket every message waits on (Options.RateLimit).
+	pace *rate.Limiter
 
 	mu sync.Mutex
 	// direct is the bot's m.direct account data, user → rooms, newest
@@ -87,7 +98,11 @@ func New(o Options) (*Bot, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Bot{cli: cli, log: log, lookedBack: map[id.RoomID]bool{}}, nil
+	pace := rate.NewLimiter(rate.Inf, 1)
+	if o.RateLimit > 0 {
+		pace = rate.NewLimiter(rate.Limit(o.RateLimit), max(o.Burst, 1))
+	}
+	return &Bot{cli: cli, log: log, pace: pace, lookedBack: map[id.RoomID]bool{}}, nil
 }
 
 // MaxDigest implements delivery.DigestLimiter.
@@ -327,6 +342,9 @@ func (b *Bot) send(ctx context.Context, room id.RoomID, msg *event.Content, txn 
 	}
 	if txn != "" {
 		msg.Raw[TxnKey] = txn
+	}
+	if err := b.pace.Wait(ctx); err != nil {
+		return fmt.Errorf("wait for the bot's message rate: %w", err)
 	}
 	return rateLimited(ctx, func() error {
 		var opts []mautrix.ReqSendEvent
