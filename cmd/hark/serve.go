@@ -179,6 +179,7 @@ func (s *process) startDelivery(context.Context) (err error) {
 	s.mailerFree = true
 	if s.ircBot != nil {
 		s.deliverer.Register(store.KindIRC, s.ircBot)
+		s.deliverer.Register(destkind.IRCChannel, s.ircBot)
 	}
 	matrixBot, err := newMatrixBot(s.cfg, s.log)
 	if err != nil {
