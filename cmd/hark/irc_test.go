@@ -37,16 +37,10 @@ func startIRCService(t *testing.T) ircService {
 	pub := testpeer.StartPub(t)
 	ircd := testpeer.StartIRCd(t)
 	alice := testpeer.DialIRC(t, ircd.Addr, "alice")
-	svc := newService(t, pub.Endpoint, fmt.Sprintf(`irc:
-  server: %q
-  tls: false
-  nick: harkbot
-  line_interval: %s
-  burst: %d
-delivery:
+	svc := newService(t, pub.Endpoint, ircConfig(ircd)+`delivery:
   retry: {backoff_min: 1s, backoff_max: 2s}
   flood: {rate: 30, window: 1m, digest_for: 1s}
-`, ircd.Addr, ircLineInterval, ircBurst))
+`)
 	adminMust(t, "", "user", "add", "alice", "--irc", "alice", "--confirmed")
 	path := filepath.Join(svc.dir, "alice.json")
 	filter := `{"version": 1, "user": "alice", "filters": [{"name": "badges", "active": true,
@@ -58,6 +52,18 @@ delivery:
 	svc.start(t)
 	svc.settle(t, pub)
 	return ircService{svc, pub, ircd, alice}
+}
+
+// ircConfig is the irc section of a service delivering on ircd as
+// harkbot, at the tests' pace.
+func ircConfig(ircd *testpeer.IRCd) string {
+	return fmt.Sprintf(`irc:
+  server: %q
+  tls: false
+  nick: harkbot
+  line_interval: %s
+  burst: %d
+`, ircd.Addr, ircLineInterval, ircBurst)
 }
 
 // award publishes a badge award whose subtitle holds name.
