@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -37,22 +36,13 @@ func webClient(t *testing.T, svc *service, name, password string) *http.Client {
 // out (nil to ignore it); an answer other than 2xx fails the test.
 func callAPI(t *testing.T, c *http.Client, svc *service, method, path string, in, out any) {
 	t.Helper()
-	body, _ := json.Marshal(in)
-	req, _ := http.NewRequest(method, "http://"+svc.web+"/api/v1"+path, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var raw json.RawMessage
-	json.NewDecoder(resp.Body).Decode(&raw)
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("%s %s: %s %s", method, path, resp.Status, raw)
+	status, body := rawAPI(t, c, svc, method, path, in)
+	if status/100 != 2 {
+		t.Fatalf("%s %s: %d %s", method, path, status, body)
 	}
 	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: %v in %s", method, path, err, raw)
+		if err := json.Unmarshal([]byte(body), out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, body)
 		}
 	}
 }

@@ -122,7 +122,7 @@ func (b *Bot) Send(ctx context.Context, batch *delivery.Batch) (retryable bool, 
 		err = b.sendDirect(ctx, id.UserID(to), content, txnID(batch))
 	}
 	if err != nil {
-		return Retryable(err), fmt.Errorf("send to %s: %w", destkind.Spell(batch.Destination.Kind, to), err)
+		return Retryable(err), fmt.Errorf("send to %s: %w", destkind.Spell(batch.Destination.Kind, to), explain(err))
 	}
 	return false, nil
 }
@@ -155,7 +155,7 @@ func (b *Bot) Confirm(ctx context.Context, c delivery.Confirmation) error {
 		err = b.sendDirect(ctx, id.UserID(to), content, "")
 	}
 	if err != nil {
-		return fmt.Errorf("send confirmation code to %s: %w", destkind.Spell(c.Destination.Kind, to), err)
+		return fmt.Errorf("send confirmation code to %s: %w", destkind.Spell(c.Destination.Kind, to), explain(err))
 	}
 	return nil
 }
@@ -243,6 +243,9 @@ func (b *Bot) directRoom(ctx context.Context, user id.UserID) (id.RoomID, error)
 		_, err := b.cli.GetProfile(ctx, user)
 		return err
 	})
+	if notFound(err) {
+		err = explainAs(err, fmt.Sprintf("there is no Matrix user %s", user))
+	}
 	if err != nil {
 		return "", fmt.Errorf("look up %s: %w", user, err)
 	}
@@ -278,6 +281,9 @@ func (b *Bot) sendRoom(ctx context.Context, room string, msg *event.Content, txn
 			resolved, err = b.cli.ResolveAlias(ctx, id.RoomAlias(room))
 			return err
 		})
+		if notFound(err) {
+			err = explainAs(err, fmt.Sprintf("there is no Matrix room %s", room))
+		}
 		if err != nil {
 			return fmt.Errorf("look up room %s: %w", room, err)
 		}
@@ -289,6 +295,9 @@ func (b *Bot) sendRoom(ctx context.Context, room string, msg *event.Content, txn
 		joined, err = b.cli.JoinRoom(ctx, room, nil)
 		return err
 	})
+	if refused(err) {
+		err = explainAs(err, fmt.Sprintf("hark's bot (%s) may not join the room: make the room public or invite the bot", b.cli.UserID))
+	}
 	if err != nil {
 		return fmt.Errorf("join %s: %w", room, err)
 	}
