@@ -292,6 +292,12 @@ type OIDC struct {
 	// A Fedora account's matrix:/nick is @nick:MatrixServer.
 	MatrixClaim  string `yaml:"matrix_claim"`
 	MatrixServer string `yaml:"matrix_server"`
+	// AccountURL is the provider's account directory, a user lookup
+	// with {name} in it (Fedora's FASJSON): every AccountCheck, users
+	// who log in through the provider and whom it answers 404 for
+	// (locked or deleted) are disabled. "" checks nothing.
+	AccountURL   string        `yaml:"account_url"`
+	AccountCheck time.Duration `yaml:"account_check"`
 }
 
 // Delivery is how hard and how fast notifications are sent.
@@ -351,7 +357,7 @@ func Default() *Config {
 		Owners:  Owners{Refresh: time.Hour},
 		History: History{Retention: 7 * 24 * time.Hour},
 		OIDC: OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username",
-			EmailClaim: "email", GroupsClaim: "groups", MatrixServer: "fedora.im"},
+			EmailClaim: "email", GroupsClaim: "groups", MatrixServer: "fedora.im", AccountCheck: 6 * time.Hour},
 		Delivery: Delivery{
 			Retry: Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},
 			Flood: Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},

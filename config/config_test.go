@@ -169,6 +169,7 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"matrix rate zero", "matrix: {homeserver: 'https://m.example', user_id: '@hark:m.example', access_token: t, rate_limit: 0}", "hark.yaml:1:100: matrix.rate_limit: must be more than 0 messages a second, got 0"},
 		{"matrix burst zero", "matrix: {homeserver: 'https://m.example', user_id: '@hark:m.example', access_token: t, burst: 0}", "hark.yaml:1:95: matrix.burst: must be at least 1, got 0"},
 		{"matrix rate not a number", "matrix: {rate_limit: fast}", `hark.yaml:1:22: matrix.rate_limit: "fast" is not a number like 2 or 0.5`},
+		{"account url without name", "oidc: {account_url: 'https://fasjson.example/v1/users/'}", "hark.yaml:1:21: oidc.account_url: must say where the user's name goes with {name}, like https://fasjson.fedoraproject.org/v1/users/{name}/"},
 		{"catch-up gap tiny", "catchup: {gap: 5s}", "hark.yaml:1:16: catchup.gap: must be at least 1m0s, got 5s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

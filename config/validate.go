@@ -163,6 +163,13 @@ func (d *decoder) validate(c *Config) {
 			d.required("oidc.matrix_server", c.OIDC.MatrixServer)
 		}
 	}
+	if c.OIDC.AccountURL != "" {
+		d.httpURL("oidc.account_url", c.OIDC.AccountURL, true)
+		if !strings.Contains(c.OIDC.AccountURL, "{name}") {
+			d.errorAt("oidc.account_url", "must say where the user's name goes with {name}, like https://fasjson.fedoraproject.org/v1/users/{name}/")
+		}
+		d.atLeast("oidc.account_check", c.OIDC.AccountCheck, time.Minute)
+	}
 
 	r := c.Delivery.Retry
 	if r.MaxAttempts < 1 {
