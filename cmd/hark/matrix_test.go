@@ -110,7 +110,7 @@ func TestServeNotifiesOnMatrixExactlyOnce(t *testing.T) {
 	hs.Start()
 	got := alice.Notices(queued, 2*time.Minute)
 	if extra := alice.Poll(1, 5*time.Second); len(extra) != 0 {
-		t.Errorf("after the %d queued notices, %d more: %+v", queued, len(extra), extra)
+		t.Errorf("after the %d queued notices, %d more: %+v\n%s", queued, len(extra), extra, svc.log)
 	}
 	seen := msgIDCounts(got)
 	for n := 2; n < 2+queued; n++ {

@@ -355,7 +355,7 @@ func (b *Bot) send(ctx context.Context, room id.RoomID, msg *event.Content, txn 
 	if err := b.pace.Wait(ctx); err != nil {
 		return fmt.Errorf("wait for the bot's message rate: %w", err)
 	}
-	return rateLimited(ctx, func() error {
+	err := rateLimited(ctx, func() error {
 		var opts []mautrix.ReqSendEvent
 		if txn != "" {
 			opts = append(opts, mautrix.ReqSendEvent{TransactionID: txn})
@@ -363,6 +363,16 @@ func (b *Bot) send(ctx context.Context, room id.RoomID, msg *event.Content, txn 
 		_, err := b.cli.SendMessageEvent(ctx, room, event.EventMessage, msg, opts...)
 		return err
 	})
+	var he mautrix.HTTPError
+	if err != nil && txn != "" && (!errors.As(err, &he) || he.Response == nil || he.Response.StatusCode >= 500) {
+		// No answer, or a failing homeserver: it may have kept the event
+		// all the same, and forget the transaction ID if it restarts
+		// before the retry. The retry looks first.
+		b.mu.Lock()
+		delete(b.lookedBack, room)
+		b.mu.Unlock()
+	}
+	return err
 }
 
 // rateLimited runs call, and once more after the wait a 429 answer asks
