@@ -1,8 +1,10 @@
 // Package accounts carries out what a person asks of their own settings
 // that spans the filter format and the store: exporting and importing a
 // user's filters, and giving a new user the default filters. The command
-// line and the web pages both call it, so they behave alike. It holds no
-// SQL (store does) and no matching (filters does).
+// line and the web pages both call it, so they behave alike. It also
+// signs in the users an identity provider vouches for (identity.go) and
+// disables those whose account the provider's directory no longer lists
+// (check.go). It holds no SQL (store does) and no matching (filters does).
 package accounts
 
 import (

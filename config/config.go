@@ -171,7 +171,8 @@ const (
 	TLSImplicit = "tls"
 )
 
-// IRC is the bot that delivers to nicks. An empty Server disables IRC.
+// IRC is the bot that delivers to nicks and channel feeds. An empty
+// Server disables IRC.
 type IRC struct {
 	Server string `yaml:"server"`
 	TLS    bool   `yaml:"tls"`
@@ -186,7 +187,7 @@ type IRC struct {
 	// from, only nicks identified to the network's services.
 	RequireIdentified bool `yaml:"require_identified"`
 	// Channels are joined after every (re)connect, so people can find
-	// the bot; notifications still go to nicks only.
+	// the bot; users' irc-channel feeds are joined when first posted to.
 	Channels []string `yaml:"channels"`
 	// LineInterval and Burst are the bot's token bucket: one line per
 	// LineInterval on average, Burst at once, below the network's flood
