@@ -5,7 +5,8 @@
 // command line and the chat bots all go through it, so they behave
 // alike. What must reach a destination (a confirmation code, a test
 // notification) it queues in the store's outbox for the delivery role.
-// It also applies what an identity provider vouches for at login. It
+// It also applies what an identity provider vouches for at login, and
+// disables accounts the provider's directory no longer lists (check.go). It
 // holds no SQL (store does), no matching (filters does) and no sending
 // (delivery does).
 package accounts

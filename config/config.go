@@ -171,7 +171,8 @@ const (
 	TLSImplicit = "tls"
 )
 
-// IRC is the bot that delivers to nicks. An empty Server disables IRC.
+// IRC is the bot that delivers to nicks and channel feeds. An empty
+// Server disables IRC.
 type IRC struct {
 	Server string `yaml:"server"`
 	TLS    bool   `yaml:"tls"`
@@ -186,7 +187,7 @@ type IRC struct {
 	// from, only nicks identified to the network's services.
 	RequireIdentified bool `yaml:"require_identified"`
 	// Channels are joined after every (re)connect, so people can find
-	// the bot; notifications still go to nicks only.
+	// the bot; users' irc-channel feeds are joined when first posted to.
 	Channels []string `yaml:"channels"`
 	// LineInterval and Burst are the bot's token bucket: one line per
 	// LineInterval on average, Burst at once, below the network's flood
@@ -210,6 +211,11 @@ type Matrix struct {
 	// DeviceID is the device the access token was issued for ("" if
 	// unknown).
 	DeviceID string `yaml:"device_id"`
+	// RateLimit is how many messages a second the bot sends on average,
+	// Burst how many at once: below the homeserver's limit for the
+	// bot's account, so it paces itself instead of collecting 429s.
+	RateLimit float64 `yaml:"rate_limit"`
+	Burst     int     `yaml:"burst"`
 }
 
 // Webhook is how hark calls the URLs of webhook destinations.
@@ -287,6 +293,12 @@ type OIDC struct {
 	// A Fedora account's matrix:/nick is @nick:MatrixServer.
 	MatrixClaim  string `yaml:"matrix_claim"`
 	MatrixServer string `yaml:"matrix_server"`
+	// AccountURL is the provider's account directory, a user lookup
+	// with {name} in it (Fedora's FASJSON): every AccountCheck, users
+	// who log in through the provider and whom it answers 404 for
+	// (locked or deleted) are disabled. "" checks nothing.
+	AccountURL   string        `yaml:"account_url"`
+	AccountCheck time.Duration `yaml:"account_check"`
 }
 
 // Delivery is how hard and how fast notifications are sent.
@@ -341,11 +353,12 @@ func Default() *Config {
 		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: 7 * 24 * time.Hour, StuckAfter: 2 * time.Minute},
 		Email:   Email{SMTPHost: "localhost", From: "hark@localhost"},
 		IRC:     IRC{TLS: true, Nick: "hark", LineInterval: 600 * time.Millisecond, Burst: 3, MaxLines: 5},
+		Matrix:  Matrix{RateLimit: 2, Burst: 10},
 		Webhook: Webhook{Timeout: 10 * time.Second},
 		Owners:  Owners{Refresh: time.Hour},
 		History: History{Retention: 7 * 24 * time.Hour},
 		OIDC: OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username",
-			EmailClaim: "email", GroupsClaim: "groups", MatrixServer: "fedora.im"},
+			EmailClaim: "email", GroupsClaim: "groups", MatrixServer: "fedora.im", AccountCheck: 6 * time.Hour},
 		Delivery: Delivery{
 			Retry: Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},
 			Flood: Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},

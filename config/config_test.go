@@ -166,6 +166,10 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"catch-up window tiny", "catchup: {max_window: 1s}", "hark.yaml:1:23: catchup.max_window: must be at least 1m0s, got 1s"},
 		{"webhook timeout tiny", "webhook: {timeout: 1ms}", "hark.yaml:1:20: webhook.timeout: must be at least 100ms, got 1ms"},
 		{"webhook allow_private not a bool", "webhook: {allow_private: maybe}", `hark.yaml:1:26: webhook.allow_private: "maybe" is not true or false`},
+		{"matrix rate zero", "matrix: {homeserver: 'https://m.example', user_id: '@hark:m.example', access_token: t, rate_limit: 0}", "hark.yaml:1:100: matrix.rate_limit: must be more than 0 messages a second, got 0"},
+		{"matrix burst zero", "matrix: {homeserver: 'https://m.example', user_id: '@hark:m.example', access_token: t, burst: 0}", "hark.yaml:1:95: matrix.burst: must be at least 1, got 0"},
+		{"matrix rate not a number", "matrix: {rate_limit: fast}", `hark.yaml:1:22: matrix.rate_limit: "fast" is not a number like 2 or 0.5`},
+		{"account url without name", "oidc: {account_url: 'https://fasjson.example/v1/users/'}", "hark.yaml:1:21: oidc.account_url: must say where the user's name goes with {name}, like https://fasjson.fedoraproject.org/v1/users/{name}/"},
 		{"catch-up gap tiny", "catchup: {gap: 5s}", "hark.yaml:1:16: catchup.gap: must be at least 1m0s, got 5s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -140,6 +140,16 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetInt(i)
+	case v.Kind() == reflect.Float64:
+		if !d.scalar(n, path, "a number") {
+			return
+		}
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if err != nil || (n.ShortTag() != "!!float" && n.ShortTag() != "!!int") || f != f {
+			d.errorf(n, path, "%q is not a number like 2 or 0.5", n.Value)
+			return
+		}
+		v.SetFloat(f)
 	case v.Kind() == reflect.Bool:
 		if !d.scalar(n, path, "true or false") {
 			return

@@ -97,6 +97,12 @@ func (d *decoder) validate(c *Config) {
 			d.errorAt("matrix.user_id", "%v", err)
 		}
 		d.required("matrix.access_token", c.Matrix.AccessToken)
+		if !(c.Matrix.RateLimit > 0) {
+			d.errorAt("matrix.rate_limit", "must be more than 0 messages a second, got %v", c.Matrix.RateLimit)
+		}
+		if c.Matrix.Burst < 1 {
+			d.errorAt("matrix.burst", "must be at least 1, got %d", c.Matrix.Burst)
+		}
 	}
 	if c.IRC.Server != "" {
 		d.hostPort("irc.server", c.IRC.Server, true)
@@ -156,6 +162,13 @@ func (d *decoder) validate(c *Config) {
 		if c.OIDC.MatrixClaim != "" {
 			d.required("oidc.matrix_server", c.OIDC.MatrixServer)
 		}
+	}
+	if c.OIDC.AccountURL != "" {
+		d.httpURL("oidc.account_url", c.OIDC.AccountURL, true)
+		if !strings.Contains(c.OIDC.AccountURL, "{name}") {
+			d.errorAt("oidc.account_url", "must say where the user's name goes with {name}, like https://fasjson.fedoraproject.org/v1/users/{name}/")
+		}
+		d.atLeast("oidc.account_check", c.OIDC.AccountCheck, time.Minute)
 	}
 
 	r := c.Delivery.Retry

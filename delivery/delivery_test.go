@@ -306,6 +306,29 @@ func TestOnlyConfirmedEnabledDestinationsReceive(t *testing.T) {
 	}
 }
 
+// TestDisabledUserReceivesNothingUntilEnabled: what is queued for a
+// user an admin disabled (or whose account is gone) waits; enabled
+// again, they get it.
+func TestDisabledUserReceivesNothingUntilEnabled(t *testing.T) {
+	w := newWorld(t, setup{})
+	if err := w.st.SetUserDisabled(w.ctx, "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	w.queue(2)
+	w.pass(0)
+	w.pass(time.Hour)
+	if m, _ := w.mails(); m != 0 {
+		t.Errorf("disabled alice got %d mails", m)
+	}
+	if err := w.st.SetUserDisabled(w.ctx, "alice", false); err != nil {
+		t.Fatal(err)
+	}
+	w.pass(0)
+	if m, entries := w.mails(); m != 2 || entries != 2 {
+		t.Errorf("enabled again: %d mails of %d entries, want the 2 held", m, entries)
+	}
+}
+
 func TestUnsubscribeTokenTurnsOffItsFilterOnly(t *testing.T) {
 	w := newWorld(t, setup{})
 	token := w.d.UnsubscribeToken(w.user.ID, w.filter.ID, w.filter.Created)

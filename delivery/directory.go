@@ -32,6 +32,10 @@ type snapshot struct {
 type user struct {
 	name string
 	loc  *time.Location
+	// disabled users (an admin's hark user disable, or their account
+	// gone at the identity provider) receive nothing: what is queued for
+	// them waits, as for a disabled destination, until they are enabled.
+	disabled bool
 }
 
 // receives says whether d may be sent to: confirmed by its owner, enabled,
@@ -80,7 +84,7 @@ func read(ctx context.Context, st Store) (*snapshot, error) {
 		if err != nil {
 			loc = time.UTC // a bad zone shows UTC rather than nothing
 		}
-		s.users[u.ID] = user{name: u.Name, loc: loc}
+		s.users[u.ID] = user{name: u.Name, loc: loc, disabled: u.Disabled}
 	}
 	for _, d := range dests {
 		s.dests[d.ID] = d

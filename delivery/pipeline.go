@@ -57,7 +57,7 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 	}
 	for _, p := range pending {
 		dest, ok := dir.dests[p.DestinationID]
-		if !ok || dest.Kind != kind || !receives(dest) || d.dir.disabled(dest.ID) {
+		if !ok || dest.Kind != kind || !receives(dest) || d.dir.disabled(dest.ID) || dir.users[dest.UserID].disabled {
 			continue
 		}
 		for _, t := range d.plan(dest, dir.users[dest.UserID].loc, p, now) {

@@ -27,6 +27,7 @@ type Kind struct {
 var table = []Kind{
 	email,
 	irc,
+	ircChannel,
 	matrix,
 	matrixRoom,
 	webhook,
@@ -35,9 +36,11 @@ var table = []Kind{
 
 // Names of the kinds built in, for code that names one.
 const (
-	Email  = "email"
-	IRC    = "irc"
-	Matrix = "matrix"
+	Email = "email"
+	IRC   = "irc"
+	// IRCChannel is a feed to an IRC channel rather than a nick.
+	IRCChannel = "irc-channel"
+	Matrix     = "matrix"
 	// MatrixRoom is a feed to a room rather than a person.
 	MatrixRoom = "matrix-room"
 	// Webhook and Ntfy are delivered by delivery/webhook and

@@ -244,6 +244,22 @@ func TestOIDCFedoraAccount(t *testing.T) {
 	if again, _ := ts.store.ListDestinations(ctx, u.ID); len(again) != 2 {
 		t.Errorf("second login: destinations %+v, want the two", again)
 	}
+
+	// Disabled (by an admin, or by the account check when the directory
+	// stopped listing her): the provider's word no longer logs her in,
+	// and the login changes nothing.
+	if err := ts.store.SetUserDisabled(ctx, "carol", true); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	groups = []any{"packager", "sysadmin-main"}
+	mu.Unlock()
+	if resp, _ := ts.client(t).follow("/login/oidc?next=/account"); resp.StatusCode == http.StatusSeeOther || !strings.Contains(resp.Body, "account is disabled") {
+		t.Errorf("login of a disabled account: status %d:\n%s", resp.StatusCode, resp.Body)
+	}
+	if u, _ = ts.store.UserByName(ctx, "carol"); !u.Disabled || u.Admin {
+		t.Errorf("after a refused login: disabled %t, admin %t; want disabled, not admin", u.Disabled, u.Admin)
+	}
 }
 
 // The destinations page offers the Matrix kinds; adding a Matrix ID

@@ -245,7 +245,7 @@ func TestFormErrorsNameTheField(t *testing.T) {
 		want       string
 	}{
 		{"bad email", "/destinations", url.Values{"kind": {"email"}, "address": {"<script>alert(1)</script>"}}, "is not a plain email address"},
-		{"unknown kind", "/destinations", url.Values{"kind": {"pager"}, "address": {"x"}}, "must be email, irc, matrix, matrix-room, webhook or ntfy"},
+		{"unknown kind", "/destinations", url.Values{"kind": {"pager"}, "address": {"x"}}, "must be email, irc, irc-channel, matrix, matrix-room, webhook or ntfy"},
 		{"long address", "/destinations", url.Values{"kind": {"email"}, "address": {strings.Repeat("a", 300) + "@x.org"}}, "longer than 254"},
 		{"empty filter name", "/filters", url.Values{"name": {""}}, "is required"},
 		{"duplicate filter name", "/filters", url.Values{"name": {"mine"}}, "already have a filter named"},

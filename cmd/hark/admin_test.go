@@ -120,12 +120,18 @@ func TestUserPasswdReadsStdin(t *testing.T) {
 	}
 }
 
-func TestUserDisable(t *testing.T) {
+func TestUserDisableAndEnable(t *testing.T) {
 	e := newAdminEnv(t)
 	adminMust(t, "", "user", "add", "alice")
 	adminMust(t, "", "user", "disable", "alice")
 	if u, _ := e.open(t).UserByName(context.Background(), "alice"); !u.Disabled {
 		t.Error("alice is not disabled")
+	}
+	if out := adminMust(t, "", "user", "enable", "alice"); !strings.Contains(out, "enabled alice") {
+		t.Errorf("enable says %q", out)
+	}
+	if u, _ := e.open(t).UserByName(context.Background(), "alice"); u.Disabled {
+		t.Error("alice is still disabled")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,16 +38,10 @@ func startIRCService(t *testing.T) ircService {
 	pub := testpeer.StartPub(t)
 	ircd := testpeer.StartIRCd(t)
 	alice := testpeer.DialIRC(t, ircd.Addr, "alice")
-	svc := newService(t, pub.Endpoint, fmt.Sprintf(`irc:
-  server: %q
-  tls: false
-  nick: harkbot
-  line_interval: %s
-  burst: %d
-delivery:
+	svc := newService(t, pub.Endpoint, ircConfig(ircd)+`delivery:
   retry: {backoff_min: 1s, backoff_max: 2s}
   flood: {rate: 30, window: 1m, digest_for: 1s}
-`, ircd.Addr, ircLineInterval, ircBurst))
+`)
 	adminMust(t, "", "user", "add", "alice", "--irc", "alice", "--confirmed")
 	path := filepath.Join(svc.dir, "alice.json")
 	filter := `{"version": 1, "user": "alice", "filters": [{"name": "badges", "active": true,
@@ -58,6 +53,18 @@ delivery:
 	svc.start(t)
 	svc.settle(t, pub)
 	return ircService{svc, pub, ircd, alice}
+}
+
+// ircConfig is the irc section of a service delivering on ircd as
+// harkbot, at the tests' pace.
+func ircConfig(ircd *testpeer.IRCd) string {
+	return fmt.Sprintf(`irc:
+  server: %q
+  tls: false
+  nick: harkbot
+  line_interval: %s
+  burst: %d
+`, ircd.Addr, ircLineInterval, ircBurst)
 }
 
 // award publishes a badge award whose subtitle holds name.
@@ -163,5 +170,41 @@ func TestServeIRCDeliversWhatQueuedWhileTheServerWasDown(t *testing.T) {
 		if got := len(alice.Lines(fmt.Sprintf("During the outage %d", i))); got != 1 {
 			t.Errorf("alice received the award %d sent during the outage %d times, want once", i, got)
 		}
+	}
+}
+
+// TestServeStopsADisabledUsersFiltersUntilEnabled: once an admin
+// disables alice, the running service stops matching her filters (the
+// index reloads), so bus messages make no notifications for her; enabled
+// again, they reach her nick.
+func TestServeStopsADisabledUsersFiltersUntilEnabled(t *testing.T) {
+	s := startIRCService(t)
+	award(t, s.pub, "before")
+	s.alice.Wait("before")
+
+	adminMust(t, "", "user", "disable", "alice")
+	n := 0
+	s.eventually(t, "a message committed without a notification for alice", func() bool {
+		n++
+		name := fmt.Sprintf("during %03d", n)
+		committed := s.metric(t, "hark_messages_committed_total")
+		award(t, s.pub, name)
+		s.eventually(t, name+" is committed", func() bool { return s.metric(t, "hark_messages_committed_total") > committed })
+		return !slices.ContainsFunc(listNotifications(t), func(x notification) bool {
+			return strings.Contains(x.MsgID, strings.ReplaceAll(name, " ", "-"))
+		})
+	})
+
+	adminMust(t, "", "user", "enable", "alice")
+	m := 0
+	s.eventually(t, "an award reaches alice after she is enabled", func() bool {
+		m++
+		award(t, s.pub, fmt.Sprintf("after %d", m))
+		time.Sleep(100 * time.Millisecond)
+		return len(s.alice.Lines("after ")) > 0
+	})
+	last := fmt.Sprintf("during %03d", n)
+	if got := s.alice.Lines(last); len(got) != 0 {
+		t.Errorf("alice received %q, published while she was disabled and not matched", got[0].Raw)
 	}
 }

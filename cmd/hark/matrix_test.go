@@ -15,7 +15,8 @@ import (
 // matrixService is `hark serve` reading a libzmq publisher and
 // delivering to alice's Matrix ID on a real Dendrite, with her tick
 // filter; flood control is off and retries come back within two seconds.
-func matrixService(t *testing.T) (*service, *testpeer.Pub, *testpeer.Dendrite, *testpeer.MatrixUser) {
+// prefs are her destination's preferences (batch_count=4), if any.
+func matrixService(t *testing.T, prefs ...string) (*service, *testpeer.Pub, *testpeer.Dendrite, *testpeer.MatrixUser) {
 	t.Helper()
 	testpeer.RequireZMQ(t)
 	hs := testpeer.StartDendrite(t, testpeer.DendriteOptions{})
@@ -26,13 +27,14 @@ func matrixService(t *testing.T) (*service, *testpeer.Pub, *testpeer.Dendrite, *
 	svc := newService(t, pub.Endpoint, fmt.Sprintf(`matrix:
   homeserver: %q
   user_id: %q
+  rate_limit: 50
 delivery:
   retry: {max_attempts: 50, backoff_min: 1s, backoff_max: 2s}
   flood: {rate: 0}
 `, hs.URL, botID))
 	t.Setenv("HARK_MATRIX_ACCESS_TOKEN", botToken)
 	adminMust(t, "", "user", "add", "alice")
-	adminMust(t, "", "destination", "set", "alice", "matrix:"+aliceID, "confirmed=true")
+	adminMust(t, "", append([]string{"destination", "set", "alice", "matrix:" + aliceID, "confirmed=true"}, prefs...)...)
 	path := filepath.Join(svc.dir, "alice.json")
 	export := `{"version": 1, "user": "alice", "filters": [{"name": "ticks", "active": true, "destinations": ["matrix:` + aliceID + `"],
 	"rules": [{"kind": "topic", "args": {"pattern": "*.tick.*"}}]}]}`
@@ -108,12 +110,40 @@ func TestServeNotifiesOnMatrixExactlyOnce(t *testing.T) {
 	hs.Start()
 	got := alice.Notices(queued, 2*time.Minute)
 	if extra := alice.Poll(1, 5*time.Second); len(extra) != 0 {
-		t.Errorf("after the %d queued notices, %d more: %+v", queued, len(extra), extra)
+		t.Errorf("after the %d queued notices, %d more: %+v\n%s", queued, len(extra), extra, svc.log)
 	}
 	seen := msgIDCounts(got)
 	for n := 2; n < 2+queued; n++ {
 		if seen[tickID(n)] != 1 {
 			t.Errorf("%s arrived %d times, want once (all: %v)", tickID(n), seen[tickID(n)], seen)
 		}
+	}
+}
+
+// TestServeSendsAMatrixDigestOfExactlyN: alice's Matrix destination
+// batches 4 notifications; 4 messages published on the bus through hark
+// serve arrive as one notice listing exactly those 4, and nothing more.
+func TestServeSendsAMatrixDigestOfExactlyN(t *testing.T) {
+	const n = 4
+	_, pub, _, alice := matrixService(t, fmt.Sprintf("batch_count=%d", n), "batch_delta=1h")
+	for i := range n {
+		tick(t, pub, 100+i)
+	}
+	got := alice.Notices(1, time.Minute)
+	if extra := alice.Poll(1, 5*time.Second); len(extra) != 0 {
+		t.Errorf("after the digest, %d more notices: %+v", len(extra), extra)
+	}
+	digest := got[0]
+	if !strings.HasPrefix(digest.Body, fmt.Sprintf("hark: %d notifications", n)) || strings.Count(digest.FormattedBody, "<li>") != n {
+		t.Errorf("digest: body %q, formatted %q", digest.Body, digest.FormattedBody)
+	}
+	seen := msgIDCounts(got)
+	for i := range n {
+		if seen[tickID(100+i)] != 1 {
+			t.Errorf("%s listed %d times in the digest, want once (all: %v)", tickID(100+i), seen[tickID(100+i)], seen)
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("digest lists %d messages, want exactly %d: %v", len(seen), n, seen)
 	}
 }

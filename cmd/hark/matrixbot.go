@@ -14,5 +14,6 @@ func newMatrixBot(cfg *config.Config, log *slog.Logger) (*matrix.Bot, error) {
 	if c.Homeserver == "" {
 		return nil, nil
 	}
-	return matrix.New(matrix.Options{Homeserver: c.Homeserver, UserID: c.UserID, AccessToken: c.AccessToken, DeviceID: c.DeviceID, Log: log})
+	return matrix.New(matrix.Options{Homeserver: c.Homeserver, UserID: c.UserID, AccessToken: c.AccessToken, DeviceID: c.DeviceID,
+		RateLimit: c.RateLimit, Burst: c.Burst, Log: log})
 }

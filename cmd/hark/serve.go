@@ -116,7 +116,7 @@ func (s *process) roles() app.Table {
 		{Name: "router", Title: "the bus to the queue: describe, match, queue", Needs: []string{"store", "index"}, Start: s.startRouter},
 		{Name: "chat", Title: "the IRC bot: users' commands, and IRC notifications", Needs: []string{"store"}, Start: s.startChat},
 		{Name: "delivery", Title: "the queue to email and IRC", Needs: []string{"store", "chat"}, Start: s.startDelivery, Stop: s.stopDelivery},
-		{Name: "web", Title: "the web UI and its API", Needs: []string{"store", "index"}, Start: s.startWeb},
+		{Name: "web", Title: "the web UI and its API, and the check of the identity provider's accounts", Needs: []string{"store", "index"}, Start: s.startWeb},
 		{Name: "metrics", Title: "Prometheus /metrics of the roles this process runs", Needs: []string{"store"},
 			Start: func(context.Context) error { s.metrics = true; return nil }},
 	}
@@ -185,6 +185,7 @@ func (s *process) startDelivery(context.Context) (err error) {
 	s.mailerFree = true
 	if s.ircBot != nil {
 		s.deliverer.Register(store.KindIRC, s.ircBot)
+		s.deliverer.Register(destkind.IRCChannel, s.ircBot)
 	}
 	matrixBot, err := newMatrixBot(s.cfg, s.log)
 	if err != nil {
@@ -280,6 +281,11 @@ func (s *process) serve(ctx context.Context, roles []app.Role) (err error) {
 	}
 	if s.deliverer != nil {
 		wg.Go(func() { s.deliverer.Run(ctx) })
+	}
+	if s.web != nil && cfg.OIDC.AccountURL != "" {
+		// With the web role, whose logins make the provider's users.
+		check := &accounts.Checker{Store: s.st, URL: cfg.OIDC.AccountURL, Client: &http.Client{Timeout: 30 * time.Second}, Log: log}
+		wg.Go(func() { check.Run(ctx, cfg.OIDC.AccountCheck) })
 	}
 	// SIGTERM must end hark within 10s whatever it is doing: the web
 	// servers get 5s to finish their requests, alongside the router's

@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	commands["user"] = command{summary: "add, list, disable users, set their passwords, make them admins", run: runUser}
+	commands["user"] = command{summary: "add, list, disable and enable users, set their passwords, make them admins", run: runUser}
 }
 
 const userUsage = `Usage:
@@ -23,11 +23,12 @@ const userUsage = `Usage:
   hark user list
   hark user passwd NAME    (the password is read from stdin)
   hark user admin NAME [--revoke]
-  hark user disable NAME`
+  hark user disable NAME
+  hark user enable NAME`
 
 func runUser(ctx context.Context, args []string, io stdio) int {
 	sub := map[string]func(context.Context, []string, stdio) int{
-		"add": runUserAdd, "list": runUserList, "passwd": runUserPasswd, "disable": runUserDisable, "admin": runUserAdmin,
+		"add": runUserAdd, "list": runUserList, "passwd": runUserPasswd, "disable": runUserDisable, "enable": runUserEnable, "admin": runUserAdmin,
 	}
 	if len(args) == 0 || sub[args[0]] == nil {
 		fmt.Fprintln(io.err, userUsage)
@@ -186,15 +187,27 @@ func runUserAdmin(ctx context.Context, args []string, io stdio) int {
 }
 
 func runUserDisable(ctx context.Context, args []string, io stdio) int {
-	return adminCommand(ctx, "hark user disable", userFlags("disable", io), args, io, func(ctx context.Context, s store.Store, _ *config.Config, args []string) error {
+	return setUserDisabled(ctx, "disable", true, args, io,
+		"disabled %s; the running service stops matching their filters within a second and holds what is queued for them\n")
+}
+
+func runUserEnable(ctx context.Context, args []string, io stdio) int {
+	return setUserDisabled(ctx, "enable", false, args, io,
+		"enabled %s; the running service matches their filters again within a second and delivers what was held\n")
+}
+
+// setUserDisabled is hark user disable and enable: done says what
+// happened to the user named.
+func setUserDisabled(ctx context.Context, verb string, disabled bool, args []string, io stdio, done string) int {
+	return adminCommand(ctx, "hark user "+verb, userFlags(verb, io), args, io, func(ctx context.Context, s store.Store, _ *config.Config, args []string) error {
 		name, err := oneName(args)
 		if err != nil {
 			return err
 		}
-		if err := s.SetUserDisabled(ctx, name, true); err != nil {
+		if err := s.SetUserDisabled(ctx, name, disabled); err != nil {
 			return err
 		}
-		fmt.Fprintf(io.out, "disabled %s; the running service stops matching their filters within a second\n", name)
+		fmt.Fprintf(io.out, done, name)
 		return nil
 	})
 }

@@ -1,9 +1,10 @@
-// Package irc delivers notifications to IRC nicks through one bot
-// connection: it registers (SASL PLAIN or NickServ), falls back to another
-// nick when its own is taken, reconnects with backoff and rejoins its
-// channels, sends lines no longer than the protocol allows through a token
-// bucket, and answers people's private commands (help, stop, start, list
-// filters, confirm CODE). Sender is its face to the delivery pipeline.
+// Package irc delivers notifications to IRC nicks and channel feeds
+// (channel.go) through one bot connection: it registers (SASL PLAIN or
+// NickServ), falls back to another nick when its own is taken,
+// reconnects with backoff and rejoins its channels, sends lines no
+// longer than the protocol allows through a token bucket, and answers
+// people's private commands (help, stop, start, list filters, confirm
+// CODE). Sender is its face to the delivery pipeline.
 //
 // gopkg.in/irc.v4 parses and writes the protocol's messages; the
 // connection's life is this package's own, because irc.v4's Client ends

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"hark/delivery"
+	"hark/destkind"
 )
 
 // Interfaces of the delivery pipeline the bot implements.
@@ -31,6 +32,9 @@ var ErrNotIdentified = errors.New("nick is not identified to services")
 // lines. A render failure is permanent; no connection, a broken one, or a
 // nick that is offline (ErrOffline) are retryable.
 func (b *Bot) Send(ctx context.Context, batch *delivery.Batch) (retryable bool, err error) {
+	if batch.Destination.Kind == destkind.IRCChannel {
+		return b.sendChannel(ctx, batch)
+	}
 	nick := batch.Destination.Address
 	lines, err := b.render.Lines(batch, b.Width(nick))
 	if err != nil {
@@ -60,6 +64,9 @@ func (b *Bot) MaxDigest() int { return maxDigest }
 // delivery.Deliverer.SendConfirmation when a user adds an IRC destination;
 // that makes the code and rate-limits it per nick and per user.
 func (b *Bot) Confirm(ctx context.Context, c delivery.Confirmation) error {
+	if c.Destination.Kind == destkind.IRCChannel {
+		return b.confirmChannel(ctx, c)
+	}
 	nick := c.Destination.Address
 	s, err := b.session(ctx)
 	if err != nil {
@@ -80,6 +87,37 @@ func (b *Bot) Confirm(ctx context.Context, c delivery.Confirmation) error {
 	}
 	if err != nil {
 		return fmt.Errorf("send confirmation code to irc:%s: %w", nick, err)
+	}
+	return nil
+}
+
+// sendChannel posts one notification or digest to a channel feed. A
+// channel that refuses the bot (ErrChannelRefused) is permanent; no
+// connection or a broken one is retryable.
+func (b *Bot) sendChannel(ctx context.Context, batch *delivery.Batch) (retryable bool, err error) {
+	channel := batch.Destination.Address
+	lines, err := b.render.Lines(batch, b.Width(channel))
+	if err != nil {
+		return false, fmt.Errorf("send to %s: %w", destkind.Spell(destkind.IRCChannel, channel), err)
+	}
+	if err := b.SayChannel(ctx, channel, lines); err != nil {
+		return !errors.Is(err, ErrChannelRefused), fmt.Errorf("send to %s: %w", destkind.Spell(destkind.IRCChannel, channel), err)
+	}
+	return false, nil
+}
+
+// confirmChannel posts c's code in the channel being added as a feed:
+// whoever reads the channel, and so may post there, can confirm it on
+// the destinations page. A channel that refuses the bot fails here, so
+// the page says why before anyone waits for a code.
+func (b *Bot) confirmChannel(ctx context.Context, c delivery.Confirmation) error {
+	channel := c.Destination.Address
+	lines, err := b.render.Text("channel-confirmation", c, c.Location, b.Width(channel))
+	if err == nil {
+		err = b.SayChannel(ctx, channel, lines)
+	}
+	if err != nil {
+		return fmt.Errorf("send confirmation code to %s: %w", destkind.Spell(destkind.IRCChannel, channel), err)
 	}
 	return nil
 }

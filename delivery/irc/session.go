@@ -33,9 +33,11 @@ type session struct {
 	userHost string                 // "user@host" as the server shows us; "" until known
 	whois    map[string][]chan bool // WHOIS questions waiting, by nick
 	closed   bool
-	offered  bool                 // the server's CAP LS listed sasl
-	ison     chan string          // the ISON question waiting, if any
-	seen     map[string]time.Time // when ISON last found a nick online
+	offered  bool                  // the server's CAP LS listed sasl
+	ison     chan string           // the ISON question waiting, if any
+	seen     map[string]time.Time  // when ISON last found a nick online
+	joins    map[string]*joinState // channels joined or being joined, by channelKey
+	probes   map[string]*probe     // channel probes waiting for their PONG, by token
 
 	isonMu sync.Mutex // one ISON question at a time: replies carry no question
 
@@ -45,7 +47,8 @@ type session struct {
 
 func newSession(b *Bot, conn net.Conn) *session {
 	return &session{b: b, conn: conn, r: irc.NewReader(conn), w: irc.NewWriter(conn), cur: b.opts.Nick,
-		whois: map[string][]chan bool{}, seen: map[string]time.Time{}, commands: make(chan *irc.Message, 64), done: make(chan struct{})}
+		whois: map[string][]chan bool{}, seen: map[string]time.Time{},
+		joins: map[string]*joinState{}, probes: map[string]*probe{}, commands: make(chan *irc.Message, 64), done: make(chan struct{})}
 }
 
 func (s *session) close() {
@@ -246,6 +249,9 @@ func (s *session) serve() error {
 		m, err := s.r.ReadMessage()
 		if err != nil {
 			return fmt.Errorf("read from %s: %w", s.b.opts.Server, err)
+		}
+		if s.channelReply(m) {
+			continue
 		}
 		switch m.Command {
 		case "PING":

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -48,7 +49,15 @@ type Options struct {
 	UserID      string
 	AccessToken string
 	DeviceID    string
-	Log         *slog.Logger
+	// RateLimit and Burst pace the bot's messages: RateLimit a second on
+	// average, Burst at once. Homeservers limit a user's messages
+	// (Synapse's rc_message, Dendrite's rate_limiting) and answer 429
+	// beyond; pacing below that keeps one busy hour from turning into
+	// waits and retries. RateLimit 0 leaves pacing to the homeserver's
+	// 429 answers alone.
+	RateLimit float64
+	Burst     int
+	Log       *slog.Logger
 	// HTTPClient talks to the homeserver; nil is a client with a 30s
 	// timeout.
 	HTTPClient *http.Client
@@ -58,6 +67,8 @@ type Options struct {
 type Bot struct {
 	cli *mautrix.Client
 	log *slog.Logger
+	// pace is the token bucket every message waits on (Options.RateLimit).
+	pace *rate.Limiter
 
 	mu sync.Mutex
 	// direct is the bot's m.direct account data, user → rooms, newest
@@ -87,7 +98,11 @@ func New(o Options) (*Bot, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Bot{cli: cli, log: log, lookedBack: map[id.RoomID]bool{}}, nil
+	pace := rate.NewLimiter(rate.Inf, 1)
+	if o.RateLimit > 0 {
+		pace = rate.NewLimiter(rate.Limit(o.RateLimit), max(o.Burst, 1))
+	}
+	return &Bot{cli: cli, log: log, pace: pace, lookedBack: map[id.RoomID]bool{}}, nil
 }
 
 // MaxDigest implements delivery.DigestLimiter.
@@ -107,7 +122,7 @@ func (b *Bot) Send(ctx context.Context, batch *delivery.Batch) (retryable bool, 
 		err = b.sendDirect(ctx, id.UserID(to), content, txnID(batch))
 	}
 	if err != nil {
-		return Retryable(err), fmt.Errorf("send to %s: %w", destkind.Spell(batch.Destination.Kind, to), err)
+		return Retryable(err), fmt.Errorf("send to %s: %w", destkind.Spell(batch.Destination.Kind, to), explain(err))
 	}
 	return false, nil
 }
@@ -140,7 +155,7 @@ func (b *Bot) Confirm(ctx context.Context, c delivery.Confirmation) error {
 		err = b.sendDirect(ctx, id.UserID(to), content, "")
 	}
 	if err != nil {
-		return fmt.Errorf("send confirmation code to %s: %w", destkind.Spell(c.Destination.Kind, to), err)
+		return fmt.Errorf("send confirmation code to %s: %w", destkind.Spell(c.Destination.Kind, to), explain(err))
 	}
 	return nil
 }
@@ -228,6 +243,9 @@ func (b *Bot) directRoom(ctx context.Context, user id.UserID) (id.RoomID, error)
 		_, err := b.cli.GetProfile(ctx, user)
 		return err
 	})
+	if notFound(err) {
+		err = explainAs(err, fmt.Sprintf("there is no Matrix user %s", user))
+	}
 	if err != nil {
 		return "", fmt.Errorf("look up %s: %w", user, err)
 	}
@@ -263,6 +281,9 @@ func (b *Bot) sendRoom(ctx context.Context, room string, msg *event.Content, txn
 			resolved, err = b.cli.ResolveAlias(ctx, id.RoomAlias(room))
 			return err
 		})
+		if notFound(err) {
+			err = explainAs(err, fmt.Sprintf("there is no Matrix room %s", room))
+		}
 		if err != nil {
 			return fmt.Errorf("look up room %s: %w", room, err)
 		}
@@ -274,6 +295,9 @@ func (b *Bot) sendRoom(ctx context.Context, room string, msg *event.Content, txn
 		joined, err = b.cli.JoinRoom(ctx, room, nil)
 		return err
 	})
+	if refused(err) {
+		err = explainAs(err, fmt.Sprintf("hark's bot (%s) may not join the room: make the room public or invite the bot", b.cli.UserID))
+	}
 	if err != nil {
 		return fmt.Errorf("join %s: %w", room, err)
 	}
@@ -328,7 +352,10 @@ func (b *Bot) send(ctx context.Context, room id.RoomID, msg *event.Content, txn 
 	if txn != "" {
 		msg.Raw[TxnKey] = txn
 	}
-	return rateLimited(ctx, func() error {
+	if err := b.pace.Wait(ctx); err != nil {
+		return fmt.Errorf("wait for the bot's message rate: %w", err)
+	}
+	err := rateLimited(ctx, func() error {
 		var opts []mautrix.ReqSendEvent
 		if txn != "" {
 			opts = append(opts, mautrix.ReqSendEvent{TransactionID: txn})
@@ -336,6 +363,16 @@ func (b *Bot) send(ctx context.Context, room id.RoomID, msg *event.Content, txn 
 		_, err := b.cli.SendMessageEvent(ctx, room, event.EventMessage, msg, opts...)
 		return err
 	})
+	var he mautrix.HTTPError
+	if err != nil && txn != "" && (!errors.As(err, &he) || he.Response == nil || he.Response.StatusCode >= 500) {
+		// No answer, or a failing homeserver: it may have kept the event
+		// all the same, and forget the transaction ID if it restarts
+		// before the retry. The retry looks first.
+		b.mu.Lock()
+		delete(b.lookedBack, room)
+		b.mu.Unlock()
+	}
+	return err
 }
 
 // rateLimited runs call, and once more after the wait a 429 answer asks
