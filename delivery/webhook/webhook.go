@@ -6,13 +6,16 @@
 // address unless the admin allows it, never following a redirect.
 //
 // A webhook is delivered exactly once across crashes, kill -9 included,
-// as an email is: the batch is handed over (journaled) once the request
-// is written, before the receiver's answer, so a kill while the receiver
-// works does not send it again. A kill in the instant between the write
-// and the journal record repeats it, with the same webhook-id (derived
-// from the notification ids), which the specification tells receivers to
-// de-duplicate on; a kill after the write and before a refusal (a 503)
-// is read loses it, as a refused email is lost.
+// without the receiver de-duplicating: outbound.Do writes the request
+// but its last byte, the batch is handed over (journaled), and only then
+// is the last byte written. A kill before the journal record leaves the
+// receiver a cut request, which it cannot read whole, and the batch is
+// sent again after the restart; a kill after it leaves a journaled
+// request, not sent again. Only a kill in the instant between the
+// record and the last byte's write (two system calls) loses it, and a
+// kill after the write and before a refusal (a 503) is read loses it
+// too, as a refused email is lost. A repeat after a live failure (a
+// timeout) keeps its webhook-id, derived from the notification ids.
 package webhook
 
 import (
