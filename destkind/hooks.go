@@ -14,6 +14,7 @@ var webhook = Kind{
 			_, err := hookurl.Secret(v)
 			return v, err
 		},
+		Generate: hookurl.NewSecret,
 	}},
 }
 

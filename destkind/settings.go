@@ -26,6 +26,9 @@ type Setting struct {
 	// secret, why value is not one this setting takes, or returns it in
 	// its one spelling.
 	Check func(value string) (string, error)
+	// Generate, when set, makes the value of a destination created
+	// without one (a webhook's secret), which is shown to its owner once.
+	Generate func() string
 }
 
 // Type is the kind of value a setting holds, which says how a page asks
@@ -77,6 +80,27 @@ func (k Kind) Set(settings map[string]string, key, value string) (map[string]str
 	}
 	settings[key] = v
 	return settings, nil
+}
+
+// Generate fills in the settings k generates that settings lacks, as a
+// new destination gets them, and returns those it made (nil when none),
+// to be shown to the destination's owner once.
+func (k Kind) Generate(settings map[string]string) (filled, made map[string]string) {
+	filled = settings
+	for _, s := range k.Settings {
+		if _, ok := settings[s.Key]; ok || s.Generate == nil {
+			continue
+		}
+		if filled == nil {
+			filled = map[string]string{}
+		}
+		if made == nil {
+			made = map[string]string{}
+		}
+		filled[s.Key] = s.Generate()
+		made[s.Key] = filled[s.Key]
+	}
+	return filled, made
 }
 
 // Get is the value of setting key in settings, or its default.

@@ -26,9 +26,11 @@ func runDestination(ctx context.Context, args []string, io stdio) int {
 
 Creates the destination (unconfirmed unless confirmed=true) or updates it.
 KIND is %s. A webhook (an http or https URL) gets a signed JSON POST
-per notification; its signing secret is printed. An ntfy topic URL is
-https://ntfy.sh/TOPIC, or https://:TOKEN@host/TOPIC for a protected topic.
+per notification; give its signing secret as secret=whsec_… or let hark
+make one, printed once. An ntfy topic URL is https://ntfy.sh/TOPIC; a
+protected topic's access token is token=tk_… (or https://:TOKEN@host/TOPIC).
 Keys: %s.
+Settings of a kind: %s.
 Booleans are true or false; batch_delta is a duration like 90s;
 digest_at is a time of day in the user's time zone (08:00: one digest a
 day) or a day and time (mon 08:00: one a week), or off; quiet_hours is a
@@ -37,7 +39,7 @@ its end, or off; snooze holds everything for a length of time (2h), until
 an RFC 3339 time, or until turned off (on; off ends it), and snooze_then
 says whether what matched meanwhile goes out as one digest (digest) or is
 dropped (drop).
-`, destkind.Choices(), strings.Join(store.Preferences, ", "))
+`, destkind.Choices(), strings.Join(store.Preferences, ", "), kindSettingsHelp())
 		fs.PrintDefaults()
 	}
 	if len(args) == 0 || args[0] != "set" {
@@ -78,17 +80,28 @@ dropped (drop).
 			}
 		}
 		verb := "updated"
+		var made map[string]string
 		if d.ID == 0 {
 			verb = "created"
+			k, _ := destkind.Lookup(kind)
+			d.Settings, made = k.Generate(d.Settings)
 		}
 		if d, err = s.SaveDestination(ctx, d); err != nil {
 			return err
 		}
 		fmt.Fprintf(io.out, "%s %s:%s for %s: enabled=%t confirmed=%t batch_count=%d batch_delta=%s digest_at=%s quiet_hours=%s snooze=%s snooze_then=%s verbose=%t markup=%t\n",
 			verb, d.Kind, d.Address, u.Name, d.Enabled, d.Confirmed, d.BatchCount, d.BatchDelta, cmp.Or(d.DigestAt, "off"), cmp.Or(d.QuietHours, "off"), cmp.Or(d.SnoozeText(), "off"), d.SnoozeThen(), d.Verbose, d.Markup)
-		if d.Kind == webhook.Kind {
-			// The receiver needs the secret to check signatures; it is
-			// derived, so showing it again is harmless.
+		if k, _ := destkind.Lookup(d.Kind); len(k.Settings) > 0 {
+			fmt.Fprintf(io.out, "settings: %s\n", settingsText(k, d.Settings))
+		}
+		switch {
+		case made[webhook.SecretSetting] != "":
+			// Shown this once: the receiver needs it to check signatures.
+			fmt.Fprintf(io.out, "signing secret (Standard Webhooks): %s\n", made[webhook.SecretSetting])
+		case d.Kind == webhook.Kind && d.Settings[webhook.SecretSetting] == "":
+			// A destination made before secrets were stored signs with
+			// one derived from hark's key, which showing again reveals
+			// nothing new.
 			key, err := delivery.LoadKey(unsubscribeKeyPath(cfg))
 			if err != nil {
 				return err
@@ -97,4 +110,41 @@ dropped (drop).
 		}
 		return nil
 	})
+}
+
+// kindSettingsHelp lists each kind's settings for the usage text:
+// "webhook: secret; ntfy: token".
+func kindSettingsHelp() string {
+	var kinds []string
+	for _, name := range destkind.Names() {
+		k, _ := destkind.Lookup(name)
+		var keys []string
+		for _, s := range k.Settings {
+			keys = append(keys, s.Key)
+		}
+		if len(keys) > 0 {
+			kinds = append(kinds, name+": "+strings.Join(keys, ", "))
+		}
+	}
+	return strings.Join(kinds, "; ")
+}
+
+// settingsText is a destination's settings of kind k as the command
+// prints them: each key=value, a secret as key=(set), one unset as its
+// default.
+func settingsText(k destkind.Kind, settings map[string]string) string {
+	parts := make([]string, len(k.Settings))
+	for i, s := range k.Settings {
+		v, ok := settings[s.Key]
+		switch {
+		case ok && s.Secret:
+			v = "(set)"
+		case !ok && s.Secret:
+			v = "(not set)"
+		case !ok:
+			v = s.Default
+		}
+		parts[i] = s.Key + "=" + v
+	}
+	return strings.Join(parts, " ")
 }

@@ -40,6 +40,10 @@ func CheckURL(address string) error {
 // parse is the URL to publish to and the Authorization header of address.
 func parse(address string) (publish, authorization string, err error) { return hookurl.Ntfy(address) }
 
+// TokenSetting is the key of an ntfy destination's access token in its
+// settings (destkind's schema): token=tk_….
+const TokenSetting = "token"
+
 // Options configure a Sender.
 type Options struct {
 	// Timeout bounds one request (default 10s); a timeout is retried.
@@ -96,7 +100,8 @@ func (s *Sender) Send(ctx context.Context, b *delivery.Batch) (retryable bool, e
 // the message as the body, Title, Priority (1-5, from the messages'
 // severity), Tags (the apps, and an emoji for warnings and errors),
 // Click (the message's link, or the user's history page for a digest)
-// and Authorization when the destination's URL carries a token.
+// and Authorization when the destination has a token setting or its
+// URL carries a token.
 func Request(ctx context.Context, b *delivery.Batch) (*http.Request, error) {
 	publish, auth, err := parse(b.Destination.Address)
 	if err != nil {
@@ -121,6 +126,9 @@ func Request(ctx context.Context, b *delivery.Batch) (*http.Request, error) {
 	}
 	if click != "" {
 		req.Header.Set("Click", click)
+	}
+	if token := b.Destination.Settings[TokenSetting]; token != "" {
+		auth = "Bearer " + token // the setting wins over the URL's user part
 	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)

@@ -41,6 +41,7 @@ func TestPublishAPIAtInProcessReceiverNoNtfyServerInstallable(t *testing.T) {
 	for _, tc := range []struct {
 		name                        string
 		address                     string
+		settings                    map[string]string
 		batch                       delivery.Batch
 		title, priority, tags, auth string
 		click, body                 string
@@ -53,6 +54,11 @@ func TestPublishAPIAtInProcessReceiverNoNtfyServerInstallable(t *testing.T) {
 			}}},
 			title: "koji build failed: nethack-3.6.6-1.fc40", priority: "5", tags: "rotating_light,koji",
 			auth: "Bearer tk_secret123", click: "https://koji.fedoraproject.org/koji/taskinfo?taskID=1", body: "on x86_64",
+		},
+		{
+			name: "token as a setting", address: srv.URL + "/hark-alerts", settings: map[string]string{TokenSetting: "tk_setting456"},
+			batch: delivery.Batch{Items: []delivery.Item{{NotificationID: 6, Title: "t", App: "koji", Subtitle: "s"}}},
+			title: "t", priority: "3", tags: "koji", auth: "Bearer tk_setting456", body: "s",
 		},
 		{
 			name: "info without token", address: srv.URL + "/hark-alerts",
@@ -83,7 +89,7 @@ func TestPublishAPIAtInProcessReceiverNoNtfyServerInstallable(t *testing.T) {
 			got = nil
 			mu.Unlock()
 			b := tc.batch
-			b.User, b.Destination = "alice", store.Destination{Kind: Kind, Address: tc.address}
+			b.User, b.Destination = "alice", store.Destination{Kind: Kind, Address: tc.address, Settings: tc.settings}
 			if _, err := New(Options{AllowPrivate: true}).Send(t.Context(), &b); err != nil {
 				t.Fatal(err)
 			}

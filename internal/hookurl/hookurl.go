@@ -6,6 +6,7 @@
 package hookurl
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -70,6 +71,14 @@ func Secret(s string) ([]byte, error) {
 		return nil, fmt.Errorf("is not %s followed by the base64 of 24 to 64 bytes (e.g. %s plus the output of openssl rand -base64 32)", SecretPrefix, SecretPrefix)
 	}
 	return key, nil
+}
+
+// NewSecret is a new random webhook signing secret: 32 bytes, as
+// whsec_ and their base64.
+func NewSecret() string {
+	key := make([]byte, 32)
+	rand.Read(key) // never fails (crypto/rand crashes the program instead)
+	return SecretPrefix + base64.StdEncoding.EncodeToString(key)
 }
 
 // NtfyToken checks an ntfy access token (tk_ and 29 letters and digits
