@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"hark/delivery"
 	"hark/delivery/webhook"
+	"html"
 	"net/http/httptest"
 	"slices"
 	"sync/atomic"
@@ -146,8 +147,11 @@ func TestAddWebhookDestinationFromThePage(t *testing.T) {
 	}
 	hook := receiver.URL + "/hooks/hark"
 	resp = c.post("/destinations", url.Values{"kind": {"webhook"}, "address": {hook}})
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("add webhook: %d\n%s", resp.StatusCode, resp.Body)
+	_, shown, _ := strings.Cut(resp.Body, "Its signing secret, shown this once: ")
+	shown, _, _ = strings.Cut(shown, "<")
+	shown = html.UnescapeString(shown)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(shown, "whsec_") {
+		t.Fatalf("add webhook: %d, no secret shown\n%s", resp.StatusCode, resp.Body)
 	}
 	ds, err := ts.store.ListDestinations(context.Background(), 1)
 	if err != nil {
@@ -155,6 +159,38 @@ func TestAddWebhookDestinationFromThePage(t *testing.T) {
 	}
 	i := slices.IndexFunc(ds, func(d store.Destination) bool { return d.Kind == store.KindWebhook && d.Address == hook })
 	if i < 0 || !ds[i].Confirmed || confirmations.Load() != 1 {
-		t.Errorf("destinations %+v, %d confirmation requests; want the webhook confirmed by one", ds, confirmations.Load())
+		t.Fatalf("destinations %+v, %d confirmation requests; want the webhook confirmed by one", ds, confirmations.Load())
+	}
+	if ds[i].Settings["secret"] != strings.TrimSpace(shown) {
+		t.Errorf("stored secret differs from the one shown")
+	}
+	// Never shown again: not on the page, not by the API.
+	page := c.get("/destinations")
+	api := c.get("/api/v1/destinations")
+	for _, body := range []string{page.Body, api.Body} {
+		if strings.Contains(body, ds[i].Settings["secret"]) {
+			t.Errorf("the secret is shown again:\n%s", body)
+		}
+	}
+	if !strings.Contains(page.Body, "set: type to replace") || !strings.Contains(strings.Join(strings.Fields(api.Body), ""), `"secrets_set":["secret"]`) {
+		t.Errorf("the page or the API does not say the secret is set:\n%s\n%s", page.Body, api.Body)
+	}
+	// The page's form replaces it, and keeps it when left empty; a bad
+	// one is refused naming the field.
+	id := strconv.FormatInt(ds[i].ID, 10)
+	chosen := "whsec_" + strings.Repeat("QUJD", 8)
+	for _, tc := range []struct{ secret, want, err string }{
+		{"whsec_short", ds[i].Settings["secret"], "is not whsec_ followed by"},
+		{chosen, chosen, ""},
+		{"", chosen, ""},
+	} {
+		resp := c.post("/destinations/"+id+"/preferences", url.Values{"form": {"prefs-" + id}, "enabled": {"true"}, "secret": {tc.secret}})
+		if tc.err != "" && !strings.Contains(resp.Body, tc.err) || tc.err == "" && resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("secret=%q: %d\n%s", tc.secret, resp.StatusCode, resp.Body)
+		}
+		d, err := ts.store.DestinationByID(context.Background(), ds[i].ID)
+		if err != nil || d.Settings["secret"] != tc.want {
+			t.Errorf("secret=%q: stored %q, %v; want %q", tc.secret, d.Settings["secret"], err, tc.want)
+		}
 	}
 }
