@@ -3,8 +3,10 @@ package ui
 import (
 	"encoding/json"
 	"hark/delivery"
+	"hark/delivery/ntfy"
 	"hark/delivery/webhook"
 	"html"
+	"io"
 	"net/http/httptest"
 	"slices"
 	"sync/atomic"
@@ -192,5 +194,42 @@ func TestAddWebhookDestinationFromThePage(t *testing.T) {
 		if err != nil || d.Settings["secret"] != tc.want {
 			t.Errorf("secret=%q: stored %q, %v; want %q", tc.secret, d.Settings["secret"], err, tc.want)
 		}
+	}
+}
+
+// TestAddNtfyDestinationConfirmedByTypedCode adds an ntfy topic on the
+// destinations page: it is not confirmed by adding it; the code pushed
+// to the topic (at an in-process receiver: no ntfy server can be
+// installed here), typed into the page, confirms it.
+func TestAddNtfyDestinationConfirmedByTypedCode(t *testing.T) {
+	pushed := make(chan string, 1)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		pushed <- string(body)
+	}))
+	defer receiver.Close()
+	ts := newTestServer(t, func(o *Options) {
+		d, err := delivery.New(delivery.Options{Store: o.Store.(delivery.Store), Key: []byte("0123456789abcdef0123456789abcdef"), BaseURL: o.BaseURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Register(ntfy.Kind, ntfy.New(ntfy.Options{AllowPrivate: true}))
+		o.Confirmer = d
+	})
+	c := ts.login(t, "alice", false)
+	topic := receiver.URL + "/alerts"
+	if resp := c.post("/destinations", url.Values{"kind": {"ntfy"}, "address": {topic}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add ntfy: %d\n%s", resp.StatusCode, resp.Body)
+	}
+	d, err := ts.store.DestinationByAddress(context.Background(), store.KindNtfy, topic)
+	if err != nil || d.Confirmed {
+		t.Fatalf("destination %+v, %v; want it waiting for confirmation", d, err)
+	}
+	_, code, _ := strings.Cut(<-pushed, "Confirmation code: ")
+	code, _, _ = strings.Cut(code, " ")
+	id := strconv.FormatInt(d.ID, 10)
+	c.post("/destinations/"+id+"/confirm", url.Values{"form": {"confirm-" + id}, "code": {code}})
+	if d, err := ts.store.DestinationByID(context.Background(), d.ID); err != nil || !d.Confirmed {
+		t.Errorf("after typing code %q: %+v, %v; want confirmed", code, d, err)
 	}
 }

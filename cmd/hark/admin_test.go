@@ -201,8 +201,21 @@ func TestDestinationSetKindSettings(t *testing.T) {
 			t.Errorf("%s: secret %q, %v; want %q", addr, d.Settings["secret"], err, want)
 		}
 	}
-	if d, err := st.DestinationByAddress(context.Background(), store.KindNtfy, "https://ntfy.sh/alice"); err != nil || d.Settings["token"] != "tk_abc" {
-		t.Errorf("ntfy destination %+v, %v", d, err)
+	d, err := st.DestinationByAddress(context.Background(), store.KindNtfy, "https://ntfy.sh/alice")
+	if err != nil || d.Settings["token"] != "tk_abc" || d.Confirmed {
+		t.Fatalf("ntfy destination %+v, %v; want its token, unconfirmed", d, err)
+	}
+	// The code the topic was pushed, typed to hark destination confirm.
+	d.ConfirmCode, d.ConfirmExpires = "abcd234567", time.Now().Add(time.Hour)
+	if _, err := st.SaveDestination(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := adminRun(t, "", "destination", "confirm", "alice", "ntfy:https://ntfy.sh/alice", "wrong"); code == 0 || !strings.Contains(errOut, "wrong or expired") {
+		t.Errorf("a wrong code: exit %d, %s", code, errOut)
+	}
+	adminMust(t, "", "destination", "confirm", "alice", "ntfy:https://ntfy.sh/alice", "abcd234567")
+	if d, err := st.DestinationByID(context.Background(), d.ID); err != nil || !d.Confirmed {
+		t.Errorf("after confirm: %+v, %v", d, err)
 	}
 }
 

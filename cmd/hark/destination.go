@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"hark/config"
 	"hark/delivery"
@@ -23,6 +24,7 @@ func runDestination(ctx context.Context, args []string, io stdio) int {
 	fs := flag.NewFlagSet("hark destination set", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(io.err, `Usage: hark destination set NAME KIND:ADDRESS [key=value]...
+       hark destination confirm NAME KIND:ADDRESS CODE
 
 Creates the destination (unconfirmed unless confirmed=true) or updates it.
 KIND is %s. A webhook (an http or https URL) gets a signed JSON POST
@@ -39,8 +41,16 @@ its end, or off; snooze holds everything for a length of time (2h), until
 an RFC 3339 time, or until turned off (on; off ends it), and snooze_then
 says whether what matched meanwhile goes out as one digest (digest) or is
 dropped (drop).
+
+confirm confirms the user's destination with the code it received (an
+ntfy topic, an IRC nick or a Matrix ID gets one when added on the web).
 `, destkind.Choices(), strings.Join(store.Preferences, ", "), kindSettingsHelp())
 		fs.PrintDefaults()
+	}
+	if len(args) > 0 && args[0] == "confirm" {
+		return adminCommand(ctx, "hark destination confirm", fs, args[1:], io, func(ctx context.Context, s store.Store, cfg *config.Config, args []string) error {
+			return confirmDestination(ctx, s, args, io)
+		})
 	}
 	if len(args) == 0 || args[0] != "set" {
 		fs.SetOutput(io.err)
@@ -110,6 +120,35 @@ dropped (drop).
 		}
 		return nil
 	})
+}
+
+// confirmDestination is `hark destination confirm NAME KIND:ADDRESS
+// CODE`: what the Destinations page does with a typed code.
+func confirmDestination(ctx context.Context, s store.Store, args []string, io stdio) error {
+	if len(args) != 3 {
+		return usagef("want NAME, KIND:ADDRESS and CODE")
+	}
+	kind, address, err := destkind.Parse(args[1])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	u, err := s.UserByName(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	ds, err := s.ListDestinations(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(ds, func(d store.Destination) bool { return d.Kind == kind && d.Address == address })
+	if i < 0 {
+		return fmt.Errorf("confirm %s for %s: %w", args[1], u.Name, store.ErrNotFound)
+	}
+	if err := s.ConfirmDestination(ctx, ds[i].ID, args[2], time.Now()); err != nil {
+		return fmt.Errorf("confirm %s for %s: %w", args[1], u.Name, err)
+	}
+	fmt.Fprintf(io.out, "confirmed %s for %s\n", args[1], u.Name)
+	return nil
 }
 
 // kindSettingsHelp lists each kind's settings for the usage text:

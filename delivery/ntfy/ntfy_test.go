@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"hark/bus"
 	"hark/delivery"
@@ -152,5 +153,30 @@ func TestCheckURL(t *testing.T) {
 		if err := CheckURL(tc.url); (err == nil) != tc.ok {
 			t.Errorf("CheckURL(%q) = %v, want ok %v", tc.url, err, tc.ok)
 		}
+	}
+}
+
+// TestConfirmationPushAtInProcessReceiverNoNtfyServerInstallable: the
+// confirmation is one publish to the topic, with the access token, whose
+// message carries the code and whose Click opens the link.
+func TestConfirmationPushAtInProcessReceiverNoNtfyServerInstallable(t *testing.T) {
+	got := make(chan published, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- published{r.Method, r.URL.Path, string(body), r.Header}
+	}))
+	defer srv.Close()
+	c := delivery.Confirmation{
+		User: "alice", Code: "abcd234567", Link: "https://hark.example.org/confirm/7/abcd234567",
+		Expires:     time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC),
+		Destination: store.Destination{ID: 7, Kind: Kind, Address: srv.URL + "/alerts", Settings: map[string]string{TokenSetting: "tk_abc"}},
+	}
+	if err := New(Options{AllowPrivate: true}).Confirm(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	p := <-got
+	if p.method != http.MethodPost || p.path != "/alerts" || !strings.Contains(p.body, "Confirmation code: abcd234567") ||
+		p.header.Get("Click") != c.Link || p.header.Get("Authorization") != "Bearer tk_abc" || p.header.Get("Title") == "" {
+		t.Errorf("confirmation published as %s %s %q, headers %v", p.method, p.path, p.body, p.header)
 	}
 }
