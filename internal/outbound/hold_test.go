@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -76,6 +77,58 @@ func TestDoHoldsLastByteUntilHanded(t *testing.T) {
 				if got := <-complete; !bytes.Equal(got, body) {
 					t.Errorf("attempt %d: the receiver read %d bytes, want %d", attempt, len(got), len(body))
 				}
+			}
+		})
+	}
+}
+
+// TestDoRequestCutBeforeHandedIsNeverWhole stands for a kill -9 while
+// handed runs (before delivery's journal record): the connection goes
+// with the held byte, and the receiver reads a cut request, never a
+// whole one.
+func TestDoRequestCutBeforeHandedIsNeverWhole(t *testing.T) {
+	read := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		read <- err
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, bytes.NewReader(bytes.Repeat([]byte("x"), 1000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Do(NewClient(Options{AllowPrivate: true}), req, func() {
+		cancel() // the process dies: its connection closes
+		if err := <-read; err == nil {
+			t.Error("the receiver read the whole request before handed returned")
+		}
+	})
+	if err == nil {
+		t.Error("Do of a request cut short: no error")
+	}
+}
+
+// BenchmarkDo posts 1 KiB to a loopback receiver over a kept-alive
+// connection, holding the last byte until handed (hold) or not (plain).
+func BenchmarkDo(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+	defer srv.Close()
+	client := NewClient(Options{AllowPrivate: true})
+	body := bytes.Repeat([]byte("x"), 1024)
+	for _, bc := range []struct {
+		name   string
+		handed func()
+	}{{"plain", nil}, {"hold", func() {}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(body))
+				resp, err := Do(client, req, bc.handed)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
 			}
 		})
 	}
