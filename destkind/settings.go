@@ -61,7 +61,8 @@ func (k Kind) Keys() []string {
 
 // Set checks value against k's setting key and stores it in settings
 // (made if nil, which Set returns); an empty value removes the setting,
-// which then has its default. Errors name the key.
+// which then has its default, except one the kind generates (a
+// webhook's secret), which can only be replaced. Errors name the key.
 func (k Kind) Set(settings map[string]string, key, value string) (map[string]string, error) {
 	s, ok := k.Setting(key)
 	if !ok {
@@ -69,6 +70,9 @@ func (k Kind) Set(settings map[string]string, key, value string) (map[string]str
 	}
 	if settings == nil {
 		settings = map[string]string{}
+	}
+	if value == "" && s.Generate != nil {
+		return settings, fmt.Errorf("%s: cannot be emptied, only replaced by a new one", key)
 	}
 	if value == "" {
 		delete(settings, key)
