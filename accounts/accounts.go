@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 
+	"hark/destkind"
 	"hark/filters"
 	"hark/rules"
 	"hark/store"
@@ -45,10 +46,14 @@ func Export(ctx context.Context, st Store, user string) (*filters.Export, error)
 		return nil, fmt.Errorf("export filters of %s: %w", user, err)
 	}
 	names := make(map[int64]string, len(dests))
+	e := &filters.Export{Version: filters.FormatVersion, User: user, Filters: make([]filters.Filter, 0, len(fs))}
 	for _, d := range dests {
 		names[d.ID] = Address(d)
+		// Secrets stay behind: an export is kept in git, shared.
+		if k, _ := destkind.Lookup(d.Kind); k.Public(d.Settings) != nil {
+			e.Destinations = append(e.Destinations, filters.DestinationSettings{Destination: Address(d), Settings: k.Public(d.Settings)})
+		}
 	}
-	e := &filters.Export{Version: filters.FormatVersion, User: user, Filters: make([]filters.Filter, 0, len(fs))}
 	for _, f := range fs {
 		out := filters.Filter{Name: f.Name, Active: f.Active, OneShot: f.Oneshot, Destinations: []string{}, Rules: []rules.Spec{}}
 		for _, id := range f.DestinationIDs {
@@ -88,7 +93,7 @@ func Import(ctx context.Context, st Store, e *filters.Export, merge bool) (Impor
 	if err := filters.Validate(want); err != nil {
 		return ImportResult{}, fmt.Errorf("import filters of %s: %w", e.User, err)
 	}
-	ids, create, created, err := destinationIDs(ctx, st, u, want)
+	ids, create, created, err := destinationIDs(ctx, st, u, want, e)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import filters of %s: %w", e.User, err)
 	}
@@ -140,7 +145,8 @@ func Address(d store.Destination) string { return d.Kind + ":" + d.Address }
 // destinationIDs maps every destination fs use to its ID: the user's
 // own, or for the ones to create (returned, with their names) the
 // placeholder store.ImportFilters fills in.
-func destinationIDs(ctx context.Context, st Store, u store.User, fs []filters.Filter) (map[string]int64, []store.Destination, []string, error) {
+// A destination created takes the settings e lists for it.
+func destinationIDs(ctx context.Context, st Store, u store.User, fs []filters.Filter, e *filters.Export) (map[string]int64, []store.Destination, []string, error) {
 	dests, err := st.ListDestinations(ctx, u.ID)
 	if err != nil {
 		return nil, nil, nil, err
@@ -155,7 +161,7 @@ func destinationIDs(ctx context.Context, st Store, u store.User, fs []filters.Fi
 	create := make([]store.Destination, len(created))
 	for i, addr := range created {
 		kind, address, _ := strings.Cut(addr, ":") // checked by filters.Validate
-		create[i] = store.Destination{Kind: kind, Address: address, Enabled: true}
+		create[i] = store.Destination{Kind: kind, Address: address, Enabled: true, Settings: e.SettingsOf(addr)}
 		ids[addr] = -int64(i + 1)
 	}
 	return ids, create, created, nil

@@ -97,3 +97,41 @@ func TestImportAppliesTheLimitsToTheResult(t *testing.T) {
 		t.Fatalf("second merge: %v, want the limit", err)
 	}
 }
+
+// TestImportTakesDestinationSettingsAndExportLeavesSecrets: an import
+// file's settings for a destination it creates are stored; an export
+// never carries a secret; a setting the kind refuses fails the parse
+// naming its place; a file without settings imports as before.
+func TestImportTakesDestinationSettingsAndExportLeavesSecrets(t *testing.T) {
+	st, _ := openStore(t)
+	ctx := context.Background()
+	u, err := st.CreateUser(ctx, store.User{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := `{"version": 1, "user": "alice", "filters": [{"name": "f", "active": true,
+		"destinations": ["ntfy:https://ntfy.sh/alice"], "rules": [{"kind": "app", "args": {"names": ["bodhi"]}}]}],
+		"destinations": [{"destination": "ntfy:https://ntfy.sh/alice", "settings": {"token": "tk_abc"}}]}`
+	e, err := filters.ParseExport("alice.json", []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.Import(ctx, st, e, false); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := st.ListDestinations(ctx, u.ID)
+	if err != nil || len(ds) != 1 || ds[0].Settings["token"] != "tk_abc" {
+		t.Fatalf("destinations %+v, %v; want the ntfy topic with its token", ds, err)
+	}
+	out, err := accounts.Export(ctx, st, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Destinations != nil {
+		t.Errorf("export carries %+v, want no secret", out.Destinations)
+	}
+	bad := strings.Replace(file, `"tk_abc"`, `"tk with spaces"`, 1)
+	if _, err := filters.ParseExport("alice.json", []byte(bad)); err == nil || !strings.Contains(err.Error(), "destinations[0].settings: token:") {
+		t.Errorf("ParseExport of a bad token: %v", err)
+	}
+}

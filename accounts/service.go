@@ -118,31 +118,42 @@ const MaxAddress = 254
 // the answer tells nothing about other users' addresses: the claim is
 // settled when someone confirms (store.ConfirmDestination). Each add
 // sweeps the claims that lapsed unconfirmed. The user having the
-// address already is store.ErrExists.
-func (s *Service) AddDestination(ctx context.Context, userID int64, kind, address string, route bool) (store.Destination, error) {
+// address already is store.ErrExists. settings are the kind's own,
+// checked against its schema; those the kind makes when not given (a
+// webhook's secret) are made and returned as made, for the user to see
+// once.
+func (s *Service) AddDestination(ctx context.Context, userID int64, kind, address string, settings map[string]string, route bool) (d store.Destination, made map[string]string, err error) {
 	if len(address) > MaxAddress {
-		return store.Destination{}, invalid("address", "is longer than %d characters", MaxAddress)
+		return d, nil, invalid("address", "is longer than %d characters", MaxAddress)
 	}
-	if _, known := destkind.Lookup(kind); !known {
-		return store.Destination{}, invalid("kind", "must be %s", destkind.Choices())
+	k, known := destkind.Lookup(kind)
+	if !known {
+		return d, nil, invalid("kind", "must be %s", destkind.Choices())
 	}
 	if err := destkind.Check(kind, address); err != nil {
-		return store.Destination{}, invalid("address", "%v", err)
+		return d, nil, invalid("address", "%v", err)
 	}
 	now := s.o.Now()
-	if _, err := s.o.Store.PruneUnconfirmed(ctx, now.Add(-s.o.UnconfirmedTTL)); err != nil {
-		return store.Destination{}, fmt.Errorf("add destination: %w", err)
+	d = store.Destination{UserID: userID, Kind: kind, Address: address, Enabled: true, Created: now}
+	for key, v := range settings {
+		if d.Settings, err = k.Set(d.Settings, key, v); err != nil {
+			return d, nil, invalid(key, "%s", strings.TrimPrefix(err.Error(), key+": "))
+		}
 	}
-	d, err := s.o.Store.SaveDestination(ctx, store.Destination{UserID: userID, Kind: kind, Address: address, Enabled: true, Created: now})
+	d.Settings, made = k.Generate(d.Settings)
+	if _, err := s.o.Store.PruneUnconfirmed(ctx, now.Add(-s.o.UnconfirmedTTL)); err != nil {
+		return d, nil, fmt.Errorf("add destination: %w", err)
+	}
+	d, err = s.o.Store.SaveDestination(ctx, d)
 	if err != nil {
-		return d, fmt.Errorf("add destination %s:%s: %w", kind, address, err)
+		return d, nil, fmt.Errorf("add destination %s:%s: %w", kind, address, err)
 	}
 	if route {
 		if err := s.routeUnrouted(ctx, d); err != nil {
-			return d, err
+			return d, made, err
 		}
 	}
-	return d, nil
+	return d, made, nil
 }
 
 // routeUnrouted adds d to each of its owner's filters that has no
@@ -258,11 +269,15 @@ type Preference struct{ Key, Value string }
 // key, and nothing is saved. An owner sets OwnerPreferences of up to 32
 // characters; an admin any of store.Preferences.
 func (s *Service) SetPreferences(ctx context.Context, d store.Destination, prefs []Preference, who Who) (store.Destination, error) {
+	k, _ := destkind.Lookup(d.Kind)
 	for _, p := range prefs {
+		_, isSetting := k.Setting(p.Key)
 		switch {
 		case who == Admin:
+		case isSetting:
+			// destkind bounds a setting's length and names the key.
 		case !slices.Contains(OwnerPreferences, p.Key):
-			return d, invalid(p.Key, "is not a preference (%s)", strings.Join(OwnerPreferences, ", "))
+			return d, invalid(p.Key, "is not a preference (%s)", strings.Join(append(slices.Clone(OwnerPreferences), k.Keys()...), ", "))
 		case len(p.Value) > 32:
 			return d, invalid(p.Key, "is longer than 32 characters")
 		}

@@ -69,7 +69,7 @@ func TestAddDestinationChecksWhatPeopleType(t *testing.T) {
 		{"an address too long", store.KindEmail, string(make([]byte, 300)) + "@example.org", "address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := f.svc.AddDestination(context.Background(), f.alice.ID, tc.kind, tc.address, false)
+			d, _, err := f.svc.AddDestination(context.Background(), f.alice.ID, tc.kind, tc.address, nil, false)
 			if got := field(err); got != tc.field || (tc.field == "" && err != nil) {
 				t.Fatalf("error %v (field %q), want field %q", err, got, tc.field)
 			}
@@ -78,7 +78,7 @@ func TestAddDestinationChecksWhatPeopleType(t *testing.T) {
 			}
 		})
 	}
-	if _, err := f.svc.AddDestination(context.Background(), f.alice.ID, store.KindEmail, "alice@example.org", false); !errors.Is(err, store.ErrExists) {
+	if _, _, err := f.svc.AddDestination(context.Background(), f.alice.ID, store.KindEmail, "alice@example.org", nil, false); !errors.Is(err, store.ErrExists) {
 		t.Errorf("adding an address twice: %v, want ErrExists", err)
 	}
 }
@@ -87,7 +87,7 @@ func TestAddDestinationRoutesFiltersThatGoNowhere(t *testing.T) {
 	f := newServiceFixture(t)
 	ctx := context.Background()
 	rule := []store.Rule{{Kind: "topic", Args: json.RawMessage(`{"pattern":"*.bodhi.*"}`)}}
-	other, err := f.svc.AddDestination(ctx, f.alice.ID, store.KindIRC, "alice", false)
+	other, _, err := f.svc.AddDestination(ctx, f.alice.ID, store.KindIRC, "alice", nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestAddDestinationRoutesFiltersThatGoNowhere(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d, err := f.svc.AddDestination(ctx, f.alice.ID, store.KindEmail, "alice@example.org", true)
+	d, _, err := f.svc.AddDestination(ctx, f.alice.ID, store.KindEmail, "alice@example.org", nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestAddDestinationRoutesFiltersThatGoNowhere(t *testing.T) {
 func TestConfirmationsAreQueuedRateLimitedAndConfirm(t *testing.T) {
 	f := newServiceFixture(t)
 	ctx := context.Background()
-	d, err := f.svc.AddDestination(ctx, f.alice.ID, store.KindEmail, "alice@example.org", false)
+	d, _, err := f.svc.AddDestination(ctx, f.alice.ID, store.KindEmail, "alice@example.org", nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestConfirmAddressFindsTheClaimWithTheCode(t *testing.T) {
 	}
 	var claims []store.Destination
 	for _, u := range []store.User{f.alice, bob} {
-		d, err := f.svc.AddDestination(ctx, u.ID, store.KindIRC, "nick", false)
+		d, _, err := f.svc.AddDestination(ctx, u.ID, store.KindIRC, "nick", nil, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +191,7 @@ func TestConfirmAddressFindsTheClaimWithTheCode(t *testing.T) {
 func TestSetPreferencesByWho(t *testing.T) {
 	f := newServiceFixture(t)
 	ctx := context.Background()
-	d, err := f.svc.AddDestination(ctx, f.alice.ID, store.KindEmail, "alice@example.org", false)
+	d, _, err := f.svc.AddDestination(ctx, f.alice.ID, store.KindEmail, "alice@example.org", nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,14 @@ import (
 //   - after the reply, before the grouped mark commits: replayed. Once.
 //   - after the mark, before the truncation: the replay finds it sent.
 //
+// A webhook or ntfy request (internal/outbound.Do) is written but its
+// last byte, journaled, and only then completed: a kill before the
+// record leaves the receiver a cut request it cannot read whole (sent
+// again, once); a kill after it, a journaled one (not sent again); a kill
+// between the record and the last byte's write, two system calls apart,
+// loses it. No duplicate window, unlike email's, whose corked end of data
+// the kernel still sends as it closes the socket.
+//
 // An IRC batch is journaled when Send returns, its lines written to the
 // socket: a kill between the last line and the record, or in the middle
 // of a batch of several lines, repeats the batch.

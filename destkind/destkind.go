@@ -1,6 +1,7 @@
 // Package destkind describes the kinds of destination notifications go
 // to (email, IRC): each kind's name, title, example and address syntax,
-// and the "kind:address" spelling users type.
+// the schema of its own settings (a webhook's secret), and the
+// "kind:address" spelling users type.
 // It is the one place that knows the kinds: the store, filters, the web
 // UI, the CLI and delivery ask it. A new kind is a file describing it
 // and one line in table.
@@ -21,6 +22,8 @@ type Kind struct {
 	// Check reports whether address is one of this kind, in words a user
 	// understands.
 	Check func(address string) error
+	// Settings is the kind's schema (see Setting): none for most.
+	Settings []Setting
 }
 
 // table is every kind, in the order help texts and pages list them.

@@ -58,3 +58,51 @@ func TestEveryKindChecksItsExample(t *testing.T) {
 		}
 	}
 }
+
+func TestSettings(t *testing.T) {
+	secret := "whsec_" + strings.Repeat("QUJD", 8)
+	for _, tc := range []struct {
+		kind, key, value, want, err string
+	}{
+		{Webhook, "secret", secret, secret, ""},
+		{Webhook, "secret", "whsec_c2hvcnQ=", "", "secret: is not whsec_ followed by the base64 of 24 to 64 bytes"},
+		{Webhook, "secret", "hunter2", "", "secret: is not whsec_"},
+		{Webhook, "token", "tk_x", "", "token: not a setting of webhook destinations"},
+		{Ntfy, "token", "tk_abcdefghijklmnopqrstuvwxyz012", "tk_abcdefghijklmnopqrstuvwxyz012", ""},
+		{Ntfy, "token", "tk_with space", "", "token: is not an ntfy access token"},
+		{Email, "secret", secret, "", "secret: not a setting of email destinations"},
+		{Ntfy, "token", "", "", ""}, // empty removes
+		{Webhook, "secret", "", "", "secret: cannot be emptied"},
+	} {
+		t.Run(tc.kind+" "+tc.key+"="+tc.value, func(t *testing.T) {
+			k, _ := Lookup(tc.kind)
+			got, err := k.Set(nil, tc.key, tc.value)
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Fatalf("Set error %v, want %q", err, tc.err)
+			}
+			if err != nil && tc.value != "" && strings.Contains(err.Error(), tc.value) {
+				t.Errorf("the error %q quotes the secret", err)
+			}
+			if err == nil && got[tc.key] != tc.want {
+				t.Errorf("Set = %v, want %s=%s", got, tc.key, tc.want)
+			}
+		})
+	}
+}
+
+func TestSecretsAreNotPublicAndGenerated(t *testing.T) {
+	k, _ := Lookup(Webhook)
+	settings, made := k.Generate(nil)
+	if made["secret"] == "" || settings["secret"] != made["secret"] || k.Validate(settings) != nil {
+		t.Fatalf("Generate = %v, %v; want a valid secret", settings, made)
+	}
+	if again, made := k.Generate(settings); made != nil || again["secret"] != settings["secret"] {
+		t.Errorf("Generate over a secret made %v", made)
+	}
+	if pub := k.Public(settings); pub != nil {
+		t.Errorf("Public = %v, want no secret", pub)
+	}
+	if got := k.SecretsSet(settings); len(got) != 1 || got[0] != "secret" {
+		t.Errorf("SecretsSet = %v", got)
+	}
+}

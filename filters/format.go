@@ -38,11 +38,34 @@ const (
 //
 // Filter names are unique per user. Importing replaces the user's filters
 // with the file's, or with --merge adds and updates them by name; a
-// destination the user does not have yet is created unconfirmed.
+// destination the user does not have yet is created unconfirmed, with
+// the settings of its kind listed for it under "destinations" (never a
+// secret: an export leaves them out), e.g.
+//
+//	"destinations": [{"destination": "ntfy:https://ntfy.sh/x", "settings": {"key": "value"}}]
+//
+// Files without "destinations" (all files before it) import as before.
 type Export struct {
-	Version int      `json:"version"`
-	User    string   `json:"user"`
-	Filters []Filter `json:"filters"`
+	Version      int                   `json:"version"`
+	User         string                `json:"user"`
+	Filters      []Filter              `json:"filters"`
+	Destinations []DestinationSettings `json:"destinations,omitempty"`
+}
+
+// DestinationSettings are one destination's settings of its kind as an
+// export keeps them (destkind's schema; no secrets on export).
+type DestinationSettings struct {
+	Destination string            `json:"destination"` // kind:address
+	Settings    map[string]string `json:"settings"`
+}
+
+// SettingsOf is the settings e lists for destination (kind:address).
+func (e *Export) SettingsOf(destination string) map[string]string {
+	i := slices.IndexFunc(e.Destinations, func(d DestinationSettings) bool { return d.Destination == destination })
+	if i < 0 {
+		return nil
+	}
+	return e.Destinations[i].Settings
 }
 
 // ParseExport decodes and validates an export file. Every problem is
@@ -72,6 +95,18 @@ func ParseExport(name string, data []byte) (*Export, error) {
 		report("user", errors.New("missing user"))
 	}
 	check(e.Filters, e.User, true, report)
+	for i, d := range e.Destinations {
+		at := fmt.Sprintf("destinations[%d]", i)
+		kind, _, err := destkind.Parse(d.Destination)
+		if err != nil {
+			report(at+".destination", err)
+			continue
+		}
+		k, _ := destkind.Lookup(kind)
+		if err := k.Validate(d.Settings); err != nil {
+			report(at+".settings", err)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

@@ -9,13 +9,15 @@ import (
 	"strings"
 	"time"
 
+	"hark/destkind"
 	"hark/schedule"
 )
 
 // Preferences are the keys SetPreference accepts.
 var Preferences = []string{"batch_count", "batch_delta", "confirmed", "digest_at", "enabled", "markup", "quiet_hours", "snooze", "snooze_then", "verbose"}
 
-// SetPreference sets one preference from its text form, as an admin types
+// SetPreference sets one preference, or one of the settings of d's
+// kind (destkind.Kind.Settings), from its text form, as an admin types
 // it (batch_delta=90s) or a form posts it: booleans are true or false,
 // batch_count a whole number, batch_delta a duration, digest_at a time of
 // day (08:00) or a day and time (mon 08:00), quiet_hours a span of the
@@ -73,7 +75,15 @@ func (d *Destination) SetPreference(key, value string) error {
 		}
 		d.SnoozeDrop = value == "drop"
 	default:
-		return fmt.Errorf("unknown key %q (known: %s)", key, strings.Join(slices.Sorted(slices.Values(Preferences)), ", "))
+		k, ok := destkind.Lookup(d.Kind)
+		if _, isSetting := k.Setting(key); !ok || !isSetting {
+			return fmt.Errorf("unknown key %q (known: %s)", key, strings.Join(slices.Sorted(slices.Values(append(k.Keys(), Preferences...))), ", "))
+		}
+		settings, err := k.Set(d.Settings, key, value)
+		if err != nil {
+			return err
+		}
+		d.Settings = settings
 	}
 	return nil
 }

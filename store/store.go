@@ -240,7 +240,11 @@ type Destination struct {
 	// DisabledReason says why delivery turned this destination off (e.g.
 	// the address bounced); "" when it did not.
 	DisabledReason string
-	Created        time.Time
+	// Settings are the kind's own settings by key (a webhook's secret, an
+	// ntfy token): destkind.Kind.Settings is their schema, which
+	// SaveDestination checks them against. nil when none.
+	Settings map[string]string
+	Created  time.Time
 }
 
 // Filter is one of a user's filters: its rules are ANDed, and it sends to

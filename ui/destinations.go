@@ -9,8 +9,10 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"hark/accounts"
+	"hark/destkind"
 	"hark/store"
 )
 
@@ -25,8 +27,21 @@ var destinationDone = map[string]string{
 func (s *Server) destinationRoutes(rt *Routes) {
 	rt.Page("GET /destinations", s.show(s.destinationsView))
 	rt.Page("POST /destinations", func(w http.ResponseWriter, r *http.Request) {
-		_, err := s.addDestination(r, r.PostFormValue("kind"), r.PostFormValue("address"), checked(r, "route"))
-		s.finishWith(w, r, err, "/destinations", s.destinationsView, "Destination added: open the confirmation link or enter its code to start receiving there.")
+		const added = "Destination added: open the confirmation link or enter its code to start receiving there."
+		d, made, err := s.addDestination(r, r.PostFormValue("kind"), r.PostFormValue("address"), nil, checked(r, "route"))
+		if err != nil || len(made) == 0 {
+			s.finishWith(w, r, err, "/destinations", s.destinationsView, added)
+			return
+		}
+		// What hark made (a webhook's signing secret) is shown this once,
+		// on the page answering the form rather than in a cookie.
+		name, v, err := s.destinationsView(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v.Notice, v.NoticeKind = added+" "+madeText(d, made), noticeOK
+		s.render(w, r, http.StatusOK, name, v)
 	})
 	for action, do := range map[string]func(*http.Request, store.Destination) error{
 		"resend": s.resendConfirmation,
@@ -54,14 +69,18 @@ func (s *Server) destinationRoutes(rt *Routes) {
 		var in struct {
 			Kind    string `json:"kind"`
 			Address string `json:"address"`
+			// Settings are the kind's own (destkind's schema).
+			Settings map[string]string `json:"settings"`
 			// Route sends the user's filters that go nowhere yet here.
 			Route bool `json:"route"`
 		}
 		if err := decodeJSON(r, &in); err != nil {
 			return nil, err
 		}
-		d, err := s.addDestination(r, in.Kind, in.Address, in.Route)
-		return toDestinationJSON(d), err
+		d, made, err := s.addDestination(r, in.Kind, in.Address, in.Settings, in.Route)
+		out := toDestinationJSON(d)
+		out.Generated = made
+		return out, err
 	})
 	rt.API("GET /destinations/{id}", func(r *http.Request) (any, error) {
 		d, err := s.ownDestination(r)
@@ -103,10 +122,46 @@ func (s *Server) destinationRoutes(rt *Routes) {
 }
 
 // destinationRow is one destination of the list with the names of the
-// filters that send to it, so people see where their filters go.
+// filters that send to it, so people see where their filters go, and
+// its kind's settings as its form asks for them.
 type destinationRow struct {
 	store.Destination
-	Filters []string
+	Filters  []string
+	Settings []settingRow
+}
+
+// settingRow is one setting of a destination's kind with its value; a
+// secret's value is never filled in, only whether it is set.
+type settingRow struct {
+	destkind.Setting
+	Value string
+	Set   bool
+}
+
+// settingRows are d's kind's settings for its form.
+func settingRows(d store.Destination) []settingRow {
+	k, _ := destkind.Lookup(d.Kind)
+	rows := make([]settingRow, len(k.Settings))
+	for i, st := range k.Settings {
+		_, set := d.Settings[st.Key]
+		rows[i] = settingRow{Setting: st, Set: set}
+		if !st.Secret {
+			rows[i].Value = k.Get(d.Settings, st.Key)
+		}
+	}
+	return rows
+}
+
+// madeText tells the user what hark made for d as it was added, once.
+func madeText(d store.Destination, made map[string]string) string {
+	k, _ := destkind.Lookup(d.Kind)
+	var parts []string
+	for _, st := range k.Settings {
+		if v, ok := made[st.Key]; ok {
+			parts = append(parts, fmt.Sprintf("Its %s, shown this once: %s", strings.ToLower(st.Title), v))
+		}
+	}
+	return strings.Join(parts, ". ")
 }
 
 func (s *Server) destinationsView(r *http.Request) (string, View, error) {
@@ -122,6 +177,7 @@ func (s *Server) destinationsView(r *http.Request) (string, View, error) {
 	rows := make([]destinationRow, len(ds))
 	for i, d := range ds {
 		rows[i].Destination = d
+		rows[i].Settings = settingRows(d)
 		for _, f := range fs {
 			if slices.Contains(f.DestinationIDs, d.ID) {
 				rows[i].Filters = append(rows[i].Filters, f.Name)
@@ -146,16 +202,17 @@ func (s *Server) withDestination(r *http.Request, do func(*http.Request, store.D
 }
 
 // addDestination creates an unconfirmed destination of the user
-// (accounts.Service.AddDestination) and sends it its confirmation.
-func (s *Server) addDestination(r *http.Request, kind, address string, route bool) (store.Destination, error) {
-	d, err := s.settings.AddDestination(r.Context(), userOf(r).ID, kind, address, route)
+// (accounts.Service.AddDestination) and sends it its confirmation; made
+// are the settings the kind made for it, to show once.
+func (s *Server) addDestination(r *http.Request, kind, address string, settings map[string]string, route bool) (store.Destination, map[string]string, error) {
+	d, made, err := s.settings.AddDestination(r.Context(), userOf(r).ID, kind, address, settings, route)
 	if errors.Is(err, store.ErrExists) {
-		return d, &Problem{Status: http.StatusConflict, Message: "address: already added", Fields: map[string]string{"address": "is already one of your destinations"}}
+		return d, nil, &Problem{Status: http.StatusConflict, Message: "address: already added", Fields: map[string]string{"address": "is already one of your destinations"}}
 	}
 	if err != nil {
-		return d, settingsError(err)
+		return d, nil, settingsError(err)
 	}
-	return d, s.resendConfirmation(r, d)
+	return d, made, s.resendConfirmation(r, d)
 }
 
 // settingsError is err of the settings service as the pages show it: a
@@ -209,12 +266,19 @@ func (s *Server) confirmByCode(r *http.Request, d store.Destination, code string
 	return err
 }
 
-// setPreferences applies preferences to d. The page's form sends form=1
-// and its checkboxes only when ticked, so there a missing flag is false.
+// setPreferences applies preferences, and settings of d's kind, to d.
+// The page's form sends form=1 and its checkboxes only when ticked, so
+// there a missing flag is false; and it never shows a secret, so there
+// an empty secret keeps the one set.
 func (s *Server) setPreferences(r *http.Request, d store.Destination, form url.Values) error {
+	k, _ := destkind.Lookup(d.Kind)
 	var prefs []accounts.Preference
 	for key, v := range form {
-		if key != "form" {
+		setting, isSetting := k.Setting(key)
+		switch {
+		case key == "form":
+		case isSetting && setting.Secret && v[0] == "" && form.Has("form"):
+		default:
 			prefs = append(prefs, accounts.Preference{Key: key, Value: v[0]})
 		}
 	}
@@ -348,10 +412,19 @@ type destinationJSON struct {
 	Verbose        bool   `json:"verbose"`
 	Markup         bool   `json:"markup"`
 	DisabledReason string `json:"disabled_reason,omitempty"`
+	// Settings are the kind's settings but its secrets; SecretsSet names
+	// the secrets it has, never their values.
+	Settings   map[string]string `json:"settings,omitempty"`
+	SecretsSet []string          `json:"secrets_set,omitempty"`
+	// Generated is what hark made as the destination was added (a
+	// webhook's secret): in the answer to the POST only.
+	Generated map[string]string `json:"generated,omitempty"`
 }
 
 func toDestinationJSON(d store.Destination) destinationJSON {
-	return destinationJSON{d.ID, d.Kind, d.Address, d.Confirmed, d.Enabled, d.BatchCount, d.BatchDelta.String(), d.DigestAt, d.QuietHours, d.SnoozeText(), d.SnoozeThen(), d.Verbose, d.Markup, d.DisabledReason}
+	k, _ := destkind.Lookup(d.Kind)
+	return destinationJSON{d.ID, d.Kind, d.Address, d.Confirmed, d.Enabled, d.BatchCount, d.BatchDelta.String(), d.DigestAt, d.QuietHours,
+		d.SnoozeText(), d.SnoozeThen(), d.Verbose, d.Markup, d.DisabledReason, k.Public(d.Settings), k.SecretsSet(d.Settings), nil}
 }
 
 func destinationsJSON(ds []store.Destination) []destinationJSON {

@@ -3,7 +3,10 @@ package ui
 import (
 	"encoding/json"
 	"hark/delivery"
+	"hark/delivery/ntfy"
 	"hark/delivery/webhook"
+	"html"
+	"io"
 	"net/http/httptest"
 	"slices"
 	"sync/atomic"
@@ -146,8 +149,11 @@ func TestAddWebhookDestinationFromThePage(t *testing.T) {
 	}
 	hook := receiver.URL + "/hooks/hark"
 	resp = c.post("/destinations", url.Values{"kind": {"webhook"}, "address": {hook}})
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("add webhook: %d\n%s", resp.StatusCode, resp.Body)
+	_, shown, _ := strings.Cut(resp.Body, "Its signing secret, shown this once: ")
+	shown, _, _ = strings.Cut(shown, "<")
+	shown = html.UnescapeString(shown)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(shown, "whsec_") {
+		t.Fatalf("add webhook: %d, no secret shown\n%s", resp.StatusCode, resp.Body)
 	}
 	ds, err := ts.store.ListDestinations(context.Background(), 1)
 	if err != nil {
@@ -155,6 +161,75 @@ func TestAddWebhookDestinationFromThePage(t *testing.T) {
 	}
 	i := slices.IndexFunc(ds, func(d store.Destination) bool { return d.Kind == store.KindWebhook && d.Address == hook })
 	if i < 0 || !ds[i].Confirmed || confirmations.Load() != 1 {
-		t.Errorf("destinations %+v, %d confirmation requests; want the webhook confirmed by one", ds, confirmations.Load())
+		t.Fatalf("destinations %+v, %d confirmation requests; want the webhook confirmed by one", ds, confirmations.Load())
+	}
+	if ds[i].Settings["secret"] != strings.TrimSpace(shown) {
+		t.Errorf("stored secret differs from the one shown")
+	}
+	// Never shown again: not on the page, not by the API.
+	page := c.get("/destinations")
+	api := c.get("/api/v1/destinations")
+	for _, body := range []string{page.Body, api.Body} {
+		if strings.Contains(body, ds[i].Settings["secret"]) {
+			t.Errorf("the secret is shown again:\n%s", body)
+		}
+	}
+	if !strings.Contains(page.Body, "set: type to replace") || !strings.Contains(strings.Join(strings.Fields(api.Body), ""), `"secrets_set":["secret"]`) {
+		t.Errorf("the page or the API does not say the secret is set:\n%s\n%s", page.Body, api.Body)
+	}
+	// The page's form replaces it, and keeps it when left empty; a bad
+	// one is refused naming the field.
+	id := strconv.FormatInt(ds[i].ID, 10)
+	chosen := "whsec_" + strings.Repeat("QUJD", 8)
+	for _, tc := range []struct{ secret, want, err string }{
+		{"whsec_short", ds[i].Settings["secret"], "is not whsec_ followed by"},
+		{chosen, chosen, ""},
+		{"", chosen, ""},
+	} {
+		resp := c.post("/destinations/"+id+"/preferences", url.Values{"form": {"prefs-" + id}, "enabled": {"true"}, "secret": {tc.secret}})
+		if tc.err != "" && !strings.Contains(resp.Body, tc.err) || tc.err == "" && resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("secret=%q: %d\n%s", tc.secret, resp.StatusCode, resp.Body)
+		}
+		d, err := ts.store.DestinationByID(context.Background(), ds[i].ID)
+		if err != nil || d.Settings["secret"] != tc.want {
+			t.Errorf("secret=%q: stored %q, %v; want %q", tc.secret, d.Settings["secret"], err, tc.want)
+		}
+	}
+}
+
+// TestAddNtfyDestinationConfirmedByTypedCode adds an ntfy topic on the
+// destinations page: it is not confirmed by adding it; the code pushed
+// to the topic (at an in-process receiver: no ntfy server can be
+// installed here), typed into the page, confirms it.
+func TestAddNtfyDestinationConfirmedByTypedCode(t *testing.T) {
+	pushed := make(chan string, 1)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		pushed <- string(body)
+	}))
+	defer receiver.Close()
+	ts := newTestServer(t, func(o *Options) {
+		d, err := delivery.New(delivery.Options{Store: o.Store.(delivery.Store), Key: []byte("0123456789abcdef0123456789abcdef"), BaseURL: o.BaseURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Register(ntfy.Kind, ntfy.New(ntfy.Options{AllowPrivate: true}))
+		o.Confirmer = d
+	})
+	c := ts.login(t, "alice", false)
+	topic := receiver.URL + "/alerts"
+	if resp := c.post("/destinations", url.Values{"kind": {"ntfy"}, "address": {topic}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add ntfy: %d\n%s", resp.StatusCode, resp.Body)
+	}
+	d, err := ts.store.DestinationByAddress(context.Background(), store.KindNtfy, topic)
+	if err != nil || d.Confirmed {
+		t.Fatalf("destination %+v, %v; want it waiting for confirmation", d, err)
+	}
+	_, code, _ := strings.Cut(<-pushed, "Confirmation code: ")
+	code, _, _ = strings.Cut(code, " ")
+	id := strconv.FormatInt(d.ID, 10)
+	c.post("/destinations/"+id+"/confirm", url.Values{"form": {"confirm-" + id}, "code": {code}})
+	if d, err := ts.store.DestinationByID(context.Background(), d.ID); err != nil || !d.Confirmed {
+		t.Errorf("after typing code %q: %+v, %v; want confirmed", code, d, err)
 	}
 }

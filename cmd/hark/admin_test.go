@@ -163,6 +163,9 @@ func TestDestinationSet(t *testing.T) {
 		{"unknown kind", []string{"alice", "sms:123"}, `unknown destination kind "sms"`},
 		{"another user's nick", []string{"alice", "irc:bob", "confirmed=true"}, "irc:bob: belongs to another user"},
 		{"unknown user", []string{"zed", "irc:zed"}, `find user "zed": not found`},
+		{"bad webhook secret", []string{"alice", "webhook:https://ci.example.org/h", "secret=whsec_c2hvcnQ="}, "secret: is not whsec_ followed by the base64 of 24 to 64 bytes"},
+		{"setting of another kind", []string{"alice", "webhook:https://ci.example.org/h", "token=tk_x"}, `unknown key "token" (known: batch_count, batch_delta, confirmed, digest_at, enabled, markup, quiet_hours, secret,`},
+		{"bad ntfy token", []string{"alice", "ntfy:https://ntfy.sh/a", "token=tk x"}, "token: is not an ntfy access token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errOut := adminRun(t, "", append([]string{"destination", "set"}, tc.args...)...)
@@ -170,6 +173,55 @@ func TestDestinationSet(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want failure with %q", code, errOut, tc.want)
 			}
 		})
+	}
+}
+
+// TestDestinationSetKindSettings: a webhook's secret is the one given,
+// or one made and printed once; an ntfy token is stored and never
+// printed; `confirmed=true` skips confirmation.
+func TestDestinationSetKindSettings(t *testing.T) {
+	e := newAdminEnv(t)
+	adminMust(t, "", "user", "add", "alice")
+	chosen := "whsec_" + strings.Repeat("QUJD", 8)
+	out := adminMust(t, "", "destination", "set", "alice", "webhook:https://ci.example.org/chosen", "secret="+chosen, "confirmed=true")
+	if strings.Contains(out, chosen) || !strings.Contains(out, "settings: secret=(set)") || !strings.Contains(out, "confirmed=true") {
+		t.Errorf("set with a secret printed:\n%s", out)
+	}
+	out = adminMust(t, "", "destination", "set", "alice", "webhook:https://ci.example.org/made")
+	_, made, ok := strings.Cut(out, "signing secret (Standard Webhooks): ")
+	made = strings.TrimSpace(made)
+	if !ok || !strings.HasPrefix(made, "whsec_") {
+		t.Fatalf("set without a secret printed none:\n%s", out)
+	}
+	if again := adminMust(t, "", "destination", "set", "alice", "webhook:https://ci.example.org/made", "verbose=true"); strings.Contains(again, made) {
+		t.Errorf("the made secret is printed again:\n%s", again)
+	}
+	out = adminMust(t, "", "destination", "set", "alice", "ntfy:https://ntfy.sh/alice", "token=tk_abc")
+	if strings.Contains(out, "tk_abc") || !strings.Contains(out, "settings: token=(set)") {
+		t.Errorf("ntfy set printed:\n%s", out)
+	}
+	st := e.open(t)
+	for addr, want := range map[string]string{"https://ci.example.org/chosen": chosen, "https://ci.example.org/made": made} {
+		d, err := st.DestinationByAddress(context.Background(), store.KindWebhook, addr)
+		if err != nil || d.Settings["secret"] != want {
+			t.Errorf("%s: secret %q, %v; want %q", addr, d.Settings["secret"], err, want)
+		}
+	}
+	d, err := st.DestinationByAddress(context.Background(), store.KindNtfy, "https://ntfy.sh/alice")
+	if err != nil || d.Settings["token"] != "tk_abc" || d.Confirmed {
+		t.Fatalf("ntfy destination %+v, %v; want its token, unconfirmed", d, err)
+	}
+	// The code the topic was pushed, typed to hark destination confirm.
+	d.ConfirmCode, d.ConfirmExpires = "abcd234567", time.Now().Add(time.Hour)
+	if _, err := st.SaveDestination(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := adminRun(t, "", "destination", "confirm", "alice", "ntfy:https://ntfy.sh/alice", "wrong"); code == 0 || !strings.Contains(errOut, "wrong or expired") {
+		t.Errorf("a wrong code: exit %d, %s", code, errOut)
+	}
+	adminMust(t, "", "destination", "confirm", "alice", "ntfy:https://ntfy.sh/alice", "abcd234567")
+	if d, err := st.DestinationByID(context.Background(), d.ID); err != nil || !d.Confirmed {
+		t.Errorf("after confirm: %+v, %v", d, err)
 	}
 }
 

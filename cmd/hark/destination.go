@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"hark/accounts"
 	"hark/config"
@@ -25,12 +26,15 @@ func runDestination(ctx context.Context, args []string, io stdio) int {
 	fs := flag.NewFlagSet("hark destination set", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(io.err, `Usage: hark destination set NAME KIND:ADDRESS [key=value]...
+       hark destination confirm NAME KIND:ADDRESS CODE
 
 Creates the destination (unconfirmed unless confirmed=true) or updates it.
 KIND is %s. A webhook (an http or https URL) gets a signed JSON POST
-per notification; its signing secret is printed. An ntfy topic URL is
-https://ntfy.sh/TOPIC, or https://:TOKEN@host/TOPIC for a protected topic.
+per notification; give its signing secret as secret=whsec_… or let hark
+make one, printed once. An ntfy topic URL is https://ntfy.sh/TOPIC; a
+protected topic's access token is token=tk_… (or https://:TOKEN@host/TOPIC).
 Keys: %s.
+Settings of a kind: %s.
 Booleans are true or false; batch_delta is a duration like 90s;
 digest_at is a time of day in the user's time zone (08:00: one digest a
 day) or a day and time (mon 08:00: one a week), or off; quiet_hours is a
@@ -39,8 +43,16 @@ its end, or off; snooze holds everything for a length of time (2h), until
 an RFC 3339 time, or until turned off (on; off ends it), and snooze_then
 says whether what matched meanwhile goes out as one digest (digest) or is
 dropped (drop).
-`, destkind.Choices(), strings.Join(store.Preferences, ", "))
+
+confirm confirms the user's destination with the code it received (an
+ntfy topic, an IRC nick or a Matrix ID gets one when added on the web).
+`, destkind.Choices(), strings.Join(store.Preferences, ", "), kindSettingsHelp())
 		fs.PrintDefaults()
+	}
+	if len(args) > 0 && args[0] == "confirm" {
+		return adminCommand(ctx, "hark destination confirm", fs, args[1:], io, func(ctx context.Context, s store.Store, cfg *config.Config, args []string) error {
+			return confirmDestination(ctx, s, args, io)
+		})
 	}
 	if len(args) == 0 || args[0] != "set" {
 		fs.SetOutput(io.err)
@@ -79,8 +91,11 @@ dropped (drop).
 			prefs = append(prefs, accounts.Preference{Key: key, Value: value})
 		}
 		verb := "updated"
+		var made map[string]string
 		if d.ID == 0 {
 			verb = "created"
+			k, _ := destkind.Lookup(kind)
+			d.Settings, made = k.Generate(d.Settings)
 		}
 		d, err = accounts.New(accounts.Options{Store: s}).SetPreferences(ctx, d, prefs, accounts.Admin)
 		if _, ok := errors.AsType[*accounts.FieldError](err); ok {
@@ -91,9 +106,17 @@ dropped (drop).
 		}
 		fmt.Fprintf(io.out, "%s %s:%s for %s: enabled=%t confirmed=%t batch_count=%d batch_delta=%s digest_at=%s quiet_hours=%s snooze=%s snooze_then=%s verbose=%t markup=%t\n",
 			verb, d.Kind, d.Address, u.Name, d.Enabled, d.Confirmed, d.BatchCount, d.BatchDelta, cmp.Or(d.DigestAt, "off"), cmp.Or(d.QuietHours, "off"), cmp.Or(d.SnoozeText(), "off"), d.SnoozeThen(), d.Verbose, d.Markup)
-		if d.Kind == webhook.Kind {
-			// The receiver needs the secret to check signatures; it is
-			// derived, so showing it again is harmless.
+		if k, _ := destkind.Lookup(d.Kind); len(k.Settings) > 0 {
+			fmt.Fprintf(io.out, "settings: %s\n", settingsText(k, d.Settings))
+		}
+		switch {
+		case made[webhook.SecretSetting] != "":
+			// Shown this once: the receiver needs it to check signatures.
+			fmt.Fprintf(io.out, "signing secret (Standard Webhooks): %s\n", made[webhook.SecretSetting])
+		case d.Kind == webhook.Kind && d.Settings[webhook.SecretSetting] == "":
+			// A destination made before secrets were stored signs with
+			// one derived from hark's key, which showing again reveals
+			// nothing new.
 			key, err := delivery.LoadKey(unsubscribeKeyPath(cfg))
 			if err != nil {
 				return err
@@ -102,4 +125,70 @@ dropped (drop).
 		}
 		return nil
 	})
+}
+
+// confirmDestination is `hark destination confirm NAME KIND:ADDRESS
+// CODE`: what the Destinations page does with a typed code.
+func confirmDestination(ctx context.Context, s store.Store, args []string, io stdio) error {
+	if len(args) != 3 {
+		return usagef("want NAME, KIND:ADDRESS and CODE")
+	}
+	kind, address, err := destkind.Parse(args[1])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	u, err := s.UserByName(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	ds, err := s.ListDestinations(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(ds, func(d store.Destination) bool { return d.Kind == kind && d.Address == address })
+	if i < 0 {
+		return fmt.Errorf("confirm %s for %s: %w", args[1], u.Name, store.ErrNotFound)
+	}
+	if err := s.ConfirmDestination(ctx, ds[i].ID, args[2], time.Now()); err != nil {
+		return fmt.Errorf("confirm %s for %s: %w", args[1], u.Name, err)
+	}
+	fmt.Fprintf(io.out, "confirmed %s for %s\n", args[1], u.Name)
+	return nil
+}
+
+// kindSettingsHelp lists each kind's settings for the usage text:
+// "webhook: secret; ntfy: token".
+func kindSettingsHelp() string {
+	var kinds []string
+	for _, name := range destkind.Names() {
+		k, _ := destkind.Lookup(name)
+		var keys []string
+		for _, s := range k.Settings {
+			keys = append(keys, s.Key)
+		}
+		if len(keys) > 0 {
+			kinds = append(kinds, name+": "+strings.Join(keys, ", "))
+		}
+	}
+	return strings.Join(kinds, "; ")
+}
+
+// settingsText is a destination's settings of kind k as the command
+// prints them: each key=value, a secret as key=(set), one unset as its
+// default.
+func settingsText(k destkind.Kind, settings map[string]string) string {
+	parts := make([]string, len(k.Settings))
+	for i, s := range k.Settings {
+		v, ok := settings[s.Key]
+		switch {
+		case ok && s.Secret:
+			v = "(set)"
+		case !ok && s.Secret:
+			v = "(not set)"
+		case !ok:
+			v = s.Default
+		}
+		parts[i] = s.Key + "=" + v
+	}
+	return strings.Join(parts, " ")
 }

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"hark/internal/testpeer"
@@ -37,6 +40,21 @@ func (b *browser) waitJS(what, expr string) {
 // appear without a reload; then kills hark serve with SIGKILL, which
 // drops the page's stream, restarts it and publishes more while the page
 // reconnects: the page resumes with Last-Event-ID and shows every one.
+// recordNotifications wraps the page's Notification so that each one
+// made is recorded in window.harkNotified; it is still the real one,
+// with the permission the browser granted.
+const recordNotifications = `(() => {
+  const Real = window.Notification;
+  if (!Real || window.harkNotified) return;
+  window.harkNotified = [];
+  window.Notification = class extends Real {
+    constructor(title, options) {
+      super(title, options);
+      window.harkNotified.push({ title, body: (options || {}).body || "", tag: (options || {}).tag || "" });
+    }
+  };
+})();`
+
 func TestBrowserLiveFeedMissesNothingAcrossReconnect(t *testing.T) {
 	ctx := testpeer.Chromium(t)
 	svc, pub, _ := mailService(t, tickFilter)
@@ -51,8 +69,25 @@ func TestBrowserLiveFeedMissesNothingAcrossReconnect(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
 		chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery"))
 	b.submit("log in", "#login")
+	// Desktop notifications: Chromium grants the page's origin the real
+	// permission, and Notification is wrapped, before the page loads, to
+	// record each one the page makes (a headless browser shows none).
+	b.do("grant notifications", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, chromedp.FromContext(ctx).Browser, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+			Permission: &cdpbrowser.PermissionDescriptor{Name: string(cdpbrowser.PermissionTypeNotifications)},
+			Setting:    cdpbrowser.PermissionSettingGranted, Origin: b.base,
+		})
+		if err != nil {
+			return err
+		}
+		_, err = cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: recordNotifications})
+		return err
+	}))
 	b.do("open live feed", chromedp.Navigate(b.base+"/live"), chromedp.WaitVisible(chromedp.CSS("#live-status")))
 	b.waitJS("stream connected", `document.getElementById("live-status").textContent === "connected"`)
+	b.waitJS("permission granted", `Notification.permission === "granted"`)
+	b.do("opt in to desktop notifications", chromedp.Click(chromedp.CSS("#live-desktop")))
+	b.waitJS("opted in", `document.getElementById("live-desktop").checked && localStorage.getItem("hark-desktop") === "1"`)
 	b.do("mark page", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("window.harkSamePage = true"))
 		return err
@@ -63,6 +98,7 @@ func TestBrowserLiveFeedMissesNothingAcrossReconnect(t *testing.T) {
 	}
 	tick(t, pub, 1)
 	b.waitJS("first tick shown", shown(1))
+	b.waitJS("first tick notified", `window.harkNotified.length === 1 && window.harkNotified[0].body.includes(".tick.")`)
 	b.shot("live-first")
 
 	svc.kill(t)
@@ -77,6 +113,7 @@ func TestBrowserLiveFeedMissesNothingAcrossReconnect(t *testing.T) {
 	}
 	b.waitJS("no reload", "window.harkSamePage === true")
 	b.waitJS("each shown once", `document.querySelectorAll("#live li").length === 6`)
+	b.waitJS("each notified once", `window.harkNotified.length === 6 && new Set(window.harkNotified.map((n) => n.tag)).size === 6`)
 	b.shot("live-after-reconnect")
 	svc.stop(t)
 	if !strings.Contains(svc.log.String(), "live stream resumed") {

@@ -8,16 +8,16 @@ import (
 )
 
 // newWebhookSender is the webhook kind's sender as config's webhook
-// section asks for it. Each destination's signing secret is derived from
-// key (the unsubscribe key beside the database), so it is stable across
-// restarts and needs no storage.
+// section asks for it. Each destination signs with its stored secret, or
+// one derived from key (the unsubscribe key beside the database) when it
+// was made before secrets were stored.
 func newWebhookSender(cfg *config.Config, key []byte) (*webhook.Sender, error) {
 	return webhook.New(webhook.Options{
 		Timeout:      cfg.Webhook.Timeout,
 		AllowPrivate: cfg.Webhook.AllowPrivate,
 		UserAgent:    "hark (+" + cfg.Web.BaseURL + ")",
 		Secret: func(d store.Destination) (webhook.Secret, error) {
-			return webhook.DeriveSecret(key, d), nil
+			return webhook.DestinationSecret(key, d)
 		},
 	})
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/wneessen/go-mail/smtp"
 
 	"hark/delivery"
+	"hark/internal/tcpcork"
 	"hark/templates"
 )
 
@@ -259,8 +260,8 @@ type handOff struct {
 }
 
 func (h handOff) Close() error {
-	cork(h.tcp, true)
-	defer cork(h.tcp, false)
+	tcpcork.Set(h.tcp, true)
+	defer tcpcork.Set(h.tcp, false)
 	if err := h.WriteCloser.Close(); err != nil {
 		return err
 	}

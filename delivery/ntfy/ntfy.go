@@ -22,6 +22,7 @@ import (
 	"hark/delivery"
 	"hark/internal/hookurl"
 	"hark/internal/outbound"
+	"hark/store"
 )
 
 // Kind is the destination kind this package delivers:
@@ -40,6 +41,10 @@ func CheckURL(address string) error {
 // parse is the URL to publish to and the Authorization header of address.
 func parse(address string) (publish, authorization string, err error) { return hookurl.Ntfy(address) }
 
+// TokenSetting is the key of an ntfy destination's access token in its
+// settings (destkind's schema): token=tk_….
+const TokenSetting = "token"
+
 // Options configure a Sender.
 type Options struct {
 	// Timeout bounds one request (default 10s); a timeout is retried.
@@ -53,11 +58,17 @@ type Options struct {
 }
 
 // Sender publishes batches to ntfy topics; it implements
-// delivery.Sender and delivery.DigestLimiter.
+// delivery.Sender, delivery.DigestLimiter and delivery.Confirmer.
 type Sender struct {
 	o      Options
 	client *http.Client
 }
+
+var (
+	_ delivery.Sender        = (*Sender)(nil)
+	_ delivery.DigestLimiter = (*Sender)(nil)
+	_ delivery.Confirmer     = (*Sender)(nil)
+)
 
 // New fills o's defaults.
 func New(o Options) *Sender {
@@ -80,7 +91,37 @@ func (s *Sender) Send(ctx context.Context, b *delivery.Batch) (retryable bool, e
 	if err != nil {
 		return false, err
 	}
-	resp, err := outbound.Do(s.client, req, b.Handed)
+	return s.do(req, b.Handed)
+}
+
+// Confirm implements delivery.Confirmer: a push to the topic with the
+// confirmation code, which its reader types into hark's Destinations
+// page or gives to `hark destination confirm`, and the link, which a tap
+// on the push opens. Whoever reads the topic may add it, as whoever
+// reads a mailbox may add the address.
+func (s *Sender) Confirm(ctx context.Context, c delivery.Confirmation) error {
+	loc := c.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	body := fmt.Sprintf("%s added this ntfy topic to hark for notifications. Confirmation code: %s (or open %s) before %s.",
+		c.User, c.Code, c.Link, c.Expires.In(loc).Format("2006-01-02 15:04 MST"))
+	req, err := newRequest(ctx, c.Destination, "hark: confirm this topic", body)
+	if err != nil {
+		return fmt.Errorf("confirm %s: %w", c.Destination.Address, err)
+	}
+	req.Header.Set("Tags", "key")
+	req.Header.Set("Click", c.Link)
+	if _, err := s.do(req, nil); err != nil {
+		return fmt.Errorf("confirm %s: %w", c.Destination.Address, err)
+	}
+	return nil
+}
+
+// do sends req, calling handed (if not nil) as outbound.Do does, and
+// judges the answer.
+func (s *Sender) do(req *http.Request, handed func()) (retryable bool, err error) {
+	resp, err := outbound.Do(s.client, req, handed)
 	if err != nil {
 		return !errors.Is(err, outbound.ErrPrivate), fmt.Errorf("publish to ntfy %s: %w", req.URL, err)
 	}
@@ -96,21 +137,14 @@ func (s *Sender) Send(ctx context.Context, b *delivery.Batch) (retryable bool, e
 // the message as the body, Title, Priority (1-5, from the messages'
 // severity), Tags (the apps, and an emoji for warnings and errors),
 // Click (the message's link, or the user's history page for a digest)
-// and Authorization when the destination's URL carries a token.
+// and Authorization when the destination has a token setting or its
+// URL carries a token.
 func Request(ctx context.Context, b *delivery.Batch) (*http.Request, error) {
-	publish, auth, err := parse(b.Destination.Address)
-	if err != nil {
-		return nil, fmt.Errorf("publish to ntfy: %w", err)
-	}
 	title, body, click := text(b)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, publish, strings.NewReader(body))
+	req, err := newRequest(ctx, b.Destination, title, body)
 	if err != nil {
-		return nil, fmt.Errorf("publish to ntfy: %w", err)
+		return nil, err
 	}
-	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
-	// Headers are ASCII: ntfy decodes a non-ASCII title sent as an
-	// RFC 2047 encoded word.
-	req.Header.Set("Title", mime.BEncoding.Encode("utf-8", title))
 	severity := 0
 	for _, it := range b.Items {
 		severity = max(severity, it.Severity)
@@ -121,6 +155,27 @@ func Request(ctx context.Context, b *delivery.Batch) (*http.Request, error) {
 	}
 	if click != "" {
 		req.Header.Set("Click", click)
+	}
+	return req, nil
+}
+
+// newRequest is a publish of body titled title to d's topic, with d's
+// access token.
+func newRequest(ctx context.Context, d store.Destination, title, body string) (*http.Request, error) {
+	publish, auth, err := parse(d.Address)
+	if err != nil {
+		return nil, fmt.Errorf("publish to ntfy: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, publish, strings.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("publish to ntfy: %w", err)
+	}
+	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	// Headers are ASCII: ntfy decodes a non-ASCII title sent as an
+	// RFC 2047 encoded word.
+	req.Header.Set("Title", mime.BEncoding.Encode("utf-8", title))
+	if token := d.Settings[TokenSetting]; token != "" {
+		auth = "Bearer " + token // the setting wins over the URL's user part
 	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)

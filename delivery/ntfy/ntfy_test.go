@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"hark/bus"
 	"hark/delivery"
@@ -41,6 +42,7 @@ func TestPublishAPIAtInProcessReceiverNoNtfyServerInstallable(t *testing.T) {
 	for _, tc := range []struct {
 		name                        string
 		address                     string
+		settings                    map[string]string
 		batch                       delivery.Batch
 		title, priority, tags, auth string
 		click, body                 string
@@ -53,6 +55,11 @@ func TestPublishAPIAtInProcessReceiverNoNtfyServerInstallable(t *testing.T) {
 			}}},
 			title: "koji build failed: nethack-3.6.6-1.fc40", priority: "5", tags: "rotating_light,koji",
 			auth: "Bearer tk_secret123", click: "https://koji.fedoraproject.org/koji/taskinfo?taskID=1", body: "on x86_64",
+		},
+		{
+			name: "token as a setting", address: srv.URL + "/hark-alerts", settings: map[string]string{TokenSetting: "tk_setting456"},
+			batch: delivery.Batch{Items: []delivery.Item{{NotificationID: 6, Title: "t", App: "koji", Subtitle: "s"}}},
+			title: "t", priority: "3", tags: "koji", auth: "Bearer tk_setting456", body: "s",
 		},
 		{
 			name: "info without token", address: srv.URL + "/hark-alerts",
@@ -83,7 +90,7 @@ func TestPublishAPIAtInProcessReceiverNoNtfyServerInstallable(t *testing.T) {
 			got = nil
 			mu.Unlock()
 			b := tc.batch
-			b.User, b.Destination = "alice", store.Destination{Kind: Kind, Address: tc.address}
+			b.User, b.Destination = "alice", store.Destination{Kind: Kind, Address: tc.address, Settings: tc.settings}
 			if _, err := New(Options{AllowPrivate: true}).Send(t.Context(), &b); err != nil {
 				t.Fatal(err)
 			}
@@ -146,5 +153,30 @@ func TestCheckURL(t *testing.T) {
 		if err := CheckURL(tc.url); (err == nil) != tc.ok {
 			t.Errorf("CheckURL(%q) = %v, want ok %v", tc.url, err, tc.ok)
 		}
+	}
+}
+
+// TestConfirmationPushAtInProcessReceiverNoNtfyServerInstallable: the
+// confirmation is one publish to the topic, with the access token, whose
+// message carries the code and whose Click opens the link.
+func TestConfirmationPushAtInProcessReceiverNoNtfyServerInstallable(t *testing.T) {
+	got := make(chan published, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- published{r.Method, r.URL.Path, string(body), r.Header}
+	}))
+	defer srv.Close()
+	c := delivery.Confirmation{
+		User: "alice", Code: "abcd234567", Link: "https://hark.example.org/confirm/7/abcd234567",
+		Expires:     time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC),
+		Destination: store.Destination{ID: 7, Kind: Kind, Address: srv.URL + "/alerts", Settings: map[string]string{TokenSetting: "tk_abc"}},
+	}
+	if err := New(Options{AllowPrivate: true}).Confirm(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	p := <-got
+	if p.method != http.MethodPost || p.path != "/alerts" || !strings.Contains(p.body, "Confirmation code: abcd234567") ||
+		p.header.Get("Click") != c.Link || p.header.Get("Authorization") != "Bearer tk_abc" || p.header.Get("Title") == "" {
+		t.Errorf("confirmation published as %s %s %q, headers %v", p.method, p.path, p.body, p.header)
 	}
 }

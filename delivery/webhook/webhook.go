@@ -6,13 +6,16 @@
 // address unless the admin allows it, never following a redirect.
 //
 // A webhook is delivered exactly once across crashes, kill -9 included,
-// as an email is: the batch is handed over (journaled) once the request
-// is written, before the receiver's answer, so a kill while the receiver
-// works does not send it again. A kill in the instant between the write
-// and the journal record repeats it, with the same webhook-id (derived
-// from the notification ids), which the specification tells receivers to
-// de-duplicate on; a kill after the write and before a refusal (a 503)
-// is read loses it, as a refused email is lost.
+// without the receiver de-duplicating: outbound.Do writes the request
+// but its last byte, the batch is handed over (journaled), and only then
+// is the last byte written. A kill before the journal record leaves the
+// receiver a cut request, which it cannot read whole, and the batch is
+// sent again after the restart; a kill after it leaves a journaled
+// request, not sent again. Only a kill in the instant between the
+// record and the last byte's write (two system calls) loses it, and a
+// kill after the write and before a refusal (a 503) is read loses it
+// too, as a refused email is lost. A repeat after a live failure (a
+// timeout) keeps its webhook-id, derived from the notification ids.
 package webhook
 
 import (
@@ -60,30 +63,41 @@ func CheckURL(address string) error { return hookurl.Webhook(address) }
 // base64, the form Standard Webhooks libraries take.
 type Secret []byte
 
-const secretPrefix = "whsec_"
-
 // String is the secret as whsec_<base64>.
-func (s Secret) String() string { return secretPrefix + base64.StdEncoding.EncodeToString(s) }
+func (s Secret) String() string { return hookurl.SecretPrefix + base64.StdEncoding.EncodeToString(s) }
 
-// ParseSecret reads a whsec_<base64> secret of 24 to 64 bytes.
+// ParseSecret reads a whsec_<base64> secret of 24 to 64 bytes; its
+// error does not quote it.
 func ParseSecret(s string) (Secret, error) {
-	b64, ok := strings.CutPrefix(s, secretPrefix)
-	key, err := base64.StdEncoding.DecodeString(b64)
-	if !ok || err != nil || len(key) < 24 || len(key) > 64 {
-		return nil, fmt.Errorf("secret %q is not whsec_ followed by the base64 of 24 to 64 bytes", s)
+	key, err := hookurl.Secret(s)
+	if err != nil {
+		return nil, fmt.Errorf("webhook secret %w", err)
 	}
 	return key, nil
 }
 
 // DeriveSecret is destination d's secret derived from hark's own key (the
-// unsubscribe key): each destination gets its own, nothing more is
-// stored, and it is the same after a restart. Changing the destination's
-// address gives it a new one.
+// unsubscribe key): what signs for a destination made before secrets
+// were stored (see DestinationSecret), the same after a restart.
+// Changing the destination's address gives it a new one.
 func DeriveSecret(key []byte, d store.Destination) Secret {
 	m := hmac.New(sha256.New, key)
 	fmt.Fprintf(m, "hark webhook secret\x00%d\x00%s", d.ID, d.Address)
 	return m.Sum(nil)
 }
+
+// DestinationSecret is d's signing secret: its secret setting (chosen by
+// its owner or made when it was created), else the one derived from key.
+func DestinationSecret(key []byte, d store.Destination) (Secret, error) {
+	if v := d.Settings[SecretSetting]; v != "" {
+		return ParseSecret(v)
+	}
+	return DeriveSecret(key, d), nil
+}
+
+// SecretSetting is the key of a webhook destination's secret in its
+// settings (destkind's schema): secret=whsec_….
+const SecretSetting = "secret"
 
 // Options configure a Sender.
 type Options struct {

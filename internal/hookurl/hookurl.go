@@ -1,10 +1,13 @@
 // Package hookurl checks the URLs users give as webhook and ntfy
-// destinations. It depends on nothing in hark, so the store (which
+// destinations, and their secrets (a webhook's signing secret, an ntfy
+// access token). It depends on nothing in hark, so the store (which
 // validates every destination it saves) and the senders share one
 // definition of a valid address.
 package hookurl
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -53,4 +56,37 @@ func Ntfy(address string) (publish, authorization string, err error) {
 		u.User = nil
 	}
 	return u.String(), authorization, nil
+}
+
+// SecretPrefix starts a webhook signing secret as users see it.
+const SecretPrefix = "whsec_"
+
+// Secret reads a webhook signing secret as Standard Webhooks libraries
+// take it: whsec_ and the base64 of 24 to 64 random bytes. Its error
+// does not quote the secret.
+func Secret(s string) ([]byte, error) {
+	b64, ok := strings.CutPrefix(s, SecretPrefix)
+	key, err := base64.StdEncoding.DecodeString(b64)
+	if !ok || err != nil || len(key) < 24 || len(key) > 64 {
+		return nil, fmt.Errorf("is not %s followed by the base64 of 24 to 64 bytes (e.g. %s plus the output of openssl rand -base64 32)", SecretPrefix, SecretPrefix)
+	}
+	return key, nil
+}
+
+// NewSecret is a new random webhook signing secret: 32 bytes, as
+// whsec_ and their base64.
+func NewSecret() string {
+	key := make([]byte, 32)
+	rand.Read(key) // never fails (crypto/rand crashes the program instead)
+	return SecretPrefix + base64.StdEncoding.EncodeToString(key)
+}
+
+// NtfyToken checks an ntfy access token (tk_ and 29 letters and digits
+// as ntfy issues them; other printable tokens are let through for
+// servers that differ). Its error does not quote the token.
+func NtfyToken(s string) error {
+	if s == "" || strings.IndexFunc(s, func(c rune) bool { return c <= ' ' || c > '~' }) >= 0 {
+		return fmt.Errorf("is not an ntfy access token like tk_… (printable characters, no spaces)")
+	}
+	return nil
 }

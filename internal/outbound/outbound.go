@@ -9,6 +9,8 @@
 package outbound
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +18,7 @@ import (
 	"net/http/httptrace"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -47,15 +50,49 @@ func NewClient(o Options) *http.Client {
 	if !o.AllowPrivate {
 		dialer.Control = refusePrivate
 	}
+	// HTTP/1.1 only: Do holds back a request's last byte on its
+	// connection, which HTTP/2 shares between requests; one small POST
+	// at a time gains nothing from HTTP/2 anyway.
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
 	transport := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, address string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, address)
+			if err != nil {
+				return nil, err
+			}
+			return newHoldConn(c, c), nil
+		},
+		Protocols:             &protocols,
 		MaxIdleConns:          16,
 		MaxIdleConnsPerHost:   2,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   o.Timeout,
 		ResponseHeaderTimeout: o.Timeout,
+	}
+	// TLS is dialed here rather than by the transport so that the
+	// holdConn sits above it, where the request is plain HTTP.
+	transport.DialTLSContext = func(ctx context.Context, network, address string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		cfg := &tls.Config{}
+		if transport.TLSClientConfig != nil {
+			cfg = transport.TLSClientConfig.Clone()
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName, _, _ = net.SplitHostPort(address)
+		}
+		ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+		t := tls.Client(c, cfg)
+		if err := t.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("tls handshake with %s: %w", address, err)
+		}
+		return newHoldConn(t, c), nil
 	}
 	return &http.Client{
 		Transport: transport,
@@ -107,22 +144,35 @@ func Retryable(status int) bool {
 }
 
 // Do sends req with client and calls handed, on the caller's goroutine,
-// as soon as the whole request is written and before the response is
-// read: the moment the receiver has it, which delivery's sent journal
-// records (see delivery.Batch.Handed) so that a crash while the receiver
-// answers does not send it again. handed is not called when the response
-// (or an error) comes first; nil skips it.
+// once the whole request but its last byte is written and before the
+// response is read; only when handed returned is that byte written (see
+// holdConn). handed is where delivery writes its sent journal record
+// (delivery.Batch.Handed): the receiver cannot finish reading a request
+// the journal does not know, so a kill -9 before the record leaves it a
+// cut request (sent again after the restart, once) and a kill after it
+// a journaled one (not sent again): exactly once without the receiver
+// de-duplicating. Only the instant between the record and the write of
+// the last byte, two system calls on this goroutine, loses a request
+// instead. handed is not called when the response (or an error) comes
+// first, and the request then stays cut; nil skips it all.
 func Do(client *http.Client, req *http.Request, handed func()) (*http.Response, error) {
 	if handed == nil {
 		return client.Do(req)
 	}
+	if req.ContentLength < 0 {
+		return nil, fmt.Errorf("send %s: a body of unknown length, whose end cannot be held back", req.URL.Redacted())
+	}
+	var conn atomic.Pointer[holdConn]
 	wrote := make(chan struct{})
 	var once sync.Once
-	trace := &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
-		if info.Err == nil {
-			once.Do(func() { close(wrote) })
-		}
-	}}
+	trace := &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if h, ok := info.Conn.(*holdConn); ok {
+				h.arm(func() { once.Do(func() { close(wrote) }) })
+				conn.Store(h)
+			}
+		},
+	}
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	type result struct {
 		resp *http.Response
@@ -137,8 +187,14 @@ func Do(client *http.Client, req *http.Request, handed func()) (*http.Response, 
 	select {
 	case <-wrote:
 		handed()
+		if h := conn.Load(); h != nil {
+			h.release() // a failed write shows as the response's error
+		}
 		r = <-done
 	case r = <-done:
+		if h := conn.Load(); h != nil {
+			h.abandon()
+		}
 	}
 	return r.resp, r.err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -20,6 +21,7 @@ func (s *SQLite) SaveDestination(ctx context.Context, d store.Destination) (stor
 	if err := destkind.Check(d.Kind, d.Address); err != nil {
 		return d, fmt.Errorf("save destination: %w", err)
 	}
+
 	if d.Created.IsZero() {
 		d.Created = time.Now()
 	}
@@ -33,6 +35,11 @@ func (s *SQLite) SaveDestination(ctx context.Context, d store.Destination) (stor
 
 // saveDestination creates d (ID 0) or updates it by ID within tx.
 func saveDestination(ctx context.Context, tx *sql.Tx, d *store.Destination) error {
+	if k, _ := destkind.Lookup(d.Kind); len(d.Settings) > 0 {
+		if err := k.Validate(d.Settings); err != nil {
+			return err
+		}
+	}
 	var id int64
 	err := tx.QueryRowContext(ctx, selectDestinationOfUser, d.UserID, d.Kind, d.Address).Scan(&id)
 	switch {
@@ -47,8 +54,12 @@ func saveDestination(ctx context.Context, tx *sql.Tx, d *store.Destination) erro
 			return err
 		}
 	}
+	settings, err := json.Marshal(d.Settings)
+	if err != nil || len(d.Settings) == 0 {
+		settings = []byte("{}")
+	}
 	args := []any{d.UserID, d.Kind, d.Address, d.Confirmed, d.ConfirmCode, ms(d.ConfirmExpires),
-		d.Enabled, d.BatchCount, d.BatchDelta.Milliseconds(), d.Verbose, d.Markup, d.DisabledReason}
+		d.Enabled, d.BatchCount, d.BatchDelta.Milliseconds(), d.Verbose, d.Markup, d.DisabledReason, string(settings)}
 	if d.ID != 0 {
 		if err := changed(tx.ExecContext(ctx, updateDestination, append(args, d.ID)...))(store.ErrNotFound); err != nil {
 			return err
@@ -174,8 +185,14 @@ func (s *SQLite) ConfirmDestination(ctx context.Context, id int64, code string, 
 func scanDestination(row scanner) (store.Destination, error) {
 	var d store.Destination
 	var expires, delta, created, snooze int64
+	var settings string
 	err := row.Scan(&d.ID, &d.UserID, &d.Kind, &d.Address, &d.Confirmed, &d.ConfirmCode, &expires,
-		&d.Enabled, &d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &created, &d.DigestAt, &d.QuietHours, &snooze, &d.SnoozeDrop)
+		&d.Enabled, &d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &created, &settings, &d.DigestAt, &d.QuietHours, &snooze, &d.SnoozeDrop)
+	if err == nil && settings != "{}" {
+		if jerr := json.Unmarshal([]byte(settings), &d.Settings); jerr != nil {
+			return d, fmt.Errorf("read settings of destination %d: %w", d.ID, jerr)
+		}
+	}
 	d.SnoozeUntil = fromMS(snooze)
 	d.ConfirmExpires, d.BatchDelta, d.Created = fromMS(expires), time.Duration(delta)*time.Millisecond, fromMS(created)
 	return d, err

@@ -19,6 +19,7 @@ var migrations = []string{
 	9:  schemaV9,
 	10: schemaV10,
 	11: schemaV11,
+	12: schemaV12,
 }
 
 const createSchemaVersion = `
@@ -192,9 +193,11 @@ ON CONFLICT (name) DO NOTHING`
 const (
 	destinationColumns = `id, user_id, kind, address, confirmed, confirm_code, confirm_expires,
 	enabled, batch_count, batch_delta_ms, verbose, markup, disabled_reason, created`
-	// destinationSelect is what a Destination is read from: its columns
-	// and its digest time (see schemaV9).
-	destinationSelect = destinationColumns + `,
+	// destinationSelect is what a Destination is read from: its columns,
+	// its kind's settings (see schemaV12) and its digest time (see
+	// schemaV9). destinationColumns stays the columns the migrations
+	// before schemaV12 copy.
+	destinationSelect = destinationColumns + `, settings,
 	COALESCE((SELECT digest_at FROM destination_schedules s WHERE s.destination_id = destinations.id), ''),
 	COALESCE((SELECT quiet_hours FROM destination_schedules s WHERE s.destination_id = destinations.id), ''),
 	COALESCE((SELECT snooze_until FROM destination_schedules s WHERE s.destination_id = destinations.id), 0),
@@ -205,12 +208,12 @@ ON CONFLICT (destination_id) DO UPDATE SET digest_at = excluded.digest_at, quiet
 	deleteSchedule    = `DELETE FROM destination_schedules WHERE destination_id = ?`
 	insertDestination = `
 INSERT INTO destinations (user_id, kind, address, confirmed, confirm_code, confirm_expires,
-	enabled, batch_count, batch_delta_ms, verbose, markup, disabled_reason, created)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	enabled, batch_count, batch_delta_ms, verbose, markup, disabled_reason, settings, created)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	updateDestination = `
 UPDATE destinations SET user_id = ?, kind = ?, address = ?, confirmed = ?, confirm_code = ?,
 	confirm_expires = ?, enabled = ?, batch_count = ?, batch_delta_ms = ?, verbose = ?,
-	markup = ?, disabled_reason = ?
+	markup = ?, disabled_reason = ?, settings = ?
 WHERE id = ?`
 	selectDestinationByID    = `SELECT ` + destinationSelect + ` FROM destinations WHERE id = ?`
 	selectDestinationsOfUser = `SELECT ` + destinationSelect + ` FROM destinations WHERE user_id = ? ORDER BY kind, address`
@@ -758,6 +761,14 @@ CREATE TABLE feed_secrets (
 	secret_hash TEXT    NOT NULL UNIQUE,
 	created     INTEGER NOT NULL
 );
+`
+
+// schemaV12 keeps each destination's settings of its kind (a webhook's
+// signing secret, an ntfy token) as one JSON object of text values by
+// key, so that a kind with new settings needs no migration: destkind
+// holds their schema.
+var schemaV12 = `
+ALTER TABLE destinations ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
 `
 
 // Feed secrets (see schemaV10).

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -48,6 +49,7 @@ var suite = []struct {
 	{"ConfirmedAddressBelongsToOneUser", testConfirmedAddressBelongsToOneUser},
 	{"UnconfirmedDestinationsLapse", testUnconfirmedDestinationsLapse},
 	{"DestinationConfirmation", testDestinationConfirmation},
+	{"DestinationSettingsRoundTripAndAreChecked", testDestinationSettings},
 	{"FiltersKeepRulesDestinationsAndOrder", testFiltersKeepRulesDestinationsAndOrder},
 	{"ActiveFiltersSkipInactiveAndDisabledUsers", testActiveFiltersSkipInactiveAndDisabledUsers},
 	{"SetUserAdminGrantsAndTakesAway", testSetUserAdmin},
@@ -183,6 +185,58 @@ func testConfirmedAddressBelongsToOneUser(t *testing.T, b Backend) {
 	}
 	if _, err := s.SaveDestination(ctx, store.Destination{UserID: alice.user.ID, Kind: store.KindEmail, Address: alice.dest.Address}); !errors.Is(err, store.ErrExists) {
 		t.Errorf("alice adds her address again: %v, want ErrExists", err)
+	}
+}
+
+// testDestinationSettings: a destination's settings of its kind come
+// back as saved, by every read; saving them again without any clears
+// them; a setting the kind's schema refuses is not saved, and neither is
+// one an import creates.
+func testDestinationSettings(t *testing.T, b Backend) {
+	s := b.openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	secret := "whsec_" + strings.Repeat("QUJD", 8)
+	d, err := s.SaveDestination(ctx, store.Destination{UserID: f.user.ID, Kind: store.KindWebhook,
+		Address: "https://ci.example.org/hook", Enabled: true, Settings: map[string]string{"secret": secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, want map[string]string) {
+		t.Helper()
+		byID, err := s.DestinationByID(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byAddr, err := s.DestinationByAddress(ctx, d.Kind, d.Address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.AllDestinations(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(all, func(a store.Destination) bool { return a.ID == d.ID })
+		for _, got := range []store.Destination{byID, byAddr, all[i]} {
+			if !maps.Equal(got.Settings, want) {
+				t.Errorf("%s: settings %v, want %v", what, got.Settings, want)
+			}
+		}
+	}
+	check("saved", map[string]string{"secret": secret})
+	d.Settings = nil
+	if _, err := s.SaveDestination(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	check("cleared", nil)
+	d.Settings = map[string]string{"secret": "hunter2"}
+	if _, err := s.SaveDestination(ctx, d); err == nil || !strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("saving a bad secret: %v, want an error naming the key and not quoting the value", err)
+	}
+	check("refused", nil)
+	bad := store.Destination{UserID: f.user.ID, Kind: store.KindNtfy, Address: "https://ntfy.sh/x", Settings: map[string]string{"colour": "red"}}
+	if _, _, err := s.ImportFilters(ctx, f.user.ID, []store.Destination{bad}, nil); err == nil {
+		t.Errorf("importing a destination with an unknown setting: no error")
 	}
 }
 
