@@ -71,6 +71,9 @@ var suite = []struct {
 	{"ScanHistoryPagesByCursor", testScanHistoryPagesByCursor},
 	{"ScanHistoryKeepsWhatKeepAccepts", testScanHistoryKeepsWhatKeepAccepts},
 	{"TermValuesAreDistinctAndSorted", testTermValuesAreDistinctAndSorted},
+	{"LeasesElectOneOwner", testLeasesElectOneOwner},
+	{"LapsedOwnLeaseGetsANewToken", testLapsedOwnLeaseGetsANewToken},
+	{"FencedWritesRefusedAfterTakeover", testFencedWritesRefusedAfterTakeover},
 }
 
 // openAt opens the store named name, closing it when the test ends.
