@@ -270,7 +270,7 @@ func (s *process) serve(ctx context.Context, roles []app.Role) (err error) {
 		wg.Go(func() { s.ownership.Run(ctx, cfg.Owners.Refresh) })
 	}
 	if s.ircBot != nil {
-		wg.Go(func() { s.ircBot.Run(ctx) })
+		wg.Go(func() { s.runIRCBot(ctx) })
 	}
 	if s.deliverer != nil {
 		wg.Go(func() { s.deliverer.Run(ctx) })
@@ -360,3 +360,34 @@ func (s *process) metricSources() []metrics.Source {
 // stopBudget is how long hark serve may take to stop once told to, less
 // time for closing the store and exiting: SIGTERM must end it within 10s.
 const stopBudget = 8 * time.Second
+
+// runIRCBot keeps the IRC bot connected while this process holds its
+// lease, so that among several delivery processes one connection
+// answers users and sends IRC notifications; a process that loses the
+// lease disconnects.
+func (s *process) runIRCBot(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		if !s.deliverer.Holds(ircBotLease) {
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			continue
+		}
+		elected, lost := context.WithCancel(ctx)
+		go func() {
+			for elected.Err() == nil && s.deliverer.Holds(ircBotLease) {
+				select {
+				case <-elected.Done():
+				case <-t.C:
+				}
+			}
+			lost()
+		}()
+		s.log.Info("irc bot elected: connecting", "instance", s.instance)
+		s.ircBot.Run(elected)
+		lost()
+	}
+}
