@@ -44,11 +44,30 @@ var harkBinary = sync.OnceValues(func() (string, error) {
 type service struct {
 	dir, config, db, web string
 	cmd                  *exec.Cmd
-	log                  *bytes.Buffer
+	log                  *logBuffer
 	// wrap runs the service through a command, e.g. prlimit, when set.
 	wrap []string
 	// args are more arguments to hark serve, e.g. --roles.
 	args []string
+}
+
+// logBuffer is a service's output, which tests read while the process
+// still writes it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // newService writes a config whose store, web port and bus endpoint are
@@ -73,7 +92,7 @@ func (s *service) start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.log = &bytes.Buffer{}
+	s.log = &logBuffer{}
 	args := append(append(append([]string{}, s.wrap...), bin, "serve", "--config", s.config), s.args...)
 	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
