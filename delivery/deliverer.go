@@ -173,7 +173,7 @@ func New(o Options) (*Deliverer, error) {
 	d.dir.st = o.Store
 	d.flood = newFlood(o.Flood)
 	if o.Leases != nil {
-		d.keeper = &keeper{d: d, leases: o.Leases, held: map[string]store.Lease{}}
+		d.keeper = &keeper{d: d, leases: o.Leases, held: map[string]store.Lease{}, leaving: map[string]bool{}}
 	}
 	return d, nil
 }

@@ -57,22 +57,28 @@ const (
 func partitionLease(p int) string { return partitionPrefix + strconv.Itoa(p) }
 
 // keeper holds this process's leases: it renews them, takes its share of
-// the partitions and gives up the rest. Passes read what it holds under
-// mu's read lock; changing who delivers a lease's destinations takes the
-// write lock, so it happens between passes.
+// the partitions and gives up the rest. Renewing never waits for a pass:
+// a pass can take longer than a lease (a slow relay, many
+// destinations). Passes run under pass's read lock; giving a lease up
+// waits, aside, for the write lock, so no send of its destinations is
+// under way when another process may take it.
 type keeper struct {
 	d      *Deliverer
 	leases Leases
+	pass   sync.RWMutex
 
-	mu   sync.RWMutex
-	held map[string]store.Lease // lease name → as last acquired
+	mu      sync.Mutex
+	held    map[string]store.Lease // lease name → as last acquired: what passes deliver
+	leaving map[string]bool        // given up, renewed until the passes under way ended
 }
 
 // fence is the lease the writes about destination dest of kind depend
 // on, if this process holds it at now.
 func (k *keeper) fence(dest store.Destination, now time.Time) (store.Fence, bool) {
 	name := k.leaseOf(dest.Kind, dest.ID)
+	k.mu.Lock()
 	l, ok := k.held[name]
+	k.mu.Unlock()
 	if !ok || !l.Held(now) {
 		return store.Fence{}, false
 	}
@@ -93,17 +99,15 @@ func (d *Deliverer) Holds(name string) bool {
 	if d.keeper == nil {
 		return true
 	}
-	d.keeper.mu.RLock()
-	defer d.keeper.mu.RUnlock()
+	d.keeper.mu.Lock()
+	defer d.keeper.mu.Unlock()
 	l, ok := d.keeper.held[name]
 	return ok && l.Held(d.o.Now())
 }
 
-// keep renews and rebalances the leases every Lease/3 until ctx is done,
-// then gives them all back.
+// keep renews and rebalances the leases every Lease/3 until ctx is done.
 func (k *keeper) keep(ctx context.Context) {
-	every := k.d.o.Lease / 3
-	t := time.NewTicker(every)
+	t := time.NewTicker(k.d.o.Lease / 3)
 	defer t.Stop()
 	for {
 		if err := k.round(ctx); err != nil && ctx.Err() == nil {
@@ -121,12 +125,15 @@ func (k *keeper) keep(ctx context.Context) {
 // them over at once instead of after they lapse. Passes have ended.
 func (k *keeper) releaseAll(ctx context.Context) error {
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	names := make([]string, 0, len(k.held))
+	names := make([]string, 0, len(k.held)+len(k.leaving))
 	for name := range k.held {
 		names = append(names, name)
 	}
+	for name := range k.leaving {
+		names = append(names, name)
+	}
 	clear(k.held)
+	k.mu.Unlock()
 	return k.leases.ReleaseLeases(ctx, k.d.o.Instance, names)
 }
 
@@ -151,35 +158,43 @@ func (k *keeper) round(ctx context.Context) error {
 			want = append(want, name)
 		}
 	}
-	if err := k.giveUp(ctx, want); err != nil {
-		return err
-	}
-	got, err := k.leases.AcquireLeases(ctx, o.Instance, want, now, o.Lease)
+	renew := k.giveUp(ctx, want)
+	got, err := k.leases.AcquireLeases(ctx, o.Instance, renew, now, o.Lease)
 	if err != nil {
 		return err
 	}
+	var fresh []store.Lease
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	var errs []error
-	for _, l := range got {
-		before, had := k.held[l.Name]
-		if had && before.Token == l.Token {
-			k.held[l.Name] = l
-			continue
-		}
-		if l.Previous != "" && l.Previous != o.Instance {
-			if err := k.takeOver(ctx, l); err != nil {
-				errs = append(errs, err)
-				continue // not held until its predecessor's sends are known
-			}
-			o.Logger.Info("delivery lease taken over", "lease", l.Name, "from", l.Previous, "token", l.Token)
-		}
-		k.held[l.Name] = l
-	}
 	for name := range k.held {
 		if !slices.ContainsFunc(got, func(l store.Lease) bool { return l.Name == name }) {
 			delete(k.held, name) // lost: lapsed and taken meanwhile
 		}
+	}
+	for _, l := range got {
+		switch before, had := k.held[l.Name]; {
+		case k.leaving[l.Name]:
+		case had && before.Token == l.Token:
+			k.held[l.Name] = l
+		default:
+			delete(k.held, l.Name)
+			fresh = append(fresh, l)
+		}
+	}
+	k.mu.Unlock()
+	// A lease new to this process is delivered from once what its
+	// previous owner's medium had is known; no pass touches it before.
+	var errs []error
+	for _, l := range fresh {
+		if l.Previous != "" && l.Previous != o.Instance {
+			if err := k.takeOver(ctx, l); err != nil {
+				errs = append(errs, err)
+				continue // taken over again next round
+			}
+			o.Logger.Info("delivery lease taken over", "lease", l.Name, "from", l.Previous, "token", l.Token)
+		}
+		k.mu.Lock()
+		k.held[l.Name] = l
+		k.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }
@@ -201,31 +216,47 @@ func (k *keeper) liveWorkers(ctx context.Context, now time.Time) ([]string, erro
 	return workers, nil
 }
 
-// giveUp releases the partitions held that are not in want, between
-// passes.
-func (k *keeper) giveUp(ctx context.Context, want []string) error {
-	k.mu.RLock()
+// giveUp stops delivering the leases held that are not in want and
+// releases them once the passes under way ended, aside: renewing must
+// not wait for that. It returns the leases to renew meanwhile: want and
+// those still leaving.
+func (k *keeper) giveUp(ctx context.Context, want []string) []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	var drop []string
 	for name := range k.held {
 		if !slices.Contains(want, name) {
 			drop = append(drop, name)
+			delete(k.held, name)
+			k.leaving[name] = true
 		}
 	}
-	k.mu.RUnlock()
-	if len(drop) == 0 {
-		return nil
+	renew := slices.Clone(want)
+	for name := range k.leaving {
+		if !slices.Contains(renew, name) {
+			renew = append(renew, name)
+		}
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for _, name := range drop {
-		delete(k.held, name)
+	if len(drop) > 0 {
+		go func() {
+			k.pass.Lock() // the passes that may still send for drop ended
+			k.pass.Unlock()
+			if err := k.leases.ReleaseLeases(ctx, k.d.o.Instance, drop); err != nil {
+				k.d.o.Logger.Error("delivery leases", "err", err)
+			}
+			k.mu.Lock()
+			for _, name := range drop {
+				delete(k.leaving, name)
+			}
+			k.mu.Unlock()
+		}()
 	}
-	return k.leases.ReleaseLeases(ctx, k.d.o.Instance, drop)
+	return renew
 }
 
 // takeOver replays the sent journals l's previous owner left for the
 // destinations l covers, fenced by l: what that process's medium had is
-// marked sent before this one claims anything of l. k.mu is held.
+// marked sent before this one claims anything of l.
 func (k *keeper) takeOver(ctx context.Context, l store.Lease) error {
 	o := k.d.o
 	if o.PeerJournal == nil {

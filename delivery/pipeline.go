@@ -49,8 +49,8 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 		}
 	}
 	if k := d.keeper; k != nil {
-		k.mu.RLock()
-		defer k.mu.RUnlock()
+		k.pass.RLock()
+		defer k.pass.RUnlock()
 	}
 	dir, err := d.dir.get(ctx)
 	if err != nil {

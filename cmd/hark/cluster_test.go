@@ -20,11 +20,11 @@ import (
 // mode; a PostgreSQL backend adds its case here.
 type clusterStore struct {
 	name   string
-	config func(t *testing.T, dir string) string
+	config func(t testing.TB, dir string) string
 }
 
 var clusterStores = []clusterStore{
-	{"sqlite", func(*testing.T, string) string { return "store:\n  path: hark.db\n" }},
+	{"sqlite", func(testing.TB, string) string { return "store:\n  path: hark.db\n" }},
 }
 
 // cluster is several `hark serve` processes on one store, each with its
@@ -36,7 +36,7 @@ type cluster struct {
 
 // newCluster writes the shared part of the configuration: st's store,
 // no ZeroMQ bus, and extra.
-func newCluster(t *testing.T, st clusterStore, extra string) *cluster {
+func newCluster(t testing.TB, st clusterStore, extra string) *cluster {
 	t.Helper()
 	dir := t.TempDir()
 	c := &cluster{dir: dir, procs: map[string]*service{}}
@@ -50,7 +50,7 @@ func newCluster(t *testing.T, st clusterStore, extra string) *cluster {
 }
 
 // add is the process named name running roles, not started yet.
-func (c *cluster) add(t *testing.T, name, roles string) *service {
+func (c *cluster) add(t testing.TB, name, roles string) *service {
 	t.Helper()
 	s := &service{dir: c.dir, config: filepath.Join(c.dir, name+".yaml"), db: filepath.Join(c.dir, "hark.db"),
 		web: fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t)), args: []string{"--roles", roles, "--instance", name}}

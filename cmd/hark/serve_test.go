@@ -86,7 +86,7 @@ func newService(t *testing.T, endpoint, extra string) *service {
 }
 
 // start runs `hark serve` and waits until /healthz answers.
-func (s *service) start(t *testing.T) {
+func (s *service) start(t testing.TB) {
 	t.Helper()
 	bin, err := harkBinary()
 	if err != nil {
@@ -117,14 +117,14 @@ func (s *service) start(t *testing.T) {
 }
 
 // kill stops the service as a crash would: SIGKILL, no draining.
-func (s *service) kill(t *testing.T) {
+func (s *service) kill(t testing.TB) {
 	t.Helper()
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	s.cmd.Wait()
 }
 
 // stop sends SIGTERM and expects a clean exit.
-func (s *service) stop(t *testing.T) {
+func (s *service) stop(t testing.TB) {
 	t.Helper()
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	if err := s.cmd.Wait(); err != nil {
@@ -150,7 +150,7 @@ func (s *service) metric(t *testing.T, name string) float64 {
 	return -1
 }
 
-func (s *service) eventually(t *testing.T, what string, cond func() bool) {
+func (s *service) eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
