@@ -70,6 +70,12 @@ type keeper struct {
 	mu      sync.Mutex
 	held    map[string]store.Lease // lease name → as last acquired: what passes deliver
 	leaving map[string]bool        // given up, renewed until the passes under way ended
+
+	releasing sync.WaitGroup // the releases under way
+	// acquire orders renewals and releases: a renewal must not take
+	// again a lease given up between its reading of leaving and its
+	// write.
+	acquire sync.Mutex
 }
 
 // fence is the lease the writes about destination dest of kind depend
@@ -158,8 +164,10 @@ func (k *keeper) round(ctx context.Context) error {
 			want = append(want, name)
 		}
 	}
+	k.acquire.Lock()
 	renew := k.giveUp(ctx, want)
 	got, err := k.leases.AcquireLeases(ctx, o.Instance, renew, now, o.Lease)
+	k.acquire.Unlock()
 	if err != nil {
 		return err
 	}
@@ -238,9 +246,11 @@ func (k *keeper) giveUp(ctx context.Context, want []string) []string {
 		}
 	}
 	if len(drop) > 0 {
-		go func() {
+		k.releasing.Go(func() {
 			k.pass.Lock() // the passes that may still send for drop ended
 			k.pass.Unlock()
+			k.acquire.Lock()
+			defer k.acquire.Unlock()
 			if err := k.leases.ReleaseLeases(ctx, k.d.o.Instance, drop); err != nil {
 				k.d.o.Logger.Error("delivery leases", "err", err)
 			}
@@ -249,7 +259,7 @@ func (k *keeper) giveUp(ctx context.Context, want []string) []string {
 				delete(k.leaving, name)
 			}
 			k.mu.Unlock()
-		}()
+		})
 	}
 	return renew
 }
