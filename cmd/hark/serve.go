@@ -35,7 +35,7 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs.SetOutput(io.err)
 	load := configFlag(fs)
 	roles := fs.String("roles", app.All, "the `ROLES` this process runs, comma-separated: "+strings.Join((&process{}).roles().Names(), ", ")+" (with what they need), or all")
-	instance := fs.String("instance", "", "a `NAME` for this process, unique among the processes delivering from one database: it names its sent journal")
+	instance := fs.String("instance", "", "a `NAME` for this process, unique and stable among the processes delivering from one database: it names its sent journal and holds its delivery leases")
 	fs.Usage = func() {
 		fmt.Fprintln(io.err, "Usage: hark serve [--config FILE] [--roles ROLES] [--instance NAME]\n\nRuns hark on the configuration's settings (built-in defaults without a file):")
 		fmt.Fprintln(io.err, "reads the bus, matches filters, queues notifications, delivers them, serves the web UI, /metrics and /healthz.")
