@@ -159,8 +159,9 @@ func (k *keeper) round(ctx context.Context) error {
 			want = append(want, partitionLease(p))
 		}
 	}
-	for _, name := range o.Elected {
-		if !slices.Contains(want, name) {
+	for kind, name := range o.Elected {
+		// Only a process that can send the kind stands for its lease.
+		if o.Senders[kind] != nil && !slices.Contains(want, name) {
 			want = append(want, name)
 		}
 	}
