@@ -267,3 +267,44 @@ func waitTakeover(t *testing.T, s *service, prev string, since time.Time, within
 	t.Fatalf("no takeover from %s within %v:\n%s", prev, within, s.log)
 	return 0
 }
+
+// electedLine is the log line of a process whose IRC bot won the
+// election.
+const electedLine = "irc bot elected: connecting"
+
+// TestClusterElectsOneIRCBot runs two delivery processes configured for
+// IRC: one of them connects its bot, the holder of the bot:irc lease;
+// killed, the other connects within the lease.
+func TestClusterElectsOneIRCBot(t *testing.T) {
+	ircd := testpeer.StartIRCd(t)
+	c := newCluster(t, clusterStores[0], fmt.Sprintf("irc:\n  server: %q\n  tls: false\n  nick: harkbot\ndelivery:\n  lease: %s\n", ircd.Addr, clusterLease))
+	workers := []*service{c.add(t, "worker-1", "delivery"), c.add(t, "worker-2", "delivery")}
+	for _, w := range workers {
+		w.start(t)
+	}
+	elected := func() []*service {
+		var out []*service
+		for _, w := range workers {
+			if strings.Contains(w.log.String(), electedLine) {
+				out = append(out, w)
+			}
+		}
+		return out
+	}
+	workers[0].eventually(t, "one process connects its IRC bot", func() bool { return len(elected()) > 0 })
+	first := elected()
+	if len(first) != 1 {
+		t.Fatalf("%d processes connected their IRC bot, want 1", len(first))
+	}
+	other := workers[0]
+	if other == first[0] {
+		other = workers[1]
+	}
+	first[0].kill(t)
+	killed := time.Now()
+	other.eventually(t, "the other process connects its bot", func() bool { return strings.Contains(other.log.String(), electedLine) })
+	if took := time.Since(killed); took > 2*clusterLease {
+		t.Errorf("the other bot connected %v after the kill, want within %v", took, 2*clusterLease)
+	}
+	other.stop(t)
+}
