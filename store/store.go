@@ -37,6 +37,7 @@ type Store interface {
 	History
 	Queue
 	Delivery
+	Outbox
 	Web
 	Leases
 	// SettingsVersion changes whenever a user, destination or filter does

@@ -19,6 +19,7 @@ var migrations = []string{
 	9:  schemaV9,
 	10: schemaV10,
 	11: schemaV11,
+	12: schemaV12,
 }
 
 const createSchemaVersion = `
@@ -769,11 +770,42 @@ WHERE f.secret_hash = ? AND u.disabled = 0`
 	userColumnsOfU = `u.id, u.name, u.admin, u.disabled, u.password_hash, u.timezone, u.created`
 )
 
-// schemaV11 holds the leases processes sharing the database elect owners
+// schemaV11 is the outbox (store.Outbox): hark's own sends to a
+// destination, a confirmation code or a test notification, queued by
+// whichever process a person asked and sent by the delivery role.
+// next_attempt is when it is due, or until when it is leased.
+var schemaV11 = `
+CREATE TABLE outbox (
+	id             INTEGER PRIMARY KEY,
+	destination_id INTEGER NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+	what           TEXT    NOT NULL,
+	attempts       INTEGER NOT NULL DEFAULT 0,
+	next_attempt   INTEGER NOT NULL,
+	created        INTEGER NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (next_attempt);
+CREATE INDEX outbox_destination ON outbox (destination_id);
+`
+
+// The outbox (see schemaV11). ?1 of claimSends is the kinds as a JSON
+// array.
+const (
+	insertSend = `INSERT INTO outbox (destination_id, what, next_attempt, created) VALUES (?, ?, ?, ?) RETURNING id`
+	claimSends = `
+UPDATE outbox SET attempts = attempts + 1, next_attempt = ?3
+WHERE id IN (
+	SELECT o.id FROM outbox o JOIN destinations d ON d.id = o.destination_id
+	WHERE o.next_attempt <= ?2 AND d.kind IN (SELECT value FROM json_each(?1))
+	ORDER BY o.id LIMIT ?4)
+RETURNING id, destination_id, what, attempts, created`
+	deleteSend = `DELETE FROM outbox WHERE id = ?`
+)
+
+// schemaV12 holds the leases processes sharing the database elect owners
 // with (store.Leases): delivery partitions, chat bots, workers' presence.
 // A released or lapsed lease keeps its row, its last owner and its token,
 // so the token only grows.
-var schemaV11 = `
+var schemaV12 = `
 CREATE TABLE leases (
 	name    TEXT    PRIMARY KEY,
 	owner   TEXT    NOT NULL,
@@ -782,7 +814,7 @@ CREATE TABLE leases (
 ) WITHOUT ROWID;
 `
 
-// Leases (see schemaV11 and leases.go). acquireLease takes lease ?1 for
+// Leases (see schemaV12 and leases.go). acquireLease takes lease ?1 for
 // owner ?2 at now ?3 until ?4 when it is free or already ?2's; its token
 // stays only when ?2 held it without a lapse.
 const (
