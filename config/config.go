@@ -305,6 +305,15 @@ type OIDC struct {
 type Delivery struct {
 	Retry Retry `yaml:"retry"`
 	Flood Flood `yaml:"flood"`
+	// Partitions is how many parts the destinations are cut into for
+	// several delivery processes (hark serve --roles delivery
+	// --instance NAME) to share; every process on one database must use
+	// the same number, and more processes than partitions idle.
+	Partitions int `yaml:"partitions"`
+	// Lease is how long a delivery process holds its partitions and the
+	// chat bots' connections without renewing them: how long a killed
+	// process's destinations wait for another to take over.
+	Lease time.Duration `yaml:"lease"`
 }
 
 // Retry is the backoff for a send that failed but may work later.
@@ -360,8 +369,9 @@ func Default() *Config {
 		OIDC: OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username",
 			EmailClaim: "email", GroupsClaim: "groups", MatrixServer: "fedora.im", AccountCheck: 6 * time.Hour},
 		Delivery: Delivery{
-			Retry: Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},
-			Flood: Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},
+			Retry:      Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},
+			Flood:      Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},
+			Partitions: 64, Lease: 15 * time.Second,
 		},
 		Users:   Users{DefaultFilters: true, UnconfirmedTTL: 48 * time.Hour},
 		Rules:   Rules{BudgetPerMessage: 50 * time.Millisecond},

@@ -187,6 +187,10 @@ func (d *decoder) validate(c *Config) {
 		d.atLeast("delivery.flood.window", f.Window, time.Second)
 		d.atLeast("delivery.flood.digest_for", f.DigestFor, time.Second)
 	}
+	if p := c.Delivery.Partitions; p < 1 || p > 4096 {
+		d.errorAt("delivery.partitions", "must be between 1 and 4096, got %d", p)
+	}
+	d.atLeast("delivery.lease", c.Delivery.Lease, time.Second)
 }
 
 // absent reports whether v is empty, an error if it is required.

@@ -97,6 +97,30 @@ type Options struct {
 	ConfirmFor    time.Duration
 	ConfirmEvery  time.Duration
 	ConfirmPerDay int
+	// Leases, when set, makes this process one of several delivering
+	// from one store (see partitions.go): it delivers only the
+	// destinations of the partitions it leases, as Instance, fenced by
+	// their leases. Nil delivers every destination, unfenced: the single
+	// process.
+	Leases Leases
+	// Instance names this process among those delivering from the store:
+	// its leases' owner. Each must have its own.
+	Instance string
+	// Partitions is how many partitions the destinations are cut into
+	// (default 64): the most delivery processes that can share the work.
+	// Every process on one store must use the same number.
+	Partitions int
+	// Lease is how long a lease lasts unless renewed (default 15s),
+	// renewed every third of it: how long a killed process's
+	// destinations wait for another to take them over.
+	Lease time.Duration
+	// Elected names, per kind, the one lease whose holder delivers every
+	// destination of the kind: a chat bot with one connection for the
+	// service ("irc" → "bot:irc").
+	Elected map[string]string
+	// PeerJournal is the SentJournal of another instance, by its name:
+	// the journal a process taking a lease over replays.
+	PeerJournal func(instance string) string
 	// Now and Jitter are the clock and the source of jitter (a number in
 	// [0, 1)); tests replace them.
 	Now    func() time.Time
@@ -115,6 +139,8 @@ type Deliverer struct {
 	mu        sync.Mutex
 	permanent map[int64]int       // destination → permanent failures in a row
 	journals  map[string]*journal // kind → its sent journal, opened by its first pass
+
+	keeper *keeper // the leases this process delivers under; nil when it is alone
 }
 
 // New checks o and fills its defaults.
@@ -143,11 +169,16 @@ func New(o Options) (*Deliverer, error) {
 		o.Jitter = rand.Float64
 	}
 	o.Logger = cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
+	o.Partitions = cmp.Or(o.Partitions, 64)
+	o.Lease = cmp.Or(o.Lease, 15*time.Second)
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	o.Senders = maps.Clone(o.Senders)
 	d := &Deliverer{o: o, permanent: map[int64]int{}, journals: map[string]*journal{}}
 	d.dir.st = o.Store
 	d.flood = newFlood(o.Flood)
+	if o.Leases != nil {
+		d.keeper = &keeper{d: d, leases: o.Leases, held: map[string]store.Lease{}, leaving: map[string]bool{}}
+	}
 	return d, nil
 }
 
@@ -167,15 +198,27 @@ func (d *Deliverer) lease() time.Duration { return d.o.SendTimeout + 5*time.Seco
 // kind whose server is down never holds up another. It closes the sent
 // journals when it returns.
 func (d *Deliverer) Run(ctx context.Context) error {
+	var errs []error
 	var wg sync.WaitGroup
+	if d.keeper != nil {
+		// The first round before the first passes, so they have leases.
+		if err := d.keeper.round(ctx); err != nil {
+			d.o.Logger.Error("delivery leases", "err", err)
+		}
+		wg.Go(func() { d.keeper.keep(ctx) })
+	}
 	for kind := range d.o.Senders {
 		wg.Go(func() { d.work(ctx, kind) })
 	}
 	wg.Go(func() { d.workOutbox(ctx) })
 	wg.Wait()
+	if d.keeper != nil {
+		release, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		errs = append(errs, d.keeper.releaseAll(release))
+		cancel()
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var errs []error
 	for kind, j := range d.journals {
 		errs = append(errs, j.close())
 		delete(d.journals, kind)

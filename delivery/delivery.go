@@ -18,7 +18,9 @@
 // with the same Message-ID, so a repeat is recognizable; a kill while a
 // server that has the whole message is deciding to refuse it loses it.
 // Flood-control counts and the bounce count live in memory and start
-// afresh after a restart.
+// afresh after a restart. Several processes deliver from one store by
+// leasing partitions of the destinations (see partitions.go), so each
+// destination is one process's at a time.
 package delivery
 
 import (

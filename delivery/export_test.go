@@ -1,6 +1,9 @@
 package delivery
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // WriteSentJournal appends to the sent journal file at path the record of
 // ids sent at, as a send does right before a crash.
@@ -15,3 +18,11 @@ func WriteSentJournal(path string, ids []int64, at time.Time) error {
 
 // ReplayDetail is the delivery-log detail of a send the journal recorded.
 const ReplayDetail = replayDetail
+
+// KeepRound runs one round of the lease keeper and waits for the
+// releases it started.
+func (d *Deliverer) KeepRound(ctx context.Context) error {
+	err := d.keeper.round(ctx)
+	d.keeper.releasing.Wait()
+	return err
+}

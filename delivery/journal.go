@@ -260,12 +260,24 @@ type SentNoter interface {
 func (d *Deliverer) replay(ctx context.Context, kind string, j *journal) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	sent, skipped, err := readJournal(j.path)
+	if err := d.replayFile(ctx, kind, j.path, nil); err != nil {
+		return err
+	}
+	return j.truncate()
+}
+
+// replayFile marks sent, at the time each was sent, every id the journal
+// at path records that the store does not know as sent, among those of
+// the destinations covers accepts (all when it is nil). It leaves the
+// file alone: a successor replays its predecessor's journal with it,
+// one partition at a time.
+func (d *Deliverer) replayFile(ctx context.Context, kind, path string, covers func(dest int64) bool) error {
+	sent, skipped, err := readJournal(path)
 	if err != nil {
 		return err
 	}
 	if skipped > 0 {
-		d.o.Logger.Warn("sent journal: skipped torn or corrupt records", "kind", kind, "path", j.path, "skipped", skipped)
+		d.o.Logger.Warn("sent journal: skipped torn or corrupt records", "kind", kind, "path", path, "skipped", skipped)
 	}
 	byTime := map[time.Time][]int64{}
 	for id, at := range sent {
@@ -276,7 +288,7 @@ func (d *Deliverer) replay(ctx context.Context, kind string, j *journal) error {
 		if err != nil {
 			return fmt.Errorf("replay sent journal: %w", err)
 		}
-		if n.State != store.StateSent {
+		if n.State != store.StateSent && (covers == nil || covers(n.DestinationID)) {
 			byTime[at] = append(byTime[at], id)
 		}
 	}
@@ -290,9 +302,9 @@ func (d *Deliverer) replay(ctx context.Context, kind string, j *journal) error {
 	}
 	if len(marked) > 0 {
 		slices.Sort(marked)
-		d.o.Logger.Warn("sent journal: marked sent what the medium had before a crash or a failed mark", "kind", kind, "notifications", marked)
+		d.o.Logger.Warn("sent journal: marked sent what the medium had before a crash or a failed mark", "kind", kind, "path", path, "notifications", marked)
 	}
-	return j.truncate()
+	return nil
 }
 
 // markReplayed marks ids sent at at, noting why where the store can.

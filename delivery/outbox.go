@@ -24,7 +24,14 @@ const outboxChunk = 20
 // destination no longer confirmed) is dropped. The worker calls it every
 // PollEvery; tests call it with their own clock.
 func (d *Deliverer) SendQueued(ctx context.Context) error {
-	kinds := slices.Sorted(maps.Keys(d.o.Senders))
+	kinds := slices.DeleteFunc(slices.Sorted(maps.Keys(d.o.Senders)), func(kind string) bool {
+		// A chat bot's sends go through the one process holding its lease.
+		lease, elected := d.o.Elected[kind]
+		return elected && !d.Holds(lease)
+	})
+	if len(kinds) == 0 {
+		return nil
+	}
 	for {
 		sends, err := d.o.Store.ClaimSends(ctx, kinds, d.o.Now(), d.lease(), outboxChunk)
 		if err != nil || len(sends) == 0 {

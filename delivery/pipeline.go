@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"hark/store"
 )
 
 // singleChunk is how many notifications sent one by one are claimed at
@@ -46,6 +48,10 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 			return fmt.Errorf("deliver %s: %w", kind, err)
 		}
 	}
+	if k := d.keeper; k != nil {
+		k.pass.RLock()
+		defer k.pass.RUnlock()
+	}
 	dir, err := d.dir.get(ctx)
 	if err != nil {
 		return err
@@ -60,8 +66,23 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 		if !ok || dest.Kind != kind || !receives(dest) || d.dir.disabled(dest.ID) || dir.users[dest.UserID].disabled {
 			continue
 		}
+		dctx := ctx
+		if k := d.keeper; k != nil {
+			fence, mine := k.fence(dest, now)
+			if !mine {
+				continue // another process's
+			}
+			dctx = store.WithFence(ctx, fence)
+		}
 		for _, t := range d.plan(dest, dir.users[dest.UserID].loc, p, now) {
-			if err := d.deliver(ctx, sender, j, dir, dest.ID, t, now); err != nil {
+			err := d.deliver(dctx, sender, j, dir, dest.ID, t, now)
+			if errors.Is(err, store.ErrFenced) {
+				// Its lease went to another process meanwhile, which
+				// delivers it now; what this one sent is in its journal.
+				d.o.Logger.Warn("delivery lease lost during a pass", "destination", dest.ID, "err", err)
+				break
+			}
+			if err != nil {
 				return err
 			}
 		}

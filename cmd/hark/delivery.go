@@ -9,6 +9,7 @@ import (
 	"hark/delivery/email"
 	"hark/delivery/ntfy"
 	"hark/delivery/webhook"
+	"hark/destkind"
 	"hark/store"
 )
 
@@ -39,8 +40,11 @@ func newDeliverer(cfg *config.Config, st store.Store, instance string, log *slog
 	d, err := delivery.New(delivery.Options{
 		Store: st, Senders: delivery.Senders{store.KindEmail: mailer, webhook.Kind: hooks, ntfy.Kind: newNtfySender(cfg)}, BaseURL: cfg.Web.BaseURL, Key: key,
 		SentJournal: sentJournal(cfg, instance), Logger: log,
-		Retry: delivery.Retry{MaxAttempts: r.MaxAttempts, BackoffMin: r.BackoffMin, BackoffMax: r.BackoffMax},
-		Flood: delivery.Flood{Rate: f.Rate, Window: f.Window, DigestFor: f.DigestFor},
+		Leases: st, Instance: leaseOwner(instance), Partitions: cfg.Delivery.Partitions, Lease: cfg.Delivery.Lease,
+		Elected:     electedKinds,
+		PeerJournal: func(owner string) string { return sentJournal(cfg, owner) },
+		Retry:       delivery.Retry{MaxAttempts: r.MaxAttempts, BackoffMin: r.BackoffMin, BackoffMax: r.BackoffMax},
+		Flood:       delivery.Flood{Rate: f.Rate, Window: f.Window, DigestFor: f.DigestFor},
 	})
 	if err != nil {
 		mailer.Close()
@@ -55,9 +59,35 @@ func unsubscribeKeyPath(cfg *config.Config) string {
 	return filepath.Join(filepath.Dir(cfg.Store.Path), "unsubscribe.key")
 }
 
-// sentJournal is the path the sent journals of instance start with.
-func sentJournal(cfg *config.Config, instance string) string {
+// electedKinds is the destination kinds one process delivers for the
+// whole service, through the one connection of its chat bot: the holder
+// of the lease named here.
+var electedKinds = map[string]string{
+	store.KindIRC:       ircBotLease,
+	destkind.Matrix:     "bot:matrix",
+	destkind.MatrixRoom: "bot:matrix",
+}
+
+// ircBotLease is the lease of the IRC bot's connection.
+const ircBotLease = "bot:irc"
+
+// defaultInstance is the lease owner name of a process without
+// --instance.
+const defaultInstance = "default"
+
+// leaseOwner is the name instance holds leases under.
+func leaseOwner(instance string) string {
 	if instance == "" {
+		return defaultInstance
+	}
+	return instance
+}
+
+// sentJournal is the path the sent journals of instance start with: the
+// instance without a name (or named default) keeps the unnamed path
+// journals had before instances.
+func sentJournal(cfg *config.Config, instance string) string {
+	if instance == "" || instance == defaultInstance {
 		return cfg.Store.Path + "-sent"
 	}
 	return cfg.Store.Path + "-sent-" + instance

@@ -36,7 +36,7 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs.SetOutput(io.err)
 	load := configFlag(fs)
 	roles := fs.String("roles", app.All, "the `ROLES` this process runs, comma-separated: "+strings.Join((&process{}).roles().Names(), ", ")+" (with what they need), or all")
-	instance := fs.String("instance", "", "a `NAME` for this process, unique among the processes delivering from one database: it names its sent journal")
+	instance := fs.String("instance", "", "a `NAME` for this process, unique and stable among the processes delivering from one database: it names its sent journal and holds its delivery leases")
 	fs.Usage = func() {
 		fmt.Fprintln(io.err, "Usage: hark serve [--config FILE] [--roles ROLES] [--instance NAME]\n\nRuns hark on the configuration's settings (built-in defaults without a file):")
 		fmt.Fprintln(io.err, "reads the bus, matches filters, queues notifications, delivers them, serves the web UI, /metrics and /healthz.")
@@ -277,7 +277,7 @@ func (s *process) serve(ctx context.Context, roles []app.Role) (err error) {
 		wg.Go(func() { s.ownership.Run(ctx, cfg.Owners.Refresh) })
 	}
 	if s.ircBot != nil {
-		wg.Go(func() { s.ircBot.Run(ctx) })
+		wg.Go(func() { s.runIRCBot(ctx) })
 	}
 	if s.deliverer != nil {
 		wg.Go(func() { s.deliverer.Run(ctx) })
@@ -372,3 +372,40 @@ func (s *process) metricSources() []metrics.Source {
 // stopBudget is how long hark serve may take to stop once told to, less
 // time for closing the store and exiting: SIGTERM must end it within 10s.
 const stopBudget = 8 * time.Second
+
+// runIRCBot keeps the IRC bot connected while this process holds its
+// lease, so that among several delivery processes one connection
+// answers users and sends IRC notifications; a process that loses the
+// lease disconnects.
+func (s *process) runIRCBot(ctx context.Context) {
+	if s.deliverer == nil {
+		// A process of the chat role alone answers commands and stands
+		// for no election: there is nothing for it to deliver.
+		s.ircBot.Run(ctx)
+		return
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		if !s.deliverer.Holds(ircBotLease) {
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			continue
+		}
+		elected, lost := context.WithCancel(ctx)
+		go func() {
+			for elected.Err() == nil && s.deliverer.Holds(ircBotLease) {
+				select {
+				case <-elected.Done():
+				case <-t.C:
+				}
+			}
+			lost()
+		}()
+		s.log.Info("irc bot elected: connecting", "instance", s.instance)
+		s.ircBot.Run(elected)
+		lost()
+	}
+}

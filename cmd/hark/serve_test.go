@@ -44,11 +44,30 @@ var harkBinary = sync.OnceValues(func() (string, error) {
 type service struct {
 	dir, config, db, web string
 	cmd                  *exec.Cmd
-	log                  *bytes.Buffer
+	log                  *logBuffer
 	// wrap runs the service through a command, e.g. prlimit, when set.
 	wrap []string
 	// args are more arguments to hark serve, e.g. --roles.
 	args []string
+}
+
+// logBuffer is a service's output, which tests read while the process
+// still writes it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // newService writes a config whose store, web port and bus endpoint are
@@ -67,13 +86,13 @@ func newService(t *testing.T, endpoint, extra string) *service {
 }
 
 // start runs `hark serve` and waits until /healthz answers.
-func (s *service) start(t *testing.T) {
+func (s *service) start(t testing.TB) {
 	t.Helper()
 	bin, err := harkBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.log = &bytes.Buffer{}
+	s.log = &logBuffer{}
 	args := append(append(append([]string{}, s.wrap...), bin, "serve", "--config", s.config), s.args...)
 	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
@@ -98,14 +117,14 @@ func (s *service) start(t *testing.T) {
 }
 
 // kill stops the service as a crash would: SIGKILL, no draining.
-func (s *service) kill(t *testing.T) {
+func (s *service) kill(t testing.TB) {
 	t.Helper()
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	s.cmd.Wait()
 }
 
 // stop sends SIGTERM and expects a clean exit.
-func (s *service) stop(t *testing.T) {
+func (s *service) stop(t testing.TB) {
 	t.Helper()
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	if err := s.cmd.Wait(); err != nil {
@@ -131,7 +150,7 @@ func (s *service) metric(t *testing.T, name string) float64 {
 	return -1
 }
 
-func (s *service) eventually(t *testing.T, what string, cond func() bool) {
+func (s *service) eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {

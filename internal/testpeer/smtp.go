@@ -45,6 +45,7 @@ type SMTP struct {
 	arrive chan struct{}
 	refuse *smtp.SMTPError // non-nil: RCPT gets this reply
 	conns  int
+	delay  time.Duration // how long DATA takes per mail
 }
 
 // StartSMTP starts an SMTP server, stopped in t.Cleanup.
@@ -124,6 +125,14 @@ func (s *SMTP) Refuse(code int) {
 	}
 }
 
+// SetDelay makes each mail's DATA take d before the server answers: a
+// slow relay, for benchmarks of delivery's parallelism.
+func (s *SMTP) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
 // Connections is how many SMTP sessions clients opened so far.
 func (s *SMTP) Connections() int {
 	s.mu.Lock()
@@ -194,6 +203,10 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return errors.Join(errors.New("read mail body"), err)
 	}
+	ss.s.mu.Lock()
+	delay := ss.s.delay
+	ss.s.mu.Unlock()
+	time.Sleep(delay) // the relay at work
 	ss.s.mu.Lock()
 	ss.s.mails = append(ss.s.mails, Mail{From: ss.from, To: ss.to, Header: msg.Header, Body: string(body), Raw: raw})
 	ss.s.mu.Unlock()

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -46,7 +47,11 @@ func (s *SQLite) SetFilterActive(ctx context.Context, userID, id int64, created 
 // all (the server failed on an earlier one of the claim): due again at
 // next, and the attempt Claim counted is taken back.
 func (s *SQLite) Release(ctx context.Context, ids []int64, next time.Time) error {
-	if _, err := s.w.ExecContext(ctx, releaseNotifications, ms(next), jsonIDs(ids)); err != nil {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, releaseNotifications, ms(next), jsonIDs(ids))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("release %d notifications: %w", len(ids), err)
 	}
 	return nil

@@ -20,6 +20,7 @@ var migrations = []string{
 	10: schemaV10,
 	11: schemaV11,
 	12: schemaV12,
+	13: schemaV13,
 }
 
 const createSchemaVersion = `
@@ -809,4 +810,34 @@ WHERE id IN (
 	ORDER BY o.id LIMIT ?4)
 RETURNING id, destination_id, what, attempts, created`
 	deleteSend = `DELETE FROM outbox WHERE id = ?`
+)
+
+// schemaV13 holds the leases processes sharing the database elect owners
+// with (store.Leases): delivery partitions, chat bots, workers' presence.
+// A released or lapsed lease keeps its row, its last owner and its token,
+// so the token only grows.
+var schemaV13 = `
+CREATE TABLE leases (
+	name    TEXT    PRIMARY KEY,
+	owner   TEXT    NOT NULL,
+	token   INTEGER NOT NULL,
+	expires INTEGER NOT NULL
+) WITHOUT ROWID;
+`
+
+// Leases (see schemaV13 and leases.go). acquireLease takes lease ?1 for
+// owner ?2 at now ?3 until ?4 when it is free or already ?2's; its token
+// stays only when ?2 held it without a lapse.
+const (
+	selectLeaseOwner = `SELECT owner FROM leases WHERE name = ?`
+	acquireLease     = `
+INSERT INTO leases (name, owner, token, expires) VALUES (?1, ?2, 1, ?4)
+ON CONFLICT (name) DO UPDATE SET
+	token = CASE WHEN leases.owner = ?2 AND leases.expires > ?3 THEN leases.token ELSE leases.token + 1 END,
+	owner = ?2, expires = ?4
+WHERE leases.owner = ?2 OR leases.expires <= ?3
+RETURNING name, owner, token, expires`
+	releaseLease = `UPDATE leases SET expires = 0 WHERE name = ? AND owner = ?`
+	listLeases   = `SELECT name, owner, token, expires FROM leases WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name`
+	checkFence   = `SELECT 1 FROM leases WHERE name = ? AND token = ?`
 )

@@ -251,9 +251,15 @@ func inTx(ctx context.Context, db *sql.DB, f func(*sql.Tx) error) error {
 	return nil
 }
 
-// write runs f in a write transaction.
+// write runs f in a write transaction, which a fence on ctx (see
+// store.WithFence) guards.
 func (s *SQLite) write(ctx context.Context, f func(*sql.Tx) error) error {
-	return inTx(ctx, s.w, f)
+	return inTx(ctx, s.w, func(tx *sql.Tx) error {
+		if err := checkFenceOf(ctx, tx); err != nil {
+			return err
+		}
+		return f(tx)
+	})
 }
 
 // SettingsVersion implements Store.

@@ -75,6 +75,9 @@ var suite = []struct {
 	{"TermValuesAreDistinctAndSorted", testTermValuesAreDistinctAndSorted},
 	{"OutboxLeasesSendsByKindUntilFinished", testOutboxLeasesSendsByKindUntilFinished},
 	{"OutboxSendsGoWithTheirDestination", testOutboxSendsGoWithTheirDestination},
+	{"LeasesElectOneOwner", testLeasesElectOneOwner},
+	{"LapsedOwnLeaseGetsANewToken", testLapsedOwnLeaseGetsANewToken},
+	{"FencedWritesRefusedAfterTakeover", testFencedWritesRefusedAfterTakeover},
 }
 
 // openAt opens the store named name, closing it when the test ends.
