@@ -38,6 +38,7 @@ type Store interface {
 	Queue
 	Delivery
 	Web
+	Feed
 	// SettingsVersion changes whenever a user, destination or filter does
 	// (also when a one-shot filter is used up), so a running service can
 	// poll it cheaply and reload only when it moved.

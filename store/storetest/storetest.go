@@ -71,6 +71,10 @@ var suite = []struct {
 	{"ScanHistoryPagesByCursor", testScanHistoryPagesByCursor},
 	{"ScanHistoryKeepsWhatKeepAccepts", testScanHistoryKeepsWhatKeepAccepts},
 	{"TermValuesAreDistinctAndSorted", testTermValuesAreDistinctAndSorted},
+	{"FeedSaysWhatChangedInOrder", testFeedSaysWhatChangedInOrder},
+	{"FeedSaysRequeuedDeadAreQueued", testFeedSaysRequeuedDeadAreQueued},
+	{"FeedWakesWaitersInOtherProcesses", testFeedWakesWaitersInOtherProcesses},
+	{"PruneChangesKeepsTheCursorGoingForward", testPruneChangesKeepsTheCursorGoingForward},
 }
 
 // openAt opens the store named name, closing it when the test ends.
