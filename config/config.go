@@ -293,6 +293,13 @@ type OIDC struct {
 type Delivery struct {
 	Retry Retry `yaml:"retry"`
 	Flood Flood `yaml:"flood"`
+	// FollowFeed has delivery read the queue when the store's change feed
+	// says notifications were queued, by this process or another: within
+	// milliseconds. PollEvery is how often it reads the queue besides
+	// (retries and digests that came due), and the only reading when
+	// FollowFeed is off.
+	FollowFeed bool          `yaml:"follow_feed"`
+	PollEvery  time.Duration `yaml:"poll_every"`
 }
 
 // Retry is the backoff for a send that failed but may work later.
@@ -347,8 +354,10 @@ func Default() *Config {
 		OIDC: OIDC{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username",
 			EmailClaim: "email", GroupsClaim: "groups", MatrixServer: "fedora.im"},
 		Delivery: Delivery{
-			Retry: Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},
-			Flood: Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},
+			Retry:      Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},
+			Flood:      Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},
+			FollowFeed: true,
+			PollEvery:  time.Second,
 		},
 		Users:   Users{DefaultFilters: true, UnconfirmedTTL: 48 * time.Hour},
 		Rules:   Rules{BudgetPerMessage: 50 * time.Millisecond},

@@ -89,6 +89,9 @@ type Options struct {
 	// when the feed says it was queued, within milliseconds, whichever
 	// process queued it.
 	PollEvery time.Duration
+	// PollOnly leaves the change feed alone: the queue is read every
+	// PollEvery only.
+	PollOnly bool
 	// DisableAfter is how many permanent failures in a row disable a
 	// destination (default 3): a dead address stops being tried.
 	DisableAfter int
@@ -175,7 +178,10 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		wake[kind] = make(chan struct{}, 1)
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { d.follow(ctx, wake) })
+	if !d.o.PollOnly {
+		from := store.FollowFrom(ctx, d.o.Store) // before the workers' first pass
+		wg.Go(func() { d.follow(ctx, from, wake) })
+	}
 	for kind := range d.o.Senders {
 		wg.Go(func() { d.work(ctx, kind, wake[kind]) })
 	}
@@ -190,11 +196,11 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// follow reads the store's change feed until ctx is done and wakes the
+// follow reads the store's change feed after from until ctx is done and wakes the
 // worker of each kind a change may give work (see wakes). A feed that
 // fails leaves the workers to their PollEvery until it works again.
-func (d *Deliverer) follow(ctx context.Context, wake map[string]chan struct{}) {
-	store.Follow(ctx, d.o.Store, d.o.PollEvery, func(cs []store.Change) {
+func (d *Deliverer) follow(ctx context.Context, from store.FeedCursor, wake map[string]chan struct{}) {
+	store.Follow(ctx, d.o.Store, from, d.o.PollEvery, func(cs []store.Change) {
 		for _, c := range cs {
 			for kind, ch := range wake {
 				if wakes(c, kind) {

@@ -13,14 +13,14 @@ import (
 )
 
 // reloadLoop reloads the filters whenever the store's change feed says
-// the settings changed, and every ReloadEvery in case the feed missed it,
-// until ctx is done.
-func (r *Router) reloadLoop(ctx context.Context) {
+// the settings changed after from, and every ReloadEvery in case the
+// feed missed it, until ctx is done.
+func (r *Router) reloadLoop(ctx context.Context, from store.FeedCursor) {
 	changed := make(chan struct{}, 1)
 	var follower sync.WaitGroup
 	defer follower.Wait()
 	follower.Go(func() {
-		store.Follow(ctx, r.opts.Store, r.opts.ReloadEvery, func(cs []store.Change) {
+		store.Follow(ctx, r.opts.Store, from, r.opts.ReloadEvery, func(cs []store.Change) {
 			if slices.ContainsFunc(cs, func(c store.Change) bool { return c.Type == store.ChangeSettings }) {
 				select {
 				case changed <- struct{}{}:

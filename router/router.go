@@ -162,6 +162,7 @@ func (r *Router) Stats() Stats {
 // what they handed over, and returns: a message handed to the router
 // before shutdown is committed, not dropped.
 func (r *Router) Run(ctx context.Context, sources ...Source) error {
+	from := store.FollowFrom(ctx, r.opts.Store) // before the first reload
 	if err := r.Reload(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while starting: nothing was handed over yet
@@ -179,7 +180,7 @@ func (r *Router) Run(ctx context.Context, sources ...Source) error {
 	committer.Go(func() { r.commitLoop(commitCtx, drain) })
 
 	var wg sync.WaitGroup
-	wg.Go(func() { r.reloadLoop(ctx) })
+	wg.Go(func() { r.reloadLoop(ctx, from) })
 	wg.Go(func() { r.pruneLoop(ctx) })
 	var mu sync.Mutex
 	var errs []error

@@ -70,17 +70,17 @@ type Following interface {
 // followBatch is how many changes Follow reads at once.
 const followBatch = 1000
 
-// Follow reads f from its head on, handing what each read found to on,
-// until ctx is done. A read that fails goes to failed and is tried again
-// after retry: the follower's own polling covers the gap.
-func Follow(ctx context.Context, f Following, retry time.Duration, on func([]Change), failed func(error)) {
-	var cursor FeedCursor
-	for started := false; ; {
-		var err error
-		if !started {
-			cursor, err = f.FeedHead(ctx)
-			started = err == nil
-		} else if err = f.WaitChanges(ctx, cursor); err == nil {
+// Follow reads f's changes after from, handing what each read found to
+// on, until ctx is done. A follower reads FeedHead before it first reads
+// what it follows, and follows from there: what changed before is in
+// that first read, what changed after comes through on. A read that
+// fails goes to failed and is tried again after retry; the follower's
+// own polling covers the gap.
+func Follow(ctx context.Context, f Following, from FeedCursor, retry time.Duration, on func([]Change), failed func(error)) {
+	cursor := from
+	for {
+		err := f.WaitChanges(ctx, cursor)
+		if err == nil {
 			var cs []Change
 			if cs, cursor, err = f.Changes(ctx, cursor, followBatch); len(cs) > 0 {
 				on(cs)
@@ -100,4 +100,15 @@ func Follow(ctx context.Context, f Following, retry time.Duration, on func([]Cha
 			}
 		}
 	}
+}
+
+// FollowFrom is where a follower that is about to read what it follows
+// starts following f: its head, or when that cannot be read, the oldest
+// change kept, which at worst wakes the follower for nothing.
+func FollowFrom(ctx context.Context, f Following) FeedCursor {
+	head, err := f.FeedHead(ctx)
+	if err != nil {
+		return 0
+	}
+	return head
 }

@@ -39,6 +39,7 @@ func newDeliverer(cfg *config.Config, st store.Store, instance string, log *slog
 	d, err := delivery.New(delivery.Options{
 		Store: st, Senders: delivery.Senders{store.KindEmail: mailer, webhook.Kind: hooks, ntfy.Kind: newNtfySender(cfg)}, BaseURL: cfg.Web.BaseURL, Key: key,
 		SentJournal: sentJournal(cfg, instance), Logger: log,
+		PollEvery: cfg.Delivery.PollEvery, PollOnly: !cfg.Delivery.FollowFeed,
 		Retry: delivery.Retry{MaxAttempts: r.MaxAttempts, BackoffMin: r.BackoffMin, BackoffMax: r.BackoffMax},
 		Flood: delivery.Flood{Rate: f.Rate, Window: f.Window, DigestFor: f.DigestFor},
 	})

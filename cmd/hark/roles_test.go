@@ -20,25 +20,7 @@ func TestServeRolesSplitAcrossProcesses(t *testing.T) {
 	testpeer.RequireZMQ(t)
 	pub := testpeer.StartPub(t)
 	smtp := testpeer.StartSMTP(t)
-	routing := newService(t, pub.Endpoint, mailConfig(smtp, "{max_attempts: 50, backoff_min: 1s, backoff_max: 2s}"))
-	routing.args = []string{"--roles", "router"}
-	// The delivering process: the same configuration and database, its
-	// own web port.
-	delivering := &service{dir: routing.dir, config: filepath.Join(routing.dir, "delivery.yaml"), db: routing.db,
-		web: fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t)), args: []string{"--roles", "delivery,web", "--instance", "mailer-1"}}
-	cfg, err := os.ReadFile(routing.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(delivering.config, []byte(strings.Replace(string(cfg), routing.web, delivering.web, 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	adminMust(t, "", "user", "add", "alice", "--email", "alice@example.org", "--confirmed")
-	path := filepath.Join(routing.dir, "alice.json")
-	if err := os.WriteFile(path, []byte(`{"version": 1, "user": "alice", "filters": [`+tickFilter+`]}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	adminMust(t, "", "filters", "import", path)
+	routing, delivering := splitRoles(t, pub, mailConfig(smtp, "{max_attempts: 50, backoff_min: 1s, backoff_max: 2s}"), "delivery,web", "mailer-1")
 	routing.start(t)
 	delivering.start(t)
 
@@ -93,4 +75,32 @@ func TestServeRolesSplitAcrossProcesses(t *testing.T) {
 		t.Errorf("a sent journal without the instance's name: %v", err)
 	}
 	t.Logf("%d published, %d committed and mailed once each", n, len(committed))
+}
+
+// splitRoles is two `hark serve` processes on one database: the router
+// (--roles router) and the roles deliver (--instance instance), with
+// extra in their config, each its own web port. Alice is a user whose
+// tick filter mails alice@example.org.
+func splitRoles(t testing.TB, pub *testpeer.Pub, extra, deliver, instance string) (routing, delivering *service) {
+	t.Helper()
+	routing = newService(t, pub.Endpoint, extra)
+	routing.args = []string{"--roles", "router"}
+	// The delivering process: the same configuration and database, its
+	// own web port.
+	delivering = &service{dir: routing.dir, config: filepath.Join(routing.dir, "delivery.yaml"), db: routing.db,
+		web: fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t)), args: []string{"--roles", deliver, "--instance", instance}}
+	cfg, err := os.ReadFile(routing.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(delivering.config, []byte(strings.Replace(string(cfg), routing.web, delivering.web, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	adminMust(t, "", "user", "add", "alice", "--email", "alice@example.org", "--confirmed")
+	path := filepath.Join(routing.dir, "alice.json")
+	if err := os.WriteFile(path, []byte(`{"version": 1, "user": "alice", "filters": [`+tickFilter+`]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	adminMust(t, "", "filters", "import", path)
+	return routing, delivering
 }

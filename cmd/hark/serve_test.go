@@ -53,7 +53,7 @@ type service struct {
 
 // newService writes a config whose store, web port and bus endpoint are
 // the test's own. extra is appended to the YAML.
-func newService(t *testing.T, endpoint, extra string) *service {
+func newService(t testing.TB, endpoint, extra string) *service {
 	t.Helper()
 	dir := t.TempDir()
 	s := &service{dir: dir, config: filepath.Join(dir, "hark.yaml"), db: filepath.Join(dir, "hark.db"),
@@ -67,7 +67,7 @@ func newService(t *testing.T, endpoint, extra string) *service {
 }
 
 // start runs `hark serve` and waits until /healthz answers.
-func (s *service) start(t *testing.T) {
+func (s *service) start(t testing.TB) {
 	t.Helper()
 	bin, err := harkBinary()
 	if err != nil {
@@ -98,14 +98,14 @@ func (s *service) start(t *testing.T) {
 }
 
 // kill stops the service as a crash would: SIGKILL, no draining.
-func (s *service) kill(t *testing.T) {
+func (s *service) kill(t testing.TB) {
 	t.Helper()
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	s.cmd.Wait()
 }
 
 // stop sends SIGTERM and expects a clean exit.
-func (s *service) stop(t *testing.T) {
+func (s *service) stop(t testing.TB) {
 	t.Helper()
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	if err := s.cmd.Wait(); err != nil {
@@ -114,7 +114,7 @@ func (s *service) stop(t *testing.T) {
 }
 
 // metric reads one unlabelled sample from /metrics.
-func (s *service) metric(t *testing.T, name string) float64 {
+func (s *service) metric(t testing.TB, name string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + s.web + "/metrics")
 	if err != nil {
@@ -131,7 +131,7 @@ func (s *service) metric(t *testing.T, name string) float64 {
 	return -1
 }
 
-func (s *service) eventually(t *testing.T, what string, cond func() bool) {
+func (s *service) eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -168,7 +168,7 @@ func probe(t *testing.T, n int) [][]byte {
 	return frames(t, map[string]any{"topic": "org.fedoraproject.test.probe", "msg": map[string]any{}, "msg_id": fmt.Sprintf("probe-%d-%d", n, time.Now().UnixNano())})
 }
 
-func frames(t *testing.T, fields map[string]any) [][]byte {
+func frames(t testing.TB, fields map[string]any) [][]byte {
 	t.Helper()
 	body, err := json.Marshal(fields)
 	if err != nil {
@@ -179,14 +179,15 @@ func frames(t *testing.T, fields map[string]any) [][]byte {
 
 // notification is one row of `hark notifications --json`.
 type notification struct {
-	MsgID       string `json:"msg_id"`
-	User        string `json:"user"`
-	Destination string `json:"destination"`
-	Filter      string `json:"filter"`
-	State       string `json:"state"`
+	MsgID       string    `json:"msg_id"`
+	User        string    `json:"user"`
+	Destination string    `json:"destination"`
+	Filter      string    `json:"filter"`
+	State       string    `json:"state"`
+	Created     time.Time `json:"created"`
 }
 
-func listNotifications(t *testing.T) []notification {
+func listNotifications(t testing.TB) []notification {
 	t.Helper()
 	var ns []notification
 	if err := json.Unmarshal([]byte(adminMust(t, "", "notifications", "--json", "--limit", "1000000")), &ns); err != nil {
