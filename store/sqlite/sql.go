@@ -799,4 +799,6 @@ const (
 	// before a prune deleted it.
 	selectFeedHead = `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`
 	pruneChanges   = `DELETE FROM changes WHERE at < ?`
+	// selectDataVersion moves when another connection committed.
+	selectDataVersion = `PRAGMA data_version`
 )
