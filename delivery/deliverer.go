@@ -35,9 +35,7 @@ type Store interface {
 	ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error
 	SetFilterActive(ctx context.Context, userID, id int64, created time.Time, active bool) error
 	// The change feed wakes the workers (see follow).
-	FeedHead(ctx context.Context) (store.FeedCursor, error)
-	WaitChanges(ctx context.Context, after store.FeedCursor) error
-	Changes(ctx context.Context, after store.FeedCursor, limit int) ([]store.Change, store.FeedCursor, error)
+	store.Following
 }
 
 // Retry is the backoff for sends that may work later.
@@ -196,9 +194,10 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// follow reads the store's change feed after from until ctx is done and wakes the
-// worker of each kind a change may give work (see wakes). A feed that
-// fails leaves the workers to their PollEvery until it works again.
+// follow reads the store's change feed after from until ctx is done,
+// and wakes the worker of each kind a change may give work (see wakes).
+// A feed that fails leaves the workers to their PollEvery until it works
+// again.
 func (d *Deliverer) follow(ctx context.Context, from store.FeedCursor, wake map[string]chan struct{}) {
 	store.Follow(ctx, d.o.Store, from, d.o.PollEvery, func(cs []store.Change) {
 		for _, c := range cs {

@@ -179,12 +179,11 @@ func frames(t testing.TB, fields map[string]any) [][]byte {
 
 // notification is one row of `hark notifications --json`.
 type notification struct {
-	MsgID       string    `json:"msg_id"`
-	User        string    `json:"user"`
-	Destination string    `json:"destination"`
-	Filter      string    `json:"filter"`
-	State       string    `json:"state"`
-	Created     time.Time `json:"created"`
+	MsgID       string `json:"msg_id"`
+	User        string `json:"user"`
+	Destination string `json:"destination"`
+	Filter      string `json:"filter"`
+	State       string `json:"state"`
 }
 
 func listNotifications(t testing.TB) []notification {

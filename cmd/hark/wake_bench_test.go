@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -82,9 +83,16 @@ func splitRolesLatency(b *testing.B, followFeed bool, pollEvery time.Duration) l
 			smtp.Wait(len(smtp.Mails())+1, 30*time.Second)
 		}
 	}
+	var queued []struct {
+		MsgID   string    `json:"msg_id"`
+		Created time.Time `json:"created"`
+	}
+	if err := json.Unmarshal([]byte(adminMust(b, "", "notifications", "--json", "--limit", "1000")), &queued); err != nil {
+		b.Fatal(err)
+	}
 	created := map[string]time.Time{}
-	for _, c := range listNotifications(b) {
-		created[c.MsgID] = c.Created
+	for _, q := range queued {
+		created[q.MsgID] = q.Created
 	}
 	var fromPublish, fromQueue []time.Duration
 	for _, m := range smtp.Mails() {
