@@ -168,7 +168,9 @@ func (w *feedWatch) watch(s *SQLite) {
 			// A failed read is tried again on the next tick; the
 			// waiters' own fallbacks cover a database that stays
 			// unreadable.
-			head, err = s.FeedHead(w.ctx)
+			if head, err = s.FeedHead(w.ctx); err != nil {
+				version = -1
+			}
 		}
 		w.mu.Lock()
 		if changed && err == nil && head > w.head {
