@@ -314,6 +314,13 @@ type Delivery struct {
 	// chat bots' connections without renewing them: how long a killed
 	// process's destinations wait for another to take over.
 	Lease time.Duration `yaml:"lease"`
+	// FollowFeed has delivery read the queue when the store's change feed
+	// says notifications were queued, by this process or another: within
+	// milliseconds. PollEvery is how often it reads the queue besides
+	// (retries and digests that came due), and the only reading when
+	// FollowFeed is off.
+	FollowFeed bool          `yaml:"follow_feed"`
+	PollEvery  time.Duration `yaml:"poll_every"`
 }
 
 // Retry is the backoff for a send that failed but may work later.
@@ -372,6 +379,7 @@ func Default() *Config {
 			Retry:      Retry{MaxAttempts: 10, BackoffMin: 30 * time.Second, BackoffMax: time.Hour},
 			Flood:      Flood{Rate: 30, Window: time.Minute, DigestFor: 10 * time.Minute},
 			Partitions: 64, Lease: 15 * time.Second,
+			FollowFeed: true, PollEvery: time.Second,
 		},
 		Users:   Users{DefaultFilters: true, UnconfirmedTTL: 48 * time.Hour},
 		Rules:   Rules{BudgetPerMessage: 50 * time.Millisecond},

@@ -179,6 +179,7 @@ func (d *decoder) validate(c *Config) {
 	if r.BackoffMax < r.BackoffMin {
 		d.errorAt("delivery.retry.backoff_max", "%s is less than backoff_min %s", r.BackoffMax, r.BackoffMin)
 	}
+	d.atLeast("delivery.poll_every", c.Delivery.PollEvery, 10*time.Millisecond)
 	f := c.Delivery.Flood
 	if f.Rate < 0 {
 		d.errorAt("delivery.flood.rate", "must be 0 (off) or more, got %d", f.Rate)

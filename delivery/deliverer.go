@@ -38,6 +38,8 @@ type Store interface {
 	DestinationByID(ctx context.Context, id int64) (store.Destination, error)
 	ClaimSends(ctx context.Context, kinds []string, now time.Time, lease time.Duration, limit int) ([]store.Send, error)
 	FinishSend(ctx context.Context, id int64) error
+	// The change feed wakes the workers (see follow).
+	store.Following
 }
 
 // Retry is the backoff for sends that may work later.
@@ -83,9 +85,15 @@ type Options struct {
 	// none: a crash then sends again the sends not yet marked, up to
 	// markEvery of them.
 	SentJournal string
-	// PollEvery is how often the queue is read (default 200ms): the
-	// delay a new notification waits before it is sent.
+	// PollEvery is how often a kind's queue is read when the store's
+	// change feed did not ask for it sooner (default 1s): what a retry or
+	// a digest that came due waits at most. A new notification is read
+	// when the feed says it was queued, within milliseconds, whichever
+	// process queued it.
 	PollEvery time.Duration
+	// PollOnly leaves the change feed alone: the queue is read every
+	// PollEvery only.
+	PollOnly bool
 	// DisableAfter is how many permanent failures in a row disable a
 	// destination (default 3): a dead address stops being tried.
 	DisableAfter int
@@ -157,7 +165,7 @@ func New(o Options) (*Deliverer, error) {
 	o.Flood.Window = cmp.Or(o.Flood.Window, time.Minute)
 	o.Flood.DigestFor = cmp.Or(o.Flood.DigestFor, 10*time.Minute)
 	o.SendTimeout = cmp.Or(o.SendTimeout, 10*time.Second)
-	o.PollEvery = cmp.Or(o.PollEvery, 200*time.Millisecond)
+	o.PollEvery = cmp.Or(o.PollEvery, time.Second)
 	o.DisableAfter = cmp.Or(o.DisableAfter, 3)
 	o.ConfirmFor = cmp.Or(o.ConfirmFor, 24*time.Hour)
 	o.ConfirmEvery = cmp.Or(o.ConfirmEvery, 10*time.Minute)
@@ -195,8 +203,8 @@ func (d *Deliverer) Register(kind string, s Sender) {
 func (d *Deliverer) lease() time.Duration { return d.o.SendTimeout + 5*time.Second }
 
 // Run delivers until ctx is done: one worker per kind with a Sender, so a
-// kind whose server is down never holds up another. It closes the sent
-// journals when it returns.
+// kind whose server is down never holds up another, woken by the store's
+// change feed. It closes the sent journals when it returns.
 func (d *Deliverer) Run(ctx context.Context) error {
 	var errs []error
 	var wg sync.WaitGroup
@@ -207,8 +215,16 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		}
 		wg.Go(func() { d.keeper.keep(ctx) })
 	}
+	wake := make(map[string]chan struct{}, len(d.o.Senders))
 	for kind := range d.o.Senders {
-		wg.Go(func() { d.work(ctx, kind) })
+		wake[kind] = make(chan struct{}, 1)
+	}
+	if !d.o.PollOnly {
+		from := store.FollowFrom(ctx, d.o.Store) // before the workers' first pass
+		wg.Go(func() { d.follow(ctx, from, wake) })
+	}
+	for kind := range d.o.Senders {
+		wg.Go(func() { d.work(ctx, kind, wake[kind]) })
 	}
 	wg.Go(func() { d.workOutbox(ctx) })
 	wg.Wait()
@@ -224,6 +240,38 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		delete(d.journals, kind)
 	}
 	return errors.Join(errs...)
+}
+
+// follow reads the store's change feed after from until ctx is done,
+// and wakes the worker of each kind a change may give work (see wakes).
+// A feed that fails leaves the workers to their PollEvery until it works
+// again.
+func (d *Deliverer) follow(ctx context.Context, from store.FeedCursor, wake map[string]chan struct{}) {
+	store.Follow(ctx, d.o.Store, from, d.o.PollEvery, func(cs []store.Change) {
+		for _, c := range cs {
+			for kind, ch := range wake {
+				if wakes(c, kind) {
+					select {
+					case ch <- struct{}{}:
+					default: // a wake is pending already
+					}
+				}
+			}
+		}
+	}, func(err error) { d.o.Logger.Error("read the change feed; delivery polls meanwhile", "err", err) })
+}
+
+// wakes reports whether change c may give the worker of kind work: its
+// kind's notifications were queued, or settings changed (a destination
+// confirmed, enabled or unsnoozed makes what waited for it due).
+func wakes(c store.Change, kind string) bool {
+	switch c.Type {
+	case store.ChangeQueued:
+		return c.Kind == "" || c.Kind == kind
+	case store.ChangeSettings:
+		return true
+	}
+	return false
 }
 
 // journal is kind's sent journal, opened on first use; nil when
@@ -245,9 +293,10 @@ func (d *Deliverer) journal(kind string) (*journal, error) {
 	return j, nil
 }
 
-// work runs Pass for kind every PollEvery until ctx is done.
-func (d *Deliverer) work(ctx context.Context, kind string) {
-	t := time.NewTicker(d.o.PollEvery)
+// work runs Pass for kind whenever wake says the feed has work for it,
+// and every PollEvery in any case, until ctx is done.
+func (d *Deliverer) work(ctx context.Context, kind string, wake <-chan struct{}) {
+	t := time.NewTimer(d.o.PollEvery)
 	defer t.Stop()
 	for {
 		if err := d.Pass(ctx, kind); err != nil && ctx.Err() == nil {
@@ -256,7 +305,9 @@ func (d *Deliverer) work(ctx context.Context, kind string) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-wake:
 		case <-t.C:
 		}
+		t.Reset(d.o.PollEvery)
 	}
 }

@@ -27,8 +27,9 @@ const singleChunk = 50
 //	                or dead in the store; stats, flood counts, bounces
 //
 // Before all that, a journal that may hold records (a restart after a
-// crash, a mark that failed) is replayed. The worker calls Pass every
-// PollEvery; tests call it with their own clock. Passes of one kind take
+// crash, a mark that failed) is replayed. The worker calls Pass when the
+// store's change feed says the kind has work, and every PollEvery; tests
+// call it with their own clock. Passes of one kind take
 // turns.
 func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 	sender := d.o.Senders[kind]

@@ -55,15 +55,15 @@ func (d *Deliverer) send(ctx context.Context, s Sender, j *journal, b *Batch) ou
 func (d *Deliverer) record(ctx context.Context, b *Batch, out outcome) (next time.Time, err error) {
 	ids := b.notificationIDs()
 	dest := b.Destination.ID
-	if out.retryable && attempts(b) < d.o.Retry.MaxAttempts {
-		retryAt := out.at.Add(d.backoff(attempts(b)))
+	if out.retryable && b.Attempts() < d.o.Retry.MaxAttempts {
+		retryAt := out.at.Add(d.backoff(b.Attempts()))
 		d.stats.add(b.Destination.Kind, "failed", len(ids))
 		d.o.Logger.Warn("send failed, will retry", "destination", dest, "notifications", len(ids), "retry_at", retryAt, "err", out.err)
 		return retryAt, d.o.Store.MarkFailed(ctx, ids, out.err.Error(), retryAt, out.at)
 	}
 	reason := out.err.Error()
 	if out.retryable {
-		reason = fmt.Sprintf("gave up after %d attempts: %s", attempts(b), reason)
+		reason = fmt.Sprintf("gave up after %d attempts: %s", b.Attempts(), reason)
 	}
 	d.stats.add(b.Destination.Kind, "dead", len(ids))
 	d.o.Logger.Warn("send failed, dead-lettered", "destination", dest, "notifications", len(ids), "err", reason)
@@ -79,9 +79,10 @@ func (d *Deliverer) record(ctx context.Context, b *Batch, out outcome) (next tim
 	return out.at, nil
 }
 
-// attempts is how often the batch's most tried notification was tried,
-// this attempt included (Claim counts it).
-func attempts(b *Batch) int {
+// Attempts is how often the batch's most tried notification was tried,
+// this attempt included (Claim counts it): more than 1 when it may have
+// been sent before, by a process killed before it recorded the send.
+func (b *Batch) Attempts() int {
 	n := 0
 	for _, it := range b.Items {
 		n = max(n, it.attempts)

@@ -1,6 +1,7 @@
 package filters
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -24,6 +25,9 @@ type compiled struct {
 	// proves the anchor true.
 	verify []ruleRef
 	spec   *Filter
+	// why is the spec's MatchedVerdicts as JSON, made once for a filter
+	// with a Ref: every hit of it carries it.
+	why    json.RawMessage
 	once   bool
 	fired  atomic.Bool
 	anchor *slot // the rule the index files the filter under; nil: always evaluated
@@ -256,13 +260,22 @@ func matchUser(fs []*compiled, match func(*compiled) bool, consume bool, hits []
 			*fired = append(*fired, f)
 		}
 		done := len(hits)
-		for _, d := range f.dests {
+		for i, d := range f.dests {
 			if !reported(d, hits[start:done]) {
-				hits = append(hits, Hit{User: f.user.name, Filter: f.name, Destination: d})
+				hits = append(hits, f.hit(i))
 			}
 		}
 	}
 	return hits
+}
+
+// hit is f's hit for its i-th destination.
+func (f *compiled) hit(i int) Hit {
+	h := Hit{User: f.user.name, Filter: f.name, Destination: f.dests[i]}
+	if ref := &f.spec.Ref; ref.FilterID != 0 {
+		h.UserID, h.FilterID, h.DestinationID, h.OneShot, h.why = ref.UserID, ref.FilterID, ref.DestinationIDs[i], f.once, &f.why
+	}
+	return h
 }
 
 // hasFresh reports whether a destination of dests has no hit yet; a

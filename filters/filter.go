@@ -9,6 +9,8 @@
 package filters
 
 import (
+	"encoding/json"
+
 	"hark/rules"
 )
 
@@ -22,6 +24,18 @@ type Filter struct {
 	// Destinations are "email:ADDRESS" or "irc:NICK".
 	Destinations []string     `json:"destinations"`
 	Rules        []rules.Spec `json:"rules"`
+	// Ref is what a store knows the filter by. The index hands it back
+	// with every hit, so a caller never maps names back to ids. The zero
+	// Ref is a filter no store holds (a file being checked, a draft
+	// previewed).
+	Ref Ref `json:"-"`
+}
+
+// Ref is a stored filter's identity: its user's id, its own, and its
+// destinations', DestinationIDs[i] being Destinations[i].
+type Ref struct {
+	UserID, FilterID int64
+	DestinationIDs   []int64
 }
 
 // Hit is one notification to make: a (user, destination) pair and the
@@ -30,4 +44,23 @@ type Hit struct {
 	User        string `json:"user"`
 	Filter      string `json:"filter"`
 	Destination string `json:"destination"`
+	// UserID, FilterID and DestinationID are the filter's Ref for this
+	// hit and OneShot its flag, as the index held the filter when it
+	// matched; all zero for a filter without a Ref.
+	UserID        int64 `json:"-"`
+	FilterID      int64 `json:"-"`
+	DestinationID int64 `json:"-"`
+	OneShot       bool  `json:"-"`
+	why           *json.RawMessage
+}
+
+// Why is the filter's rules' verdicts (MatchedVerdicts) as JSON, for a
+// filter with a Ref (nil else): what a notification shows as the reason
+// it was sent. It is made once per filter, not per hit, and keeps Hit
+// comparable.
+func (h Hit) Why() json.RawMessage {
+	if h.why == nil {
+		return nil
+	}
+	return *h.why
 }

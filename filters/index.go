@@ -3,6 +3,7 @@ package filters
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -90,10 +91,17 @@ func (ix *Index) SetUser(user string, fs []Filter) error {
 		return fmt.Errorf("set filters of %s: %w", user, err)
 	}
 	compiledRules := make([][]*rules.Rule, len(fs))
+	whys := make([]json.RawMessage, len(fs))
 	nrules := 0
 	for i, f := range fs {
+		if f.Ref.FilterID != 0 && len(f.Ref.DestinationIDs) != len(f.Destinations) {
+			return fmt.Errorf("set filters of %s: filter %q: %d destination ids for %d destinations", user, f.Name, len(f.Ref.DestinationIDs), len(f.Destinations))
+		}
 		if !f.Active {
 			continue
+		}
+		if f.Ref.FilterID != 0 {
+			whys[i], _ = json.Marshal(MatchedVerdicts(f)) // plain verdicts: cannot fail
 		}
 		for j, spec := range f.Rules {
 			r, err := rules.Compile(spec.Kind, spec.Args, user)
@@ -124,7 +132,7 @@ func (ix *Index) SetUser(user string, fs []Filter) error {
 			continue
 		}
 		c := &slab[i]
-		*c = compiled{user: uf, name: f.Name, pos: i, ord: uf.seq<<24 | uint64(i), dests: f.Destinations, once: f.OneShot, spec: &uf.specs[i]}
+		*c = compiled{user: uf, name: f.Name, pos: i, ord: uf.seq<<24 | uint64(i), dests: f.Destinations, once: f.OneShot, spec: &uf.specs[i], why: whys[i]}
 		start := len(refs)
 		for j, r := range compiledRules[i] {
 			sl, isNew := ix.intern(r)

@@ -2,50 +2,42 @@ package router
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"hark/filters"
 	"hark/rules"
+	"hark/store"
 )
 
-// directory maps the names the index speaks in (user, filter name,
-// "kind:address") to the store's IDs, for one reload of the filters.
-type directory struct {
-	filters map[userKey]filterRef
-	dests   map[userKey]int64
-}
-
-// userKey is a name within one user's namespace.
-type userKey struct{ user, name string }
-
-type filterRef struct {
-	id, userID int64
-	oneshot    bool
-	why        json.RawMessage // filters.MatchedVerdicts, encoded
-}
-
-func (d *directory) filter(user, name string) (filterRef, bool) {
-	f, ok := d.filters[userKey{user, name}]
-	return f, ok
-}
-
-func (d *directory) destination(user, dest string) (int64, bool) {
-	id, ok := d.dests[userKey{user, dest}]
-	return id, ok
-}
-
-// reloadLoop polls the store's settings version and reloads the filters
-// when it moved, until ctx is done.
-func (r *Router) reloadLoop(ctx context.Context) {
+// reloadLoop reloads the filters whenever the store's change feed says
+// the settings changed after from, and every ReloadEvery in case the
+// feed missed it, until ctx is done.
+func (r *Router) reloadLoop(ctx context.Context, from store.FeedCursor) {
+	changed := make(chan struct{}, 1)
+	var follower sync.WaitGroup
+	defer follower.Wait()
+	follower.Go(func() {
+		store.Follow(ctx, r.opts.Store, from, r.opts.ReloadEvery, func(cs []store.Change) {
+			if slices.ContainsFunc(cs, func(c store.Change) bool { return c.Type == store.ChangeSettings }) {
+				select {
+				case changed <- struct{}{}:
+				default: // a reload is due already
+				}
+			}
+		}, func(err error) {
+			r.log.Error("read the change feed; filters reload on the timer meanwhile", "every", r.opts.ReloadEvery, "err", err)
+		})
+	})
 	tick := time.NewTicker(r.opts.ReloadEvery)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-changed:
 		case <-tick.C:
 		}
 		if err := r.Reload(ctx); err != nil && ctx.Err() == nil {
@@ -72,7 +64,6 @@ func (r *Router) Reload(ctx context.Context) error {
 		return fmt.Errorf("reload filters: %w", err)
 	}
 	ix := r.opts.Index
-	r.dir.Store(snap.dir)
 	for user, fs := range snap.users {
 		if slices.EqualFunc(ix.Filters(user), fs, sameFilter) {
 			continue
@@ -96,15 +87,9 @@ func (r *Router) Reload(ctx context.Context) error {
 	return nil
 }
 
-// snapshot is the store's active filters, as the index takes them, with
-// the directory mapping them back to IDs.
-type snapshot struct {
-	users map[string][]filters.Filter
-	dir   *directory
-}
-
-// snapshot reads every enabled user's active filters and their usable
-// destinations: confirmed, enabled and not turned off by delivery.
+// snapshot reads every enabled user's active filters, as the index
+// takes them, with their usable destinations (confirmed, enabled and not
+// turned off by delivery), each filter with its store ids (filters.Ref).
 func (r *Router) snapshot(ctx context.Context) (snapshot, error) {
 	users, err := r.opts.Store.ListUsers(ctx)
 	if err != nil {
@@ -130,30 +115,30 @@ func (r *Router) snapshot(ctx context.Context) (snapshot, error) {
 			usable[d.ID] = d.Kind + ":" + d.Address
 		}
 	}
-	snap := snapshot{
-		users: map[string][]filters.Filter{},
-		dir:   &directory{filters: map[userKey]filterRef{}, dests: map[userKey]int64{}},
-	}
+	snap := snapshot{users: map[string][]filters.Filter{}}
 	for _, f := range active {
 		user, ok := names[f.UserID]
 		if !ok {
 			continue
 		}
-		spec := filters.Filter{Name: f.Name, Active: f.Active, OneShot: f.Oneshot}
+		spec := filters.Filter{Name: f.Name, Active: f.Active, OneShot: f.Oneshot, Ref: filters.Ref{UserID: f.UserID, FilterID: f.ID}}
 		for _, id := range f.DestinationIDs {
 			if d, ok := usable[id]; ok {
 				spec.Destinations = append(spec.Destinations, d)
-				snap.dir.dests[userKey{user, d}] = id
+				spec.Ref.DestinationIDs = append(spec.Ref.DestinationIDs, id)
 			}
 		}
 		for _, rule := range f.Rules {
 			spec.Rules = append(spec.Rules, rules.Spec{Kind: rule.Kind, Args: rule.Args, Negate: rule.Negate})
 		}
 		snap.users[user] = append(snap.users[user], spec)
-		why, _ := json.Marshal(filters.MatchedVerdicts(spec)) // plain verdicts: cannot fail
-		snap.dir.filters[userKey{user, f.Name}] = filterRef{id: f.ID, userID: f.UserID, oneshot: f.Oneshot, why: why}
 	}
 	return snap, nil
+}
+
+// snapshot is the store's active filters by user.
+type snapshot struct {
+	users map[string][]filters.Filter
 }
 
 // compilable is fs without the filters whose rules do not compile.
@@ -168,10 +153,12 @@ func compilable(user string, fs []filters.Filter) []filters.Filter {
 	})
 }
 
-// sameFilter says whether two filters would compile to the same thing.
+// sameFilter says whether two filters would compile to the same thing,
+// with the same store ids.
 func sameFilter(a, b filters.Filter) bool {
 	return a.Name == b.Name && a.Active == b.Active && a.OneShot == b.OneShot &&
 		slices.Equal(a.Destinations, b.Destinations) &&
+		a.Ref.UserID == b.Ref.UserID && a.Ref.FilterID == b.Ref.FilterID && slices.Equal(a.Ref.DestinationIDs, b.Ref.DestinationIDs) &&
 		slices.EqualFunc(a.Rules, b.Rules, func(x, y rules.Spec) bool {
 			return x.Kind == y.Kind && x.Negate == y.Negate && string(x.Args) == string(y.Args)
 		})

@@ -28,6 +28,10 @@ type Store interface {
 	ActiveFilters(ctx context.Context) ([]store.Filter, error)
 	Enqueue(ctx context.Context, batch []store.Accepted) (store.EnqueueResult, error)
 	PruneHistory(ctx context.Context, cutoff time.Time) (int64, error)
+	// The change feed says when settings changed; the router, which
+	// writes most of it, prunes it.
+	store.Following
+	PruneChanges(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Describer works out what a message is about; *meta.Describer is the real
@@ -55,12 +59,14 @@ type Options struct {
 	// (default 100ms): the window a crash can lose.
 	FlushEvery time.Duration
 	// ReloadEvery is how often the store is asked whether filters,
-	// destinations or users changed (default 500ms), so a change takes
-	// effect within a second.
+	// destinations or users changed when its change feed did not say so
+	// (default 5s): a change takes effect as soon as the feed tells of
+	// it, within milliseconds, or else within ReloadEvery.
 	ReloadEvery time.Duration
 	// Retention is how long a message stays in the history after it was
 	// received (0 keeps it forever); it is pruned every PruneEvery
-	// (default 10 minutes).
+	// (default 10 minutes), and so is the store's change feed, which
+	// keeps changesKept.
 	Retention  time.Duration
 	PruneEvery time.Duration
 	// StopGrace is how long, once Run's ctx is done, the router still
@@ -90,7 +96,6 @@ type Stats struct {
 type Router struct {
 	opts    Options
 	log     *slog.Logger
-	dir     atomic.Pointer[directory]
 	pending chan pending
 	version atomic.Int64 // the settings version the index reflects
 
@@ -117,7 +122,7 @@ func New(opts Options) (*Router, error) {
 		opts.FlushEvery = 100 * time.Millisecond
 	}
 	if opts.ReloadEvery <= 0 {
-		opts.ReloadEvery = 500 * time.Millisecond
+		opts.ReloadEvery = 5 * time.Second
 	}
 	if opts.PruneEvery <= 0 {
 		opts.PruneEvery = 10 * time.Minute
@@ -134,7 +139,6 @@ func New(opts Options) (*Router, error) {
 	// Room for a few batches: matching goes on while the committer is in
 	// a transaction, instead of the two halves taking turns.
 	r := &Router{opts: opts, log: opts.Logger, pending: make(chan pending, 4*opts.BatchSize)}
-	r.dir.Store(&directory{})
 	r.version.Store(-1)
 	return r, nil
 }
@@ -158,6 +162,7 @@ func (r *Router) Stats() Stats {
 // what they handed over, and returns: a message handed to the router
 // before shutdown is committed, not dropped.
 func (r *Router) Run(ctx context.Context, sources ...Source) error {
+	from := store.FollowFrom(ctx, r.opts.Store) // before the first reload
 	if err := r.Reload(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while starting: nothing was handed over yet
@@ -175,10 +180,8 @@ func (r *Router) Run(ctx context.Context, sources ...Source) error {
 	committer.Go(func() { r.commitLoop(commitCtx, drain) })
 
 	var wg sync.WaitGroup
-	wg.Go(func() { r.reloadLoop(ctx) })
-	if r.opts.Retention > 0 {
-		wg.Go(func() { r.pruneLoop(ctx) })
-	}
+	wg.Go(func() { r.reloadLoop(ctx, from) })
+	wg.Go(func() { r.pruneLoop(ctx) })
 	var mu sync.Mutex
 	var errs []error
 	for _, src := range sources {
@@ -238,7 +241,7 @@ func (r *Router) Handle(ctx context.Context, env *bus.Envelope) {
 		}
 		return
 	}
-	p.matches = r.matches(env.Key(), hits)
+	p.matches = r.matches(hits)
 	r.stats.handled.Add(1)
 	r.stats.matches.Add(uint64(len(p.matches)))
 	select {
@@ -267,27 +270,17 @@ type pending struct {
 	ack      func(error)
 }
 
-// matches turns hits into what the store queues: one match per hit, with
-// the store's IDs and the reason the filter matched.
-func (r *Router) matches(key string, hits []filters.Hit) []store.Match {
+// matches turns hits into what the store queues: one match per hit,
+// with the store's ids the index holds the filters with (filters.Ref)
+// and the reason the filter matched. A destination deleted since the
+// index last reloaded is the store's to drop, at commit.
+func (r *Router) matches(hits []filters.Hit) []store.Match {
 	if len(hits) == 0 {
 		return nil
 	}
-	dir := r.dir.Load()
-	out := make([]store.Match, 0, len(hits))
-	for _, h := range hits {
-		f, ok := dir.filter(h.User, h.Filter)
-		dest, okDest := dir.destination(h.User, h.Destination)
-		if !ok || !okDest {
-			// The index and the directory are swapped one after the
-			// other during a reload; the next message sees both new.
-			r.log.Warn("match dropped: filter or destination changed under it",
-				"msg_id", key, "user", h.User, "filter", h.Filter, "destination", h.Destination)
-			continue
-		}
-		out = append(out, store.Match{
-			UserID: f.userID, DestinationID: dest, FilterID: f.id, Oneshot: f.oneshot, Why: f.why,
-		})
+	out := make([]store.Match, len(hits))
+	for i, h := range hits {
+		out[i] = store.Match{UserID: h.UserID, DestinationID: h.DestinationID, FilterID: h.FilterID, Oneshot: h.OneShot, Why: h.Why()}
 	}
 	return out
 }
@@ -432,17 +425,27 @@ func (r *Router) CommitStuck() (since time.Time, cause string) {
 	return time.Unix(0, ns), cause
 }
 
-// pruneLoop keeps the history within Retention until ctx is done.
+// changesKept is how long the store's change feed keeps a change: far
+// longer than any reader of it lags.
+const changesKept = time.Hour
+
+// pruneLoop keeps the history within Retention (when there is one) and
+// the change feed within changesKept, until ctx is done.
 func (r *Router) pruneLoop(ctx context.Context) {
 	tick := time.NewTicker(r.opts.PruneEvery)
 	defer tick.Stop()
 	for {
-		n, err := r.opts.Store.PruneHistory(ctx, r.opts.Now().Add(-r.opts.Retention))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			r.log.Error("prune history failed", "err", err)
-		case n > 0:
-			r.log.Info("pruned history", "messages", n, "retention", r.opts.Retention)
+		if r.opts.Retention > 0 {
+			n, err := r.opts.Store.PruneHistory(ctx, r.opts.Now().Add(-r.opts.Retention))
+			switch {
+			case err != nil && ctx.Err() == nil:
+				r.log.Error("prune history failed", "err", err)
+			case n > 0:
+				r.log.Info("pruned history", "messages", n, "retention", r.opts.Retention)
+			}
+		}
+		if _, err := r.opts.Store.PruneChanges(ctx, r.opts.Now().Add(-changesKept)); err != nil && ctx.Err() == nil {
+			r.log.Error("prune the change feed failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -63,10 +63,11 @@ func (s *sliceSource) Run(ctx context.Context, handle func(context.Context, *bus
 }
 
 type world struct {
-	st  *sqlite.SQLite
-	ix  *filters.Index
-	rt  *router.Router
-	ctx context.Context
+	path string // the database's file
+	st   *sqlite.SQLite
+	ix   *filters.Index
+	rt   *router.Router
+	ctx  context.Context
 }
 
 func newWorld(t *testing.T) *world {
@@ -77,7 +78,8 @@ func newWorld(t *testing.T) *world {
 func newWorldWith(t *testing.T, opts filters.Options) *world {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
+	path := filepath.Join(t.TempDir(), "hark.db")
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +94,7 @@ func newWorldWith(t *testing.T, opts filters.Options) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{st: st, ix: ix, rt: rt, ctx: ctx}
+	return &world{path: path, st: st, ix: ix, rt: rt, ctx: ctx}
 }
 
 // user creates a user with one destination (confirmed or not) and one
@@ -317,5 +319,58 @@ func TestRouterStoppedWhileStartingIsNoError(t *testing.T) {
 	cancel()
 	if err := w.rt.Run(ctx, chanSource(make(chan *bus.Envelope))); err != nil {
 		t.Errorf("run with a cancelled context: %v", err)
+	}
+}
+
+// TestRouterReloadsWhenTheFeedSaysSettingsChanged runs the router with a
+// reload timer far longer than the test: a filter another process (a
+// second store on the file) saves takes effect because the store's
+// change feed says the settings changed, and its matches carry the
+// store's ids.
+func TestRouterReloadsWhenTheFeedSaysSettingsChanged(t *testing.T) {
+	w := newWorld(t)
+	rt, err := router.New(router.Options{Store: w.st, Describer: meta.Default(), Index: filters.New(filters.Options{}),
+		ReloadEvery: time.Hour, FlushEvery: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := w.user(t, "alice", true, false, rule("app", `{"names": ["nothing-publishes-this"]}`, false))
+	ctx, cancel := context.WithCancel(w.ctx)
+	handle := make(chan *bus.Envelope)
+	var wg sync.WaitGroup
+	wg.Go(func() { rt.Run(ctx, chanSource(handle)) })
+	defer wg.Wait()
+	defer cancel()
+	env := samples(t)[0]
+	handle <- env // Run has loaded the filters
+
+	other, err := sqlite.Open(w.ctx, w.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	f.Rules = []store.Rule{rule("topic", `{"pattern": "`+env.Topic+`"}`, false)}
+	if _, err := other.SaveFilter(w.ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second) // the timer would take an hour
+	for rt.Stats().Reloads < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the saved filter was not reloaded")
+		}
+		time.Sleep(5 * time.Millisecond) // between two looks
+	}
+	env2 := *env
+	env2.MsgID = "after-the-change"
+	handle <- &env2
+	for len(w.notifications(t, "alice")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the reloaded filter matched nothing")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	n := w.notifications(t, "alice")[0]
+	if n.FilterID != f.ID || n.DestinationID != f.DestinationIDs[0] {
+		t.Errorf("notification %+v, want filter %d to destination %d", n, f.ID, f.DestinationIDs[0])
 	}
 }

@@ -72,8 +72,11 @@ func TestRouterStopsWhileTheStoreCannotCommit(t *testing.T) {
 			for _, env := range envs {
 				src <- env
 			}
+			// Every message handed over (matched: one still matching when
+			// the router stops is never queued) and the commit stuck.
 			for {
-				if since, _ := rt.CommitStuck(); !since.IsZero() && (tc.hang || rt.Stats().CommitErrors > 0) {
+				if since, _ := rt.CommitStuck(); !since.IsZero() && (tc.hang || rt.Stats().CommitErrors > 0) &&
+					rt.Stats().Handled == uint64(len(envs)) {
 					break
 				}
 				time.Sleep(5 * time.Millisecond)

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -19,13 +21,19 @@ import (
 // browser that reconnects (EventSource does by itself) sends the last id
 // it saw as Last-Event-ID and gets everything after it: nothing is missed
 // across a dropped connection. The streams read the store, the one place
-// notifications and messages are committed, every liveEvery.
+// notifications and messages are committed: a user's stream when the
+// store's change feed says notifications were queued (by whichever
+// process), at most every liveGap; the bus stream every liveEvery, since
+// a message that matched nothing changes nothing the feed tells of.
 
 func init() { register((*Server).liveRoutes) }
 
 const (
-	// liveEvery is how often a stream looks for new rows.
+	// liveEvery is how often the bus stream looks for new rows.
 	liveEvery = 500 * time.Millisecond
+	// liveGap is the least time between two looks of a user's stream:
+	// the feed tells of every commit that queued anything for anyone.
+	liveGap = 100 * time.Millisecond
 	// liveBacklog bounds what one look sends: a browser gone for longer
 	// than that many rows resumes with the newest.
 	liveBacklog = 200
@@ -38,13 +46,13 @@ func (s *Server) liveRoutes(rt *Routes) {
 		return "live.html", View{Title: "Live"}, nil
 	}))
 	rt.Page("GET /live/events", func(w http.ResponseWriter, r *http.Request) {
-		s.stream(w, r, s.userEvents(userOf(r).Name))
+		s.stream(w, r, s.userEvents(userOf(r).Name), s.whenQueued(r.Context()))
 	})
 	rt.AdminPage("GET /admin/bus", s.show(func(r *http.Request) (string, View, error) {
 		return "bus.html", View{Title: "Bus", Form: map[string]string{"topic": r.URL.Query().Get("topic")}}, nil
 	}))
 	rt.AdminPage("GET /admin/bus/events", func(w http.ResponseWriter, r *http.Request) {
-		s.stream(w, r, s.busEvents(r.URL.Query().Get("topic")))
+		s.stream(w, r, s.busEvents(r.URL.Query().Get("topic")), every(liveEvery))
 	})
 }
 
@@ -58,8 +66,54 @@ type liveEvent struct {
 // (a new stream without Last-Event-ID) only the id to start after.
 type source func(r *http.Request, after int64, first bool) ([]liveEvent, int64, error)
 
-// stream serves src as Server-Sent Events until the client goes away.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, src source) {
+// waiter returns when its stream may have news, or when ctx is done:
+// then with ctx's error.
+type waiter func(ctx context.Context) error
+
+// every is a waiter that returns every d.
+func every(d time.Duration) waiter {
+	return func(ctx context.Context) error {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		}
+	}
+}
+
+// whenQueued is a waiter that returns when the store's change feed says
+// notifications were queued since it last returned, liveGap after that
+// at the soonest. The feed is followed from now: the stream's first
+// look reads what came before.
+func (s *Server) whenQueued(ctx context.Context) waiter {
+	cursor := store.FollowFrom(ctx, s.store)
+	gap := every(liveGap)
+	return func(ctx context.Context) error {
+		if err := gap(ctx); err != nil {
+			return err
+		}
+		for {
+			if err := s.store.WaitChanges(ctx, cursor); err != nil {
+				return err
+			}
+			cs, next, err := s.store.Changes(ctx, cursor, 1000)
+			if err != nil {
+				return nil // the stream's read reports what fails
+			}
+			cursor = next
+			if slices.ContainsFunc(cs, func(c store.Change) bool { return c.Type == store.ChangeQueued }) {
+				return nil
+			}
+		}
+	}
+}
+
+// stream serves src as Server-Sent Events until the client goes away,
+// reading it whenever wait returns, and at least every livePing.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, src source, wait waiter) {
 	rc := http.NewResponseController(w)
 	last := int64(-1)
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
@@ -81,8 +135,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, src source) {
 	w.Header().Set("X-Accel-Buffering", "no") // nginx: do not buffer
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, "retry: 1000\n: hark live\n\n")
-	tick := time.NewTicker(liveEvery)
-	defer tick.Stop()
 	pinged := time.Now()
 	for {
 		events, newest, err := src(r, last, false)
@@ -103,10 +155,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, src source) {
 		if err := rc.Flush(); err != nil {
 			return
 		}
-		select {
-		case <-r.Context().Done():
+		waited, stop := context.WithTimeout(r.Context(), livePing)
+		err = wait(waited)
+		stop()
+		if r.Context().Err() != nil {
 			return
-		case <-tick.C:
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			s.log.Warn("live stream", "err", err)
+			return // the browser reconnects with its Last-Event-ID
 		}
 	}
 }

@@ -33,7 +33,7 @@ func newAdminEnv(t *testing.T) adminEnv {
 }
 
 // adminRun runs one hark command in-process.
-func adminRun(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+func adminRun(t testing.TB, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code = run(context.Background(), args, stdio{strings.NewReader(stdin), &out, &errOut})
@@ -41,7 +41,7 @@ func adminRun(t *testing.T, stdin string, args ...string) (code int, stdout, std
 }
 
 // adminMust runs a command that must succeed and returns its output.
-func adminMust(t *testing.T, stdin string, args ...string) string {
+func adminMust(t testing.TB, stdin string, args ...string) string {
 	t.Helper()
 	code, out, errOut := adminRun(t, stdin, args...)
 	if code != 0 {

@@ -55,7 +55,7 @@ const tickFilter = `{"name": "ticks", "active": true, "destinations": ["email:al
 
 // tick publishes message n of a stream the tick filter matches; its
 // msg_id is tickID(n).
-func tick(t *testing.T, pub *testpeer.Pub, n int) {
+func tick(t testing.TB, pub *testpeer.Pub, n int) {
 	t.Helper()
 	pub.Send(frames(t, map[string]any{"topic": "org.fedoraproject.prod.tick.n", "msg": map[string]any{"n": n},
 		"msg_id": tickID(n), "timestamp": time.Now().Unix()})...)

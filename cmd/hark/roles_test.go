@@ -20,15 +20,7 @@ func TestServeRolesSplitAcrossProcesses(t *testing.T) {
 	testpeer.RequireZMQ(t)
 	pub := testpeer.StartPub(t)
 	smtp := testpeer.StartSMTP(t)
-	routing := newService(t, pub.Endpoint, mailConfig(smtp, "{max_attempts: 50, backoff_min: 1s, backoff_max: 2s}"))
-	routing.args = []string{"--roles", "router"}
-	delivering := routing.sibling(t, "delivery", "--roles", "delivery,web", "--instance", "mailer-1")
-	adminMust(t, "", "user", "add", "alice", "--email", "alice@example.org", "--confirmed")
-	path := filepath.Join(routing.dir, "alice.json")
-	if err := os.WriteFile(path, []byte(`{"version": 1, "user": "alice", "filters": [`+tickFilter+`]}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	adminMust(t, "", "filters", "import", path)
+	routing, delivering := splitRoles(t, pub, mailConfig(smtp, "{max_attempts: 50, backoff_min: 1s, backoff_max: 2s}"), "delivery,web", "mailer-1")
 	routing.start(t)
 	delivering.start(t)
 
@@ -88,7 +80,7 @@ func TestServeRolesSplitAcrossProcesses(t *testing.T) {
 // sibling is another `hark serve` process beside s: the same
 // configuration and database, its own web port (in a config file named
 // name), run with args.
-func (s *service) sibling(t *testing.T, name string, args ...string) *service {
+func (s *service) sibling(t testing.TB, name string, args ...string) *service {
 	t.Helper()
 	other := &service{dir: s.dir, config: filepath.Join(s.dir, name+".yaml"), db: s.db,
 		web: fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t)), args: args}
@@ -100,4 +92,22 @@ func (s *service) sibling(t *testing.T, name string, args ...string) *service {
 		t.Fatal(err)
 	}
 	return other
+}
+
+// splitRoles is two `hark serve` processes on one database: the router
+// (--roles router) and the roles deliver (--instance instance), with
+// extra in their config, each its own web port. Alice is a user whose
+// tick filter mails alice@example.org.
+func splitRoles(t testing.TB, pub *testpeer.Pub, extra, deliver, instance string) (routing, delivering *service) {
+	t.Helper()
+	routing = newService(t, pub.Endpoint, extra)
+	routing.args = []string{"--roles", "router"}
+	delivering = routing.sibling(t, "delivery", "--roles", deliver, "--instance", instance)
+	adminMust(t, "", "user", "add", "alice", "--email", "alice@example.org", "--confirmed")
+	path := filepath.Join(routing.dir, "alice.json")
+	if err := os.WriteFile(path, []byte(`{"version": 1, "user": "alice", "filters": [`+tickFilter+`]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	adminMust(t, "", "filters", "import", path)
+	return routing, delivering
 }

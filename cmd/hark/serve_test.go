@@ -72,7 +72,7 @@ func (l *logBuffer) String() string {
 
 // newService writes a config whose store, web port and bus endpoint are
 // the test's own. extra is appended to the YAML.
-func newService(t *testing.T, endpoint, extra string) *service {
+func newService(t testing.TB, endpoint, extra string) *service {
 	t.Helper()
 	dir := t.TempDir()
 	s := &service{dir: dir, config: filepath.Join(dir, "hark.yaml"), db: filepath.Join(dir, "hark.db"),
@@ -133,7 +133,7 @@ func (s *service) stop(t testing.TB) {
 }
 
 // metric reads one unlabelled sample from /metrics.
-func (s *service) metric(t *testing.T, name string) float64 {
+func (s *service) metric(t testing.TB, name string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + s.web + "/metrics")
 	if err != nil {
@@ -187,7 +187,7 @@ func probe(t *testing.T, n int) [][]byte {
 	return frames(t, map[string]any{"topic": "org.fedoraproject.test.probe", "msg": map[string]any{}, "msg_id": fmt.Sprintf("probe-%d-%d", n, time.Now().UnixNano())})
 }
 
-func frames(t *testing.T, fields map[string]any) [][]byte {
+func frames(t testing.TB, fields map[string]any) [][]byte {
 	t.Helper()
 	body, err := json.Marshal(fields)
 	if err != nil {
@@ -205,7 +205,7 @@ type notification struct {
 	State       string `json:"state"`
 }
 
-func listNotifications(t *testing.T) []notification {
+func listNotifications(t testing.TB) []notification {
 	t.Helper()
 	var ns []notification
 	if err := json.Unmarshal([]byte(adminMust(t, "", "notifications", "--json", "--limit", "1000000")), &ns); err != nil {

@@ -116,10 +116,11 @@ func (b *Bot) Send(ctx context.Context, batch *delivery.Batch) (retryable bool, 
 	to := batch.Destination.Address
 	msg := Render(batch)
 	content := &event.Content{Parsed: msg, Raw: map[string]any{MsgIDsKey: msgIDs(batch)}}
+	o := once{txn: txnID(batch), retried: batch.Attempts() > 1}
 	if batch.Destination.Kind == destkind.MatrixRoom {
-		err = b.sendRoom(ctx, to, content, txnID(batch))
+		err = b.sendRoom(ctx, to, content, o)
 	} else {
-		err = b.sendDirect(ctx, id.UserID(to), content, txnID(batch))
+		err = b.sendDirect(ctx, id.UserID(to), content, o)
 	}
 	if err != nil {
 		return Retryable(err), fmt.Errorf("send to %s: %w", destkind.Spell(batch.Destination.Kind, to), explain(err))
@@ -150,9 +151,9 @@ func (b *Bot) Confirm(ctx context.Context, c delivery.Confirmation) error {
 	var err error
 	if c.Destination.Kind == destkind.MatrixRoom {
 		// Posted in the room: whoever reads it there may add the feed.
-		err = b.sendRoom(ctx, to, content, "")
+		err = b.sendRoom(ctx, to, content, once{})
 	} else {
-		err = b.sendDirect(ctx, id.UserID(to), content, "")
+		err = b.sendDirect(ctx, id.UserID(to), content, once{})
 	}
 	if err != nil {
 		return fmt.Errorf("send confirmation code to %s: %w", destkind.Spell(c.Destination.Kind, to), explain(err))
@@ -178,6 +179,15 @@ func msgIDs(b *delivery.Batch) []string {
 // ErrBadID is an address that is not a Matrix user ID.
 var ErrBadID = errors.New("not a Matrix user ID (@name:server)")
 
+// once is what keeps a batch's send to one event: its transaction ID
+// ("" for a new one), and whether an earlier attempt may have reached
+// the homeserver (the batch was claimed before, by this process or one
+// that was killed), which has send look for it first (see sentBefore).
+type once struct {
+	txn     string
+	retried bool
+}
+
 // txnID names a batch's send for the homeserver, which keeps one event
 // per transaction ID: a batch sent again after a crash between the
 // homeserver's answer and delivery's journal is dropped there, not shown
@@ -200,8 +210,8 @@ func txnID(b *delivery.Batch) string {
 }
 
 // sendDirect sends msg in to's direct chat, creating it when there is
-// none or to has left it; txn is the transaction ID ("" for a new one).
-func (b *Bot) sendDirect(ctx context.Context, to id.UserID, msg *event.Content, txn string) error {
+// none or to has left it.
+func (b *Bot) sendDirect(ctx context.Context, to id.UserID, msg *event.Content, o once) error {
 	if _, _, err := to.Parse(); err != nil || !strings.HasPrefix(string(to), "@") {
 		return ErrBadID
 	}
@@ -209,7 +219,7 @@ func (b *Bot) sendDirect(ctx context.Context, to id.UserID, msg *event.Content, 
 	if err != nil {
 		return err
 	}
-	return b.send(ctx, room, msg, txn)
+	return b.send(ctx, room, msg, o)
 }
 
 // directRoom is the bot's direct chat with user: the newest one in
@@ -271,7 +281,7 @@ func (b *Bot) directRoom(ctx context.Context, user id.UserID) (id.RoomID, error)
 // sendRoom posts msg to a room feed, joining the room first: a room the
 // bot is invited to or may join. A room that does not exist or refuses
 // the bot is a permanent error.
-func (b *Bot) sendRoom(ctx context.Context, room string, msg *event.Content, txn string) error {
+func (b *Bot) sendRoom(ctx context.Context, room string, msg *event.Content, o once) error {
 	if strings.HasPrefix(room, "#") {
 		// Resolved first: an unknown alias is a clear 404, where some
 		// homeservers answer a join with 500.
@@ -301,7 +311,7 @@ func (b *Bot) sendRoom(ctx context.Context, room string, msg *event.Content, txn
 	if err != nil {
 		return fmt.Errorf("join %s: %w", room, err)
 	}
-	return b.send(ctx, joined.RoomID, msg, txn)
+	return b.send(ctx, joined.RoomID, msg, o)
 }
 
 // lookBack is how many of a room's latest events sentBefore searches.
@@ -314,13 +324,14 @@ const TxnKey = "org.fedoraproject.hark_txn"
 // send txn: a homeserver that was still taking the send when hark was
 // killed may have kept the event without remembering the transaction
 // ID, and delivery, which had not journaled it, sends it again. The
-// first send to each room after a start searches; later ones cannot
-// repeat a send of this process.
-func (b *Bot) sentBefore(ctx context.Context, room id.RoomID, txn string) (bool, error) {
+// first send to each room after a start searches, and so does a batch
+// tried before: it may have been claimed before the kill and waited for
+// its lease while other sends went first.
+func (b *Bot) sentBefore(ctx context.Context, room id.RoomID, o once) (bool, error) {
 	b.mu.Lock()
 	done := b.lookedBack[room]
 	b.mu.Unlock()
-	if done || txn == "" {
+	if o.txn == "" || done && !o.retried {
 		return false, nil
 	}
 	var resp *mautrix.RespMessages
@@ -336,7 +347,7 @@ func (b *Bot) sentBefore(ctx context.Context, room id.RoomID, txn string) (bool,
 	b.lookedBack[room] = true
 	b.mu.Unlock()
 	for _, evt := range resp.Chunk {
-		if evt.Sender == b.cli.UserID && evt.Content.Raw[TxnKey] == txn {
+		if evt.Sender == b.cli.UserID && evt.Content.Raw[TxnKey] == o.txn {
 			b.log.Info("matrix notice was sent before a restart; not sending it again", "room", room, "event", evt.ID)
 			return true, nil
 		}
@@ -345,26 +356,26 @@ func (b *Bot) sentBefore(ctx context.Context, room id.RoomID, txn string) (bool,
 }
 
 // send sends msg to a room the bot is in, once.
-func (b *Bot) send(ctx context.Context, room id.RoomID, msg *event.Content, txn string) error {
-	if sent, err := b.sentBefore(ctx, room, txn); sent || err != nil {
+func (b *Bot) send(ctx context.Context, room id.RoomID, msg *event.Content, o once) error {
+	if sent, err := b.sentBefore(ctx, room, o); sent || err != nil {
 		return err
 	}
-	if txn != "" {
-		msg.Raw[TxnKey] = txn
+	if o.txn != "" {
+		msg.Raw[TxnKey] = o.txn
 	}
 	if err := b.pace.Wait(ctx); err != nil {
 		return fmt.Errorf("wait for the bot's message rate: %w", err)
 	}
 	err := rateLimited(ctx, func() error {
 		var opts []mautrix.ReqSendEvent
-		if txn != "" {
-			opts = append(opts, mautrix.ReqSendEvent{TransactionID: txn})
+		if o.txn != "" {
+			opts = append(opts, mautrix.ReqSendEvent{TransactionID: o.txn})
 		}
 		_, err := b.cli.SendMessageEvent(ctx, room, event.EventMessage, msg, opts...)
 		return err
 	})
 	var he mautrix.HTTPError
-	if err != nil && txn != "" && (!errors.As(err, &he) || he.Response == nil || he.Response.StatusCode >= 500) {
+	if err != nil && o.txn != "" && (!errors.As(err, &he) || he.Response == nil || he.Response.StatusCode >= 500) {
 		// No answer, or a failing homeserver: it may have kept the event
 		// all the same, and forget the transaction ID if it restarts
 		// before the retry. The retry looks first.

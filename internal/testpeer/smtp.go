@@ -27,6 +27,8 @@ type Mail struct {
 	Header mail.Header
 	Body   string
 	Raw    []byte
+	// Received is when the server had the whole message.
+	Received time.Time
 }
 
 // SMTP is a real SMTP server (emersion/go-smtp) on a free loopback port,
@@ -203,12 +205,13 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return errors.Join(errors.New("read mail body"), err)
 	}
+	received := time.Now()
 	ss.s.mu.Lock()
 	delay := ss.s.delay
 	ss.s.mu.Unlock()
 	time.Sleep(delay) // the relay at work
 	ss.s.mu.Lock()
-	ss.s.mails = append(ss.s.mails, Mail{From: ss.from, To: ss.to, Header: msg.Header, Body: string(body), Raw: raw})
+	ss.s.mails = append(ss.s.mails, Mail{From: ss.from, To: ss.to, Header: msg.Header, Body: string(body), Raw: raw, Received: received})
 	ss.s.mu.Unlock()
 	select {
 	case ss.s.arrive <- struct{}{}:

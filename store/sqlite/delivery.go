@@ -17,7 +17,7 @@ import (
 // address bounced, say); the destination receives nothing until its
 // owner clears DisabledReason.
 func (s *SQLite) DisableDestination(ctx context.Context, id int64, reason string) error {
-	if err := changed(s.w.ExecContext(ctx, disableDestination, reason, id))(store.ErrNotFound); err != nil {
+	if err := changed(s.exec(ctx, disableDestination, reason, id))(store.ErrNotFound); err != nil {
 		return fmt.Errorf("disable destination %d: %w", id, err)
 	}
 	return nil
@@ -26,7 +26,7 @@ func (s *SQLite) DisableDestination(ctx context.Context, id int64, reason string
 // SetConfirmCode gives unconfirmed destination id a new confirmation code
 // valid until expires. A confirmed destination is left alone (ErrNotFound).
 func (s *SQLite) SetConfirmCode(ctx context.Context, id int64, code string, expires time.Time) error {
-	if err := changed(s.w.ExecContext(ctx, setConfirmCode, code, ms(expires), id))(store.ErrNotFound); err != nil {
+	if err := changed(s.exec(ctx, setConfirmCode, code, ms(expires), id))(store.ErrNotFound); err != nil {
 		return fmt.Errorf("set confirmation code of destination %d: %w", id, err)
 	}
 	return nil
@@ -37,7 +37,7 @@ func (s *SQLite) SetConfirmCode(ctx context.Context, id int64, code string, expi
 // created at another time is another filter (ErrNotFound): ids are given
 // again after a deletion.
 func (s *SQLite) SetFilterActive(ctx context.Context, userID, id int64, created time.Time, active bool) error {
-	if err := changed(s.w.ExecContext(ctx, setFilterActive, active, ms(time.Now()), id, userID, ms(created)))(store.ErrNotFound); err != nil {
+	if err := changed(s.exec(ctx, setFilterActive, active, ms(time.Now()), id, userID, ms(created)))(store.ErrNotFound); err != nil {
 		return fmt.Errorf("set filter %d active=%t: %w", id, active, err)
 	}
 	return nil

@@ -124,7 +124,7 @@ func (s *SQLite) DestinationsByAddress(ctx context.Context, kind, address string
 // PruneUnconfirmed deletes the destinations made before before and not
 // confirmed since: a claim on an address lapses.
 func (s *SQLite) PruneUnconfirmed(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, pruneUnconfirmed, ms(before))
+	res, err := s.exec(ctx, pruneUnconfirmed, ms(before))
 	if err != nil {
 		return 0, fmt.Errorf("prune unconfirmed destinations: %w", err)
 	}

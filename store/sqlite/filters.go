@@ -146,7 +146,7 @@ func saveFilter(ctx context.Context, tx *sql.Tx, f *store.Filter, now time.Time)
 
 // DeleteFilter implements Filters.
 func (s *SQLite) DeleteFilter(ctx context.Context, id int64) error {
-	if err := changed(s.w.ExecContext(ctx, deleteFilter, id))(store.ErrNotFound); err != nil {
+	if err := changed(s.exec(ctx, deleteFilter, id))(store.ErrNotFound); err != nil {
 		return fmt.Errorf("delete filter %d: %w", id, err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -37,6 +38,7 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []store.Accepted) (store.Enq
 		}
 		var rows []any // insertInbox rows
 		var buf []byte
+		kinds := map[string]bool{} // the destination kinds given notifications
 		for _, a := range batch {
 			if err := h.add(ctx, a.Message); err != nil {
 				return err
@@ -52,6 +54,9 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []store.Accepted) (store.Enq
 			if len(es) == 0 {
 				continue
 			}
+			for _, e := range es {
+				kinds[live[e.destID]] = true
+			}
 			start := len(buf)
 			buf = encodeMatches(buf, es)
 			rows = append(rows, a.Message.Key, now, buf[start:len(buf):len(buf)], len(es))
@@ -64,7 +69,7 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []store.Accepted) (store.Enq
 		if _, err := insertInbox.exec(ctx, tx, rows); err != nil {
 			return fmt.Errorf("queue notifications: %w", err)
 		}
-		return nil
+		return recordQueued(ctx, tx, slices.Sorted(maps.Keys(kinds)), now)
 	})
 	if err != nil {
 		return store.EnqueueResult{}, fmt.Errorf("enqueue: %w", err)
@@ -77,12 +82,12 @@ func (s *SQLite) Enqueue(ctx context.Context, batch []store.Accepted) (store.Enq
 // first filter's), none for a destination deleted since the caller's
 // filter snapshot, and those of a one-shot filter only if this message
 // is the one that uses it up.
-func (s *SQLite) entries(ctx context.Context, tx *sql.Tx, whys *whyIDs, a store.Accepted, live map[int64]bool, now int64, res *store.EnqueueResult) ([]inboxEntry, error) {
+func (s *SQLite) entries(ctx context.Context, tx *sql.Tx, whys *whyIDs, a store.Accepted, live map[int64]string, now int64, res *store.EnqueueResult) ([]inboxEntry, error) {
 	es := make([]inboxEntry, 0, len(a.Matches))
 	seen := make(map[int64]bool, len(a.Matches))
 	oneshot := map[int64]bool{} // one-shot filter → this message uses it up
 	for _, m := range a.Matches {
-		if !live[m.DestinationID] {
+		if _, ok := live[m.DestinationID]; !ok {
 			// Its notification could never be sent.
 			res.Dropped++
 			continue
@@ -150,10 +155,10 @@ func queuedBefore(ctx context.Context, tx *sql.Tx, batch []store.Accepted) (map[
 	return before, nil
 }
 
-// liveDestinations is the destinations that exist, read again only when
-// the settings version moved (deleting a destination moves it): one
-// query per batch instead of a lookup per match.
-func (s *SQLite) liveDestinations(ctx context.Context, tx *sql.Tx) (map[int64]bool, error) {
+// liveDestinations is the kind of each destination that exists, read
+// again only when the settings version moved (deleting a destination
+// moves it): one query per batch instead of a lookup per match.
+func (s *SQLite) liveDestinations(ctx context.Context, tx *sql.Tx) (map[int64]string, error) {
 	var version int64
 	if err := tx.QueryRowContext(ctx, selectSettingsVersion).Scan(&version); err != nil {
 		return nil, fmt.Errorf("read settings version: %w", err)
@@ -161,29 +166,30 @@ func (s *SQLite) liveDestinations(ctx context.Context, tx *sql.Tx) (map[int64]bo
 	c := &s.live
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ids != nil && c.version == version {
-		return c.ids, nil
+	if c.kinds != nil && c.version == version {
+		return c.kinds, nil
 	}
-	rows, err := tx.QueryContext(ctx, selectDestinationIDs)
-	ids := map[int64]bool{}
+	rows, err := tx.QueryContext(ctx, selectDestinationKinds)
+	kinds := map[int64]string{}
 	_, err = collect(rows, err, func(row scanner) (struct{}, error) {
 		var id int64
-		err := row.Scan(&id)
-		ids[id] = true
+		var kind string
+		err := row.Scan(&id, &kind)
+		kinds[id] = kind
 		return struct{}{}, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find live destinations: %w", err)
 	}
-	c.ids, c.version = ids, version
-	return ids, nil
+	c.kinds, c.version = kinds, version
+	return kinds, nil
 }
 
-// liveCache is the destination ids at one settings version.
+// liveCache is the destinations' kinds at one settings version.
 type liveCache struct {
 	mu      sync.Mutex
 	version int64
-	ids     map[int64]bool
+	kinds   map[int64]string
 }
 
 // Claim implements Queue: notification rows that are due first (retries,
@@ -337,8 +343,10 @@ func (s *SQLite) RequeueDead(ctx context.Context, ids []int64, now time.Time) (i
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return recordQueued(ctx, tx, []string{""}, ms(now))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("requeue dead notifications: %w", err)

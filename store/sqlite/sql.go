@@ -21,6 +21,7 @@ var migrations = []string{
 	11: schemaV11,
 	12: schemaV12,
 	13: schemaV13,
+	14: schemaV14,
 }
 
 const createSchemaVersion = `
@@ -255,9 +256,9 @@ WHERE filter_id IN (SELECT value FROM json_each(?)) ORDER BY filter_id, destinat
 
 // History.
 const (
-	checkpointWAL        = `PRAGMA wal_checkpoint(PASSIVE)`
-	selectDestinationIDs = `SELECT id FROM destinations`
-	insertMessage        = `
+	checkpointWAL          = `PRAGMA wal_checkpoint(PASSIVE)`
+	selectDestinationKinds = `SELECT id, kind FROM destinations`
+	insertMessage          = `
 INSERT INTO messages (msg_key, topic, ts, received, envelope, description)
 VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (msg_key) DO NOTHING`
@@ -840,4 +841,38 @@ RETURNING name, owner, token, expires`
 	releaseLease = `UPDATE leases SET expires = 0 WHERE name = ? AND owner = ?`
 	listLeases   = `SELECT name, owner, token, expires FROM leases WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name`
 	checkFence   = `SELECT 1 FROM leases WHERE name = ? AND token = ?`
+)
+
+// schemaV14 is the change feed (store.Feed): a row per change, its id
+// the cursor. Enqueue and RequeueDead add the 'queued' rows, one per
+// destination kind of a transaction; the trigger adds a 'settings' row
+// whenever the settings version moves, whoever moved it, and deletes the
+// older ones: a settings change says only that the settings moved, and
+// the newest says it for all of them. AUTOINCREMENT keeps ids from being
+// given again after a prune, so a cursor never goes back.
+var schemaV14 = `
+CREATE TABLE changes (
+	id   INTEGER PRIMARY KEY AUTOINCREMENT,
+	type TEXT    NOT NULL,
+	kind TEXT    NOT NULL DEFAULT '',
+	at   INTEGER NOT NULL
+);
+CREATE INDEX changes_at ON changes (at);
+CREATE INDEX changes_settings ON changes (id) WHERE type = 'settings';
+CREATE TRIGGER settings_update_records_change AFTER UPDATE OF version ON settings BEGIN
+	DELETE FROM changes WHERE type = 'settings';
+	INSERT INTO changes (type, at) VALUES ('settings', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+`
+
+// The change feed (see schemaV14 and feed.go).
+const (
+	insertChange  = `INSERT INTO changes (type, kind, at) VALUES (?, ?, ?)`
+	selectChanges = `SELECT id, type, kind, at FROM changes WHERE id > ? ORDER BY id LIMIT ?`
+	// selectFeedHead is the newest change's id, or the newest there was
+	// before a prune deleted it.
+	selectFeedHead = `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`
+	pruneChanges   = `DELETE FROM changes WHERE at < ?`
+	// selectDataVersion moves when another connection committed.
+	selectDataVersion = `PRAGMA data_version`
 )

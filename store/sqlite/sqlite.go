@@ -35,6 +35,7 @@ type SQLite struct {
 	whys      whyCache
 	inbox     inboxQueue
 	live      liveCache
+	feed      *feedWatch
 	stopCk    context.CancelFunc
 	ckStopped chan struct{}
 }
@@ -107,7 +108,7 @@ func Open(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	ck.SetMaxOpenConns(1)
-	s := &SQLite{w: w, r: r, ck: ck, ckStopped: make(chan struct{})}
+	s := &SQLite{w: w, r: r, ck: ck, ckStopped: make(chan struct{}), feed: newFeedWatch()}
 	ckCtx, stop := context.WithCancel(context.Background())
 	s.stopCk = stop
 	go s.checkpointLoop(ckCtx)
@@ -230,6 +231,7 @@ func migrateOne(ctx context.Context, conn *sql.Conn) (done bool, err error) {
 
 // Close closes the database.
 func (s *SQLite) Close() error {
+	s.feed.close()
 	s.stopCk()
 	<-s.ckStopped
 	return errors.Join(s.r.Close(), s.w.Close(), s.ck.Close())
@@ -252,14 +254,29 @@ func inTx(ctx context.Context, db *sql.DB, f func(*sql.Tx) error) error {
 }
 
 // write runs f in a write transaction, which a fence on ctx (see
-// store.WithFence) guards.
+// store.WithFence) guards. A commit may add to the change feed (the
+// settings trigger does), so it wakes the feed's watcher.
 func (s *SQLite) write(ctx context.Context, f func(*sql.Tx) error) error {
-	return inTx(ctx, s.w, func(tx *sql.Tx) error {
+	err := inTx(ctx, s.w, func(tx *sql.Tx) error {
 		if err := checkFenceOf(ctx, tx); err != nil {
 			return err
 		}
 		return f(tx)
 	})
+	if err == nil {
+		s.feed.committed()
+	}
+	return err
+}
+
+// exec runs one write statement outside a transaction, and wakes the
+// feed's watcher as write does. It is for writes no fence guards.
+func (s *SQLite) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := s.w.ExecContext(ctx, query, args...)
+	if err == nil {
+		s.feed.committed()
+	}
+	return res, err
 }
 
 // SettingsVersion implements Store.

@@ -13,7 +13,7 @@ func (s *SQLite) CreateUser(ctx context.Context, u store.User) (store.User, erro
 	if u.Created.IsZero() {
 		u.Created = time.Now()
 	}
-	res, err := s.w.ExecContext(ctx, insertUser, u.Name, u.Admin, u.Disabled, u.PasswordHash, u.Timezone, ms(u.Created))
+	res, err := s.exec(ctx, insertUser, u.Name, u.Admin, u.Disabled, u.PasswordHash, u.Timezone, ms(u.Created))
 	if err != nil {
 		return u, fmt.Errorf("create user %q: %w", u.Name, err)
 	}
@@ -60,7 +60,7 @@ func (s *SQLite) SetUserAdmin(ctx context.Context, name string, admin bool) erro
 }
 
 func (s *SQLite) updateUser(ctx context.Context, verb, name, query string, args ...any) error {
-	if err := changed(s.w.ExecContext(ctx, query, args...))(store.ErrNotFound); err != nil {
+	if err := changed(s.exec(ctx, query, args...))(store.ErrNotFound); err != nil {
 		return fmt.Errorf("%s user %q: %w", verb, name, err)
 	}
 	return nil

@@ -37,7 +37,7 @@ func (s *SQLite) DeleteUser(ctx context.Context, name string) error {
 
 // MarkFirstLogin implements Web.
 func (s *SQLite) MarkFirstLogin(ctx context.Context, id int64, now time.Time) (bool, error) {
-	res, err := s.w.ExecContext(ctx, markFirstLogin, ms(now), id)
+	res, err := s.exec(ctx, markFirstLogin, ms(now), id)
 	if err != nil {
 		return false, fmt.Errorf("mark first login of user %d: %w", id, err)
 	}
@@ -56,7 +56,7 @@ func (s *SQLite) DestinationByID(ctx context.Context, id int64) (store.Destinati
 
 // DeleteDestination implements Web.
 func (s *SQLite) DeleteDestination(ctx context.Context, id int64) error {
-	if err := changed(s.w.ExecContext(ctx, deleteDestination, id))(store.ErrNotFound); err != nil {
+	if err := changed(s.exec(ctx, deleteDestination, id))(store.ErrNotFound); err != nil {
 		return fmt.Errorf("delete destination %d: %w", id, err)
 	}
 	return nil
@@ -97,7 +97,7 @@ func (s *SQLite) FilterMatches(ctx context.Context, userID int64, since time.Tim
 
 // CreateSession implements Web.
 func (s *SQLite) CreateSession(ctx context.Context, secret string, userID int64, expires, now time.Time) error {
-	if _, err := s.w.ExecContext(ctx, insertSession, secretHash(secret), userID, ms(now), ms(expires)); err != nil {
+	if _, err := s.exec(ctx, insertSession, secretHash(secret), userID, ms(now), ms(expires)); err != nil {
 		return fmt.Errorf("create session of user %d: %w", userID, err)
 	}
 	return nil
@@ -114,7 +114,7 @@ func (s *SQLite) SessionUser(ctx context.Context, secret string, now time.Time) 
 
 // DeleteSession implements Web.
 func (s *SQLite) DeleteSession(ctx context.Context, secret string) error {
-	if _, err := s.w.ExecContext(ctx, deleteSession, secretHash(secret)); err != nil {
+	if _, err := s.exec(ctx, deleteSession, secretHash(secret)); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -122,7 +122,7 @@ func (s *SQLite) DeleteSession(ctx context.Context, secret string) error {
 
 // PruneSessions implements Web.
 func (s *SQLite) PruneSessions(ctx context.Context, now time.Time) error {
-	if _, err := s.w.ExecContext(ctx, deleteExpiredSession, ms(now)); err != nil {
+	if _, err := s.exec(ctx, deleteExpiredSession, ms(now)); err != nil {
 		return fmt.Errorf("prune sessions: %w", err)
 	}
 	return nil
@@ -131,7 +131,7 @@ func (s *SQLite) PruneSessions(ctx context.Context, now time.Time) error {
 // CreateAPIToken implements Web.
 func (s *SQLite) CreateAPIToken(ctx context.Context, userID int64, name, secret string, now time.Time) (store.APIToken, error) {
 	t := store.APIToken{UserID: userID, Name: name, Created: fromMS(ms(now))}
-	res, err := s.w.ExecContext(ctx, insertAPIToken, userID, name, secretHash(secret), ms(now))
+	res, err := s.exec(ctx, insertAPIToken, userID, name, secretHash(secret), ms(now))
 	if err == nil {
 		t.ID, err = res.LastInsertId()
 	}
@@ -159,7 +159,7 @@ func (s *SQLite) ListAPITokens(ctx context.Context, userID int64) ([]store.APITo
 
 // RevokeAPIToken implements Web.
 func (s *SQLite) RevokeAPIToken(ctx context.Context, userID, id int64) error {
-	if err := changed(s.w.ExecContext(ctx, deleteAPIToken, id, userID))(store.ErrNotFound); err != nil {
+	if err := changed(s.exec(ctx, deleteAPIToken, id, userID))(store.ErrNotFound); err != nil {
 		return fmt.Errorf("revoke API token %d: %w", id, err)
 	}
 	return nil

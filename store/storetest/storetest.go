@@ -78,6 +78,10 @@ var suite = []struct {
 	{"LeasesElectOneOwner", testLeasesElectOneOwner},
 	{"LapsedOwnLeaseGetsANewToken", testLapsedOwnLeaseGetsANewToken},
 	{"FencedWritesRefusedAfterTakeover", testFencedWritesRefusedAfterTakeover},
+	{"FeedSaysWhatChangedInOrder", testFeedSaysWhatChangedInOrder},
+	{"FeedSaysRequeuedDeadAreQueued", testFeedSaysRequeuedDeadAreQueued},
+	{"FeedWakesWaitersInOtherProcesses", testFeedWakesWaitersInOtherProcesses},
+	{"PruneChangesKeepsTheCursorGoingForward", testPruneChangesKeepsTheCursorGoingForward},
 }
 
 // openAt opens the store named name, closing it when the test ends.
