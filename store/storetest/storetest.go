@@ -71,6 +71,10 @@ var suite = []struct {
 	{"ScanHistoryPagesByCursor", testScanHistoryPagesByCursor},
 	{"ScanHistoryKeepsWhatKeepAccepts", testScanHistoryKeepsWhatKeepAccepts},
 	{"TermValuesAreDistinctAndSorted", testTermValuesAreDistinctAndSorted},
+	{"FilterDeliveryRoundTrips", testFilterDeliveryRoundTrips},
+	{"ImportedFilterModesNameCreatedDestinations", testImportedFilterModesNameCreatedDestinations},
+	{"SnoozeFilterOfItsOwnerOnly", testSnoozeFilterOfItsOwnerOnly},
+	{"ClaimOnlyPicksByFilter", testClaimOnlyPicksByFilter},
 }
 
 // openAt opens the store named name, closing it when the test ends.
