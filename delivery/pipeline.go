@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"hark/store"
 )
 
 // singleChunk is how many notifications sent one by one are claimed at
@@ -60,9 +62,12 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 		if !ok || dest.Kind != kind || !receives(dest) || d.dir.disabled(dest.ID) {
 			continue
 		}
-		for _, t := range d.plan(dest, dir.users[dest.UserID].loc, p, now) {
-			if err := d.deliver(ctx, sender, j, dir, dest.ID, t, now); err != nil {
-				return err
+		for _, l := range lanes(dest, dir.filters, p) {
+			for _, t := range d.plan(l.dest, dir.users[dest.UserID].loc, l.p, now) {
+				t.only = l.only
+				if err := d.deliver(ctx, sender, j, dir, dest.ID, t, now); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -75,14 +80,14 @@ func (d *Deliverer) deliver(ctx context.Context, sender Sender, j *journal, dir 
 	unmarked := &marks{d: d, j: j}
 	defer func() { err = errors.Join(err, unmarked.flush(ctx)) }()
 	if t.drop {
-		return d.drop(ctx, destID, t.n, now)
+		return d.drop(ctx, destID, t.only, t.n, now)
 	}
 	for left := t.n; left > 0; {
 		limit := left
 		if t.digest == NotDigest {
 			limit = min(left, singleChunk)
 		}
-		ns, err := d.o.Store.Claim(ctx, destID, now, d.lease(), limit)
+		ns, err := d.o.Store.ClaimOnly(ctx, destID, t.only, now, d.lease(), limit)
 		if err != nil || len(ns) == 0 {
 			return err
 		}
@@ -121,11 +126,12 @@ func (d *Deliverer) deliver(ctx context.Context, sender Sender, j *journal, dir 
 
 // droppedWhileSnoozed is the reason the store keeps for notifications a
 // snooze dropped.
-const droppedWhileSnoozed = "dropped: matched while the destination was snoozed"
+const droppedWhileSnoozed = "dropped: matched while the destination or the filter was snoozed"
 
-// drop claims n due notifications of destID and marks them dead unsent.
-func (d *Deliverer) drop(ctx context.Context, destID int64, n int, now time.Time) error {
-	ns, err := d.o.Store.Claim(ctx, destID, now, d.lease(), n)
+// drop claims n due notifications of destID that only's filters made and
+// marks them dead unsent.
+func (d *Deliverer) drop(ctx context.Context, destID int64, only store.FilterSet, n int, now time.Time) error {
+	ns, err := d.o.Store.ClaimOnly(ctx, destID, only, now, d.lease(), n)
 	if err != nil || len(ns) == 0 {
 		return err
 	}
