@@ -22,6 +22,18 @@ type Filter struct {
 	// Destinations are "email:ADDRESS" or "irc:NICK".
 	Destinations []string     `json:"destinations"`
 	Rules        []rules.Spec `json:"rules"`
+	// Modes gives, by destination (one of Destinations), how this
+	// filter's notifications go there instead of the destination's own
+	// way: now, after 10, every 1h, daily 08:00, weekly mon 08:00 (see
+	// schedule.ParseMode).
+	Modes map[string]string `json:"modes,omitempty"`
+	// Urgent filters' notifications go out during quiet hours.
+	Urgent bool `json:"urgent,omitempty"`
+	// Snooze, when set, holds the filter's notifications until an RFC
+	// 3339 time, or until turned off ("on"); SnoozeThen says what then
+	// happens to them: "digest" (the default) or "drop".
+	Snooze     string `json:"snooze,omitempty"`
+	SnoozeThen string `json:"snooze_then,omitempty"`
 }
 
 // Hit is one notification to make: a (user, destination) pair and the
