@@ -1,0 +1,136 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"hark/schedule"
+	"hark/store"
+)
+
+// The way one filter of a user is delivered, set by filter and
+// destination name: what the command line, the API and the chat bots
+// share. Each reads the text a person typed and names the field in its
+// errors.
+
+// FilterStore is what setting a filter's delivery needs of hark's store.
+type FilterStore interface {
+	UserByName(ctx context.Context, name string) (store.User, error)
+	ListDestinations(ctx context.Context, userID int64) ([]store.Destination, error)
+	ListFilters(ctx context.Context, userID int64) ([]store.Filter, error)
+	SaveFilter(ctx context.Context, f store.Filter) (store.Filter, error)
+	SnoozeFilter(ctx context.Context, userID, id int64, until time.Time, drop bool) error
+}
+
+// Location is a user's time zone: UTC when they set none. An unknown
+// zone is an error naming the field.
+func Location(u store.User) (*time.Location, error) {
+	loc, err := time.LoadLocation(u.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("timezone: %q is not a known time zone like Europe/Prague", u.Timezone)
+	}
+	return loc, nil
+}
+
+// SnoozeFilter snoozes user's filter named filter until when (see
+// schedule.ParseSnooze: 2h, 09:00 and tomorrow 09:00 on the user's clock,
+// an RFC 3339 time, on, off), then has what it held sent as one digest
+// (then "digest" or "") or dropped ("drop"). It says when the snooze ends
+// (zero: it was turned off).
+func SnoozeFilter(ctx context.Context, st FilterStore, user, filter, when, then string, now time.Time) (time.Time, error) {
+	u, f, err := userFilter(ctx, st, user, filter)
+	if err != nil {
+		return time.Time{}, err
+	}
+	loc, err := Location(u)
+	if err != nil {
+		return time.Time{}, err
+	}
+	until, err := schedule.ParseSnooze(when, now, loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("snooze: %w", err)
+	}
+	if then != "" && then != "digest" && then != "drop" {
+		return time.Time{}, fmt.Errorf("snooze_then: %q is not digest or drop", then)
+	}
+	if err := st.SnoozeFilter(ctx, u.ID, f.ID, until, then == "drop" && !until.IsZero()); err != nil {
+		return time.Time{}, fmt.Errorf("snooze filter %q: %w", filter, err)
+	}
+	return until, nil
+}
+
+// SetFilterMode makes user's filter named filter deliver to destination
+// dest ("kind:address", one of the filter's) in mode (see
+// schedule.ParseMode), or, with mode "default", in the destination's own
+// way again.
+func SetFilterMode(ctx context.Context, st FilterStore, user, filter, dest, mode string) error {
+	u, f, err := userFilter(ctx, st, user, filter)
+	if err != nil {
+		return err
+	}
+	dests, err := st.ListDestinations(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("set mode of filter %q: %w", filter, err)
+	}
+	var id int64
+	for _, d := range dests {
+		if Address(d) == dest {
+			id = d.ID
+		}
+	}
+	if id == 0 || !slices.Contains(f.DestinationIDs, id) {
+		return fmt.Errorf("destination: %q is not one of filter %q's destinations", dest, filter)
+	}
+	f.Modes = maps.Clone(f.Modes)
+	if mode == "default" {
+		delete(f.Modes, id)
+	} else {
+		m, err := schedule.ParseMode(mode)
+		if err != nil {
+			return fmt.Errorf("mode: %w", err)
+		}
+		if f.Modes == nil {
+			f.Modes = map[int64]schedule.Mode{}
+		}
+		f.Modes[id] = m
+	}
+	if _, err := st.SaveFilter(ctx, f); err != nil {
+		return fmt.Errorf("set mode of filter %q: %w", filter, err)
+	}
+	return nil
+}
+
+// SetFilterUrgent marks user's filter named filter urgent (its
+// notifications go out during quiet hours) or not.
+func SetFilterUrgent(ctx context.Context, st FilterStore, user, filter string, urgent bool) error {
+	_, f, err := userFilter(ctx, st, user, filter)
+	if err != nil {
+		return err
+	}
+	f.Urgent = urgent
+	if _, err := st.SaveFilter(ctx, f); err != nil {
+		return fmt.Errorf("mark filter %q urgent: %w", filter, err)
+	}
+	return nil
+}
+
+// userFilter is user and their filter named name.
+func userFilter(ctx context.Context, st FilterStore, user, name string) (store.User, store.Filter, error) {
+	u, err := st.UserByName(ctx, user)
+	if err != nil {
+		return store.User{}, store.Filter{}, fmt.Errorf("user %q: %w", user, err)
+	}
+	fs, err := st.ListFilters(ctx, u.ID)
+	if err != nil {
+		return store.User{}, store.Filter{}, fmt.Errorf("filters of %q: %w", user, err)
+	}
+	for _, f := range fs {
+		if f.Name == name {
+			return u, f, nil
+		}
+	}
+	return store.User{}, store.Filter{}, fmt.Errorf("filter: %s has no filter named %q", user, name)
+}
