@@ -16,6 +16,17 @@ import (
 // share. Each reads the text a person typed and names the field in its
 // errors.
 
+// FieldError is bad input in one field, in words a user understands:
+// what a web form shows beside the field, and the API as a 400.
+type FieldError struct {
+	Field, Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// fieldErr is a FieldError of field, saying err's text.
+func fieldErr(field string, err error) error { return &FieldError{field, err.Error()} }
+
 // FilterStore is what setting a filter's delivery needs of hark's store.
 type FilterStore interface {
 	UserByName(ctx context.Context, name string) (store.User, error)
@@ -30,7 +41,7 @@ type FilterStore interface {
 func Location(u store.User) (*time.Location, error) {
 	loc, err := time.LoadLocation(u.Timezone)
 	if err != nil {
-		return nil, fmt.Errorf("timezone: %q is not a known time zone like Europe/Prague", u.Timezone)
+		return nil, &FieldError{"timezone", fmt.Sprintf("%q is not a known time zone like Europe/Prague", u.Timezone)}
 	}
 	return loc, nil
 }
@@ -51,10 +62,10 @@ func SnoozeFilter(ctx context.Context, st FilterStore, user, filter, when, then 
 	}
 	until, err := schedule.ParseSnooze(when, now, loc)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("snooze: %w", err)
+		return time.Time{}, fieldErr("snooze", err)
 	}
 	if then != "" && then != "digest" && then != "drop" {
-		return time.Time{}, fmt.Errorf("snooze_then: %q is not digest or drop", then)
+		return time.Time{}, &FieldError{"snooze_then", fmt.Sprintf("%q is not digest or drop", then)}
 	}
 	if err := st.SnoozeFilter(ctx, u.ID, f.ID, until, then == "drop" && !until.IsZero()); err != nil {
 		return time.Time{}, fmt.Errorf("snooze filter %q: %w", filter, err)
@@ -82,7 +93,7 @@ func SetFilterMode(ctx context.Context, st FilterStore, user, filter, dest, mode
 		}
 	}
 	if id == 0 || !slices.Contains(f.DestinationIDs, id) {
-		return fmt.Errorf("destination: %q is not one of filter %q's destinations", dest, filter)
+		return &FieldError{"destination", fmt.Sprintf("%q is not one of filter %q's destinations", dest, filter)}
 	}
 	f.Modes = maps.Clone(f.Modes)
 	if mode == "default" {
@@ -90,7 +101,7 @@ func SetFilterMode(ctx context.Context, st FilterStore, user, filter, dest, mode
 	} else {
 		m, err := schedule.ParseMode(mode)
 		if err != nil {
-			return fmt.Errorf("mode: %w", err)
+			return fieldErr("mode", err)
 		}
 		if f.Modes == nil {
 			f.Modes = map[int64]schedule.Mode{}
@@ -132,5 +143,5 @@ func userFilter(ctx context.Context, st FilterStore, user, name string) (store.U
 			return u, f, nil
 		}
 	}
-	return store.User{}, store.Filter{}, fmt.Errorf("filter: %s has no filter named %q", user, name)
+	return store.User{}, store.Filter{}, &FieldError{"filter", fmt.Sprintf("%s has no filter named %q", user, name)}
 }
