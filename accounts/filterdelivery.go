@@ -56,6 +56,17 @@ func SnoozeFilter(ctx context.Context, st FilterStore, user, filter, when, then 
 	if err != nil {
 		return time.Time{}, err
 	}
+	return SnoozeFilterOf(ctx, st, u, f, when, then, now)
+}
+
+// Snoozer is what SnoozeFilterOf needs of hark's store.
+type Snoozer interface {
+	SnoozeFilter(ctx context.Context, userID, id int64, until time.Time, drop bool) error
+}
+
+// SnoozeFilterOf is SnoozeFilter of user u's filter f, read by the caller
+// (a chat bot knows the user by their nick, not their name).
+func SnoozeFilterOf(ctx context.Context, st Snoozer, u store.User, f store.Filter, when, then string, now time.Time) (time.Time, error) {
 	loc, err := Location(u)
 	if err != nil {
 		return time.Time{}, err
@@ -68,7 +79,7 @@ func SnoozeFilter(ctx context.Context, st FilterStore, user, filter, when, then 
 		return time.Time{}, &FieldError{"snooze_then", fmt.Sprintf("%q is not digest or drop", then)}
 	}
 	if err := st.SnoozeFilter(ctx, u.ID, f.ID, until, then == "drop" && !until.IsZero()); err != nil {
-		return time.Time{}, fmt.Errorf("snooze filter %q: %w", filter, err)
+		return time.Time{}, fmt.Errorf("snooze filter %q: %w", f.Name, err)
 	}
 	return until, nil
 }

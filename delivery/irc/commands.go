@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/irc.v4"
 
+	"hark/accounts"
 	"hark/store"
 )
 
@@ -23,6 +24,10 @@ type Store interface {
 	SaveDestination(ctx context.Context, d store.Destination) (store.Destination, error)
 	ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error
 	ListFilters(ctx context.Context, userID int64) ([]store.Filter, error)
+	// ListUsers and SnoozeFilter are for snooze FILTER WHEN: the
+	// user's time zone, and the filter's snooze.
+	ListUsers(ctx context.Context) ([]store.User, error)
+	SnoozeFilter(ctx context.Context, userID, id int64, until time.Time, drop bool) error
 }
 
 // commandTimeout bounds one command's store work and reply.
@@ -76,7 +81,8 @@ func (b *Bot) answer(ctx context.Context, s *session, nick, text string) ([]stri
 	}
 	known := []string{"stop", "start", "list filters", "confirm"}
 	twoWords := len(words) == 2 && (strings.EqualFold(words[0], "confirm") || strings.EqualFold(words[0], "snooze"))
-	if !slices.Contains(known, cmd) && !twoWords {
+	snoozeFilter := len(words) >= 3 && strings.EqualFold(words[0], "snooze")
+	if !slices.Contains(known, cmd) && !twoWords && !snoozeFilter {
 		return []string{fmt.Sprintf("Unknown command %q. Send help for the list.", text)}, nil
 	}
 	if b.opts.Store == nil {
@@ -103,6 +109,8 @@ func (b *Bot) answer(ctx context.Context, s *session, nick, text string) ([]stri
 		return b.setEnabled(ctx, d, cmd == "start")
 	case cmd == "list filters":
 		return b.listFilters(ctx, d)
+	case snoozeFilter:
+		return b.snoozeFilter(ctx, d, words[1:])
 	case strings.EqualFold(words[0], "snooze"):
 		return b.snooze(ctx, d, strings.ToLower(words[1]))
 	case len(words) == 2:
@@ -148,6 +156,63 @@ func (b *Bot) snooze(ctx context.Context, d store.Destination, arg string) ([]st
 		return []string{"Snoozed until you send snooze off; what matches meanwhile " + then + "."}, nil
 	}
 	return []string{fmt.Sprintf("Snoozed until %s UTC; what matches meanwhile %s.", d.SnoozeUntil.UTC().Format("2006-01-02 15:04"), then)}, nil
+}
+
+// snoozeFilter is snooze FILTER WHEN [drop]: it mutes one of the user's
+// filters for a while (2h), until a time on the user's clock (09:00,
+// tomorrow 09:00), until turned off (on), or ends its snooze (off); what
+// it matches meanwhile then comes as one digest, or with drop is
+// dropped.
+func (b *Bot) snoozeFilter(ctx context.Context, d store.Destination, args []string) ([]string, error) {
+	const usage = "Send snooze FILTER 2h (or 09:00, tomorrow 09:00, on, off), with drop at the end to drop what matched meanwhile."
+	then := "digest"
+	if strings.EqualFold(args[len(args)-1], "drop") {
+		then, args = "drop", args[:len(args)-1]
+	}
+	n := 1
+	if len(args) >= 3 && strings.EqualFold(args[len(args)-2], "tomorrow") {
+		n = 2
+	}
+	if len(args) <= n {
+		return []string{usage}, nil
+	}
+	name, when := strings.Join(args[:len(args)-n], " "), strings.Join(args[len(args)-n:], " ")
+	fs, err := b.opts.Store.ListFilters(ctx, d.UserID)
+	if err != nil {
+		return nil, err
+	}
+	at := slices.IndexFunc(fs, func(f store.Filter) bool { return strings.EqualFold(f.Name, name) })
+	if at < 0 {
+		return []string{fmt.Sprintf("You have no filter named %q; send list filters to see them.", name)}, nil
+	}
+	users, err := b.opts.Store.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u := store.User{ID: d.UserID}
+	if i := slices.IndexFunc(users, func(u store.User) bool { return u.ID == d.UserID }); i >= 0 {
+		u = users[i]
+	}
+	until, err := accounts.SnoozeFilterOf(ctx, b.opts.Store, u, fs[at], when, then, time.Now())
+	var fe *accounts.FieldError
+	if errors.As(err, &fe) {
+		return []string{fmt.Sprintf("%v. %s", err, usage)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	after := "then comes as one digest"
+	if then == "drop" {
+		after = "is dropped"
+	}
+	switch {
+	case until.IsZero():
+		return []string{fmt.Sprintf("Snooze of %s off: its notifications come as usual.", fs[at].Name)}, nil
+	case until.Equal(store.Forever):
+		return []string{fmt.Sprintf("%s snoozed until you send snooze %s off; what it matches meanwhile %s.", fs[at].Name, fs[at].Name, after)}, nil
+	}
+	loc, _ := accounts.Location(u) // read by SnoozeFilterOf
+	return []string{fmt.Sprintf("%s snoozed until %s; what it matches meanwhile %s.", fs[at].Name, until.In(loc).Format("2006-01-02 15:04 MST"), after)}, nil
 }
 
 func (b *Bot) listFilters(ctx context.Context, d store.Destination) ([]string, error) {
