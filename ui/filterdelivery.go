@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"hark/accounts"
@@ -36,6 +39,13 @@ func (s *Server) filterDeliveryRoutes(rt *Routes) {
 		}
 		return s.filterDelivery(r, f)
 	})
+	rt.Page("POST /filters/{id}/delivery", func(w http.ResponseWriter, r *http.Request) {
+		in, err := s.filterDeliveryForm(r)
+		if err == nil {
+			_, err = s.setFilterDelivery(r, in)
+		}
+		s.finishWith(w, r, err, "/filters/"+r.PathValue("id"), s.editorView, "Delivery saved.")
+	})
 	rt.API("PUT /filters/{id}/delivery", func(r *http.Request) (any, error) {
 		var in filterDeliveryJSON
 		if err := decodeJSON(r, &in); err != nil {
@@ -47,6 +57,29 @@ func (s *Server) filterDeliveryRoutes(rt *Routes) {
 		}
 		return s.filterDelivery(r, f)
 	})
+}
+
+// filterDeliveryForm reads the editor's delivery form: a mode per chosen
+// destination (empty: its own way), urgent, snooze (empty: off) and
+// snooze_then.
+func (s *Server) filterDeliveryForm(r *http.Request) (filterDeliveryJSON, error) {
+	f, err := s.ownFilter(r)
+	if err != nil {
+		return filterDeliveryJSON{}, err
+	}
+	dests, err := s.store.ListDestinations(r.Context(), f.UserID)
+	if err != nil {
+		return filterDeliveryJSON{}, err
+	}
+	urgent := r.PostFormValue("urgent") == "true"
+	snooze := cmp.Or(strings.TrimSpace(r.PostFormValue("snooze")), "off")
+	in := filterDeliveryJSON{Urgent: &urgent, Snooze: &snooze, SnoozeThen: r.PostFormValue("snooze_then"), Modes: map[string]string{}}
+	for _, d := range dests {
+		if slices.Contains(f.DestinationIDs, d.ID) {
+			in.Modes[destinationName(d)] = cmp.Or(strings.TrimSpace(r.PostFormValue(fmt.Sprintf("mode-%d", d.ID))), "default")
+		}
+	}
+	return in, nil
 }
 
 // filterDelivery is f's delivery as the API shows it.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -58,5 +59,45 @@ func TestFilterDeliveryThroughTheAPI(t *testing.T) {
 	bob := ts.login(t, "bob", false)
 	if resp := bob.request("PUT", path, "application/json", `{"urgent": false}`); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("bob's PUT on alice's filter: status %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestFilterDeliveryThroughThePage: the filter's page saves a mode for
+// one destination, urgent and a snooze, shows them back, and a bad mode
+// shows the error beside its field and saves nothing.
+func TestFilterDeliveryThroughThePage(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.login(t, "alice", false)
+	ctx := context.Background()
+	u, err := ts.store.UserByName(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ts.store.SaveDestination(ctx, store.Destination{UserID: u.ID, Kind: store.KindEmail, Address: "alice@example.org", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ts.store.SaveFilter(ctx, store.Filter{UserID: u.ID, Name: "builds", Active: true,
+		Rules: []store.Rule{{Kind: "app", Args: json.RawMessage(`{"names":["koji"]}`)}}, DestinationIDs: []int64{d.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := fmt.Sprintf("/filters/%d", f.ID)
+	mode := fmt.Sprintf("mode-%d", d.ID)
+	resp := alice.post(page+"/delivery", url.Values{mode: {"daily 25:00"}, "urgent": {"true"}, "snooze": {"on"}, "snooze_then": {"drop"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, "25:00") {
+		t.Errorf("a mode of daily 25:00: status %d; want 400 showing the error", resp.StatusCode)
+	}
+	if got, _ := ts.store.ListFilters(ctx, u.ID); got[0].Urgent || !got[0].SnoozeUntil.IsZero() {
+		t.Errorf("a refused form saved %+v", got[0].FilterDelivery)
+	}
+	if resp := alice.post(page+"/delivery", url.Values{mode: {"now"}, "urgent": {"true"}, "snooze": {"on"}, "snooze_then": {"drop"}}); resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("saving the form: status %d: %s", resp.StatusCode, resp.Body)
+	}
+	body := alice.get(page).Body
+	for _, want := range []string{fmt.Sprintf(`name="mode-%d" value="now"`, d.ID), `name="urgent" value="true" checked`, `name="snooze" value="on"`, `<option value="drop" selected>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the filter's page lacks %s", want)
+		}
 	}
 }
