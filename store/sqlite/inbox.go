@@ -127,11 +127,24 @@ type inboxQueue struct {
 	after   int64                  // the highest inbox row read
 	byDest  map[int64][]inboxEntry // oldest first
 	version int64                  // the settings version destinations were last checked at
+	// split is, per destination, byDest's entries summed up by filter
+	// (see waitingByFilter), kept while entries are only added, so a
+	// poll reads only those added since.
+	split map[int64]*filterSplit
 }
+
+// filterSplit is the first n waiting entries of a destination, summed up
+// by filter.
+type filterSplit struct {
+	n      int
+	counts []filterCount
+}
+
+type filterCount struct{ filter, n, oldest int64 }
 
 // reset drops the cache: the next use reads the table again.
 func (q *inboxQueue) reset() {
-	q.loaded, q.after, q.byDest, q.version = false, 0, nil, 0
+	q.loaded, q.after, q.byDest, q.version, q.split = false, 0, nil, 0, nil
 }
 
 // refresh reads the inbox rows added since the last read (all of them
@@ -190,8 +203,8 @@ func (q *inboxQueue) pending(ps []store.Pending) []store.Pending {
 			i = len(ps)
 			ps = append(ps, store.Pending{DestinationID: dest})
 		}
-		for _, e := range es {
-			ps[i].ByFilter = addPending(ps[i].ByFilter, store.FilterPending{FilterID: e.filterID, Due: 1, Oldest: fromMS(e.created)})
+		for _, f := range q.waitingByFilter(dest, es) {
+			ps[i].ByFilter = addPending(ps[i].ByFilter, f)
 		}
 	}
 	for i := range ps {
@@ -207,6 +220,39 @@ func (q *inboxQueue) pending(ps []store.Pending) []store.Pending {
 	}
 	slices.SortFunc(ps, func(a, b store.Pending) int { return cmp.Compare(a.DestinationID, b.DestinationID) })
 	return ps
+}
+
+// waitingByFilter sums dest's waiting entries es, oldest first, up by
+// filter: a destination holding a daily digest can have a great many
+// waiting, and delivery asks every poll, so the sums are kept and only
+// entries added since are read (anything that takes entries away drops
+// them). The first entry of a filter is its oldest. q.mu is held.
+func (q *inboxQueue) waitingByFilter(dest int64, es []inboxEntry) []store.FilterPending {
+	if q.split == nil {
+		q.split = map[int64]*filterSplit{}
+	}
+	sp := q.split[dest]
+	if sp == nil || sp.n > len(es) {
+		sp = &filterSplit{}
+		q.split[dest] = sp
+	}
+	last := -1
+	for _, e := range es[sp.n:] {
+		if last < 0 || sp.counts[last].filter != e.filterID {
+			last = slices.IndexFunc(sp.counts, func(c filterCount) bool { return c.filter == e.filterID })
+			if last < 0 {
+				sp.counts = append(sp.counts, filterCount{filter: e.filterID, oldest: e.created})
+				last = len(sp.counts) - 1
+			}
+		}
+		sp.counts[last].n++
+	}
+	sp.n = len(es)
+	out := make([]store.FilterPending, len(sp.counts))
+	for i, c := range sp.counts {
+		out[i] = store.FilterPending{FilterID: c.filter, Due: int(c.n), Oldest: fromMS(c.oldest)}
+	}
+	return out
 }
 
 // addPending adds f to the filter summary fs, to its filter's entry if
@@ -227,6 +273,7 @@ func addPending(fs []store.FilterPending, f store.FilterPending) []store.FilterP
 // forget drops the first n entries of dest, claimed or gone. q.mu is
 // held.
 func (q *inboxQueue) forget(dest int64, n int) {
+	delete(q.split, dest)
 	es := q.byDest[dest]
 	if n == len(es) {
 		delete(q.byDest, dest)
@@ -237,6 +284,7 @@ func (q *inboxQueue) forget(dest int64, n int) {
 
 // forgetIDs drops the entries of dest with ids, claimed. q.mu is held.
 func (q *inboxQueue) forgetIDs(dest int64, ids map[int64]bool) {
+	delete(q.split, dest)
 	es := slices.DeleteFunc(slices.Clone(q.byDest[dest]), func(e inboxEntry) bool { return ids[e.id] })
 	if len(es) == 0 {
 		delete(q.byDest, dest)
@@ -427,6 +475,7 @@ func adopt(ctx context.Context, tx *sql.Tx, ids []int64, nowMS int64) ([]int64, 
 func (q *inboxQueue) drop(ids []int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.split = nil
 	for dest, es := range q.byDest {
 		es = slices.DeleteFunc(es, func(e inboxEntry) bool { return slices.Contains(ids, e.id) })
 		if len(es) == 0 {
