@@ -2,6 +2,7 @@ package accounts_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"reflect"
 	"strings"
@@ -105,5 +106,42 @@ func TestBadDeliveryInAnExportNamesTheField(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.filter, err, tc.want)
 		}
+	}
+}
+
+// TestSnoozeFilterOnTheUsersClock: "tomorrow 09:00" is on the user's
+// clock; a zone the store holds but no one knows is an error naming
+// timezone, and changes nothing.
+func TestSnoozeFilterOnTheUsersClock(t *testing.T) {
+	st, _ := openStore(t)
+	ctx := context.Background()
+	u, err := st.CreateUser(ctx, store.User{Name: "alice", Timezone: "Europe/Prague"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := filters.ParseExport("alice.json", []byte(`{"version": 1, "user": "alice", "filters": [
+  {"name": "noisy", "active": true, "destinations": ["email:alice@example.org"], "rules": []}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.Import(ctx, st, e, false); err != nil {
+		t.Fatal(err)
+	}
+	prague, _ := time.LoadLocation("Europe/Prague")
+	now := time.Date(2026, 10, 24, 23, 30, 0, 0, prague) // the night before clocks go back
+	until, err := accounts.SnoozeFilter(ctx, st, "alice", "noisy", "tomorrow 09:00", "drop", now)
+	if want := time.Date(2026, 10, 25, 9, 0, 0, 0, prague); err != nil || !until.Equal(want) {
+		t.Errorf("snooze until %v, %v; want %v", until, err, want)
+	}
+	if err := st.SetUserTimezone(ctx, "alice", "Mars/Olympus_Mons"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = accounts.SnoozeFilter(ctx, st, "alice", "noisy", "off", "", now)
+	var fe *accounts.FieldError
+	if !errors.As(err, &fe) || fe.Field != "timezone" || !strings.Contains(fe.Message, "Mars/Olympus_Mons") {
+		t.Errorf("snooze with an unknown zone: %v, want an error naming timezone", err)
+	}
+	if fs, _ := st.ListFilters(ctx, u.ID); !fs[0].SnoozeUntil.Equal(until) || !fs[0].SnoozeDrop {
+		t.Errorf("a refused snooze changed the filter to %v", fs[0].SnoozeUntil)
 	}
 }
