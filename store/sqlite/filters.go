@@ -158,7 +158,7 @@ func saveFilter(ctx context.Context, tx *sql.Tx, f *store.Filter, now time.Time)
 			return err
 		}
 	}
-	if err := saveFilterDelivery(ctx, tx, f.ID, f.FilterDelivery); err != nil {
+	if err := saveFilterDelivery(ctx, tx, f); err != nil {
 		return err
 	}
 	f.Created, f.Updated = fromMS(ms(f.Created)), fromMS(ms(f.Updated))
@@ -166,9 +166,11 @@ func saveFilter(ctx context.Context, tx *sql.Tx, f *store.Filter, now time.Time)
 	return nil
 }
 
-// saveFilterDelivery replaces how filter id is delivered (schemaV11): a
-// filter with nothing of its own keeps no rows.
-func saveFilterDelivery(ctx context.Context, tx *sql.Tx, id int64, fd store.FilterDelivery) error {
+// saveFilterDelivery replaces how filter f is delivered (schemaV11): a
+// filter with nothing of its own keeps no rows, and a mode for a
+// destination it no longer sends to goes.
+func saveFilterDelivery(ctx context.Context, tx *sql.Tx, f *store.Filter) error {
+	id, fd := f.ID, f.FilterDelivery
 	var err error
 	if !fd.Urgent && fd.SnoozeUntil.IsZero() {
 		_, err = tx.ExecContext(ctx, deleteFilterSchedule, id)
@@ -181,12 +183,21 @@ func saveFilterDelivery(ctx context.Context, tx *sql.Tx, id int64, fd store.Filt
 	if _, err := tx.ExecContext(ctx, deleteFilterModes, id); err != nil {
 		return err
 	}
+	var kept map[int64]schedule.Mode // the caller's map stays as it was
 	for _, dest := range slices.Sorted(maps.Keys(fd.Modes)) {
+		if !slices.Contains(f.DestinationIDs, dest) {
+			continue
+		}
 		m := fd.Modes[dest]
 		if _, err := tx.ExecContext(ctx, insertFilterMode, id, dest, m.Count, m.Every.Milliseconds(), m.At); err != nil {
 			return fmt.Errorf("mode for destination %d: %w", dest, err)
 		}
+		if kept == nil {
+			kept = map[int64]schedule.Mode{}
+		}
+		kept[dest] = m
 	}
+	f.Modes = kept
 	return nil
 }
 

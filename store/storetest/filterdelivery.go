@@ -39,6 +39,14 @@ func testFilterDeliveryRoundTrips(t *testing.T, b Backend) {
 	if err != nil || len(names) != 1 || !reflect.DeepEqual(names[0].FilterDelivery, want) {
 		t.Errorf("FilterNames: %+v, %v; want %+v", names, err, want)
 	}
+	// A mode for a destination the filter no longer sends to goes.
+	f.filter.DestinationIDs = nil
+	if _, err := s.SaveFilter(ctx, f.filter); err != nil {
+		t.Fatal(err)
+	}
+	if listed, _ := s.ListFilters(ctx, f.user.ID); listed[0].Modes != nil || !listed[0].Urgent {
+		t.Errorf("after dropping the destination: %+v, want its mode gone, the rest kept", listed[0].FilterDelivery)
+	}
 	f.filter.FilterDelivery = store.FilterDelivery{}
 	if _, err := s.SaveFilter(ctx, f.filter); err != nil {
 		t.Fatal(err)
