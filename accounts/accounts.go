@@ -1,8 +1,13 @@
-// Package accounts carries out what a person asks of their own settings
-// that spans the filter format and the store: exporting and importing a
-// user's filters, and giving a new user the default filters. The command
-// line and the web pages both call it, so they behave alike. It holds no
-// SQL (store does) and no matching (filters does).
+// Package accounts carries out what a person asks of their own settings:
+// Service is the one place the rules about them live (destinations and
+// their confirmation, preferences, filters and their order, import and
+// export, default filters, unsubscribe links), and the web pages, the
+// command line and the chat bots all go through it, so they behave
+// alike. What must reach a destination (a confirmation code, a test
+// notification) it queues in the store's outbox for the delivery role.
+// It also applies what an identity provider vouches for at login. It
+// holds no SQL (store does), no matching (filters does) and no sending
+// (delivery does).
 package accounts
 
 import (

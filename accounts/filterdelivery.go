@@ -16,14 +16,6 @@ import (
 // share. Each reads the text a person typed and names the field in its
 // errors.
 
-// FieldError is bad input in one field, in words a user understands:
-// what a web form shows beside the field, and the API as a 400.
-type FieldError struct {
-	Field, Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
-
 // fieldErr is a FieldError of field, saying err's text.
 func fieldErr(field string, err error) error { return &FieldError{field, err.Error()} }
 
@@ -57,6 +49,21 @@ func SnoozeFilter(ctx context.Context, st FilterStore, user, filter, when, then 
 		return time.Time{}, err
 	}
 	return SnoozeFilterOf(ctx, st, u, f, when, then, now)
+}
+
+// SnoozeFilter snoozes f (see SnoozeFilterOf) and says until when, on
+// its user's clock: what the chat bots call.
+func (s *Service) SnoozeFilter(ctx context.Context, f store.Filter, when, then string) (time.Time, error) {
+	u, err := s.o.Store.UserByID(ctx, f.UserID)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("snooze filter %q: %w", f.Name, err)
+	}
+	until, err := SnoozeFilterOf(ctx, s.o.Store, u, f, when, then, s.o.Now())
+	if err != nil || until.IsZero() || until.Equal(schedule.Forever) {
+		return until, err
+	}
+	loc, _ := Location(u) // read by SnoozeFilterOf
+	return until.In(loc), nil
 }
 
 // Snoozer is what SnoozeFilterOf needs of hark's store.

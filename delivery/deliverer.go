@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"hark/internal/confirmcode"
 	"hark/store"
 )
 
@@ -34,6 +35,9 @@ type Store interface {
 	SetConfirmCode(ctx context.Context, id int64, code string, expires time.Time) error
 	ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error
 	SetFilterActive(ctx context.Context, userID, id int64, created time.Time, active bool) error
+	DestinationByID(ctx context.Context, id int64) (store.Destination, error)
+	ClaimSends(ctx context.Context, kinds []string, now time.Time, lease time.Duration, limit int) ([]store.Send, error)
+	FinishSend(ctx context.Context, id int64) error
 }
 
 // Retry is the backoff for sends that may work later.
@@ -106,7 +110,7 @@ type Deliverer struct {
 	dir   directory
 	flood *flood
 	stats stats
-	conf  confirmLimits
+	conf  confirmcode.Limits
 
 	mu        sync.Mutex
 	permanent map[int64]int       // destination → permanent failures in a row
@@ -167,6 +171,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	for kind := range d.o.Senders {
 		wg.Go(func() { d.work(ctx, kind) })
 	}
+	wg.Go(func() { d.workOutbox(ctx) })
 	wg.Wait()
 	d.mu.Lock()
 	defer d.mu.Unlock()

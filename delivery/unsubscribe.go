@@ -32,28 +32,42 @@ const tokenMAC = 16
 // deletion, and a link to a deleted filter must not turn off its
 // successor.
 func (d *Deliverer) UnsubscribeToken(userID, filterID int64, created time.Time) string {
-	msg := binary.AppendUvarint(nil, uint64(userID))
-	msg = binary.AppendUvarint(msg, uint64(filterID))
-	msg = binary.AppendUvarint(msg, uint64(created.UnixMilli()))
-	return base64.RawURLEncoding.EncodeToString(append(msg, d.mac(msg)...))
-}
-
-func (d *Deliverer) mac(msg []byte) []byte {
-	h := hmac.New(sha256.New, d.o.Key)
-	h.Write([]byte("hark unsubscribe v2\x00"))
-	h.Write(msg)
-	return h.Sum(nil)[:tokenMAC]
+	return Tokens(d.o.Key).UnsubscribeToken(userID, filterID, created)
 }
 
 // ParseUnsubscribeToken checks token and returns the user and filter it
 // names, and when that filter was created.
 func (d *Deliverer) ParseUnsubscribeToken(token string) (userID, filterID int64, created time.Time, err error) {
+	return Tokens(d.o.Key).ParseUnsubscribeToken(token)
+}
+
+// Tokens makes and checks unsubscribe tokens with a key (see LoadKey),
+// without a Deliverer: the web role checks the links delivery made.
+type Tokens []byte
+
+// UnsubscribeToken is Deliverer.UnsubscribeToken with key t.
+func (t Tokens) UnsubscribeToken(userID, filterID int64, created time.Time) string {
+	msg := binary.AppendUvarint(nil, uint64(userID))
+	msg = binary.AppendUvarint(msg, uint64(filterID))
+	msg = binary.AppendUvarint(msg, uint64(created.UnixMilli()))
+	return base64.RawURLEncoding.EncodeToString(append(msg, t.mac(msg)...))
+}
+
+func (t Tokens) mac(msg []byte) []byte {
+	h := hmac.New(sha256.New, t)
+	h.Write([]byte("hark unsubscribe v2\x00"))
+	h.Write(msg)
+	return h.Sum(nil)[:tokenMAC]
+}
+
+// ParseUnsubscribeToken is Deliverer.ParseUnsubscribeToken with key t.
+func (t Tokens) ParseUnsubscribeToken(token string) (userID, filterID int64, created time.Time, err error) {
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(raw) <= tokenMAC {
 		return 0, 0, time.Time{}, ErrBadToken
 	}
 	msg, sum := raw[:len(raw)-tokenMAC], raw[len(raw)-tokenMAC:]
-	if !hmac.Equal(sum, d.mac(msg)) {
+	if !hmac.Equal(sum, t.mac(msg)) {
 		return 0, 0, time.Time{}, ErrBadToken
 	}
 	var fields [3]uint64

@@ -39,6 +39,7 @@ type Store interface {
 	History
 	Queue
 	Delivery
+	Outbox
 	Web
 	// SettingsVersion changes whenever a user, destination or filter does
 	// (also when a one-shot filter is used up), so a running service can

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 
-	"hark/accounts"
 	"hark/store"
 )
 
@@ -98,7 +97,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 		return err
 	}
 	if first && s.opts.DefaultFilters {
-		if _, err := accounts.AddDefaults(r.Context(), s.store, u.Name); err != nil {
+		if _, err := s.settings.AddDefaults(r.Context(), u.Name); err != nil {
 			return err
 		}
 	}

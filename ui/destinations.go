@@ -9,16 +9,12 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 
-	"hark/destkind"
+	"hark/accounts"
 	"hark/store"
 )
 
 func init() { register((*Server).destinationRoutes) }
-
-// maxAddress bounds an email address or nick as typed.
-const maxAddress = 254
 
 // destinationDone is what each destination action says when it worked.
 var destinationDone = map[string]string{
@@ -34,7 +30,7 @@ func (s *Server) destinationRoutes(rt *Routes) {
 	})
 	for action, do := range map[string]func(*http.Request, store.Destination) error{
 		"resend": s.resendConfirmation,
-		"delete": func(r *http.Request, d store.Destination) error { return s.store.DeleteDestination(r.Context(), d.ID) },
+		"delete": func(r *http.Request, d store.Destination) error { return s.settings.DeleteDestination(r.Context(), d) },
 		"test":   s.sendTest,
 		"confirm": func(r *http.Request, d store.Destination) error {
 			return s.confirmByCode(r, d, r.PostFormValue("code"))
@@ -73,7 +69,7 @@ func (s *Server) destinationRoutes(rt *Routes) {
 	})
 	rt.API("DELETE /destinations/{id}", func(r *http.Request) (any, error) {
 		return nil, s.withDestination(r, func(r *http.Request, d store.Destination) error {
-			return s.store.DeleteDestination(r.Context(), d.ID)
+			return s.settings.DeleteDestination(r.Context(), d)
 		})
 	})
 	rt.API("PATCH /destinations/{id}", func(r *http.Request) (any, error) {
@@ -149,59 +145,26 @@ func (s *Server) withDestination(r *http.Request, do func(*http.Request, store.D
 	return do(r, d)
 }
 
-// addDestination creates an unconfirmed destination of the user and sends
-// it its confirmation. With route, the user's filters that go nowhere yet
-// (the defaults of a first login, say) are sent there too: the
-// destination gets nothing before it is confirmed anyway. An address
-// another user has added, or even confirmed, is added all the same, so
-// the answer tells nothing about other users' addresses: the claim is
-// settled when someone confirms (store.ConfirmDestination). Each add
-// sweeps the claims that lapsed unconfirmed.
+// addDestination creates an unconfirmed destination of the user
+// (accounts.Service.AddDestination) and sends it its confirmation.
 func (s *Server) addDestination(r *http.Request, kind, address string, route bool) (store.Destination, error) {
-	if len(address) > maxAddress {
-		return store.Destination{}, invalid("address", "is longer than %d characters", maxAddress)
-	}
-	if _, known := destkind.Lookup(kind); !known {
-		return store.Destination{}, invalid("kind", "must be %s", destkind.Choices())
-	}
-	if err := destkind.Check(kind, address); err != nil {
-		return store.Destination{}, invalid("address", "%v", err)
-	}
-	if _, err := s.store.PruneUnconfirmed(r.Context(), s.now().Add(-s.opts.UnconfirmedTTL)); err != nil {
-		return store.Destination{}, err
-	}
-	d := store.Destination{UserID: userOf(r).ID, Kind: kind, Address: address, Enabled: true, Created: s.now()}
-	d, err := s.store.SaveDestination(r.Context(), d)
+	d, err := s.settings.AddDestination(r.Context(), userOf(r).ID, kind, address, route)
 	if errors.Is(err, store.ErrExists) {
 		return d, &Problem{Status: http.StatusConflict, Message: "address: already added", Fields: map[string]string{"address": "is already one of your destinations"}}
 	}
 	if err != nil {
-		return d, err
-	}
-	if route {
-		if err := s.routeUnrouted(r, d); err != nil {
-			return d, err
-		}
+		return d, settingsError(err)
 	}
 	return d, s.resendConfirmation(r, d)
 }
 
-// routeUnrouted adds d to each of its owner's filters that has no
-// destination.
-func (s *Server) routeUnrouted(r *http.Request, d store.Destination) error {
-	fs, err := s.store.ListFilters(r.Context(), d.UserID)
-	if err != nil {
-		return err
+// settingsError is err of the settings service as the pages show it: a
+// field's error by its field.
+func settingsError(err error) error {
+	if fe, ok := errors.AsType[*accounts.FieldError](err); ok {
+		return invalid(fe.Field, "%s", fe.Message)
 	}
-	for _, f := range fs {
-		if len(f.DestinationIDs) == 0 {
-			f.DestinationIDs = []int64{d.ID}
-			if _, err := s.store.SaveFilter(r.Context(), f); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return err
 }
 
 // resendConfirmation sends d a new confirmation code.
@@ -235,10 +198,7 @@ func (s *Server) sendTest(r *http.Request, d store.Destination) error {
 // confirmByCode confirms d with a code typed into the page (what an IRC
 // user received from the bot).
 func (s *Server) confirmByCode(r *http.Request, d store.Destination, code string) error {
-	if len(code) > 64 {
-		return invalid("code", "is longer than 64 characters")
-	}
-	err := s.store.ConfirmDestination(r.Context(), d.ID, code, s.now())
+	err := settingsError(s.settings.Confirm(r.Context(), d, code))
 	switch {
 	case errors.Is(err, store.ErrBadCode):
 		return invalid("code", "is wrong or expired: send a new one")
@@ -249,37 +209,24 @@ func (s *Server) confirmByCode(r *http.Request, d store.Destination, code string
 	return err
 }
 
-// userPreferences are the destination preferences a user sets;
-// "confirmed" is not one: only a confirmation code confirms.
-var userPreferences = []string{"enabled", "batch_count", "batch_delta", "digest_at", "quiet_hours", "snooze", "snooze_then", "verbose", "markup"}
-
 // setPreferences applies preferences to d. The page's form sends form=1
 // and its checkboxes only when ticked, so there a missing flag is false.
 func (s *Server) setPreferences(r *http.Request, d store.Destination, form url.Values) error {
+	var prefs []accounts.Preference
 	for key, v := range form {
-		switch {
-		case key == "form":
-		case !slices.Contains(userPreferences, key):
-			return invalid(key, "is not a preference (%s)", strings.Join(userPreferences, ", "))
-		case len(v[0]) > 32:
-			return invalid(key, "is longer than 32 characters")
-		default:
-			if err := d.SetPreference(key, v[0]); err != nil {
-				// The store's error names the key; the page shows it by
-				// its field already.
-				return invalid(key, "%s", strings.TrimPrefix(err.Error(), key+": "))
-			}
+		if key != "form" {
+			prefs = append(prefs, accounts.Preference{Key: key, Value: v[0]})
 		}
 	}
 	if form.Has("form") {
 		for _, flag := range []string{"enabled", "verbose", "markup"} {
 			if !form.Has(flag) {
-				d.SetPreference(flag, "false") // a known key and value
+				prefs = append(prefs, accounts.Preference{Key: flag, Value: "false"})
 			}
 		}
 	}
-	_, err := s.store.SaveDestination(r.Context(), d)
-	return err
+	_, err := s.settings.SetPreferences(r.Context(), d, prefs, accounts.Owner)
+	return settingsError(err)
 }
 
 // confirmTarget is the destination a confirmation link names while its
@@ -322,7 +269,7 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) confirmLink(w http.ResponseWriter, r *http.Request) {
 	d, err := s.confirmTarget(r)
 	if err == nil {
-		err = s.store.ConfirmDestination(r.Context(), d.ID, r.PathValue("code"), s.now())
+		err = s.settings.Confirm(r.Context(), d, r.PathValue("code"))
 	}
 	if err != nil {
 		s.confirmFailed(w, r, err)

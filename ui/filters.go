@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"hark/accounts"
 	"hark/filters"
 	"hark/rules"
 	"hark/store"
@@ -19,7 +18,6 @@ func init() { register((*Server).filterRoutes) }
 // for everyone: the filters package's, which imports apply too.
 const (
 	maxFilterName = filters.MaxNameLen
-	maxRules      = filters.MaxRules
 	maxFilters    = filters.MaxFilters
 )
 
@@ -30,7 +28,7 @@ func (s *Server) filterRoutes(rt *Routes) {
 	rt.Page("GET /filters", s.show(s.filtersView))
 	rt.Page("POST /filters", func(w http.ResponseWriter, r *http.Request) {
 		if checked(r, "defaults") {
-			n, err := accounts.AddDefaults(r.Context(), s.store, userOf(r).Name)
+			n, err := s.settings.AddDefaults(r.Context(), userOf(r).Name)
 			s.finishWith(w, r, err, "/filters", s.filtersView, fmt.Sprintf("%d default filter(s) added.", n))
 			return
 		}
@@ -113,11 +111,11 @@ func (s *Server) filterRoutes(rt *Routes) {
 		return created(toFilterJSON(f, 0, dests)), nil
 	})
 	rt.API("POST /filters/defaults", func(r *http.Request) (any, error) {
-		n, err := accounts.AddDefaults(r.Context(), s.store, userOf(r).Name)
+		n, err := s.settings.AddDefaults(r.Context(), userOf(r).Name)
 		return map[string]int{"added": n}, err
 	})
 	rt.API("GET /filters/export", func(r *http.Request) (any, error) {
-		return accounts.Export(r.Context(), s.store, userOf(r).Name)
+		return s.settings.Export(r.Context(), userOf(r).Name)
 	})
 	rt.API("POST /filters/import", func(r *http.Request) (any, error) {
 		data, err := io.ReadAll(r.Body)
@@ -233,49 +231,11 @@ func (s *Server) changeFilter(r *http.Request, change func(*http.Request, *store
 	return err
 }
 
-// saveFilter checks f as its owner would have it and stores it: a name
-// unique among the owner's filters, rules that compile (an error names
-// the rule), and destinations of the owner.
+// saveFilter checks f as its owner would have it and stores it
+// (accounts.Service.SaveFilter).
 func (s *Server) saveFilter(r *http.Request, f store.Filter) (store.Filter, error) {
-	switch {
-	case f.Name == "":
-		return f, invalid("name", "is required")
-	case len(f.Name) > maxFilterName:
-		return f, invalid("name", "is longer than %d characters", maxFilterName)
-	case len(f.Rules) > maxRules:
-		return f, invalid("rules", "a filter has at most %d rules", maxRules)
-	case len(f.DestinationIDs) > filters.MaxDestinations:
-		return f, invalid("destinations", "a filter has at most %d destinations", filters.MaxDestinations)
-	}
-	owner, err := s.store.UserByID(r.Context(), f.UserID)
-	if err != nil {
-		return f, err
-	}
-	siblings, err := s.store.ListFilters(r.Context(), f.UserID)
-	if err != nil {
-		return f, err
-	}
-	if f.ID == 0 && len(siblings) >= maxFilters {
-		return f, invalid("name", "you have %d filters, the most hark keeps", maxFilters)
-	}
-	if slices.ContainsFunc(siblings, func(o store.Filter) bool { return o.Name == f.Name && o.ID != f.ID }) {
-		return f, invalid("name", "you already have a filter named %q", f.Name)
-	}
-	for i, rule := range f.Rules {
-		if _, err := rules.Compile(rule.Kind, rule.Args, owner.Name); err != nil {
-			return f, invalid(fmt.Sprintf("rules[%d]", i), "%v", err)
-		}
-	}
-	dests, err := s.store.ListDestinations(r.Context(), f.UserID)
-	if err != nil {
-		return f, err
-	}
-	for _, id := range f.DestinationIDs {
-		if !slices.ContainsFunc(dests, func(d store.Destination) bool { return d.ID == id }) {
-			return f, invalid("destinations", "%d is not one of your destinations", id)
-		}
-	}
-	return s.store.SaveFilter(r.Context(), f)
+	f, err := s.settings.SaveFilter(r.Context(), f)
+	return f, settingsError(err)
 }
 
 func (s *Server) deleteFilter(r *http.Request) error {
@@ -283,7 +243,7 @@ func (s *Server) deleteFilter(r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.store.DeleteFilter(r.Context(), f.ID)
+	return s.settings.DeleteFilter(r.Context(), f)
 }
 
 // moveFilter moves the path's filter by places in its owner's order.
@@ -292,41 +252,13 @@ func (s *Server) moveFilter(r *http.Request, by int) error {
 	if err != nil {
 		return err
 	}
-	fs, err := s.store.ListFilters(r.Context(), f.UserID)
-	if err != nil {
-		return err
-	}
-	i := slices.IndexFunc(fs, func(o store.Filter) bool { return o.ID == f.ID })
-	j := i + by
-	if i < 0 || j < 0 || j >= len(fs) {
-		return nil // already first or last
-	}
-	fs[i], fs[j] = fs[j], fs[i]
-	_, err = s.store.ReplaceFilters(r.Context(), f.UserID, fs)
-	return err
+	return s.settings.MoveFilter(r.Context(), f, by)
 }
 
 // orderFilters puts the user's filters in the order of ids, which must
 // name each of them once.
 func (s *Server) orderFilters(r *http.Request, ids []int64) error {
-	u := userOf(r)
-	fs, err := s.store.ListFilters(r.Context(), u.ID)
-	if err != nil {
-		return err
-	}
-	if len(ids) != len(fs) {
-		return invalid("ids", "name each of your %d filters once", len(fs))
-	}
-	ordered := make([]store.Filter, 0, len(fs))
-	for _, id := range ids {
-		i := slices.IndexFunc(fs, func(f store.Filter) bool { return f.ID == id })
-		if i < 0 || slices.ContainsFunc(ordered, func(f store.Filter) bool { return f.ID == id }) {
-			return invalid("ids", "%d is not one of your filters, or is named twice", id)
-		}
-		ordered = append(ordered, fs[i])
-	}
-	_, err = s.store.ReplaceFilters(r.Context(), u.ID, ordered)
-	return err
+	return settingsError(s.settings.OrderFilters(r.Context(), userOf(r).ID, ids))
 }
 
 // importFilters applies an export file to the user's own filters,
@@ -338,7 +270,7 @@ func (s *Server) importFilters(r *http.Request, data []byte, merge bool) error {
 		return invalid("data", "%v", err)
 	}
 	e.User = u.Name
-	if _, err := accounts.Import(r.Context(), s.store, e, merge); err != nil {
+	if _, err := s.settings.Import(r.Context(), e, merge); err != nil {
 		return invalid("data", "%v", err)
 	}
 	return nil
@@ -347,7 +279,7 @@ func (s *Server) importFilters(r *http.Request, data []byte, merge bool) error {
 // exportPage downloads the user's filters as the export file.
 func (s *Server) exportPage(w http.ResponseWriter, r *http.Request) {
 	u := userOf(r)
-	e, err := accounts.Export(r.Context(), s.store, u.Name)
+	e, err := s.settings.Export(r.Context(), u.Name)
 	if err != nil {
 		s.fail(w, r, err)
 		return

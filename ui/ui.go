@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"hark/accounts"
 	"hark/filters"
 	"hark/meta"
 	"hark/rules"
@@ -36,13 +37,15 @@ type Store interface {
 // Confirmer sends an unconfirmed destination a new confirmation code:
 // for email a message with the link {base_url}/confirm/{id}/{code}, for
 // IRC a private message with the code. It stores the code itself.
-// delivery.Deliverer implements it.
+// accounts.Service implements it by queuing the send for the delivery
+// role; delivery.Deliverer by sending at once.
 type Confirmer interface {
 	SendConfirmation(ctx context.Context, d store.Destination) error
 }
 
-// Tester sends one test notification to a destination at once, so its
-// owner can see that delivery there works.
+// Tester sends one test notification to a destination, so its owner can
+// see that delivery there works: accounts.Service queues it for the
+// delivery role, delivery.Deliverer sends it at once.
 type Tester interface {
 	SendTest(ctx context.Context, d store.Destination) error
 }
@@ -72,8 +75,14 @@ type Options struct {
 	// UnconfirmedTTL is how long an unconfirmed destination lives
 	// (config users.unconfirmed_ttl); 0 means 48 hours.
 	UnconfirmedTTL time.Duration
-	// Confirmer, Tester and Unsubscriber come from delivery; nil ones
-	// make their actions answer that the channel is not configured.
+	// Settings is the settings service the pages and the API change
+	// people's settings through; nil makes one on Store.
+	Settings *accounts.Service
+	// Confirmer, Tester and Unsubscriber send confirmations and test
+	// notifications and honour unsubscribe links: Settings, which queues
+	// the sends for the delivery role, or a delivery.Deliverer, which
+	// sends them at once; nil ones make their actions answer that the
+	// channel is not configured.
 	Confirmer    Confirmer
 	Tester       Tester
 	Unsubscriber Unsubscriber
@@ -104,16 +113,17 @@ type Options struct {
 
 // Server is the web UI as an http.Handler.
 type Server struct {
-	opts    Options
-	store   Store
-	log     *slog.Logger
-	base    *url.URL
-	secure  bool // cookies only over https
-	now     func() time.Time
-	pages   *pages
-	oidc    *oidcLogin
-	handler http.Handler
-	limiter *loginLimiter
+	opts     Options
+	store    Store
+	settings *accounts.Service
+	log      *slog.Logger
+	base     *url.URL
+	secure   bool // cookies only over https
+	now      func() time.Time
+	pages    *pages
+	oidc     *oidcLogin
+	handler  http.Handler
+	limiter  *loginLimiter
 
 	setupMu    sync.Mutex
 	setupToken string // "" once an admin exists
@@ -145,6 +155,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if s.opts.UnconfirmedTTL == 0 {
 		s.opts.UnconfirmedTTL = 48 * time.Hour
+	}
+	s.settings = opts.Settings
+	if s.settings == nil {
+		s.settings = accounts.New(accounts.Options{Store: opts.Store, UnconfirmedTTL: s.opts.UnconfirmedTTL, Now: s.now})
 	}
 	if s.pages, err = loadPages(); err != nil {
 		return nil, fmt.Errorf("new web ui: %w", err)

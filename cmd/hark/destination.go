@@ -3,11 +3,13 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"slices"
 	"strings"
 
+	"hark/accounts"
 	"hark/config"
 	"hark/delivery"
 	"hark/delivery/webhook"
@@ -68,20 +70,23 @@ dropped (drop).
 		if i := slices.IndexFunc(ds, func(d store.Destination) bool { return d.Kind == kind && d.Address == address }); i >= 0 {
 			d = ds[i]
 		}
+		var prefs []accounts.Preference
 		for _, kv := range args[2:] {
 			key, value, ok := strings.Cut(kv, "=")
 			if !ok {
 				return usagef("%q is not key=value", kv)
 			}
-			if err := d.SetPreference(key, value); err != nil {
-				return usagef("%v", err)
-			}
+			prefs = append(prefs, accounts.Preference{Key: key, Value: value})
 		}
 		verb := "updated"
 		if d.ID == 0 {
 			verb = "created"
 		}
-		if d, err = s.SaveDestination(ctx, d); err != nil {
+		d, err = accounts.New(accounts.Options{Store: s}).SetPreferences(ctx, d, prefs, accounts.Admin)
+		if _, ok := errors.AsType[*accounts.FieldError](err); ok {
+			return usagef("%v", err)
+		}
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(io.out, "%s %s:%s for %s: enabled=%t confirmed=%t batch_count=%d batch_delta=%s digest_at=%s quiet_hours=%s snooze=%s snooze_then=%s verbose=%t markup=%t\n",

@@ -22,17 +22,7 @@ func TestServeRolesSplitAcrossProcesses(t *testing.T) {
 	smtp := testpeer.StartSMTP(t)
 	routing := newService(t, pub.Endpoint, mailConfig(smtp, "{max_attempts: 50, backoff_min: 1s, backoff_max: 2s}"))
 	routing.args = []string{"--roles", "router"}
-	// The delivering process: the same configuration and database, its
-	// own web port.
-	delivering := &service{dir: routing.dir, config: filepath.Join(routing.dir, "delivery.yaml"), db: routing.db,
-		web: fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t)), args: []string{"--roles", "delivery,web", "--instance", "mailer-1"}}
-	cfg, err := os.ReadFile(routing.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(delivering.config, []byte(strings.Replace(string(cfg), routing.web, delivering.web, 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	delivering := routing.sibling(t, "delivery", "--roles", "delivery,web", "--instance", "mailer-1")
 	adminMust(t, "", "user", "add", "alice", "--email", "alice@example.org", "--confirmed")
 	path := filepath.Join(routing.dir, "alice.json")
 	if err := os.WriteFile(path, []byte(`{"version": 1, "user": "alice", "filters": [`+tickFilter+`]}`), 0o600); err != nil {
@@ -93,4 +83,21 @@ func TestServeRolesSplitAcrossProcesses(t *testing.T) {
 		t.Errorf("a sent journal without the instance's name: %v", err)
 	}
 	t.Logf("%d published, %d committed and mailed once each", n, len(committed))
+}
+
+// sibling is another `hark serve` process beside s: the same
+// configuration and database, its own web port (in a config file named
+// name), run with args.
+func (s *service) sibling(t *testing.T, name string, args ...string) *service {
+	t.Helper()
+	other := &service{dir: s.dir, config: filepath.Join(s.dir, name+".yaml"), db: s.db,
+		web: fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t)), args: args}
+	cfg, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other.config, []byte(strings.Replace(string(cfg), s.web, other.web, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return other
 }

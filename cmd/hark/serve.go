@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"hark/accounts"
 	"hark/app"
 	"hark/bus"
 	"hark/config"
@@ -82,6 +83,7 @@ type process struct {
 	instance string
 
 	st        store.Store
+	settings  *accounts.Service
 	ownership *owners.Refresher
 	index     *filters.Index
 	rt        *router.Router
@@ -103,9 +105,10 @@ type process struct {
 }
 
 // roles is the table of hark serve's roles, each after those it needs.
-// The web UI needs delivery for confirmations and test sends, and
-// delivery needs the chat bot, which sends IRC notifications on its
-// connection.
+// The web UI and the chat bot change settings through the settings
+// service, which queues confirmations and test sends in the store's
+// outbox for the delivery role, so the web UI needs no delivery; delivery
+// needs the chat bot, which sends IRC notifications on its connection.
 func (s *process) roles() app.Table {
 	return app.Table{
 		{Name: "store", Title: "the database", Start: s.startStore, Stop: func() error { return s.st.Close() }},
@@ -113,14 +116,17 @@ func (s *process) roles() app.Table {
 		{Name: "router", Title: "the bus to the queue: describe, match, queue", Needs: []string{"store", "index"}, Start: s.startRouter},
 		{Name: "chat", Title: "the IRC bot: users' commands, and IRC notifications", Needs: []string{"store"}, Start: s.startChat},
 		{Name: "delivery", Title: "the queue to email and IRC", Needs: []string{"store", "chat"}, Start: s.startDelivery, Stop: s.stopDelivery},
-		{Name: "web", Title: "the web UI and its API", Needs: []string{"store", "index", "delivery"}, Start: s.startWeb},
+		{Name: "web", Title: "the web UI and its API", Needs: []string{"store", "index"}, Start: s.startWeb},
 		{Name: "metrics", Title: "Prometheus /metrics of the roles this process runs", Needs: []string{"store"},
 			Start: func(context.Context) error { s.metrics = true; return nil }},
 	}
 }
 
 func (s *process) startStore(ctx context.Context) (err error) {
-	s.st, err = openStore(ctx, s.cfg)
+	if s.st, err = openStore(ctx, s.cfg); err != nil {
+		return err
+	}
+	s.settings, err = newSettings(s.cfg, s.st)
 	return err
 }
 
@@ -168,7 +174,7 @@ func (s *process) startRouter(ctx context.Context) error {
 }
 
 func (s *process) startChat(context.Context) (err error) {
-	s.ircBot, err = newIRCBot(s.cfg, s.st, s.log)
+	s.ircBot, err = newIRCBot(s.cfg, s.settings, s.log)
 	return err
 }
 
@@ -199,7 +205,7 @@ func (s *process) stopDelivery() error {
 }
 
 func (s *process) startWeb(ctx context.Context) error {
-	web, err := newWebUI(ctx, s.cfg, s.st, s.deliverer, s.ownership, s.index, s.log)
+	web, err := newWebUI(ctx, s.cfg, s.st, s.settings, s.ownership, s.index, s.log)
 	if err != nil {
 		return err
 	}

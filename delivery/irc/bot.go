@@ -61,9 +61,9 @@ type Options struct {
 	// PingEvery is how often an idle connection is probed; a connection
 	// silent for three times as long is dropped (default 1m).
 	PingEvery time.Duration
-	// Store answers people's commands; nil makes the bot answer that
+	// Settings answers people's commands; nil makes the bot answer that
 	// commands are not available.
-	Store Store
+	Settings Settings
 	// RequireIdentified answers commands and sends confirmation codes
 	// only to nicks the network's services say are identified (WHOIS
 	// replies 307 or 330).

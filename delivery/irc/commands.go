@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,20 +15,20 @@ import (
 	"hark/store"
 )
 
-// Store is what the bot's commands read and change: the destination of
-// the nick that wrote, and its owner's filters. store.Store implements it.
-type Store interface {
+// Settings is what the bot's commands read and change: the destination
+// of the nick that wrote, and its owner's filters. The settings service
+// (accounts.Service) implements it, so a command follows the rules the
+// web pages follow.
+type Settings interface {
 	DestinationByAddress(ctx context.Context, kind, address string) (store.Destination, error)
-	// DestinationsByAddress is every user's claim on a nick: several
-	// may wait for confirmation, and the code says whose it is.
-	DestinationsByAddress(ctx context.Context, kind, address string) ([]store.Destination, error)
-	SaveDestination(ctx context.Context, d store.Destination) (store.Destination, error)
-	ConfirmDestination(ctx context.Context, id int64, code string, now time.Time) error
 	ListFilters(ctx context.Context, userID int64) ([]store.Filter, error)
-	// ListUsers and SnoozeFilter are for snooze FILTER WHEN: the
-	// user's time zone, and the filter's snooze.
-	ListUsers(ctx context.Context) ([]store.User, error)
-	SnoozeFilter(ctx context.Context, userID, id int64, until time.Time, drop bool) error
+	SetPreferences(ctx context.Context, d store.Destination, prefs []accounts.Preference, who accounts.Who) (store.Destination, error)
+	// ConfirmAddress confirms the claim on a nick whose code this is:
+	// several users may wait for confirmation, and the code says whose.
+	ConfirmAddress(ctx context.Context, kind, address, code string) error
+	// SnoozeFilter snoozes one filter (snooze FILTER WHEN) and says until
+	// when, on its user's clock.
+	SnoozeFilter(ctx context.Context, f store.Filter, when, then string) (time.Time, error)
 }
 
 // commandTimeout bounds one command's store work and reply.
@@ -85,7 +86,7 @@ func (b *Bot) answer(ctx context.Context, s *session, nick, text string) ([]stri
 	if !slices.Contains(known, cmd) && !twoWords && !snoozeFilter {
 		return []string{fmt.Sprintf("Unknown command %q. Send help for the list.", text)}, nil
 	}
-	if b.opts.Store == nil {
+	if b.opts.Settings == nil {
 		return []string{"Commands are not available on this hark."}, nil
 	}
 	if b.opts.RequireIdentified {
@@ -97,7 +98,7 @@ func (b *Bot) answer(ctx context.Context, s *session, nick, text string) ([]stri
 			return []string{"Identify to services (NickServ) first: hark takes commands only from identified nicks."}, nil
 		}
 	}
-	d, err := b.opts.Store.DestinationByAddress(ctx, store.KindIRC, nick)
+	d, err := b.opts.Settings.DestinationByAddress(ctx, store.KindIRC, nick)
 	if errors.Is(err, store.ErrNotFound) {
 		return []string{fmt.Sprintf("The nick %s is not a destination of any hark user; add it on hark's web page first.", nick)}, nil
 	}
@@ -122,8 +123,8 @@ func (b *Bot) answer(ctx context.Context, s *session, nick, text string) ([]stri
 }
 
 func (b *Bot) setEnabled(ctx context.Context, d store.Destination, enabled bool) ([]string, error) {
-	d.Enabled = enabled
-	if _, err := b.opts.Store.SaveDestination(ctx, d); err != nil {
+	d, err := b.opts.Settings.SetPreferences(ctx, d, []accounts.Preference{{Key: "enabled", Value: strconv.FormatBool(enabled)}}, accounts.Owner)
+	if err != nil {
 		return nil, err
 	}
 	if !enabled {
@@ -139,10 +140,11 @@ func (b *Bot) setEnabled(ctx context.Context, d store.Destination, enabled bool)
 // the snooze (off); what matches meanwhile comes as the destination's
 // snooze_then says.
 func (b *Bot) snooze(ctx context.Context, d store.Destination, arg string) ([]string, error) {
-	if err := d.SetPreference("snooze", arg); err != nil {
+	d, err := b.opts.Settings.SetPreferences(ctx, d, []accounts.Preference{{Key: "snooze", Value: arg}}, accounts.Owner)
+	if _, ok := errors.AsType[*accounts.FieldError](err); ok {
 		return []string{fmt.Sprintf("%v. Send snooze 2h, snooze on or snooze off.", err)}, nil
 	}
-	if _, err := b.opts.Store.SaveDestination(ctx, d); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	then := "then comes as one digest"
@@ -177,7 +179,7 @@ func (b *Bot) snoozeFilter(ctx context.Context, d store.Destination, args []stri
 		return []string{usage}, nil
 	}
 	name, when := strings.Join(args[:len(args)-n], " "), strings.Join(args[len(args)-n:], " ")
-	fs, err := b.opts.Store.ListFilters(ctx, d.UserID)
+	fs, err := b.opts.Settings.ListFilters(ctx, d.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -185,17 +187,8 @@ func (b *Bot) snoozeFilter(ctx context.Context, d store.Destination, args []stri
 	if at < 0 {
 		return []string{fmt.Sprintf("You have no filter named %q; send list filters to see them.", name)}, nil
 	}
-	users, err := b.opts.Store.ListUsers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	u := store.User{ID: d.UserID}
-	if i := slices.IndexFunc(users, func(u store.User) bool { return u.ID == d.UserID }); i >= 0 {
-		u = users[i]
-	}
-	until, err := accounts.SnoozeFilterOf(ctx, b.opts.Store, u, fs[at], when, then, time.Now())
-	var fe *accounts.FieldError
-	if errors.As(err, &fe) {
+	until, err := b.opts.Settings.SnoozeFilter(ctx, fs[at], when, then)
+	if _, ok := errors.AsType[*accounts.FieldError](err); ok {
 		return []string{fmt.Sprintf("%v. %s", err, usage)}, nil
 	}
 	if err != nil {
@@ -211,12 +204,11 @@ func (b *Bot) snoozeFilter(ctx context.Context, d store.Destination, args []stri
 	case until.Equal(store.Forever):
 		return []string{fmt.Sprintf("%s snoozed until you send snooze %s off; what it matches meanwhile %s.", fs[at].Name, fs[at].Name, after)}, nil
 	}
-	loc, _ := accounts.Location(u) // read by SnoozeFilterOf
-	return []string{fmt.Sprintf("%s snoozed until %s; what it matches meanwhile %s.", fs[at].Name, until.In(loc).Format("2006-01-02 15:04 MST"), after)}, nil
+	return []string{fmt.Sprintf("%s snoozed until %s; what it matches meanwhile %s.", fs[at].Name, until.Format("2006-01-02 15:04 MST"), after)}, nil
 }
 
 func (b *Bot) listFilters(ctx context.Context, d store.Destination) ([]string, error) {
-	fs, err := b.opts.Store.ListFilters(ctx, d.UserID)
+	fs, err := b.opts.Settings.ListFilters(ctx, d.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -250,16 +242,7 @@ func (b *Bot) confirm(ctx context.Context, d store.Destination, nick, code strin
 	if d.Confirmed {
 		return []string{"This nick is already confirmed."}, nil
 	}
-	claims, err := b.opts.Store.DestinationsByAddress(ctx, store.KindIRC, nick)
-	if err != nil {
-		return nil, err
-	}
-	err = store.ErrBadCode
-	for _, c := range claims {
-		if err = b.opts.Store.ConfirmDestination(ctx, c.ID, code, time.Now()); !errors.Is(err, store.ErrBadCode) {
-			break
-		}
-	}
+	err := b.opts.Settings.ConfirmAddress(ctx, store.KindIRC, nick, code)
 	if errors.Is(err, store.ErrBadCode) {
 		return []string{"That code is wrong or has expired; ask for a new one on hark's web page."}, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"hark/accounts"
 	"hark/delivery"
 	"hark/internal/testpeer"
 	"hark/store"
@@ -52,7 +53,7 @@ func newCommandFixture(t *testing.T) commandFixture {
 	}
 	ircd := testpeer.StartIRCd(t)
 	alice := testpeer.DialIRC(t, ircd.Addr, "alice")
-	bot := startBot(t, Options{Server: ircd.Addr, Store: st})
+	bot := startBot(t, Options{Server: ircd.Addr, Settings: accounts.New(accounts.Options{Store: st})})
 	return commandFixture{st: st, dest: d, alice: alice, bot: bot}
 }
 

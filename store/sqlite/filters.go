@@ -166,7 +166,7 @@ func saveFilter(ctx context.Context, tx *sql.Tx, f *store.Filter, now time.Time)
 	return nil
 }
 
-// saveFilterDelivery replaces how filter f is delivered (schemaV11): a
+// saveFilterDelivery replaces how filter f is delivered (schemaV12): a
 // filter with nothing of its own keeps no rows, and a mode for a
 // destination it no longer sends to goes.
 func saveFilterDelivery(ctx context.Context, tx *sql.Tx, f *store.Filter) error {

@@ -19,6 +19,7 @@ var migrations = []string{
 	9:  schemaV9,
 	10: schemaV10,
 	11: schemaV11,
+	12: schemaV12,
 }
 
 const createSchemaVersion = `
@@ -772,14 +773,45 @@ WHERE f.secret_hash = ? AND u.disabled = 0`
 	userColumnsOfU = `u.id, u.name, u.admin, u.disabled, u.password_hash, u.timezone, u.created`
 )
 
-// schemaV11 gives a filter a way of its own to be delivered (see
+// schemaV11 is the outbox (store.Outbox): hark's own sends to a
+// destination, a confirmation code or a test notification, queued by
+// whichever process a person asked and sent by the delivery role.
+// next_attempt is when it is due, or until when it is leased.
+var schemaV11 = `
+CREATE TABLE outbox (
+	id             INTEGER PRIMARY KEY,
+	destination_id INTEGER NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+	what           TEXT    NOT NULL,
+	attempts       INTEGER NOT NULL DEFAULT 0,
+	next_attempt   INTEGER NOT NULL,
+	created        INTEGER NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (next_attempt);
+CREATE INDEX outbox_destination ON outbox (destination_id);
+`
+
+// The outbox (see schemaV11). ?1 of claimSends is the kinds as a JSON
+// array.
+const (
+	insertSend = `INSERT INTO outbox (destination_id, what, next_attempt, created) VALUES (?, ?, ?, ?) RETURNING id`
+	claimSends = `
+UPDATE outbox SET attempts = attempts + 1, next_attempt = ?3
+WHERE id IN (
+	SELECT o.id FROM outbox o JOIN destinations d ON d.id = o.destination_id
+	WHERE o.next_attempt <= ?2 AND d.kind IN (SELECT value FROM json_each(?1))
+	ORDER BY o.id LIMIT ?4)
+RETURNING id, destination_id, what, attempts, created`
+	deleteSend = `DELETE FROM outbox WHERE id = ?`
+)
+
+// schemaV12 gives a filter a way of its own to be delivered (see
 // store.FilterDelivery): urgent (through quiet hours) and a snooze in
 // filter_schedules, and per destination a mode that replaces the
 // destination's own for the filter's notifications in filter_modes
 // (batch_delta in ms; digest_at as schedule.At writes it). Tables of
 // their own, as for schemaV9, so that rebuilding filters copies its
 // columns unchanged; a filter with none of it has no rows.
-var schemaV11 = `
+var schemaV12 = `
 CREATE TABLE filter_schedules (
 	filter_id    INTEGER PRIMARY KEY REFERENCES filters (id) ON DELETE CASCADE,
 	urgent       INTEGER NOT NULL DEFAULT 0,
@@ -797,7 +829,7 @@ CREATE TABLE filter_modes (
 CREATE INDEX filter_modes_destination ON filter_modes (destination_id);
 ` + bumpTriggers("filter_schedules", "filter_modes")
 
-// Filter delivery (see schemaV11).
+// Filter delivery (see schemaV12).
 const (
 	filterDeliveryColumns = `
 	COALESCE((SELECT s.urgent FROM filter_schedules s WHERE s.filter_id = f.id), 0),

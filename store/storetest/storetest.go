@@ -75,6 +75,8 @@ var suite = []struct {
 	{"ImportedFilterModesNameCreatedDestinations", testImportedFilterModesNameCreatedDestinations},
 	{"SnoozeFilterOfItsOwnerOnly", testSnoozeFilterOfItsOwnerOnly},
 	{"ClaimOnlyPicksByFilter", testClaimOnlyPicksByFilter},
+	{"OutboxLeasesSendsByKindUntilFinished", testOutboxLeasesSendsByKindUntilFinished},
+	{"OutboxSendsGoWithTheirDestination", testOutboxSendsGoWithTheirDestination},
 }
 
 // openAt opens the store named name, closing it when the test ends.
@@ -824,5 +826,78 @@ func testSetUserAdmin(t *testing.T, b Backend) {
 	}
 	if err := s.SetUserAdmin(ctx, "nobody", true); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown user: err %v, want ErrNotFound", err)
+	}
+}
+
+func testOutboxLeasesSendsByKindUntilFinished(t *testing.T, b Backend) {
+	s := b.openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	irc, err := s.SaveDestination(ctx, store.Destination{UserID: f.user.ID, Kind: store.KindIRC, Address: "alice", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	var queued []store.Send
+	for _, q := range []store.Send{{DestinationID: f.dest.ID, What: store.SendConfirmation}, {DestinationID: irc.ID, What: store.SendTest},
+		{DestinationID: f.dest.ID, What: store.SendTest}} {
+		sent, err := s.QueueSend(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued = append(queued, sent)
+	}
+	for _, step := range []struct {
+		name  string
+		kinds []string
+		at    time.Duration
+		want  []int64 // ids, by index into queued
+		tries int     // attempts of the first
+	}{
+		{"email ones, oldest first", []string{store.KindEmail}, time.Second, []int64{0, 2}, 1},
+		{"leased ones are not claimed again", []string{store.KindEmail, store.KindIRC}, 2 * time.Second, []int64{1}, 1},
+		{"after the lease they are", []string{store.KindEmail}, 2 * time.Minute, []int64{0, 2}, 2},
+	} {
+		got, err := s.ClaimSends(ctx, step.kinds, now.Add(step.at), time.Minute, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, g := range got {
+			ids = append(ids, g.ID)
+		}
+		var want []int64
+		for _, i := range step.want {
+			want = append(want, queued[i].ID)
+		}
+		if !slices.Equal(ids, want) || got[0].Attempts != step.tries || got[0].What != queued[step.want[0]].What || got[0].DestinationID != queued[step.want[0]].DestinationID {
+			t.Errorf("%s: claimed %+v, want ids %v with %d attempts", step.name, got, want, step.tries)
+		}
+	}
+	for _, q := range queued {
+		if err := s.FinishSend(ctx, q.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := s.ClaimSends(ctx, []string{store.KindEmail, store.KindIRC}, now.Add(time.Hour), time.Minute, 10); len(got) != 0 {
+		t.Errorf("finished sends claimed again: %+v", got)
+	}
+	if err := s.FinishSend(ctx, queued[0].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("finishing twice: %v, want ErrNotFound", err)
+	}
+}
+
+func testOutboxSendsGoWithTheirDestination(t *testing.T, b Backend) {
+	s := b.openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	if _, err := s.QueueSend(ctx, store.Send{DestinationID: f.dest.ID, What: store.SendTest}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteDestination(ctx, f.dest.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ClaimSends(ctx, []string{store.KindEmail}, time.Now().Add(time.Second), time.Minute, 10); err != nil || len(got) != 0 {
+		t.Errorf("sends of a deleted destination: %+v, %v", got, err)
 	}
 }
