@@ -104,6 +104,38 @@ func SetFilterMode(ctx context.Context, st FilterStore, user, filter, dest, mode
 	if err != nil {
 		return fmt.Errorf("set mode of filter %q: %w", filter, err)
 	}
+	if f, err = withMode(f, dests, dest, mode); err != nil {
+		return err
+	}
+	if _, err := st.SaveFilter(ctx, f); err != nil {
+		return fmt.Errorf("set mode of filter %q: %w", filter, err)
+	}
+	return nil
+}
+
+// SetFilterMode is SetFilterMode of filter f, through the service's
+// checks of a filter: what the web pages and the API call.
+func (s *Service) SetFilterMode(ctx context.Context, f store.Filter, dest, mode string) (store.Filter, error) {
+	dests, err := s.o.Store.ListDestinations(ctx, f.UserID)
+	if err != nil {
+		return f, fmt.Errorf("set mode of filter %q: %w", f.Name, err)
+	}
+	if f, err = withMode(f, dests, dest, mode); err != nil {
+		return f, err
+	}
+	return s.SaveFilter(ctx, f)
+}
+
+// SetFilterUrgent is SetFilterUrgent of filter f, through the service's
+// checks of a filter.
+func (s *Service) SetFilterUrgent(ctx context.Context, f store.Filter, urgent bool) (store.Filter, error) {
+	f.Urgent = urgent
+	return s.SaveFilter(ctx, f)
+}
+
+// withMode is f with its mode at dest (among dests, the user's) set, or
+// with "default" cleared.
+func withMode(f store.Filter, dests []store.Destination, dest, mode string) (store.Filter, error) {
 	var id int64
 	for _, d := range dests {
 		if Address(d) == dest {
@@ -111,25 +143,22 @@ func SetFilterMode(ctx context.Context, st FilterStore, user, filter, dest, mode
 		}
 	}
 	if id == 0 || !slices.Contains(f.DestinationIDs, id) {
-		return &FieldError{"destination", fmt.Sprintf("%q is not one of filter %q's destinations", dest, filter)}
+		return f, &FieldError{"destination", fmt.Sprintf("%q is not one of filter %q's destinations", dest, f.Name)}
 	}
 	f.Modes = maps.Clone(f.Modes)
 	if mode == "default" {
 		delete(f.Modes, id)
-	} else {
-		m, err := schedule.ParseMode(mode)
-		if err != nil {
-			return fieldErr("mode", err)
-		}
-		if f.Modes == nil {
-			f.Modes = map[int64]schedule.Mode{}
-		}
-		f.Modes[id] = m
+		return f, nil
 	}
-	if _, err := st.SaveFilter(ctx, f); err != nil {
-		return fmt.Errorf("set mode of filter %q: %w", filter, err)
+	m, err := schedule.ParseMode(mode)
+	if err != nil {
+		return f, fieldErr("mode", err)
 	}
-	return nil
+	if f.Modes == nil {
+		f.Modes = map[int64]schedule.Mode{}
+	}
+	f.Modes[id] = m
+	return f, nil
 }
 
 // SetFilterUrgent marks user's filter named filter urgent (its

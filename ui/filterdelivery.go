@@ -2,7 +2,6 @@ package ui
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -136,36 +135,26 @@ func (s *Server) setFilterDelivery(r *http.Request, in filterDeliveryJSON) (stor
 	if in.Snooze != nil {
 		loc, err := accounts.Location(u)
 		if err != nil {
-			return store.Filter{}, uiError(err)
+			return store.Filter{}, settingsError(err)
 		}
 		if _, err := schedule.ParseSnooze(*in.Snooze, now, loc); err != nil {
 			return store.Filter{}, invalid("snooze", "%v", err)
 		}
 	}
 	for _, d := range slices.Sorted(maps.Keys(in.Modes)) {
-		if err := accounts.SetFilterMode(ctx, s.store, u.Name, f.Name, d, in.Modes[d]); err != nil {
-			return store.Filter{}, uiError(err)
+		if f, err = s.settings.SetFilterMode(ctx, f, d, in.Modes[d]); err != nil {
+			return store.Filter{}, settingsError(err)
 		}
 	}
 	if in.Urgent != nil {
-		if err := accounts.SetFilterUrgent(ctx, s.store, u.Name, f.Name, *in.Urgent); err != nil {
-			return store.Filter{}, uiError(err)
+		if f, err = s.settings.SetFilterUrgent(ctx, f, *in.Urgent); err != nil {
+			return store.Filter{}, settingsError(err)
 		}
 	}
 	if in.Snooze != nil {
-		if _, err := accounts.SnoozeFilter(ctx, s.store, u.Name, f.Name, *in.Snooze, in.SnoozeThen, now); err != nil {
-			return store.Filter{}, uiError(err)
+		if _, err := s.settings.SnoozeFilter(ctx, f, *in.Snooze, in.SnoozeThen); err != nil {
+			return store.Filter{}, settingsError(err)
 		}
 	}
 	return s.ownFilter(r)
-}
-
-// uiError is err with a FieldError of accounts as the Problem that names
-// the field.
-func uiError(err error) error {
-	var fe *accounts.FieldError
-	if errors.As(err, &fe) {
-		return invalid(fe.Field, "%s", fe.Message)
-	}
-	return err
 }
