@@ -16,10 +16,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"hark/destkind"
 	"hark/filters"
 	"hark/rules"
+	"hark/schedule"
 	"hark/store"
 )
 
@@ -62,6 +64,7 @@ func Export(ctx context.Context, st Store, user string) (*filters.Export, error)
 		for _, r := range f.Rules {
 			out.Rules = append(out.Rules, rules.Spec{Kind: r.Kind, Args: r.Args, Negate: r.Negate})
 		}
+		exportDelivery(&out, f.FilterDelivery, names)
 		e.Filters = append(e.Filters, out)
 	}
 	return e, nil
@@ -178,7 +181,46 @@ func toStore(fs []filters.Filter, ids map[string]int64) []store.Filter {
 		for _, r := range f.Rules {
 			sf.Rules = append(sf.Rules, store.Rule{Kind: r.Kind, Args: r.Args, Negate: r.Negate})
 		}
+		sf.FilterDelivery = importDelivery(f, ids)
 		out[i] = sf
 	}
 	return out
+}
+
+// exportDelivery writes how a filter is delivered into its export form,
+// naming destinations as names does.
+func exportDelivery(out *filters.Filter, fd store.FilterDelivery, names map[int64]string) {
+	out.Urgent = fd.Urgent
+	if out.Snooze = schedule.SnoozeText(fd.SnoozeUntil, time.Now()); out.Snooze != "" && fd.SnoozeDrop {
+		out.SnoozeThen = "drop"
+	}
+	for id, m := range fd.Modes {
+		if name, ok := names[id]; ok {
+			if out.Modes == nil {
+				out.Modes = map[string]string{}
+			}
+			out.Modes[name] = m.String()
+		}
+	}
+}
+
+// importDelivery is how f, checked by filters.Validate, says it is
+// delivered, with destinations mapped to IDs by ids.
+func importDelivery(f filters.Filter, ids map[string]int64) store.FilterDelivery {
+	fd := store.FilterDelivery{Urgent: f.Urgent, SnoozeDrop: f.SnoozeThen == "drop"}
+	fd.SnoozeUntil, _ = f.SnoozeUntil() // checked
+	if fd.SnoozeUntil.IsZero() {
+		fd.SnoozeDrop = false
+	}
+	for d, text := range f.Modes {
+		m, err := schedule.ParseMode(text)
+		if err != nil {
+			continue // checked
+		}
+		if fd.Modes == nil {
+			fd.Modes = map[int64]schedule.Mode{}
+		}
+		fd.Modes[ids[d]] = m
+	}
+	return fd
 }

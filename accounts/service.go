@@ -34,6 +34,7 @@ type ServiceStore interface {
 	ReplaceFilters(ctx context.Context, userID int64, fs []store.Filter) ([]store.Filter, error)
 	SetFilterActive(ctx context.Context, userID, id int64, created time.Time, active bool) error
 	QueueSend(ctx context.Context, s store.Send) (store.Send, error)
+	SnoozeFilter(ctx context.Context, userID, id int64, until time.Time, drop bool) error
 }
 
 // Tokens checks the one-click unsubscribe tokens delivery puts in mails

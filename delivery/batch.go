@@ -17,6 +17,8 @@ type take struct {
 	// drop: the claimed notifications are dropped unsent (a snooze that
 	// ended with "drop").
 	drop bool
+	// only is the filters whose notifications the take claims: its lane's.
+	only store.FilterSet
 }
 
 // plan is the batching stage with flood control: what of p, due for dest

@@ -25,7 +25,7 @@ type Store interface {
 	MessagesByKey(ctx context.Context, keys []string) (map[string]store.Message, error)
 	Pending(ctx context.Context, now time.Time) ([]store.Pending, error)
 	NotificationByID(ctx context.Context, id int64) (store.Notification, error)
-	Claim(ctx context.Context, destinationID int64, now time.Time, lease time.Duration, limit int) ([]store.Notification, error)
+	ClaimOnly(ctx context.Context, destinationID int64, only store.FilterSet, now time.Time, lease time.Duration, limit int) ([]store.Notification, error)
 	MarkSent(ctx context.Context, ids []int64, now time.Time) error
 	MarkFailed(ctx context.Context, ids []int64, reason string, retryAt, now time.Time) error
 	MarkDead(ctx context.Context, ids []int64, reason string, now time.Time) error

@@ -91,6 +91,13 @@ func newWorld(t testing.TB, s setup) *world {
 // queue enqueues n new bus messages that match alice's filter.
 func (w *world) queue(n int) {
 	w.t.Helper()
+	w.queueBy(w.filter.ID, n)
+}
+
+// queueBy enqueues n new bus messages that match alice's filter filterID,
+// and says their keys.
+func (w *world) queueBy(filterID int64, n int) (keys []string) {
+	w.t.Helper()
 	var batch []store.Accepted
 	for range n {
 		w.seq++
@@ -100,7 +107,8 @@ func (w *world) queue(n int) {
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		batch = append(batch, store.Accepted{Message: m, Matches: []store.Match{{UserID: w.user.ID, DestinationID: w.dest.ID, FilterID: w.filter.ID}}})
+		batch = append(batch, store.Accepted{Message: m, Matches: []store.Match{{UserID: w.user.ID, DestinationID: w.dest.ID, FilterID: filterID}}})
+		keys = append(keys, key)
 	}
 	if _, err := w.st.Enqueue(w.ctx, batch); err != nil {
 		w.t.Fatal(err)
@@ -110,6 +118,7 @@ func (w *world) queue(n int) {
 	if real := time.Now(); real.After(w.now) {
 		w.now = real
 	}
+	return keys
 }
 
 // pass runs one round of delivery at now+after.

@@ -75,16 +75,20 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 			}
 			dctx = store.WithFence(ctx, fence)
 		}
-		for _, t := range d.plan(dest, dir.users[dest.UserID].loc, p, now) {
-			err := d.deliver(dctx, sender, j, dir, dest.ID, t, now)
-			if errors.Is(err, store.ErrFenced) {
-				// Its lease went to another process meanwhile, which
-				// delivers it now; what this one sent is in its journal.
-				d.o.Logger.Warn("delivery lease lost during a pass", "destination", dest.ID, "err", err)
-				break
-			}
-			if err != nil {
-				return err
+	lanes:
+		for _, l := range lanes(dest, dir.filters, p) {
+			for _, t := range d.plan(l.dest, dir.users[dest.UserID].loc, l.p, now) {
+				t.only = l.only
+				err := d.deliver(dctx, sender, j, dir, dest.ID, t, now)
+				if errors.Is(err, store.ErrFenced) {
+					// Its lease went to another process meanwhile, which
+					// delivers it now; what this one sent is in its journal.
+					d.o.Logger.Warn("delivery lease lost during a pass", "destination", dest.ID, "err", err)
+					break lanes
+				}
+				if err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -97,14 +101,14 @@ func (d *Deliverer) deliver(ctx context.Context, sender Sender, j *journal, dir 
 	unmarked := &marks{d: d, j: j}
 	defer func() { err = errors.Join(err, unmarked.flush(ctx)) }()
 	if t.drop {
-		return d.drop(ctx, destID, t.n, now)
+		return d.drop(ctx, destID, t.only, t.n, now)
 	}
 	for left := t.n; left > 0; {
 		limit := left
 		if t.digest == NotDigest {
 			limit = min(left, singleChunk)
 		}
-		ns, err := d.o.Store.Claim(ctx, destID, now, d.lease(), limit)
+		ns, err := d.o.Store.ClaimOnly(ctx, destID, t.only, now, d.lease(), limit)
 		if err != nil || len(ns) == 0 {
 			return err
 		}
@@ -143,11 +147,12 @@ func (d *Deliverer) deliver(ctx context.Context, sender Sender, j *journal, dir 
 
 // droppedWhileSnoozed is the reason the store keeps for notifications a
 // snooze dropped.
-const droppedWhileSnoozed = "dropped: matched while the destination was snoozed"
+const droppedWhileSnoozed = "dropped: matched while the destination or the filter was snoozed"
 
-// drop claims n due notifications of destID and marks them dead unsent.
-func (d *Deliverer) drop(ctx context.Context, destID int64, n int, now time.Time) error {
-	ns, err := d.o.Store.Claim(ctx, destID, now, d.lease(), n)
+// drop claims n due notifications of destID that only's filters made and
+// marks them dead unsent.
+func (d *Deliverer) drop(ctx context.Context, destID int64, only store.FilterSet, n int, now time.Time) error {
+	ns, err := d.o.Store.ClaimOnly(ctx, destID, only, now, d.lease(), n)
 	if err != nil || len(ns) == 0 {
 		return err
 	}

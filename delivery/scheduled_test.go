@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -98,7 +99,7 @@ func TestSnoozeEndsForWhatCameAfter(t *testing.T) {
 		{"after, new matches", true, until.Add(time.Minute), until.Add(2 * time.Minute), false, nil},
 	} {
 		takes, decided := snoozed(store.Destination{SnoozeUntil: until, SnoozeDrop: tc.drop}, store.Pending{Due: 3, Oldest: tc.oldest}, tc.now)
-		if decided != tc.decided || !slices.Equal(takes, tc.takes) {
+		if decided != tc.decided || !reflect.DeepEqual(takes, tc.takes) {
 			t.Errorf("%s: plan %+v (decided %v), want %+v (decided %v)", tc.name, takes, decided, tc.takes, tc.decided)
 		}
 	}
@@ -123,7 +124,7 @@ func TestQuietHoursEndForWhatCameAfter(t *testing.T) {
 		{"after, new matches", end.Add(time.Hour), end.Add(time.Hour + time.Second), false, nil},
 	} {
 		takes, decided := quiet(dest, loc, store.Pending{Due: 2, Oldest: tc.oldest}, tc.now)
-		if decided != tc.decided || !slices.Equal(takes, tc.takes) {
+		if decided != tc.decided || !reflect.DeepEqual(takes, tc.takes) {
 			t.Errorf("%s: plan %+v (decided %v), want %+v (decided %v)", tc.name, takes, decided, tc.takes, tc.decided)
 		}
 	}

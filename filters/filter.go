@@ -24,6 +24,18 @@ type Filter struct {
 	// Destinations are "email:ADDRESS" or "irc:NICK".
 	Destinations []string     `json:"destinations"`
 	Rules        []rules.Spec `json:"rules"`
+	// Modes gives, by destination (one of Destinations), how this
+	// filter's notifications go there instead of the destination's own
+	// way: now, after 10, every 1h, daily 08:00, weekly mon 08:00 (see
+	// schedule.ParseMode).
+	Modes map[string]string `json:"modes,omitempty"`
+	// Urgent filters' notifications go out during quiet hours.
+	Urgent bool `json:"urgent,omitempty"`
+	// Snooze, when set, holds the filter's notifications until an RFC
+	// 3339 time, or until turned off ("on"); SnoozeThen says what then
+	// happens to them: "digest" (the default) or "drop".
+	Snooze     string `json:"snooze,omitempty"`
+	SnoozeThen string `json:"snooze_then,omitempty"`
 	// Ref is what a store knows the filter by. The index hands it back
 	// with every hit, so a caller never maps names back to ids. The zero
 	// Ref is a filter no store holds (a file being checked, a draft

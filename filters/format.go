@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"hark/destkind"
 	"hark/rules"
+	"hark/schedule"
 )
 
 // FormatVersion is the version of the export format this package writes
@@ -34,7 +37,13 @@ const (
 //	{"version": 1, "user": "alice", "filters": [
 //	  {"name": "my packages", "active": true, "oneshot": false,
 //	   "destinations": ["email:alice@example.org", "irc:alice"],
-//	   "rules": [{"kind": "owned-by", "args": {"users": ["@me"]}, "negate": false}]}]}
+//	   "rules": [{"kind": "owned-by", "args": {"users": ["@me"]}, "negate": false}],
+//	   "modes": {"email:alice@example.org": "daily 08:00"},
+//	   "urgent": false, "snooze": "2026-03-14T09:00:00+01:00", "snooze_then": "digest"}]}
+//
+// modes, urgent, snooze and snooze_then are optional (files written
+// before they existed import unchanged). A snooze already over when the
+// file is imported is no snooze: a file kept in git stays importable.
 //
 // Filter names are unique per user. Importing replaces the user's filters
 // with the file's, or with --merge adds and updates them by name; a
@@ -152,6 +161,7 @@ func check(fs []Filter, owner string, compile bool, report func(path string, err
 				}
 			}
 		}
+		checkDelivery(f, at, report)
 		if len(f.Rules) > MaxRules {
 			report(at+".rules", fmt.Errorf("%d rules, more than the %d a filter may have", len(f.Rules), MaxRules))
 			continue
@@ -165,6 +175,47 @@ func check(fs []Filter, owner string, compile bool, report func(path string, err
 			}
 		}
 	}
+}
+
+// checkDelivery reports what is wrong with how f at path at says it is
+// delivered: modes for destinations it has, that schedule reads, and a
+// snooze that is on, off or a time.
+func checkDelivery(f Filter, at string, report func(path string, err error)) {
+	for _, d := range slices.Sorted(maps.Keys(f.Modes)) {
+		path := fmt.Sprintf("%s.modes[%q]", at, d)
+		if !slices.Contains(f.Destinations, d) {
+			report(path, fmt.Errorf("%q is not one of the filter's destinations", d))
+			continue
+		}
+		if _, err := schedule.ParseMode(f.Modes[d]); err != nil {
+			report(path, err)
+		}
+	}
+	if _, err := f.SnoozeUntil(); err != nil {
+		report(at+".snooze", err)
+	}
+	if f.SnoozeThen != "" && f.SnoozeThen != "digest" && f.SnoozeThen != "drop" {
+		report(at+".snooze_then", fmt.Errorf("%q is not digest or drop", f.SnoozeThen))
+	}
+}
+
+// SnoozeUntil is when f's snooze ends: the zero time when it has none or
+// it is over, Forever for "on".
+func (f Filter) SnoozeUntil() (time.Time, error) {
+	switch f.Snooze {
+	case "", "off":
+		return time.Time{}, nil
+	case "on":
+		return schedule.Forever, nil
+	}
+	t, err := time.Parse(time.RFC3339, f.Snooze)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a time like 2026-03-14T09:00:00+01:00, on or off", f.Snooze)
+	}
+	if !t.After(time.Now()) {
+		return time.Time{}, nil // over: no snooze
+	}
+	return t, nil
 }
 
 // CheckDestination checks a destination spelled "kind:address", as

@@ -37,6 +37,8 @@ type FilterName struct {
 	UserID int64
 	Name   string
 	Active bool
+	// FilterDelivery is how delivery treats the filter's notifications.
+	FilterDelivery
 	// Created tells this filter from a later one given the same id
 	// after it was deleted: unsubscribe links carry it.
 	Created time.Time

@@ -64,7 +64,7 @@ func (d *Destination) SetPreference(key, value string) error {
 		}
 		d.QuietHours = w.String()
 	case key == "snooze":
-		until, err := snoozeUntil(value, time.Now())
+		until, err := schedule.ParseSnooze(value, time.Now(), time.UTC)
 		if err != nil {
 			return fmt.Errorf("%s: %w", key, err)
 		}
@@ -91,15 +91,7 @@ func (d *Destination) SetPreference(key, value string) error {
 // SnoozeText is d's snooze as the snooze preference reads it: "" when
 // none (or over), on, or its end in RFC 3339, so that a form sent back
 // unchanged keeps it.
-func (d Destination) SnoozeText() string {
-	switch {
-	case d.SnoozeUntil.IsZero() || !d.SnoozeUntil.After(time.Now()):
-		return ""
-	case d.SnoozeUntil.Equal(Forever):
-		return "on"
-	}
-	return d.SnoozeUntil.Format(time.RFC3339)
-}
+func (d Destination) SnoozeText() string { return schedule.SnoozeText(d.SnoozeUntil, time.Now()) }
 
 // SnoozeThen is d's snooze_then preference: digest or drop.
 func (d Destination) SnoozeThen() string {
@@ -110,32 +102,7 @@ func (d Destination) SnoozeThen() string {
 }
 
 // Forever is the end of a snooze "until I turn it back" (snooze=on).
-var Forever = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
-
-// snoozeUntil reads a snooze: a duration from now (2h), an RFC 3339 time
-// (2026-03-14T09:00:00+01:00), on (until turned off) or off.
-func snoozeUntil(value string, now time.Time) (time.Time, error) {
-	switch value {
-	case "", "off":
-		return time.Time{}, nil
-	case "on":
-		return Forever, nil
-	}
-	if d, err := time.ParseDuration(value); err == nil {
-		if d <= 0 || d > 10*365*24*time.Hour {
-			return time.Time{}, fmt.Errorf("%q is not a length of time ahead like 2h", value)
-		}
-		return now.Add(d), nil
-	}
-	t, err := time.Parse(time.RFC3339, value)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not a length of time like 2h, a time like 2026-03-14T09:00:00+01:00, on or off", value)
-	}
-	if !t.After(now) {
-		return time.Time{}, fmt.Errorf("%s is in the past", value)
-	}
-	return t, nil
-}
+var Forever = schedule.Forever
 
 // NewMessage is the history record of a received message: key is its bus
 // identity (bus.Envelope.Key), timestamp the envelope's seconds since the

@@ -11,9 +11,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"hark/destkind"
+	"hark/schedule"
 )
 
 // Errors callers tell apart with errors.Is.
@@ -106,6 +108,10 @@ type Filters interface {
 	// ActiveFilters is every active filter of every enabled user, ordered
 	// by user and position: what the matching index is built from.
 	ActiveFilters(ctx context.Context) ([]Filter, error)
+	// SnoozeFilter sets (or, with a zero until, ends) the snooze of
+	// userID's filter id alone, leaving its rules be (ErrNotFound when
+	// the user has no such filter).
+	SnoozeFilter(ctx context.Context, userID, id int64, until time.Time, drop bool) error
 }
 
 // History is the bounded store of recently received messages.
@@ -156,6 +162,10 @@ type Queue interface {
 	// marking them gets them again after the lease, and two senders never
 	// get the same one within it. Each claim counts as an attempt.
 	Claim(ctx context.Context, destinationID int64, now time.Time, lease time.Duration, limit int) ([]Notification, error)
+	// ClaimOnly is Claim of the notifications of one destination that
+	// filters in only made: how a filter with a mode of its own for the
+	// destination is delivered apart from the rest.
+	ClaimOnly(ctx context.Context, destinationID int64, only FilterSet, now time.Time, lease time.Duration, limit int) ([]Notification, error)
 	// Pending summarises, per destination, the notifications that are due
 	// at now: what delivery needs to decide on batching.
 	Pending(ctx context.Context, now time.Time) ([]Pending, error)
@@ -260,8 +270,40 @@ type Filter struct {
 	Oneshot        bool
 	Rules          []Rule
 	DestinationIDs []int64
-	Created        time.Time
-	Updated        time.Time
+	FilterDelivery
+	Created time.Time
+	Updated time.Time
+}
+
+// FilterDelivery is how a filter's matches are delivered where that is
+// not its destinations' own way.
+type FilterDelivery struct {
+	// Urgent filters' notifications go out during their destinations'
+	// quiet hours.
+	Urgent bool
+	// SnoozeUntil, when set, holds this filter's notifications until
+	// then; what waited then goes out as one digest, or is dropped when
+	// SnoozeDrop. Forever is "until turned back on".
+	SnoozeUntil time.Time
+	SnoozeDrop  bool
+	// Modes is, by destination ID, a mode this filter's notifications
+	// take there instead of the destination's own (say "now" on a
+	// destination that digests daily). A destination not in Modes keeps
+	// its own.
+	Modes map[int64]schedule.Mode
+}
+
+// FilterSet picks notifications by the filter that made them: those of
+// IDs, or with Except all but those (FilterSet{Except: true} is all). A
+// notification whose filter was deleted counts as filter 0.
+type FilterSet struct {
+	IDs    []int64
+	Except bool
+}
+
+// Has says whether the notifications of filter id are in fs.
+func (fs FilterSet) Has(id int64) bool {
+	return slices.Contains(fs.IDs, id) != fs.Except
 }
 
 // Rule is one rule of a filter as stored: its kind's name and arguments
@@ -379,6 +421,16 @@ type Pending struct {
 	DestinationID int64
 	Due           int
 	Oldest        time.Time // when the oldest due notification was queued
+	// ByFilter is the same split by the filter that made them, in filter
+	// order: what delivery needs where a filter has a mode of its own.
+	ByFilter []FilterPending
+}
+
+// FilterPending is what one filter made that waits for one destination.
+type FilterPending struct {
+	FilterID int64 // 0: a deleted filter
+	Due      int
+	Oldest   time.Time
 }
 
 // NotificationQuery narrows a listing. Zero values mean no restriction;

@@ -11,6 +11,7 @@ import (
 
 	"hark/meta"
 	"hark/rules"
+	"hark/schedule"
 	"hark/store"
 )
 
@@ -117,6 +118,7 @@ type editorData struct {
 	Groups       []kindGroup
 	Destinations []destinationChoice
 	Apps         []meta.App
+	Snooze       string // the filter's snooze as the form shows it
 }
 
 type ruleView struct {
@@ -135,6 +137,7 @@ type ruleView struct {
 type destinationChoice struct {
 	store.Destination
 	Chosen bool
+	Mode   string // the filter's own mode there; "" for the destination's
 }
 
 func (s *Server) editorView(r *http.Request) (string, View, error) {
@@ -156,8 +159,13 @@ func (s *Server) editorView(r *http.Request) (string, View, error) {
 		d.Rules = append(d.Rules, ruleView{Index: i, Title: title, Value: rules.ArgsText(rule.Args), Negate: rule.Negate, Editable: editable})
 	}
 	for _, dest := range dests {
-		d.Destinations = append(d.Destinations, destinationChoice{dest, slices.Contains(f.DestinationIDs, dest.ID)})
+		choice := destinationChoice{Destination: dest, Chosen: slices.Contains(f.DestinationIDs, dest.ID)}
+		if m, ok := f.Modes[dest.ID]; ok {
+			choice.Mode = m.String()
+		}
+		d.Destinations = append(d.Destinations, choice)
 	}
+	d.Snooze = schedule.SnoozeText(f.SnoozeUntil, time.Now())
 	if err := s.addRuleErrors(r, f, d.Rules); err != nil {
 		return "", View{}, err
 	}

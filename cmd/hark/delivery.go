@@ -2,7 +2,9 @@ package main
 
 import (
 	"log/slog"
+	"os"
 	"path/filepath"
+	"time"
 
 	"hark/config"
 	"hark/delivery"
@@ -46,6 +48,7 @@ func newDeliverer(cfg *config.Config, st store.Store, instance string, log *slog
 		PeerJournal: func(owner string) string { return sentJournal(cfg, owner) },
 		Retry:       delivery.Retry{MaxAttempts: r.MaxAttempts, BackoffMin: r.BackoffMin, BackoffMax: r.BackoffMax},
 		Flood:       delivery.Flood{Rate: f.Rate, Window: f.Window, DigestFor: f.DigestFor},
+		Now:         testClock(log),
 	})
 	if err != nil {
 		mailer.Close()
@@ -92,4 +95,26 @@ func sentJournal(cfg *config.Config, instance string) string {
 		return cfg.Store.Path + "-sent"
 	}
 	return cfg.Store.Path + "-sent-" + instance
+}
+
+// testClockEnv is FOR TESTS ONLY: a duration (3h) that delivery's clock
+// runs ahead of the real one, so that an end-to-end test through hark
+// serve reaches a daily digest's time of day without waiting for it.
+// Never set it in production: digests and retries would go out early.
+const testClockEnv = "HARK_TEST_CLOCK_SHIFT"
+
+// testClock is delivery's clock: the real one, or with testClockEnv set
+// the real one shifted by it (nil: the default).
+func testClock(log *slog.Logger) func() time.Time {
+	v := os.Getenv(testClockEnv)
+	if v == "" {
+		return nil
+	}
+	shift, err := time.ParseDuration(v)
+	if err != nil {
+		log.Error("ignoring "+testClockEnv, "value", v, "err", err)
+		return nil
+	}
+	log.Warn(testClockEnv+" is set: delivery's clock runs ahead of the real one (for tests only)", "shift", shift)
+	return func() time.Time { return time.Now().Add(shift) }
 }

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	goio "io"
 	"os"
+	"time"
 
 	"hark/accounts"
 	"hark/config"
 	"hark/filters"
+	"hark/schedule"
 	"hark/store"
 )
 
@@ -20,10 +22,16 @@ func init() {
 
 const filtersUsage = `Usage:
   hark filters import FILE [--merge]   (FILE "-" is stdin; the file names its user)
-  hark filters export --user NAME`
+  hark filters export --user NAME
+  hark filters snooze --user NAME FILTER WHEN [--then digest|drop]
+      WHEN: 2h, 09:00, "tomorrow 09:00", 2026-03-14T09:00:00+01:00 (on the user's clock), on (until off), off
+  hark filters mode --user NAME FILTER DESTINATION MODE
+      MODE: now, "after 10", "every 1h", "daily 08:00", "weekly mon 08:00", or default (the destination's own)
+  hark filters urgent --user NAME FILTER on|off   (urgent filters send during quiet hours)`
 
 func runFilters(ctx context.Context, args []string, io stdio) int {
-	sub := map[string]func(context.Context, []string, stdio) int{"import": runFiltersImport, "export": runFiltersExport}
+	sub := map[string]func(context.Context, []string, stdio) int{"import": runFiltersImport, "export": runFiltersExport,
+		"snooze": runFiltersSnooze, "mode": runFiltersMode, "urgent": runFiltersUrgent}
 	if len(args) == 0 || sub[args[0]] == nil {
 		fmt.Fprintln(io.err, filtersUsage)
 		return 2
@@ -83,6 +91,60 @@ func runFiltersExport(ctx context.Context, args []string, io stdio) int {
 			return fmt.Errorf("encode filters: %w", err)
 		}
 		fmt.Fprintf(io.out, "%s\n", out)
+		return nil
+	})
+}
+
+func runFiltersSnooze(ctx context.Context, args []string, io stdio) int {
+	fs := filtersFlags("snooze", io)
+	user := fs.String("user", "", "the `NAME` of the filter's user")
+	then := fs.String("then", "digest", "what happens to what the snooze held when it ends: digest or drop")
+	return adminCommand(ctx, "hark filters snooze", fs, args, io, func(ctx context.Context, s store.Store, _ *config.Config, args []string) error {
+		if *user == "" || len(args) != 2 {
+			return usagef("want --user NAME, FILTER and WHEN")
+		}
+		until, err := accounts.SnoozeFilter(ctx, s, *user, args[0], args[1], *then, time.Now())
+		if err != nil {
+			return err
+		}
+		switch {
+		case until.IsZero():
+			fmt.Fprintf(io.out, "filter %q of %s: snooze off\n", args[0], *user)
+		case until.Equal(schedule.Forever):
+			fmt.Fprintf(io.out, "filter %q of %s: snoozed until turned off, then %s\n", args[0], *user, *then)
+		default:
+			fmt.Fprintf(io.out, "filter %q of %s: snoozed until %s, then %s\n", args[0], *user, until.Format(time.RFC3339), *then)
+		}
+		return nil
+	})
+}
+
+func runFiltersMode(ctx context.Context, args []string, io stdio) int {
+	fs := filtersFlags("mode", io)
+	user := fs.String("user", "", "the `NAME` of the filter's user")
+	return adminCommand(ctx, "hark filters mode", fs, args, io, func(ctx context.Context, s store.Store, _ *config.Config, args []string) error {
+		if *user == "" || len(args) != 3 {
+			return usagef("want --user NAME, FILTER, DESTINATION and MODE")
+		}
+		if err := accounts.SetFilterMode(ctx, s, *user, args[0], args[1], args[2]); err != nil {
+			return err
+		}
+		fmt.Fprintf(io.out, "filter %q of %s to %s: %s\n", args[0], *user, args[1], args[2])
+		return nil
+	})
+}
+
+func runFiltersUrgent(ctx context.Context, args []string, io stdio) int {
+	fs := filtersFlags("urgent", io)
+	user := fs.String("user", "", "the `NAME` of the filter's user")
+	return adminCommand(ctx, "hark filters urgent", fs, args, io, func(ctx context.Context, s store.Store, _ *config.Config, args []string) error {
+		if *user == "" || len(args) != 2 || args[1] != "on" && args[1] != "off" {
+			return usagef("want --user NAME, FILTER and on or off")
+		}
+		if err := accounts.SetFilterUrgent(ctx, s, *user, args[0], args[1] == "on"); err != nil {
+			return err
+		}
+		fmt.Fprintf(io.out, "filter %q of %s: urgent %s\n", args[0], *user, args[1])
 		return nil
 	})
 }

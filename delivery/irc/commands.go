@@ -26,6 +26,9 @@ type Settings interface {
 	// ConfirmAddress confirms the claim on a nick whose code this is:
 	// several users may wait for confirmation, and the code says whose.
 	ConfirmAddress(ctx context.Context, kind, address, code string) error
+	// SnoozeFilter snoozes one filter (snooze FILTER WHEN) and says until
+	// when, on its user's clock.
+	SnoozeFilter(ctx context.Context, f store.Filter, when, then string) (time.Time, error)
 }
 
 // commandTimeout bounds one command's store work and reply.
@@ -79,7 +82,8 @@ func (b *Bot) answer(ctx context.Context, s *session, nick, text string) ([]stri
 	}
 	known := []string{"stop", "start", "list filters", "confirm"}
 	twoWords := len(words) == 2 && (strings.EqualFold(words[0], "confirm") || strings.EqualFold(words[0], "snooze"))
-	if !slices.Contains(known, cmd) && !twoWords {
+	snoozeFilter := len(words) >= 3 && strings.EqualFold(words[0], "snooze")
+	if !slices.Contains(known, cmd) && !twoWords && !snoozeFilter {
 		return []string{fmt.Sprintf("Unknown command %q. Send help for the list.", text)}, nil
 	}
 	if b.opts.Settings == nil {
@@ -106,6 +110,8 @@ func (b *Bot) answer(ctx context.Context, s *session, nick, text string) ([]stri
 		return b.setEnabled(ctx, d, cmd == "start")
 	case cmd == "list filters":
 		return b.listFilters(ctx, d)
+	case snoozeFilter:
+		return b.snoozeFilter(ctx, d, words[1:])
 	case strings.EqualFold(words[0], "snooze"):
 		return b.snooze(ctx, d, strings.ToLower(words[1]))
 	case len(words) == 2:
@@ -152,6 +158,53 @@ func (b *Bot) snooze(ctx context.Context, d store.Destination, arg string) ([]st
 		return []string{"Snoozed until you send snooze off; what matches meanwhile " + then + "."}, nil
 	}
 	return []string{fmt.Sprintf("Snoozed until %s UTC; what matches meanwhile %s.", d.SnoozeUntil.UTC().Format("2006-01-02 15:04"), then)}, nil
+}
+
+// snoozeFilter is snooze FILTER WHEN [drop]: it mutes one of the user's
+// filters for a while (2h), until a time on the user's clock (09:00,
+// tomorrow 09:00), until turned off (on), or ends its snooze (off); what
+// it matches meanwhile then comes as one digest, or with drop is
+// dropped.
+func (b *Bot) snoozeFilter(ctx context.Context, d store.Destination, args []string) ([]string, error) {
+	const usage = "Send snooze FILTER 2h (or 09:00, tomorrow 09:00, on, off), with drop at the end to drop what matched meanwhile."
+	then := "digest"
+	if strings.EqualFold(args[len(args)-1], "drop") {
+		then, args = "drop", args[:len(args)-1]
+	}
+	n := 1
+	if len(args) >= 3 && strings.EqualFold(args[len(args)-2], "tomorrow") {
+		n = 2
+	}
+	if len(args) <= n {
+		return []string{usage}, nil
+	}
+	name, when := strings.Join(args[:len(args)-n], " "), strings.Join(args[len(args)-n:], " ")
+	fs, err := b.opts.Settings.ListFilters(ctx, d.UserID)
+	if err != nil {
+		return nil, err
+	}
+	at := slices.IndexFunc(fs, func(f store.Filter) bool { return strings.EqualFold(f.Name, name) })
+	if at < 0 {
+		return []string{fmt.Sprintf("You have no filter named %q; send list filters to see them.", name)}, nil
+	}
+	until, err := b.opts.Settings.SnoozeFilter(ctx, fs[at], when, then)
+	if _, ok := errors.AsType[*accounts.FieldError](err); ok {
+		return []string{fmt.Sprintf("%v. %s", err, usage)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	after := "then comes as one digest"
+	if then == "drop" {
+		after = "is dropped"
+	}
+	switch {
+	case until.IsZero():
+		return []string{fmt.Sprintf("Snooze of %s off: its notifications come as usual.", fs[at].Name)}, nil
+	case until.Equal(store.Forever):
+		return []string{fmt.Sprintf("%s snoozed until you send snooze %s off; what it matches meanwhile %s.", fs[at].Name, fs[at].Name, after)}, nil
+	}
+	return []string{fmt.Sprintf("%s snoozed until %s; what it matches meanwhile %s.", fs[at].Name, until.Format("2006-01-02 15:04 MST"), after)}, nil
 }
 
 func (b *Bot) listFilters(ctx context.Context, d store.Destination) ([]string, error) {

@@ -189,3 +189,29 @@ func TestConfirmationRoundTrip(t *testing.T) {
 		t.Error("the code the bot sent did not confirm the nick")
 	}
 }
+
+func TestCommandSnoozeFilter(t *testing.T) {
+	f := newCommandFixture(t)
+	ctx := context.Background()
+	filter := func() store.Filter {
+		t.Helper()
+		fs, err := f.st.ListFilters(ctx, f.dest.UserID)
+		if err != nil || len(fs) == 0 || fs[0].Name != "my packages" {
+			t.Fatalf("filters %+v, %v", fs, err)
+		}
+		return fs[0]
+	}
+	f.ask(t, "snooze My Packages 2h drop", "my packages snoozed until")
+	if got := filter(); got.SnoozeUntil.Before(time.Now().Add(time.Hour)) || got.SnoozeUntil.After(time.Now().Add(3*time.Hour)) || !got.SnoozeDrop {
+		t.Errorf("snooze 2h drop set %v (drop %v)", got.SnoozeUntil, got.SnoozeDrop)
+	}
+	if d := f.destination(t); !d.SnoozeUntil.IsZero() {
+		t.Errorf("snoozing a filter snoozed the nick until %v", d.SnoozeUntil)
+	}
+	f.ask(t, "snooze my packages tomorrow 25:00", `snooze: "tomorrow 25:00" is not like tomorrow 09:00`)
+	f.ask(t, "snooze nosuch filter 2h", `You have no filter named "nosuch filter"`)
+	f.ask(t, "snooze my packages off", "Snooze of my packages off")
+	if got := filter(); !got.SnoozeUntil.IsZero() {
+		t.Errorf("snooze off left the end at %v", got.SnoozeUntil)
+	}
+}

@@ -48,6 +48,7 @@ type SMTP struct {
 	refuse *smtp.SMTPError // non-nil: RCPT gets this reply
 	conns  int
 	delay  time.Duration // how long DATA takes per mail
+	slow   time.Duration // how long the reply to a mail's data waits
 }
 
 // StartSMTP starts an SMTP server, stopped in t.Cleanup.
@@ -212,12 +213,23 @@ func (ss *session) Data(r io.Reader) error {
 	time.Sleep(delay) // the relay at work
 	ss.s.mu.Lock()
 	ss.s.mails = append(ss.s.mails, Mail{From: ss.from, To: ss.to, Header: msg.Header, Body: string(body), Raw: raw, Received: received})
+	slow := ss.s.slow
 	ss.s.mu.Unlock()
 	select {
 	case ss.s.arrive <- struct{}{}:
 	default:
 	}
+	time.Sleep(slow) // a slow server: the mail is kept, the sender still waits
 	return nil
+}
+
+// SlowReplies makes the server take d to answer each mail it received, as
+// a busy one does: a sender is then in the middle of a run of mails long
+// enough for a test to kill it there.
+func (s *SMTP) SlowReplies(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slow = d
 }
 
 // Text is the mail's decoded part of media type want (text/plain,

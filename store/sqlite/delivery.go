@@ -63,13 +63,20 @@ func (s *SQLite) FilterNames(ctx context.Context) ([]store.FilterName, error) {
 	rows, err := s.r.QueryContext(ctx, selectFilterNames)
 	fs, err := collect(rows, err, func(row scanner) (store.FilterName, error) {
 		var f store.FilterName
-		var created int64
-		err := row.Scan(&f.ID, &f.UserID, &f.Name, &f.Active, &created)
-		f.Created = fromMS(created)
+		var created, snooze int64
+		err := row.Scan(&f.ID, &f.UserID, &f.Name, &f.Active, &created, &f.Urgent, &snooze, &f.SnoozeDrop)
+		f.Created, f.SnoozeUntil = fromMS(created), fromMS(snooze)
 		return f, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list filter names: %w", err)
+	}
+	modes, err := filterModes(ctx, s.r, nil)
+	if err != nil {
+		return nil, fmt.Errorf("list filter names: %w", err)
+	}
+	for i := range fs {
+		fs[i].Modes = modes[fs[i].ID]
 	}
 	return fs, nil
 }

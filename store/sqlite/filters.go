@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"hark/destkind"
+	"hark/schedule"
 	"hark/store"
 )
 
@@ -36,7 +38,7 @@ func (s *SQLite) ImportFilters(ctx context.Context, userID int64, create []store
 	for i := range fs {
 		fs[i].DestinationIDs = slices.Clone(fs[i].DestinationIDs) // placeholders are filled in below
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) (err error) {
 		for i := range create {
 			d := &create[i]
 			d.ID, d.UserID = 0, userID
@@ -50,16 +52,32 @@ func (s *SQLite) ImportFilters(ctx context.Context, userID int64, create []store
 				return fmt.Errorf("destination %s:%s: %w", d.Kind, d.Address, err)
 			}
 		}
+		created := func(f string, id int64) (int64, error) {
+			if id >= 0 {
+				return id, nil
+			}
+			if k := int(-id - 1); k < len(create) {
+				return create[k].ID, nil
+			}
+			return 0, fmt.Errorf("filter %q: destination %d names none of the %d created", f, id, len(create))
+		}
 		for i := range fs {
 			for j, id := range fs[i].DestinationIDs {
-				if id >= 0 {
-					continue
+				if fs[i].DestinationIDs[j], err = created(fs[i].Name, id); err != nil {
+					return err
 				}
-				if k := int(-id - 1); k < len(create) {
-					fs[i].DestinationIDs[j] = create[k].ID
-				} else {
-					return fmt.Errorf("filter %q: destination %d names none of the %d created", fs[i].Name, id, len(create))
+			}
+			modes := fs[i].Modes
+			if modes == nil {
+				continue
+			}
+			fs[i].Modes = make(map[int64]schedule.Mode, len(modes))
+			for id, m := range modes {
+				real, err := created(fs[i].Name, id)
+				if err != nil {
+					return err
 				}
+				fs[i].Modes[real] = m
 			}
 		}
 		rows, err := tx.QueryContext(ctx, selectFilterNamesOfUser, userID)
@@ -140,8 +158,80 @@ func saveFilter(ctx context.Context, tx *sql.Tx, f *store.Filter, now time.Time)
 			return err
 		}
 	}
+	if err := saveFilterDelivery(ctx, tx, f); err != nil {
+		return err
+	}
 	f.Created, f.Updated = fromMS(ms(f.Created)), fromMS(ms(f.Updated))
+	f.SnoozeUntil = fromMS(ms(f.SnoozeUntil))
 	return nil
+}
+
+// saveFilterDelivery replaces how filter f is delivered (schemaV15): a
+// filter with nothing of its own keeps no rows, and a mode for a
+// destination it no longer sends to goes.
+func saveFilterDelivery(ctx context.Context, tx *sql.Tx, f *store.Filter) error {
+	id, fd := f.ID, f.FilterDelivery
+	var err error
+	if !fd.Urgent && fd.SnoozeUntil.IsZero() {
+		_, err = tx.ExecContext(ctx, deleteFilterSchedule, id)
+	} else {
+		_, err = tx.ExecContext(ctx, putFilterSchedule, id, fd.Urgent, ms(fd.SnoozeUntil), fd.SnoozeDrop)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, deleteFilterModes, id); err != nil {
+		return err
+	}
+	var kept map[int64]schedule.Mode // the caller's map stays as it was
+	for _, dest := range slices.Sorted(maps.Keys(fd.Modes)) {
+		if !slices.Contains(f.DestinationIDs, dest) {
+			continue
+		}
+		m := fd.Modes[dest]
+		if _, err := tx.ExecContext(ctx, insertFilterMode, id, dest, m.Count, m.Every.Milliseconds(), m.At); err != nil {
+			return fmt.Errorf("mode for destination %d: %w", dest, err)
+		}
+		if kept == nil {
+			kept = map[int64]schedule.Mode{}
+		}
+		kept[dest] = m
+	}
+	f.Modes = kept
+	return nil
+}
+
+// SnoozeFilter implements Filters.
+func (s *SQLite) SnoozeFilter(ctx context.Context, userID, id int64, until time.Time, drop bool) error {
+	err := changed(s.w.ExecContext(ctx, snoozeFilter, ms(until), drop, id, userID))(store.ErrNotFound)
+	if err != nil {
+		return fmt.Errorf("snooze filter %d: %w", id, err)
+	}
+	return nil
+}
+
+// filterModes is the modes of the filters in ids (of every filter when
+// ids is empty), by filter.
+func filterModes(ctx context.Context, db querier, ids []int64) (map[int64]map[int64]schedule.Mode, error) {
+	rows, err := db.QueryContext(ctx, selectModesOfFilters, jsonIDs(ids))
+	modes := map[int64]map[int64]schedule.Mode{}
+	_, err = collect(rows, err, func(row scanner) (struct{}, error) {
+		var filter, dest, every int64
+		var m schedule.Mode
+		if err := row.Scan(&filter, &dest, &m.Count, &every, &m.At); err != nil {
+			return struct{}{}, err
+		}
+		m.Every = time.Duration(every) * time.Millisecond
+		if modes[filter] == nil {
+			modes[filter] = map[int64]schedule.Mode{}
+		}
+		modes[filter][dest] = m
+		return struct{}{}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read filter modes: %w", err)
+	}
+	return modes, nil
 }
 
 // DeleteFilter implements Filters.
@@ -217,14 +307,22 @@ func (s *SQLite) filters(ctx context.Context, query string, args ...any) ([]stor
 		byID[id].DestinationIDs = append(byID[id].DestinationIDs, dest)
 		return struct{}{}, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	modes, err := filterModes(ctx, tx, ids)
+	for id, m := range modes {
+		byID[id].Modes = m
+	}
 	return fs, err
 }
 
 func scanFilter(row scanner) (store.Filter, error) {
 	var f store.Filter
-	var created, updated int64
-	err := row.Scan(&f.ID, &f.UserID, &f.Name, &f.Position, &f.Active, &f.Oneshot, &created, &updated)
-	f.Created, f.Updated = fromMS(created), fromMS(updated)
+	var created, updated, snooze int64
+	err := row.Scan(&f.ID, &f.UserID, &f.Name, &f.Position, &f.Active, &f.Oneshot, &created, &updated,
+		&f.Urgent, &snooze, &f.SnoozeDrop)
+	f.Created, f.Updated, f.SnoozeUntil = fromMS(created), fromMS(updated), fromMS(snooze)
 	return f, err
 }
 

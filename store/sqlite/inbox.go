@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"hark/store"
 )
@@ -126,11 +127,24 @@ type inboxQueue struct {
 	after   int64                  // the highest inbox row read
 	byDest  map[int64][]inboxEntry // oldest first
 	version int64                  // the settings version destinations were last checked at
+	// split is, per destination, byDest's entries summed up by filter
+	// (see waitingByFilter), kept while entries are only added, so a
+	// poll reads only those added since.
+	split map[int64]*filterSplit
 }
+
+// filterSplit is the first n waiting entries of a destination, summed up
+// by filter.
+type filterSplit struct {
+	n      int
+	counts []filterCount
+}
+
+type filterCount struct{ filter, n, oldest int64 }
 
 // reset drops the cache: the next use reads the table again.
 func (q *inboxQueue) reset() {
-	q.loaded, q.after, q.byDest, q.version = false, 0, nil, 0
+	q.loaded, q.after, q.byDest, q.version, q.split = false, 0, nil, 0, nil
 }
 
 // refresh reads the inbox rows added since the last read (all of them
@@ -173,7 +187,8 @@ type querier interface {
 }
 
 // pending adds the waiting entries to ps, the per-destination summary of
-// the notification rows that are due.
+// the notification rows that are due (by filter only), and sums each
+// destination's filters up.
 func (q *inboxQueue) pending(ps []store.Pending) []store.Pending {
 	at := make(map[int64]int, len(ps))
 	for i, p := range ps {
@@ -183,29 +198,98 @@ func (q *inboxQueue) pending(ps []store.Pending) []store.Pending {
 		if len(es) == 0 {
 			continue
 		}
-		oldest := fromMS(es[0].created)
 		i, ok := at[dest]
 		if !ok {
-			ps = append(ps, store.Pending{DestinationID: dest, Due: len(es), Oldest: oldest})
-			continue
+			i = len(ps)
+			ps = append(ps, store.Pending{DestinationID: dest})
 		}
-		ps[i].Due += len(es)
-		if oldest.Before(ps[i].Oldest) {
-			ps[i].Oldest = oldest
+		for _, f := range q.waitingByFilter(dest, es) {
+			ps[i].ByFilter = addPending(ps[i].ByFilter, f)
+		}
+	}
+	for i := range ps {
+		p := &ps[i]
+		slices.SortFunc(p.ByFilter, func(a, b store.FilterPending) int { return cmp.Compare(a.FilterID, b.FilterID) })
+		p.Due, p.Oldest = 0, time.Time{}
+		for _, f := range p.ByFilter {
+			p.Due += f.Due
+			if p.Oldest.IsZero() || f.Oldest.Before(p.Oldest) {
+				p.Oldest = f.Oldest
+			}
 		}
 	}
 	slices.SortFunc(ps, func(a, b store.Pending) int { return cmp.Compare(a.DestinationID, b.DestinationID) })
 	return ps
 }
 
+// waitingByFilter sums dest's waiting entries es, oldest first, up by
+// filter: a destination holding a daily digest can have a great many
+// waiting, and delivery asks every poll, so the sums are kept and only
+// entries added since are read (anything that takes entries away drops
+// them). The first entry of a filter is its oldest. q.mu is held.
+func (q *inboxQueue) waitingByFilter(dest int64, es []inboxEntry) []store.FilterPending {
+	if q.split == nil {
+		q.split = map[int64]*filterSplit{}
+	}
+	sp := q.split[dest]
+	if sp == nil || sp.n > len(es) {
+		sp = &filterSplit{}
+		q.split[dest] = sp
+	}
+	last := -1
+	for _, e := range es[sp.n:] {
+		if last < 0 || sp.counts[last].filter != e.filterID {
+			last = slices.IndexFunc(sp.counts, func(c filterCount) bool { return c.filter == e.filterID })
+			if last < 0 {
+				sp.counts = append(sp.counts, filterCount{filter: e.filterID, oldest: e.created})
+				last = len(sp.counts) - 1
+			}
+		}
+		sp.counts[last].n++
+	}
+	sp.n = len(es)
+	out := make([]store.FilterPending, len(sp.counts))
+	for i, c := range sp.counts {
+		out[i] = store.FilterPending{FilterID: c.filter, Due: int(c.n), Oldest: fromMS(c.oldest)}
+	}
+	return out
+}
+
+// addPending adds f to the filter summary fs, to its filter's entry if
+// it has one.
+func addPending(fs []store.FilterPending, f store.FilterPending) []store.FilterPending {
+	for i := range fs {
+		if fs[i].FilterID == f.FilterID {
+			fs[i].Due += f.Due
+			if f.Oldest.Before(fs[i].Oldest) {
+				fs[i].Oldest = f.Oldest
+			}
+			return fs
+		}
+	}
+	return append(fs, f)
+}
+
 // forget drops the first n entries of dest, claimed or gone. q.mu is
 // held.
 func (q *inboxQueue) forget(dest int64, n int) {
+	delete(q.split, dest)
 	es := q.byDest[dest]
 	if n == len(es) {
 		delete(q.byDest, dest)
 	} else {
 		q.byDest[dest] = es[n:]
+	}
+}
+
+// forgetIDs drops the entries of dest with ids, claimed. q.mu is held.
+func (q *inboxQueue) forgetIDs(dest int64, ids map[int64]bool) {
+	delete(q.split, dest)
+	es := slices.DeleteFunc(slices.Clone(q.byDest[dest]), func(e inboxEntry) bool { return ids[e.id] })
+	if len(es) == 0 {
+		delete(q.byDest, dest)
+	} else {
+		q.byDest[dest] = es
 	}
 }
 
@@ -251,10 +335,25 @@ func entryIDs(es []inboxEntry) []int64 {
 // a destination since deleted, whose id was given to a newer one, is
 // settled without a row. q.mu is held; the cache changes only through
 // done, to call once tx committed.
-func (q *inboxQueue) claimInbox(ctx context.Context, tx *sql.Tx, dest int64, leaseMS int64, limit int) (ns []store.Notification, done func(), err error) {
+func (q *inboxQueue) claimInbox(ctx context.Context, tx *sql.Tx, dest int64, only store.FilterSet, leaseMS int64, limit int) (ns []store.Notification, done func(), err error) {
 	es := q.byDest[dest]
 	if len(es) == 0 || limit <= 0 {
 		return nil, func() {}, nil
+	}
+	all := only.Except && len(only.IDs) == 0
+	var picked []inboxEntry // of only's filters, when not all
+	if !all {
+		for _, e := range es {
+			if only.Has(e.filterID) {
+				picked = append(picked, e)
+				if len(picked) == limit {
+					break
+				}
+			}
+		}
+		if len(picked) == 0 {
+			return nil, func() {}, nil
+		}
 	}
 	take := min(limit, len(es))
 	var owner, since int64
@@ -269,8 +368,12 @@ func (q *inboxQueue) claimInbox(ctx context.Context, tx *sql.Tx, dest int64, lea
 	if err != nil {
 		return nil, nil, fmt.Errorf("read destination %d: %w", dest, err)
 	}
+	claimed := es[:take]
+	if !all {
+		claimed = picked
+	}
 	var send, stale []inboxEntry
-	for _, e := range es[:take] {
+	for _, e := range claimed {
 		if e.userID != owner || e.created < since {
 			stale = append(stale, e)
 		} else {
@@ -282,6 +385,13 @@ func (q *inboxQueue) claimInbox(ctx context.Context, tx *sql.Tx, dest int64, lea
 	}
 	if ns, err = materializeEntries(ctx, tx, send, leaseMS); err != nil {
 		return nil, nil, fmt.Errorf("claim inbox entries: %w", err)
+	}
+	if !all {
+		ids := make(map[int64]bool, len(claimed))
+		for _, e := range claimed {
+			ids[e.id] = true
+		}
+		return ns, func() { q.forgetIDs(dest, ids) }, nil
 	}
 	return ns, func() { q.forget(dest, take) }, nil
 }
@@ -365,6 +475,7 @@ func adopt(ctx context.Context, tx *sql.Tx, ids []int64, nowMS int64) ([]int64, 
 func (q *inboxQueue) drop(ids []int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.split = nil
 	for dest, es := range q.byDest {
 		es = slices.DeleteFunc(es, func(e inboxEntry) bool { return slices.Contains(ids, e.id) })
 		if len(es) == 0 {

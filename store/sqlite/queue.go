@@ -195,20 +195,25 @@ type liveCache struct {
 // Claim implements Queue: notification rows that are due first (retries,
 // requeued ones), then entries of the inbox, which become rows here.
 func (s *SQLite) Claim(ctx context.Context, destinationID int64, now time.Time, lease time.Duration, limit int) ([]store.Notification, error) {
+	return s.ClaimOnly(ctx, destinationID, store.FilterSet{Except: true}, now, lease, limit)
+}
+
+// ClaimOnly implements Queue.
+func (s *SQLite) ClaimOnly(ctx context.Context, destinationID int64, only store.FilterSet, now time.Time, lease time.Duration, limit int) ([]store.Notification, error) {
 	q := &s.inbox
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var ns []store.Notification
 	var done func()
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, claimNotifications, ms(now.Add(lease)), destinationID, ms(now), limit)
+		rows, err := tx.QueryContext(ctx, claimNotifications, ms(now.Add(lease)), destinationID, ms(now), jsonIDs(only.IDs), only.Except, limit)
 		if ns, err = collect(rows, err, scanNotification); err != nil {
 			return err
 		}
 		if err := q.refresh(ctx, tx); err != nil {
 			return err
 		}
-		more, d, err := q.claimInbox(ctx, tx, destinationID, ms(now.Add(lease)), limit-len(ns))
+		more, d, err := q.claimInbox(ctx, tx, destinationID, only, ms(now.Add(lease)), limit-len(ns))
 		ns, done = append(ns, more...), d
 		return err
 	})
@@ -223,13 +228,24 @@ func (s *SQLite) Claim(ctx context.Context, destinationID int64, now time.Time, 
 // Pending implements Queue.
 func (s *SQLite) Pending(ctx context.Context, now time.Time) ([]store.Pending, error) {
 	rows, err := s.r.QueryContext(ctx, selectPending, ms(now))
-	ps, err := collect(rows, err, func(row scanner) (store.Pending, error) {
-		var p store.Pending
+	type filterRow struct {
+		dest int64
+		store.FilterPending
+	}
+	byFilter, err := collect(rows, err, func(row scanner) (filterRow, error) {
+		var r filterRow
 		var oldest int64
-		err := row.Scan(&p.DestinationID, &p.Due, &oldest)
-		p.Oldest = fromMS(oldest)
-		return p, err
+		err := row.Scan(&r.dest, &r.FilterID, &r.Due, &oldest)
+		r.Oldest = fromMS(oldest)
+		return r, err
 	})
+	var ps []store.Pending
+	for _, r := range byFilter {
+		if len(ps) == 0 || ps[len(ps)-1].DestinationID != r.dest {
+			ps = append(ps, store.Pending{DestinationID: r.dest})
+		}
+		ps[len(ps)-1].ByFilter = addPending(ps[len(ps)-1].ByFilter, r.FilterPending)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read pending notifications: %w", err)
 	}

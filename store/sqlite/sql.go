@@ -22,6 +22,7 @@ var migrations = []string{
 	12: schemaV12,
 	13: schemaV13,
 	14: schemaV14,
+	15: schemaV15,
 }
 
 const createSchemaVersion = `
@@ -167,11 +168,14 @@ func bumpTriggers(tables ...string) string {
 
 // claimNotifications leases due notifications. RETURNING cannot name a
 // table alias, hence the unqualified columns.
+// The last two parameters pick by filter (store.FilterSet): a JSON list
+// of filter ids, and whether the list is of those left out.
 var claimNotifications = `
 UPDATE notifications SET next_attempt = ?, attempts = attempts + 1
 WHERE id IN (
 	SELECT id FROM notifications
 	WHERE destination_id = ? AND state IN ('queued', 'failed') AND next_attempt <= ?
+	AND (COALESCE(filter_id, 0) IN (SELECT value FROM json_each(?))) != ?
 	ORDER BY id LIMIT ?)
 RETURNING ` + strings.ReplaceAll(notificationColumns, "n.", "")
 
@@ -239,7 +243,7 @@ WHERE id = ?`
 	insertRule              = `INSERT INTO rules (filter_id, position, kind, args, negate) VALUES (?, ?, ?, ?, ?)`
 	deleteFilterDestination = `DELETE FROM filter_destinations WHERE filter_id = ?`
 	insertFilterDestination = `INSERT INTO filter_destinations (filter_id, destination_id) VALUES (?, ?)`
-	filterColumns           = `f.id, f.user_id, f.name, f.position, f.active, f.oneshot, f.created, f.updated`
+	filterColumns           = `f.id, f.user_id, f.name, f.position, f.active, f.oneshot, f.created, f.updated, ` + filterDeliveryColumns
 	selectFiltersOfUser     = `SELECT ` + filterColumns + ` FROM filters f WHERE f.user_id = ? ORDER BY f.position, f.id`
 	selectActiveFilters     = `
 SELECT ` + filterColumns + ` FROM filters f JOIN users u ON u.id = f.user_id
@@ -285,9 +289,9 @@ const (
 	notificationColumns = `n.id, n.msg_key, n.user_id, n.destination_id, COALESCE(n.filter_id, 0), n.state, n.attempts, n.next_attempt, n.last_error,
 	COALESCE((SELECT w.text FROM whys w WHERE w.id = n.why_id), n.why), n.created, n.sent`
 	selectPending = `
-SELECT destination_id, COUNT(*), MIN(created) FROM notifications
+SELECT destination_id, COALESCE(filter_id, 0), COUNT(*), MIN(created) FROM notifications
 WHERE state IN ('queued', 'failed') AND next_attempt <= ?
-GROUP BY destination_id ORDER BY destination_id`
+GROUP BY destination_id, COALESCE(filter_id, 0) ORDER BY destination_id`
 	// The log row is written first, from the notification as it was.
 	logOutcome = `
 INSERT INTO delivery_log (notification_id, msg_key, user_id, destination_id, filter_id, outcome, detail, at)
@@ -466,7 +470,7 @@ const (
 	disableDestination = `UPDATE destinations SET disabled_reason = ? WHERE id = ?`
 	setConfirmCode     = `UPDATE destinations SET confirm_code = ?, confirm_expires = ? WHERE id = ? AND confirmed = 0`
 	setFilterActive    = `UPDATE filters SET active = ?, updated = ? WHERE id = ? AND user_id = ? AND created = ?`
-	selectFilterNames  = `SELECT id, user_id, name, active, created FROM filters`
+	selectFilterNames  = `SELECT f.id, f.user_id, f.name, f.active, f.created, ` + filterDeliveryColumns + ` FROM filters f`
 	// Only notifications still in their lease are released: one marked
 	// meanwhile keeps its outcome.
 	releaseNotifications = `
@@ -875,4 +879,49 @@ const (
 	pruneChanges   = `DELETE FROM changes WHERE at < ?`
 	// selectDataVersion moves when another connection committed.
 	selectDataVersion = `PRAGMA data_version`
+)
+
+// schemaV15 gives a filter a way of its own to be delivered (see
+// store.FilterDelivery): urgent (through quiet hours) and a snooze in
+// filter_schedules, and per destination a mode that replaces the
+// destination's own for the filter's notifications in filter_modes
+// (batch_delta in ms; digest_at as schedule.At writes it). Tables of
+// their own, as for schemaV9, so that rebuilding filters copies its
+// columns unchanged; a filter with none of it has no rows.
+var schemaV15 = `
+CREATE TABLE filter_schedules (
+	filter_id    INTEGER PRIMARY KEY REFERENCES filters (id) ON DELETE CASCADE,
+	urgent       INTEGER NOT NULL DEFAULT 0,
+	snooze_until INTEGER NOT NULL DEFAULT 0,
+	snooze_drop  INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE filter_modes (
+	filter_id      INTEGER NOT NULL REFERENCES filters (id) ON DELETE CASCADE,
+	destination_id INTEGER NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+	batch_count    INTEGER NOT NULL DEFAULT 0,
+	batch_delta    INTEGER NOT NULL DEFAULT 0,
+	digest_at      TEXT    NOT NULL DEFAULT '',
+	PRIMARY KEY (filter_id, destination_id)
+);
+CREATE INDEX filter_modes_destination ON filter_modes (destination_id);
+` + bumpTriggers("filter_schedules", "filter_modes")
+
+// Filter delivery (see schemaV15).
+const (
+	filterDeliveryColumns = `
+	COALESCE((SELECT s.urgent FROM filter_schedules s WHERE s.filter_id = f.id), 0),
+	COALESCE((SELECT s.snooze_until FROM filter_schedules s WHERE s.filter_id = f.id), 0),
+	COALESCE((SELECT s.snooze_drop FROM filter_schedules s WHERE s.filter_id = f.id), 0)`
+	putFilterSchedule = `INSERT INTO filter_schedules (filter_id, urgent, snooze_until, snooze_drop) VALUES (?, ?, ?, ?)
+ON CONFLICT (filter_id) DO UPDATE SET urgent = excluded.urgent, snooze_until = excluded.snooze_until, snooze_drop = excluded.snooze_drop`
+	deleteFilterSchedule = `DELETE FROM filter_schedules WHERE filter_id = ?`
+	snoozeFilter         = `INSERT INTO filter_schedules (filter_id, snooze_until, snooze_drop)
+SELECT id, ?, ? FROM filters WHERE id = ? AND user_id = ?
+ON CONFLICT (filter_id) DO UPDATE SET snooze_until = excluded.snooze_until, snooze_drop = excluded.snooze_drop`
+	deleteFilterModes = `DELETE FROM filter_modes WHERE filter_id = ?`
+	insertFilterMode  = `INSERT INTO filter_modes (filter_id, destination_id, batch_count, batch_delta, digest_at) VALUES (?, ?, ?, ?, ?)`
+	// An empty list reads every filter's modes.
+	selectModesOfFilters = `
+SELECT filter_id, destination_id, batch_count, batch_delta, digest_at FROM filter_modes
+WHERE json_array_length(?1) = 0 OR filter_id IN (SELECT value FROM json_each(?1))`
 )
