@@ -66,7 +66,8 @@ type Options struct {
 // destinations, preferences and confirmations through it. What must
 // reach a destination (a confirmation code, a test notification) it
 // queues in the store's outbox for the delivery role to send, so the
-// process a person talks to needs no mail server or chat connection.
+// process a person talks to needs no mail server or chat connection;
+// a send that fails shows as the destination's LastProblem.
 type Service struct {
 	o      Options
 	limits confirmcode.Limits

@@ -38,6 +38,7 @@ type Store interface {
 	DestinationByID(ctx context.Context, id int64) (store.Destination, error)
 	ClaimSends(ctx context.Context, kinds []string, now time.Time, lease time.Duration, limit int) ([]store.Send, error)
 	FinishSend(ctx context.Context, id int64) error
+	SetSendProblem(ctx context.Context, id int64, p store.SendProblem) error
 	// The change feed wakes the workers (see follow).
 	store.Following
 }

@@ -39,13 +39,26 @@ func (d *Deliverer) SendQueued(ctx context.Context) error {
 		}
 		for _, s := range sends {
 			err := d.sendQueued(ctx, s)
-			switch {
-			case err == nil, errors.Is(err, errStale):
-			case s.Attempts < d.o.Retry.MaxAttempts:
-				d.o.Logger.Warn("outbox send failed; trying again later", "destination", s.DestinationID, "what", s.What, "attempt", s.Attempts, "err", err)
-				continue
-			default:
-				d.o.Logger.Error("outbox send failed; giving up", "destination", s.DestinationID, "what", s.What, "attempts", s.Attempts, "err", err)
+			if errors.Is(err, errStale) {
+				err = nil // nothing went wrong for anyone to see
+			}
+			gaveUp := s.Attempts >= d.o.Retry.MaxAttempts
+			var problem store.SendProblem // none: a success clears the last one
+			if err != nil {
+				if gaveUp {
+					d.o.Logger.Error("outbox send failed; giving up", "destination", s.DestinationID, "what", s.What, "attempts", s.Attempts, "err", err)
+				} else {
+					d.o.Logger.Warn("outbox send failed; trying again later", "destination", s.DestinationID, "what", s.What, "attempt", s.Attempts, "err", err)
+				}
+				problem = store.SendProblem{At: d.o.Now(), What: s.What, Words: userWords(err), Attempts: s.Attempts, GaveUp: gaveUp}
+			}
+			// The owner sees it on the destination: the web process that
+			// queued the send cannot tell them.
+			if err := d.o.Store.SetSendProblem(ctx, s.DestinationID, problem); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if err != nil && !gaveUp {
+				continue // tried again when its lease runs out
 			}
 			if err := d.o.Store.FinishSend(ctx, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
@@ -55,6 +68,17 @@ func (d *Deliverer) SendQueued(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// userWords is what err means for the destination's owner: the words of
+// an error that puts them for users (a sender's explained error), else
+// its text.
+func userWords(err error) string {
+	var w interface{ UserWords() string }
+	if errors.As(err, &w) {
+		return w.UserWords()
+	}
+	return err.Error()
 }
 
 // errStale is an outbox send that has nothing left to do.

@@ -57,7 +57,8 @@ func TestOutboxSendsWhatIsStillMeant(t *testing.T) {
 // TestOutboxRetriesAFailedSendUntilMaxAttempts has the mail server down
 // for two tries of a queued test: it is tried again after each lease,
 // sent on the third try when the server is back, and given up after
-// that third (Retry.MaxAttempts) when it is not.
+// that third (Retry.MaxAttempts) when it is not. After each try the
+// destination shows the last problem to its owner, until one succeeds.
 func TestOutboxRetriesAFailedSendUntilMaxAttempts(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -80,6 +81,17 @@ func TestOutboxRetriesAFailedSendUntilMaxAttempts(t *testing.T) {
 				w.now = w.now.Add(time.Minute) // past the lease of the last try
 				if err := w.d.SendQueued(w.ctx); err != nil {
 					t.Fatal(err)
+				}
+				d, err := w.st.DestinationByID(w.ctx, w.dest.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, sent := d.LastProblem, try == 3 && tc.back
+				switch {
+				case sent && !p.IsZero():
+					t.Errorf("try %d: sent, yet the destination shows the problem %+v", try, p)
+				case !sent && (p.What != store.SendTest || p.Attempts != try || p.GaveUp != (try == 3) || !p.At.Equal(w.now.Truncate(time.Millisecond)) || p.Words == ""):
+					t.Errorf("try %d: last problem %+v, want the test's attempt %d at %v with words, given up only on the third", try, p, try, w.now)
 				}
 			}
 			if n := len(w.smtp.Mails()); n != tc.mails {

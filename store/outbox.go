@@ -22,7 +22,29 @@ type Outbox interface {
 	ClaimSends(ctx context.Context, kinds []string, now time.Time, lease time.Duration, limit int) ([]Send, error)
 	// FinishSend removes send id: it was sent, or given up.
 	FinishSend(ctx context.Context, id int64) error
+	// SetSendProblem records p as the last problem of destination id's
+	// outbox sends, replacing the one before, so its owner sees why a
+	// test or confirmation did not arrive (Destination.LastProblem); the
+	// zero p clears it (a later send went out). ErrNotFound when there
+	// is no such destination to record a problem of.
+	SetSendProblem(ctx context.Context, id int64, p SendProblem) error
 }
+
+// SendProblem is why an outbox send to a destination failed, in words
+// for its owner. The zero SendProblem is none.
+type SendProblem struct {
+	At   time.Time
+	What SendWhat
+	// Words say what went wrong for the destination's owner.
+	Words string
+	// Attempts is how many times the send was tried so far.
+	Attempts int
+	// GaveUp is true when hark no longer tries: this was the last attempt.
+	GaveUp bool
+}
+
+// IsZero reports whether p is no problem.
+func (p SendProblem) IsZero() bool { return p == SendProblem{} }
 
 // SendWhat is what an outbox send carries.
 type SendWhat string

@@ -256,7 +256,11 @@ type Destination struct {
 	// ntfy token): destkind.Kind.Settings is their schema, which
 	// SaveDestination checks them against. nil when none.
 	Settings map[string]string
-	Created  time.Time
+	// LastProblem is why the last of hark's own sends to it (a test, a
+	// confirmation) failed, until one succeeds (Outbox.SetSendProblem):
+	// read only, SaveDestination leaves it alone.
+	LastProblem SendProblem
+	Created     time.Time
 }
 
 // Filter is one of a user's filters: its rules are ANDed, and it sends to

@@ -48,6 +48,10 @@ func (s *Server) serveAPI(h APIHandler) http.Handler {
 			writeJSON(w, http.StatusCreated, c.v)
 			return
 		}
+		if a, ok := v.(acceptedValue); ok {
+			writeJSON(w, http.StatusAccepted, a.v)
+			return
+		}
 		writeJSON(w, http.StatusOK, v)
 	})
 }
@@ -57,6 +61,13 @@ type createdValue struct{ v any }
 
 // created has serveAPI answer v with 201 Created.
 func created(v any) any { return createdValue{v} }
+
+// acceptedValue is what an API call queued to be done later, answered
+// 202 Accepted: it has not happened yet, and may still fail.
+type acceptedValue struct{ v any }
+
+// accepted has serveAPI answer v with 202 Accepted.
+func accepted(v any) any { return acceptedValue{v} }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

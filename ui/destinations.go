@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"hark/accounts"
 	"hark/destkind"
@@ -20,7 +21,7 @@ func init() { register((*Server).destinationRoutes) }
 
 // destinationDone is what each destination action says when it worked.
 var destinationDone = map[string]string{
-	"resend": "Confirmation sent again.", "delete": "Destination deleted.", "test": "Test notification sent.",
+	"resend": "Confirmation sent again.", "delete": "Destination deleted.", "test": "Test notification queued: it goes out in a moment, and if it cannot, this page says why.",
 	"confirm": "Destination confirmed: your notifications can now go there.", "preferences": "Preferences saved.",
 }
 
@@ -108,10 +109,17 @@ func (s *Server) destinationRoutes(rt *Routes) {
 	})
 	for action, do := range map[string]func(*http.Request, store.Destination) error{
 		"resend": s.resendConfirmation,
-		"test":   s.sendTest,
 	} {
 		rt.API("POST /destinations/{id}/"+action, func(r *http.Request) (any, error) { return nil, s.withDestination(r, do) })
 	}
+	// A test is queued for the delivery role, which may run elsewhere:
+	// whether it arrived shows as the destination's last_problem.
+	rt.API("POST /destinations/{id}/test", func(r *http.Request) (any, error) {
+		if err := s.withDestination(r, s.sendTest); err != nil {
+			return nil, err
+		}
+		return accepted(queuedJSON{Status: "queued"}), nil
+	})
 	rt.API("POST /destinations/{id}/confirm", func(r *http.Request) (any, error) {
 		var in struct{ Code string }
 		if err := decodeJSON(r, &in); err != nil {
@@ -128,6 +136,25 @@ type destinationRow struct {
 	store.Destination
 	Filters  []string
 	Settings []settingRow
+	// Problem says what failed of LastProblem and what hark does about
+	// it; "" when nothing did.
+	Problem string
+}
+
+// problemText says what failed of p and what hark does about it, in
+// plain words for the destination's owner; "" for no problem.
+func problemText(p store.SendProblem) string {
+	if p.IsZero() {
+		return ""
+	}
+	what := "the confirmation"
+	if p.What == store.SendTest {
+		what = "the test notification"
+	}
+	if p.GaveUp {
+		return fmt.Sprintf("hark could not send %s and gave up after %d tries", what, p.Attempts)
+	}
+	return fmt.Sprintf("hark could not send %s (try %d) and will try again", what, p.Attempts)
 }
 
 // settingRow is one setting of a destination's kind with its value; a
@@ -178,6 +205,7 @@ func (s *Server) destinationsView(r *http.Request) (string, View, error) {
 	for i, d := range ds {
 		rows[i].Destination = d
 		rows[i].Settings = settingRows(d)
+		rows[i].Problem = problemText(d.LastProblem)
 		for _, f := range fs {
 			if slices.Contains(f.DestinationIDs, d.ID) {
 				rows[i].Filters = append(rows[i].Filters, f.Name)
@@ -247,7 +275,7 @@ func (s *Server) sendTest(r *http.Request, d store.Destination) error {
 		return &Problem{Status: http.StatusServiceUnavailable, Message: "this hark cannot send test notifications: delivery is not configured"}
 	}
 	if err := s.opts.Tester.SendTest(r.Context(), d); err != nil {
-		return &Problem{Status: http.StatusBadGateway, Message: fmt.Sprintf("sending the test to %s failed: %v", d.Address, err)}
+		return &Problem{Status: http.StatusBadGateway, Message: fmt.Sprintf("could not queue the test to %s: %v", d.Address, err)}
 	}
 	return nil
 }
@@ -419,12 +447,38 @@ type destinationJSON struct {
 	// Generated is what hark made as the destination was added (a
 	// webhook's secret): in the answer to the POST only.
 	Generated map[string]string `json:"generated,omitempty"`
+	// LastProblem is why the last test or confirmation sent here failed,
+	// until one goes out.
+	LastProblem *problemJSON `json:"last_problem,omitempty"`
+}
+
+// problemJSON is a store.SendProblem as the API shows it.
+type problemJSON struct {
+	At       time.Time `json:"at"`
+	What     string    `json:"what"` // "test" or "confirmation"
+	Words    string    `json:"words"`
+	Attempts int       `json:"attempts"`
+	GaveUp   bool      `json:"gave_up"`
+	// Summary is the page's sentence: what failed and what hark does.
+	Summary string `json:"summary"`
+}
+
+// queuedJSON answers a send queued for the delivery role.
+type queuedJSON struct {
+	Status string `json:"status"`
 }
 
 func toDestinationJSON(d store.Destination) destinationJSON {
 	k, _ := destkind.Lookup(d.Kind)
 	return destinationJSON{d.ID, d.Kind, d.Address, d.Confirmed, d.Enabled, d.BatchCount, d.BatchDelta.String(), d.DigestAt, d.QuietHours,
-		d.SnoozeText(), d.SnoozeThen(), d.Verbose, d.Markup, d.DisabledReason, k.Public(d.Settings), k.SecretsSet(d.Settings), nil}
+		d.SnoozeText(), d.SnoozeThen(), d.Verbose, d.Markup, d.DisabledReason, k.Public(d.Settings), k.SecretsSet(d.Settings), nil, toProblemJSON(d.LastProblem)}
+}
+
+func toProblemJSON(p store.SendProblem) *problemJSON {
+	if p.IsZero() {
+		return nil
+	}
+	return &problemJSON{p.At, string(p.What), p.Words, p.Attempts, p.GaveUp, problemText(p)}
 }
 
 func destinationsJSON(ds []store.Destination) []destinationJSON {

@@ -160,8 +160,8 @@ func TestSendTestNeedsConfirmedDestination(t *testing.T) {
 	if _, err := ts.store.SaveDestination(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
-	if resp := alice.postJSON(path, ""); resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("confirmed: status %d: %s", resp.StatusCode, resp.Body)
+	if resp := alice.postJSON(path, ""); resp.StatusCode != http.StatusAccepted || !strings.Contains(resp.Body, `"queued"`) {
+		t.Fatalf("confirmed: status %d: %s; want 202 queued", resp.StatusCode, resp.Body)
 	}
 	if m := smtp.Wait(1, 10*time.Second)[0]; m.To[0] != "a@example.org" {
 		t.Fatalf("test mail went to %v", m.To)
@@ -424,6 +424,53 @@ func TestNewDestinationRoutesFiltersThatGoNowhere(t *testing.T) {
 			}
 			if routed != tc.want {
 				t.Fatalf("%d filters routed to the new destination, want %d", routed, tc.want)
+			}
+		})
+	}
+}
+
+// TestDestinationShowsItsLastSendProblem: the problem delivery recorded
+// on a destination shows beside it on the page, escaped, and in the API,
+// until a success clears it.
+func TestDestinationShowsItsLastSendProblem(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.login(t, "alice", false)
+	ctx := context.Background()
+	u, _ := ts.store.UserByName(ctx, "alice")
+	d, err := ts.store.SaveDestination(ctx, store.Destination{UserID: u.ID, Kind: "email", Address: "a@example.org", Confirmed: true, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiPath := fmt.Sprintf("/api/v1/destinations/%d", d.ID)
+	for _, tc := range []struct {
+		name    string
+		problem store.SendProblem
+		page    []string // on the page; none: no problem shown
+		api     string   // in the API's answer; "": no last_problem
+	}{
+		{"trying again", store.SendProblem{At: time.Now(), What: store.SendTest, Words: "the mail server refused <a@example.org>", Attempts: 2},
+			[]string{"hark could not send the test notification (try 2) and will try again", "the mail server refused &lt;a@example.org&gt;"},
+			`"summary": "hark could not send the test notification (try 2) and will try again"`},
+		{"given up", store.SendProblem{At: time.Now(), What: store.SendConfirmation, Words: "no such mailbox", Attempts: 5, GaveUp: true},
+			[]string{"hark could not send the confirmation and gave up after 5 tries", "no such mailbox"}, `"gave_up": true`},
+		{"sent since", store.SendProblem{}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := ts.store.SetSendProblem(ctx, d.ID, tc.problem); err != nil {
+				t.Fatal(err)
+			}
+			page := alice.get("/destinations").Body
+			for _, want := range tc.page {
+				if !strings.Contains(page, want) {
+					t.Errorf("page lacks %q:\n%s", want, page)
+				}
+			}
+			if len(tc.page) == 0 && strings.Contains(page, `class="state-bad problem"`) {
+				t.Errorf("page shows a problem after a success:\n%s", page)
+			}
+			api := alice.get(apiPath).Body
+			if tc.api == "" && strings.Contains(api, "last_problem") || tc.api != "" && !strings.Contains(api, tc.api) {
+				t.Errorf("API answer lacks %q (or has a problem it should not):\n%s", tc.api, api)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"hark/internal/testpeer"
 )
@@ -58,9 +59,10 @@ func (f *fakeHomeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // TestDestinationPageWordsMatrixErrors: a test notification to a Matrix
-// destination fails in each way a homeserver can fail; the API and the
-// page say what went wrong in words a user understands, and a bad ID is
-// refused naming the field.
+// destination fails in each way a homeserver can fail. The API answers
+// that it queued the test; once the delivery role has tried it, the
+// destination (in the API and on the page) says what went wrong in words
+// a user understands. A bad ID is refused naming the field.
 func TestDestinationPageWordsMatrixErrors(t *testing.T) {
 	hs := &fakeHomeserver{}
 	srv := httptest.NewServer(hs)
@@ -82,7 +84,8 @@ func TestDestinationPageWordsMatrixErrors(t *testing.T) {
 	if len(dests) != 1 {
 		t.Fatalf("destinations: %+v", dests)
 	}
-	testPath := fmt.Sprintf("/destinations/%d/test", dests[0].ID)
+	destPath := fmt.Sprintf("/destinations/%d", dests[0].ID)
+	testPath := destPath + "/test"
 
 	for _, tc := range []struct{ mode, want string }{
 		{"down", "the Matrix homeserver cannot be reached (it may be down)"},
@@ -94,10 +97,12 @@ func TestDestinationPageWordsMatrixErrors(t *testing.T) {
 		t.Run(tc.mode, func(t *testing.T) {
 			hs.set(tc.mode)
 			status, body := rawAPI(t, web, svc, "POST", testPath, nil)
-			var problem struct{ Error string }
-			json.Unmarshal([]byte(body), &problem)
-			if status != http.StatusBadGateway || !strings.Contains(problem.Error, tc.want) {
-				t.Errorf("API: %d %q; want 502 saying %q", status, problem.Error, tc.want)
+			if status != http.StatusAccepted || !strings.Contains(body, `"queued"`) {
+				t.Errorf("API: %d %s; want 202 queued", status, body)
+			}
+			problem := waitProblem(t, web, svc, destPath, tc.want)
+			if problem.What != "test" || problem.Attempts < 1 || problem.At.IsZero() {
+				t.Errorf("API: last problem %+v; want the test's, with its time and attempt", problem)
 			}
 			resp, err := web.PostForm("http://"+svc.web+testPath, url.Values{})
 			if err != nil {
@@ -105,7 +110,11 @@ func TestDestinationPageWordsMatrixErrors(t *testing.T) {
 			}
 			page, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if !strings.Contains(html.UnescapeString(string(page)), tc.want) {
+			text := html.UnescapeString(string(page))
+			if !strings.Contains(text, "Test notification queued") {
+				t.Errorf("page (%s) does not say the test was queued:\n%s", resp.Status, page)
+			}
+			if !strings.Contains(text, "hark could not send the test notification") || !strings.Contains(text, tc.want) {
 				t.Errorf("page (%s) does not say %q:\n%s", resp.Status, tc.want, page)
 			}
 		})
@@ -117,6 +126,38 @@ func TestDestinationPageWordsMatrixErrors(t *testing.T) {
 			t.Errorf("API: %d %s; want 400 naming address", status, body)
 		}
 	})
+}
+
+// sendProblem is a destination's last_problem in the API.
+type sendProblem struct {
+	At       time.Time `json:"at"`
+	What     string    `json:"what"`
+	Words    string    `json:"words"`
+	Attempts int       `json:"attempts"`
+	GaveUp   bool      `json:"gave_up"`
+}
+
+// waitProblem polls destination destPath of the API until its last
+// problem says want: the delivery role tries queued sends on its own
+// time.
+func waitProblem(t *testing.T, c *http.Client, svc *service, destPath, want string) sendProblem {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		var dest struct {
+			LastProblem *sendProblem `json:"last_problem"`
+		}
+		callAPI(t, c, svc, "GET", destPath, nil, &dest)
+		if p := dest.LastProblem; p != nil && strings.Contains(p.Words, want) {
+			return *p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v the destination's last problem is %+v, not %q", waitTimeout, dest.LastProblem, want)
+		}
+		<-poll.C
+	}
 }
 
 // rawAPI is callAPI for answers that are not 2xx: the status and body.

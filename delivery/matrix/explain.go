@@ -21,6 +21,10 @@ type Explained struct {
 func (e *Explained) Error() string { return e.Words + " (" + e.Err.Error() + ")" }
 func (e *Explained) Unwrap() error { return e.Err }
 
+// UserWords is what the error means for the destination's owner, without
+// the technical answer: what the destinations page shows.
+func (e *Explained) UserWords() string { return e.Words }
+
 // explainAs is err explained with words, unless it already is.
 func explainAs(err error, words string) error {
 	var done *Explained

@@ -184,10 +184,13 @@ func (s *SQLite) ConfirmDestination(ctx context.Context, id int64, code string, 
 
 func scanDestination(row scanner) (store.Destination, error) {
 	var d store.Destination
-	var expires, delta, created, snooze int64
-	var settings string
+	var expires, delta, created, snooze, problemAt int64
+	var settings, problemWhat string
+	p := &d.LastProblem
 	err := row.Scan(&d.ID, &d.UserID, &d.Kind, &d.Address, &d.Confirmed, &d.ConfirmCode, &expires,
-		&d.Enabled, &d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &created, &settings, &d.DigestAt, &d.QuietHours, &snooze, &d.SnoozeDrop)
+		&d.Enabled, &d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &created, &settings, &d.DigestAt, &d.QuietHours, &snooze, &d.SnoozeDrop,
+		&problemAt, &problemWhat, &p.Words, &p.Attempts, &p.GaveUp)
+	p.At, p.What = fromMS(problemAt), store.SendWhat(problemWhat)
 	if err == nil && settings != "{}" {
 		if jerr := json.Unmarshal([]byte(settings), &d.Settings); jerr != nil {
 			return d, fmt.Errorf("read settings of destination %d: %w", d.ID, jerr)

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -45,4 +47,34 @@ func (s *SQLite) FinishSend(ctx context.Context, id int64) error {
 		return fmt.Errorf("finish outbox send %d: %w", id, err)
 	}
 	return nil
+}
+
+// SetSendProblem implements store.Outbox.
+func (s *SQLite) SetSendProblem(ctx context.Context, id int64, p store.SendProblem) error {
+	var err error
+	if p.IsZero() {
+		// Clearing writes only when there is a problem to clear: most
+		// sends succeed, and a read is cheaper than a write.
+		err = s.clearSendProblem(ctx, id)
+	} else {
+		err = changed(s.w.ExecContext(ctx, putSendProblem, ms(p.At), string(p.What), p.Words, p.Attempts, p.GaveUp, id))(store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("record the send problem of destination %d: %w", id, err)
+	}
+	return nil
+}
+
+// clearSendProblem deletes destination id's send problem if it has one.
+func (s *SQLite) clearSendProblem(ctx context.Context, id int64) error {
+	var has bool
+	err := s.r.QueryRowContext(ctx, selectHasSendProblem, id).Scan(&has)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case err != nil || !has:
+		return err
+	}
+	_, err = s.w.ExecContext(ctx, deleteSendProblem, id)
+	return err
 }

@@ -23,6 +23,7 @@ var migrations = []string{
 	13: schemaV13,
 	14: schemaV14,
 	15: schemaV15,
+	16: schemaV16,
 }
 
 const createSchemaVersion = `
@@ -207,7 +208,12 @@ const (
 	COALESCE((SELECT digest_at FROM destination_schedules s WHERE s.destination_id = destinations.id), ''),
 	COALESCE((SELECT quiet_hours FROM destination_schedules s WHERE s.destination_id = destinations.id), ''),
 	COALESCE((SELECT snooze_until FROM destination_schedules s WHERE s.destination_id = destinations.id), 0),
-	COALESCE((SELECT snooze_drop FROM destination_schedules s WHERE s.destination_id = destinations.id), 0)`
+	COALESCE((SELECT snooze_drop FROM destination_schedules s WHERE s.destination_id = destinations.id), 0),
+	COALESCE((SELECT at FROM send_problems p WHERE p.destination_id = destinations.id), 0),
+	COALESCE((SELECT what FROM send_problems p WHERE p.destination_id = destinations.id), ''),
+	COALESCE((SELECT words FROM send_problems p WHERE p.destination_id = destinations.id), ''),
+	COALESCE((SELECT attempts FROM send_problems p WHERE p.destination_id = destinations.id), 0),
+	COALESCE((SELECT gave_up FROM send_problems p WHERE p.destination_id = destinations.id), 0)`
 	putSchedule = `INSERT INTO destination_schedules (destination_id, digest_at, quiet_hours, snooze_until, snooze_drop) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (destination_id) DO UPDATE SET digest_at = excluded.digest_at, quiet_hours = excluded.quiet_hours,
 	snooze_until = excluded.snooze_until, snooze_drop = excluded.snooze_drop`
@@ -924,4 +930,33 @@ ON CONFLICT (filter_id) DO UPDATE SET snooze_until = excluded.snooze_until, snoo
 	selectModesOfFilters = `
 SELECT filter_id, destination_id, batch_count, batch_delta, digest_at FROM filter_modes
 WHERE json_array_length(?1) = 0 OR filter_id IN (SELECT value FROM json_each(?1))`
+)
+
+// schemaV16 keeps the last problem of each destination's outbox sends
+// (store.Outbox.SetSendProblem) beside it, as destination_schedules
+// does: a table of its own is not copied by migrations that rebuild
+// destinations, and writing it does not move the settings version (it
+// is not a setting, and services need not reload for it).
+var schemaV16 = `
+CREATE TABLE send_problems (
+	destination_id INTEGER PRIMARY KEY REFERENCES destinations (id) ON DELETE CASCADE,
+	at             INTEGER NOT NULL,
+	what           TEXT    NOT NULL,
+	words          TEXT    NOT NULL,
+	attempts       INTEGER NOT NULL,
+	gave_up        INTEGER NOT NULL
+);
+`
+
+// Send problems (see schemaV16 and outbox.go). putSendProblem writes
+// nothing for a destination that is gone.
+const (
+	putSendProblem = `
+INSERT INTO send_problems (destination_id, at, what, words, attempts, gave_up)
+SELECT id, ?, ?, ?, ?, ? FROM destinations WHERE id = ?
+ON CONFLICT (destination_id) DO UPDATE SET at = excluded.at, what = excluded.what,
+	words = excluded.words, attempts = excluded.attempts, gave_up = excluded.gave_up`
+	deleteSendProblem = `DELETE FROM send_problems WHERE destination_id = ?`
+	// selectHasSendProblem has no row when there is no destination ?1.
+	selectHasSendProblem = `SELECT EXISTS (SELECT 1 FROM send_problems WHERE destination_id = ?1) FROM destinations WHERE id = ?1`
 )

@@ -79,6 +79,7 @@ var suite = []struct {
 	{"ClaimOnlyPicksByFilter", testClaimOnlyPicksByFilter},
 	{"OutboxLeasesSendsByKindUntilFinished", testOutboxLeasesSendsByKindUntilFinished},
 	{"OutboxSendsGoWithTheirDestination", testOutboxSendsGoWithTheirDestination},
+	{"SendProblemShowsOnTheDestinationUntilCleared", testSendProblemShowsOnTheDestinationUntilCleared},
 	{"LeasesElectOneOwner", testLeasesElectOneOwner},
 	{"LapsedOwnLeaseGetsANewToken", testLapsedOwnLeaseGetsANewToken},
 	{"FencedWritesRefusedAfterTakeover", testFencedWritesRefusedAfterTakeover},
@@ -960,5 +961,62 @@ func testOutboxSendsGoWithTheirDestination(t *testing.T, b Backend) {
 	}
 	if got, err := s.ClaimSends(ctx, []string{store.KindEmail}, time.Now().Add(time.Second), time.Minute, 10); err != nil || len(got) != 0 {
 		t.Errorf("sends of a deleted destination: %+v, %v", got, err)
+	}
+}
+
+func testSendProblemShowsOnTheDestinationUntilCleared(t *testing.T, b Backend) {
+	s := b.openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	retrying := store.SendProblem{At: at, What: store.SendTest, Words: "the Matrix homeserver failed (HTTP 502)", Attempts: 1}
+	gaveUp := store.SendProblem{At: at.Add(time.Minute), What: store.SendConfirmation, Words: "the mail server refused <a@example.org>", Attempts: 5, GaveUp: true}
+	for _, step := range []struct {
+		name string
+		set  *store.SendProblem // nil: SaveDestination instead
+		want store.SendProblem
+	}{
+		{"none yet", &store.SendProblem{}, store.SendProblem{}},
+		{"a failed attempt", &retrying, retrying},
+		{"saving the destination keeps it", nil, retrying},
+		{"the last attempt replaces it", &gaveUp, gaveUp},
+		{"a success clears it", &store.SendProblem{}, store.SendProblem{}},
+	} {
+		if step.set != nil {
+			if err := s.SetSendProblem(ctx, f.dest.ID, *step.set); err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+		} else {
+			d := f.dest
+			d.Verbose = true
+			if _, err := s.SaveDestination(ctx, d); err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+		}
+		byID, err := s.DestinationByID(ctx, f.dest.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed, err := s.ListDestinations(ctx, f.user.ID)
+		if err != nil || len(listed) != 1 {
+			t.Fatalf("%s: listed %+v, %v", step.name, listed, err)
+		}
+		all, err := s.AllDestinations(ctx)
+		if err != nil || len(all) != 1 {
+			t.Fatalf("%s: all %+v, %v", step.name, all, err)
+		}
+		for how, got := range map[string]store.SendProblem{"by id": byID.LastProblem, "listed": listed[0].LastProblem, "all": all[0].LastProblem} {
+			if !got.At.Equal(step.want.At) || got.What != step.want.What || got.Words != step.want.Words || got.Attempts != step.want.Attempts || got.GaveUp != step.want.GaveUp {
+				t.Errorf("%s: %s: last problem %+v, want %+v", step.name, how, got, step.want)
+			}
+		}
+	}
+	if err := s.DeleteDestination(ctx, f.dest.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []store.SendProblem{retrying, {}} {
+		if err := s.SetSendProblem(ctx, f.dest.ID, p); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("problem %+v of a deleted destination: %v, want ErrNotFound", p, err)
+		}
 	}
 }
