@@ -1,0 +1,62 @@
+package testpeer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// PostgresServer is the machine's PostgreSQL server the tests use: on
+// loopback, user postgres, trust authentication (.ci/run starts it).
+// HARK_TEST_POSTGRES overrides it.
+func PostgresServer() string {
+	if url := os.Getenv("HARK_TEST_POSTGRES"); url != "" {
+		return url
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// PostgresDB creates a fresh, empty database on PostgresServer and
+// returns its URL; it is dropped when the test ends (after the cleanups
+// registered later, such as closing the stores that use it). Without the
+// server the test skips, or fails when CI=true.
+func PostgresDB(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, PostgresServer())
+	if err != nil {
+		Unavailable(t, "PostgreSQL at "+PostgresServer(), "postgresql (then: pg_ctlcluster --skip-systemctl-redirect 15 main start)", err)
+	}
+	defer admin.Close(context.Background())
+	var b [6]byte
+	rand.Read(b[:])
+	name := "hark_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		admin, err := pgx.Connect(ctx, PostgresServer())
+		if err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+			return
+		}
+		defer admin.Close(context.Background())
+		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	cfg, err := pgx.ParseConfig(PostgresServer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
+}
