@@ -24,7 +24,9 @@ JOIN users u ON u.id = n.user_id
 JOIN destinations d ON d.id = n.destination_id
 LEFT JOIN filters f ON f.id = n.filter_id `
 
-func scanNotification(row pgx.Row) (store.Notification, error) { return scanNotificationRow(row, false) }
+func scanNotification(row pgx.Row) (store.Notification, error) {
+	return scanNotificationRow(row, false)
+}
 
 func scanListedNotification(row pgx.Row) (store.Notification, error) {
 	return scanNotificationRow(row, true)
