@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite of the store.Store contract:
-// what every backend must do, whatever keeps the data. A backend's own
-// test runs it with Run; store/sqlite does.
+// what every backend must do, whatever keeps the data. Its own test runs
+// it with Run on every backend (store/sqlite and store/postgres), table
+// driven.
 package storetest
 
 import (
@@ -57,6 +58,7 @@ var suite = []struct {
 	{"OneshotFiresOnceUnderRaces", testOneshotFiresOnceUnderRaces},
 	{"ConcurrentWritersAcrossProcessesNeverFailBusy", testConcurrentWritersAcrossProcessesNeverFailBusy},
 	{"ClaimLeasesDueNotifications", testClaimLeasesDueNotifications},
+	{"ConcurrentClaimsNeverShareANotification", testConcurrentClaimsNeverShareANotification},
 	{"OutcomesMoveStateAndLog", testOutcomesMoveStateAndLog},
 	{"HistoryPagesNewestFirst", testHistoryPagesNewestFirst},
 	{"PruneHistoryKeepsMessagesAwaitingDelivery", testPruneHistoryKeepsMessagesAwaitingDelivery},
@@ -409,6 +411,55 @@ func testClaimLeasesDueNotifications(t *testing.T, b Backend) {
 	afterLease, _ := s.Claim(ctx, f.dest.ID, now.Add(2*time.Minute), time.Minute, 10)
 	if len(first) != 2 || first[0].MsgKey != "m1" || first[0].Attempts != 1 || len(second) != 1 || second[0].MsgKey != "m3" || len(afterLease) != 3 {
 		t.Errorf("claims: %d (%+v), %d, %d after the lease", len(first), first, len(second), len(afterLease))
+	}
+}
+
+// testConcurrentClaimsNeverShareANotification: claimers in two
+// "processes" take one destination's notifications at once; each
+// notification goes to one of them, and all of them are taken.
+func testConcurrentClaimsNeverShareANotification(t *testing.T, b Backend) {
+	path := b.Fresh(t)
+	stores := []store.Store{b.openAt(t, path), b.openAt(t, path)}
+	f := seed(t, stores[0], "alice", false)
+	const queued = 60
+	var batch []store.Accepted
+	for i := range queued {
+		batch = append(batch, f.accepted(fmt.Sprintf("m%d", i)))
+	}
+	if _, err := stores[0].Enqueue(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Add(time.Second)
+	var mu sync.Mutex
+	claimed := map[int64]int{}
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			for {
+				ns, err := stores[i%2].Claim(context.Background(), f.dest.ID, now, time.Minute, 4)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ns) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, n := range ns {
+					claimed[n.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for id, n := range claimed {
+		if n != 1 {
+			t.Errorf("notification %d claimed %d times", id, n)
+		}
+	}
+	if len(claimed) != queued {
+		t.Errorf("claimed %d notifications, want %d", len(claimed), queued)
 	}
 }
 
