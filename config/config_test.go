@@ -167,6 +167,8 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"webhook timeout tiny", "webhook: {timeout: 1ms}", "hark.yaml:1:20: webhook.timeout: must be at least 100ms, got 1ms"},
 		{"webhook allow_private not a bool", "webhook: {allow_private: maybe}", `hark.yaml:1:26: webhook.allow_private: "maybe" is not true or false`},
 		{"catch-up gap tiny", "catchup: {gap: 5s}", "hark.yaml:1:16: catchup.gap: must be at least 1m0s, got 5s"},
+		{"store url not postgres", "store: {url: 'mysql://db.example/hark'}", "hark.yaml:1:14: store.url: is not a postgres:// URL like postgres://hark@db.example.org:5432/hark"},
+		{"store url without database", "store: {url: 'postgres://hark@db.example'}", "hark.yaml:1:14: store.url: names no database: write postgres://USER@HOST:PORT/DATABASE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := parseErrors(t, tc.yaml)
