@@ -2,14 +2,13 @@ package testpeer
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"hark/internal/pgscratch"
 )
 
 // PostgresServer is the machine's PostgreSQL server the tests use: on
@@ -30,33 +29,21 @@ func PostgresDB(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, PostgresServer())
+	conn, err := pgx.Connect(ctx, PostgresServer())
 	if err != nil {
 		Unavailable(t, "PostgreSQL at "+PostgresServer(), "postgresql (then: pg_ctlcluster --skip-systemctl-redirect 15 main start)", err)
 	}
-	defer admin.Close(context.Background())
-	var b [6]byte
-	rand.Read(b[:])
-	name := "hark_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
+	conn.Close(ctx)
+	url, drop, err := pgscratch.Create(ctx, PostgresServer())
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		admin, err := pgx.Connect(ctx, PostgresServer())
-		if err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-			return
-		}
-		defer admin.Close(context.Background())
-		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
+		if err := drop(ctx); err != nil {
+			t.Error(err)
 		}
 	})
-	cfg, err := pgx.ParseConfig(PostgresServer())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
+	return url
 }
