@@ -55,8 +55,9 @@ func scanNotificationRow(row pgx.Row, listed bool) (store.Notification, error) {
 // unnest insert.
 type notificationRows struct {
 	keys                []string
-	users, dests, filts []int64
-	whys                []string
+	users, dests []int64
+	filts        []pgtype.Int8
+	whys         []string
 }
 
 // Enqueue implements store.Queue: the messages with one array insert,
@@ -77,7 +78,7 @@ func (s *Store) Enqueue(ctx context.Context, batch []store.Accepted) (store.Enqu
 		if res.Messages, err = addMessages(ctx, tx, msgs); err != nil {
 			return err
 		}
-		before, live, err := queuedBeforeAndLive(ctx, tx, batch)
+		before, live, filters, err := lockReferences(ctx, tx, batch)
 		if err != nil {
 			return err
 		}
@@ -120,20 +121,18 @@ func (s *Store) Enqueue(ctx context.Context, batch []store.Accepted) (store.Enqu
 				rows.keys = append(rows.keys, a.Message.Key)
 				rows.users = append(rows.users, m.UserID)
 				rows.dests = append(rows.dests, m.DestinationID)
-				rows.filts = append(rows.filts, m.FilterID)
+				filter := pgtype.Int8{Int64: m.FilterID, Valid: filters[m.FilterID]} // NULL once deleted
+				rows.filts = append(rows.filts, filter)
 				rows.whys = append(rows.whys, string(m.Why))
 			}
 		}
 		if len(rows.keys) == 0 {
 			return nil
 		}
-		// A filter deleted since the caller's snapshot is NULL, as
-		// deleting it leaves older notifications.
 		tag, err := tx.Exec(ctx, `
 INSERT INTO notifications (msg_key, user_id, destination_id, filter_id, state, why, created)
-SELECT r.msg_key, r.user_id, r.destination_id, f.id, 'queued', r.why, $6
+SELECT r.msg_key, r.user_id, r.destination_id, r.filter_id, 'queued', r.why, $6
 FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[]) AS r(msg_key, user_id, destination_id, filter_id, why)
-LEFT JOIN filters f ON f.id = r.filter_id
 ON CONFLICT (msg_key, destination_id) DO NOTHING`, rows.keys, rows.users, rows.dests, rows.filts, rows.whys, now)
 		if err != nil {
 			return fmt.Errorf("queue notifications: %w", err)
@@ -147,24 +146,28 @@ ON CONFLICT (msg_key, destination_id) DO NOTHING`, rows.keys, rows.users, rows.d
 	return res, nil
 }
 
-// queuedBeforeAndLive is which of batch's messages with matches were
-// queued before (re-processed after a crash, or come twice), and which
-// of the destinations they match exist: one round trip.
-func queuedBeforeAndLive(ctx context.Context, tx pgx.Tx, batch []store.Accepted) (before map[string]bool, live map[int64]bool, err error) {
+// lockReferences is which of batch's messages with matches were queued
+// before (re-processed after a crash, or come twice), and which of the
+// destinations and filters they match exist, locked FOR KEY SHARE until
+// the transaction ends (the lock a foreign key check takes): a deletion
+// of one waits, then its trigger deletes or unlinks what this batch
+// queued. One round trip; the locks are taken in id order.
+func lockReferences(ctx context.Context, tx pgx.Tx, batch []store.Accepted) (before map[string]bool, dests, filters map[int64]bool, err error) {
 	var keys []string
-	var dests []int64
+	var destIDs, filterIDs []int64
 	for _, a := range batch {
 		if len(a.Matches) == 0 {
 			continue
 		}
 		keys = append(keys, a.Message.Key)
 		for _, m := range a.Matches {
-			dests = append(dests, m.DestinationID)
+			destIDs = append(destIDs, m.DestinationID)
+			filterIDs = append(filterIDs, m.FilterID)
 		}
 	}
-	before, live = map[string]bool{}, map[int64]bool{}
+	before, dests, filters = map[string]bool{}, map[int64]bool{}, map[int64]bool{}
 	if len(keys) == 0 {
-		return before, live, nil
+		return before, dests, filters, nil
 	}
 	b := &pgx.Batch{}
 	b.Queue(`SELECT DISTINCT msg_key FROM notifications WHERE msg_key = ANY($1)`, keys).Query(func(rows pgx.Rows) error {
@@ -172,15 +175,21 @@ func queuedBeforeAndLive(ctx context.Context, tx pgx.Tx, batch []store.Accepted)
 		_, err := pgx.ForEachRow(rows, []any{&key}, func() error { before[key] = true; return nil })
 		return err
 	})
-	b.Queue(`SELECT id FROM destinations WHERE id = ANY($1)`, dests).Query(func(rows pgx.Rows) error {
-		var id int64
-		_, err := pgx.ForEachRow(rows, []any{&id}, func() error { live[id] = true; return nil })
-		return err
-	})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, nil, fmt.Errorf("find messages queued before: %w", err)
+	for _, lock := range []struct {
+		table string
+		ids   []int64
+		found map[int64]bool
+	}{{"destinations", destIDs, dests}, {"filters", filterIDs, filters}} {
+		b.Queue(`SELECT id FROM `+lock.table+` WHERE id = ANY($1) ORDER BY id FOR KEY SHARE`, lock.ids).Query(func(rows pgx.Rows) error {
+			var id int64
+			_, err := pgx.ForEachRow(rows, []any{&id}, func() error { lock.found[id] = true; return nil })
+			return err
+		})
 	}
-	return before, live, nil
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, nil, fmt.Errorf("find messages queued before: %w", err)
+	}
+	return before, dests, filters, nil
 }
 
 // Claim implements store.Queue: the due rows of the destination, oldest

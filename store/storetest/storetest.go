@@ -63,6 +63,7 @@ var suite = []struct {
 	{"HistoryPagesNewestFirst", testHistoryPagesNewestFirst},
 	{"PruneHistoryKeepsMessagesAwaitingDelivery", testPruneHistoryKeepsMessagesAwaitingDelivery},
 	{"EnqueueDropsMatchesToDeletedDestinations", testEnqueueDropsMatchesToDeletedDestinations},
+	{"DeletingADestinationOrUserDropsTheirQueue", testDeletingADestinationOrUserDropsTheirQueue},
 	{"SessionLastsUntilExpiry", testSessionLastsUntilExpiry},
 	{"RevokeAPITokenOnlyOwn", testRevokeAPITokenOnlyOwn},
 	{"FirstLoginIsMarkedOnce", testFirstLoginIsMarkedOnce},
@@ -583,6 +584,42 @@ func testEnqueueDropsMatchesToDeletedDestinations(t *testing.T, b Backend) {
 	}
 	if res.Messages != 1 || res.Notifications != 1 || res.Dropped != 1 {
 		t.Errorf("result %+v, want the message, alice's notification, bob's match dropped", res)
+	}
+}
+
+// Deleting a destination, or its user, takes the notifications queued
+// for it: they could never be sent, and nothing lists or claims them.
+func testDeletingADestinationOrUserDropsTheirQueue(t *testing.T, b Backend) {
+	for _, tc := range []struct {
+		name   string
+		delete func(store.Store, fixture) error
+	}{
+		{"destination", func(s store.Store, f fixture) error { return s.DeleteDestination(context.Background(), f.dest.ID) }},
+		{"user", func(s store.Store, f fixture) error { return s.DeleteUser(context.Background(), f.user.Name) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := b.openTest(t)
+			ctx := context.Background()
+			alice, bob := seed(t, s, "alice", false), seed(t, s, "bob", false)
+			acc := alice.accepted("m1")
+			acc.Matches = append(acc.Matches, bob.accepted("m1").Matches...)
+			if res, err := s.Enqueue(ctx, []store.Accepted{acc}); err != nil || res.Notifications != 2 {
+				t.Fatalf("enqueue: %+v, %v", res, err)
+			}
+			if err := tc.delete(s, bob); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().Add(time.Second)
+			if p, err := s.Pending(ctx, now); err != nil || len(p) != 1 || p[0].DestinationID != alice.dest.ID {
+				t.Errorf("pending %+v, %v; want alice's only", p, err)
+			}
+			if ns, _ := s.Claim(ctx, bob.dest.ID, now, time.Minute, 10); len(ns) != 0 {
+				t.Errorf("claimed %+v for the deleted destination", ns)
+			}
+			if ns, _ := s.ListNotifications(ctx, store.NotificationQuery{}); len(ns) != 1 || ns[0].DestinationID != alice.dest.ID {
+				t.Errorf("listed %+v; want alice's only", ns)
+			}
+		})
 	}
 }
 
