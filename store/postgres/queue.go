@@ -54,7 +54,7 @@ func scanNotificationRow(row pgx.Row, listed bool) (store.Notification, error) {
 // notificationRows is notifications to queue, as the columns of an
 // unnest insert.
 type notificationRows struct {
-	keys                []string
+	keys         []string
 	users, dests []int64
 	filts        []pgtype.Int8
 	whys         []string
