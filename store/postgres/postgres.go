@@ -26,6 +26,7 @@ import (
 // Store is the store.Store on one PostgreSQL database.
 type Store struct {
 	pool *pgxpool.Pool
+	whys whyCache
 }
 
 var _ store.Store = (*Store)(nil)

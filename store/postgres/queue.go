@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"hark/store"
@@ -15,7 +16,8 @@ import (
 // notificationColumns are a notification's columns (of alias n); a
 // notification not tried yet is due at its creation.
 const notificationColumns = `n.id, n.msg_key, n.user_id, n.destination_id, COALESCE(n.filter_id, 0), n.state, n.attempts,
-	COALESCE(n.next_attempt, n.created), n.last_error, n.why, n.created, n.sent`
+	COALESCE(n.next_attempt, n.created), n.last_error,
+	COALESCE((SELECT w.text FROM whys w WHERE w.hash = n.why_hash), ''), n.created, n.sent`
 
 // notificationListing is notifications with the names people read.
 const notificationListing = `SELECT ` + notificationColumns + `, u.name, d.kind || ':' || d.address, COALESCE(f.name, '')
@@ -57,7 +59,7 @@ type notificationRows struct {
 	keys         []string
 	users, dests []int64
 	filts        []pgtype.Int8
-	whys         []string
+	whys         [][]byte // hashes
 }
 
 // Enqueue implements store.Queue: the messages with one array insert,
@@ -68,8 +70,9 @@ type notificationRows struct {
 func (s *Store) Enqueue(ctx context.Context, batch []store.Accepted) (store.EnqueueResult, error) {
 	var res store.EnqueueResult
 	now := trunc(time.Now())
+	var whys whyRows
 	err := s.write(ctx, func(tx pgx.Tx) error {
-		res = store.EnqueueResult{}
+		res, whys = store.EnqueueResult{}, whyRows{}
 		msgs := make([]store.Message, len(batch))
 		for i, a := range batch {
 			msgs[i] = a.Message
@@ -123,26 +126,38 @@ func (s *Store) Enqueue(ctx context.Context, batch []store.Accepted) (store.Enqu
 				rows.dests = append(rows.dests, m.DestinationID)
 				filter := pgtype.Int8{Int64: m.FilterID, Valid: filters[m.FilterID]} // NULL once deleted
 				rows.filts = append(rows.filts, filter)
-				rows.whys = append(rows.whys, string(m.Why))
+				hash := whyHash(m.Why)
+				rows.whys = append(rows.whys, hash)
+				whys.add(hash, m.Why, &s.whys)
 			}
 		}
 		if len(rows.keys) == 0 {
 			return nil
 		}
-		tag, err := tx.Exec(ctx, `
-INSERT INTO notifications (msg_key, user_id, destination_id, filter_id, state, why, created)
-SELECT r.msg_key, r.user_id, r.destination_id, r.filter_id, 'queued', r.why, $6
-FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[]) AS r(msg_key, user_id, destination_id, filter_id, why)
-ON CONFLICT (msg_key, destination_id) DO NOTHING`, rows.keys, rows.users, rows.dests, rows.filts, rows.whys, now)
-		if err != nil {
+		// The new whys and the notifications naming them: one round trip.
+		b := &pgx.Batch{}
+		if len(whys.hashes) > 0 {
+			whys.sorted()
+			b.Queue(`INSERT INTO whys (hash, text) SELECT * FROM unnest($1::bytea[], $2::text[]) ON CONFLICT DO NOTHING`, whys.hashes, whys.texts)
+		}
+		b.Queue(`
+INSERT INTO notifications (msg_key, user_id, destination_id, filter_id, state, why_hash, created)
+SELECT r.msg_key, r.user_id, r.destination_id, r.filter_id, 'queued', r.why_hash, $6
+FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[]) AS r(msg_key, user_id, destination_id, filter_id, why_hash)
+ON CONFLICT (msg_key, destination_id) DO NOTHING`, rows.keys, rows.users, rows.dests, rows.filts, rows.whys, now).
+			Exec(func(tag pgconn.CommandTag) error {
+				res.Notifications = int(tag.RowsAffected())
+				return nil
+			})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("queue notifications: %w", err)
 		}
-		res.Notifications = int(tag.RowsAffected())
 		return nil
 	})
 	if err != nil {
 		return store.EnqueueResult{}, fmt.Errorf("enqueue: %w", err)
 	}
+	s.whys.keep(whys.hashes)
 	return res, nil
 }
 
