@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -222,7 +223,7 @@ RETURNING `+notificationColumns, destinationID, trunc(now), trunc(now.Add(lease)
 	if err != nil {
 		return nil, fmt.Errorf("claim notifications of destination %d: %w", destinationID, err)
 	}
-	slices.SortFunc(ns, func(a, b store.Notification) int { return int(a.ID - b.ID) })
+	slices.SortFunc(ns, func(a, b store.Notification) int { return cmp.Compare(a.ID, b.ID) })
 	return ns, nil
 }
 
