@@ -16,14 +16,18 @@ import (
 )
 
 const destinationColumns = `id, user_id, kind, address, confirmed, confirm_code, confirm_expires, enabled,
-	batch_count, batch_delta, "verbose", markup, disabled_reason, digest_at, quiet_hours, snooze_until, snooze_drop, created`
+	batch_count, batch_delta, "verbose", markup, disabled_reason, digest_at, quiet_hours, snooze_until, snooze_drop, created, settings`
 
 func scanDestination(row pgx.Row) (store.Destination, error) {
 	var d store.Destination
 	var expires, snooze, created pgtype.Timestamptz
 	var delta pgtype.Interval
 	err := row.Scan(&d.ID, &d.UserID, &d.Kind, &d.Address, &d.Confirmed, &d.ConfirmCode, &expires, &d.Enabled,
-		&d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &d.DigestAt, &d.QuietHours, &snooze, &d.SnoozeDrop, &created)
+		&d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &d.DigestAt, &d.QuietHours, &snooze, &d.SnoozeDrop, &created,
+		&d.Settings)
+	if len(d.Settings) == 0 {
+		d.Settings = nil // none is nil, as the SQLite store reads it
+	}
 	d.ConfirmExpires, d.SnoozeUntil, d.Created = timeOf(expires), timeOf(snooze), timeOf(created)
 	d.BatchDelta = time.Duration(delta.Microseconds)*time.Microsecond + time.Duration(delta.Days)*24*time.Hour +
 		time.Duration(delta.Months)*30*24*time.Hour
@@ -60,6 +64,11 @@ func (s *Store) SaveDestination(ctx context.Context, d store.Destination) (store
 
 // saveDestination creates d (ID 0) or updates it by ID within tx.
 func saveDestination(ctx context.Context, tx pgx.Tx, d *store.Destination) error {
+	if k, _ := destkind.Lookup(d.Kind); len(d.Settings) > 0 {
+		if err := k.Validate(d.Settings); err != nil {
+			return err
+		}
+	}
 	var id int64
 	err := tx.QueryRow(ctx, `SELECT id FROM destinations WHERE user_id = $1 AND kind = $2 AND address = $3`,
 		d.UserID, d.Kind, d.Address).Scan(&id)
@@ -77,21 +86,30 @@ func saveDestination(ctx context.Context, tx pgx.Tx, d *store.Destination) error
 	}
 	args := []any{d.UserID, d.Kind, d.Address, d.Confirmed, d.ConfirmCode, tz(d.ConfirmExpires), d.Enabled,
 		d.BatchCount, interval(d.BatchDelta), d.Verbose, d.Markup, d.DisabledReason, d.DigestAt, d.QuietHours,
-		tz(d.SnoozeUntil), d.SnoozeDrop}
+		tz(d.SnoozeUntil), d.SnoozeDrop, settings(d.Settings)}
 	if d.ID != 0 {
 		err = changed(tx.Exec(ctx, `
 UPDATE destinations SET user_id = $1, kind = $2, address = $3, confirmed = $4, confirm_code = $5, confirm_expires = $6,
 	enabled = $7, batch_count = $8, batch_delta = $9, "verbose" = $10, markup = $11, disabled_reason = $12,
-	digest_at = $13, quiet_hours = $14, snooze_until = $15, snooze_drop = $16
-WHERE id = $17`, append(args, d.ID)...))(store.ErrNotFound)
+	digest_at = $13, quiet_hours = $14, snooze_until = $15, snooze_drop = $16, settings = $17
+WHERE id = $18`, append(args, d.ID)...))(store.ErrNotFound)
 	} else {
 		err = tx.QueryRow(ctx, `
 INSERT INTO destinations (user_id, kind, address, confirmed, confirm_code, confirm_expires, enabled, batch_count,
-	batch_delta, "verbose", markup, disabled_reason, digest_at, quiet_hours, snooze_until, snooze_drop, created)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
+	batch_delta, "verbose", markup, disabled_reason, digest_at, quiet_hours, snooze_until, snooze_drop, settings, created)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
 			append(args, d.Created)...).Scan(&d.ID)
 	}
 	return uniqueAsClaim(err)
+}
+
+// settings is a destination's settings as the jsonb column keeps them:
+// an object, empty when there are none.
+func settings(s map[string]string) map[string]string {
+	if s == nil {
+		return map[string]string{}
+	}
+	return s
 }
 
 // uniqueAsClaim turns a unique violation on destinations (a racing

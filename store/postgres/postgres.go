@@ -27,6 +27,7 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	whys whyCache
+	feed *feedWatch
 }
 
 var _ store.Store = (*Store)(nil)
@@ -47,7 +48,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open store %s: %w", redacted(cfg), err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, feed: newFeedWatch()}, nil
 }
 
 // redacted names the database of cfg without its password, for errors.
@@ -91,8 +92,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	})
 }
 
-// Close closes the pool's connections.
+// Close stops the feed's watcher and closes the pool's connections.
 func (s *Store) Close() error {
+	s.feed.close()
 	s.pool.Close()
 	return nil
 }
@@ -112,10 +114,16 @@ const txRetries = 5
 
 // write runs f in a transaction, committing when it returns nil, and runs
 // it again when PostgreSQL aborted it for a deadlock or a serialization
-// failure. f must be safe to run again: it starts from nothing.
+// failure. f must be safe to run again: it starts from nothing. A fence on
+// ctx (see store.WithFence) guards the transaction: it is checked first.
 func (s *Store) write(ctx context.Context, f func(pgx.Tx) error) error {
 	for try := 1; ; try++ {
-		err := pgx.BeginFunc(ctx, s.pool, f)
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := checkFenceOf(ctx, tx); err != nil {
+				return err
+			}
+			return f(tx)
+		})
 		if err == nil || try == txRetries || !retryable(err) {
 			return err
 		}
@@ -126,6 +134,16 @@ func (s *Store) write(ctx context.Context, f func(pgx.Tx) error) error {
 func retryable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// fenced runs the one statement f makes on the pool, or, when ctx
+// carries a fence (see store.WithFence), in a transaction the fence
+// guards: an unfenced queue write costs no BEGIN and COMMIT.
+func (s *Store) fenced(ctx context.Context, f func(querier) error) error {
+	if _, ok := store.FenceOf(ctx); !ok {
+		return f(s.pool)
+	}
+	return s.write(ctx, func(tx pgx.Tx) error { return f(tx) })
 }
 
 // isUnique reports whether err is a unique constraint's violation.

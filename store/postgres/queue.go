@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"hark/store"
@@ -141,15 +140,20 @@ func (s *Store) Enqueue(ctx context.Context, batch []store.Accepted) (store.Enqu
 			whys.sorted()
 			b.Queue(`INSERT INTO whys (hash, text) SELECT * FROM unnest($1::bytea[], $2::text[]) ON CONFLICT DO NOTHING`, whys.hashes, whys.texts)
 		}
+		// The change feed's queued changes, one per kind of what was
+		// added, come last: record_changes holds feed_head's lock until
+		// the commit.
 		b.Queue(`
-INSERT INTO notifications (msg_key, user_id, destination_id, filter_id, state, why_hash, created)
-SELECT r.msg_key, r.user_id, r.destination_id, r.filter_id, 'queued', r.why_hash, $6
-FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[]) AS r(msg_key, user_id, destination_id, filter_id, why_hash)
-ON CONFLICT (msg_key, destination_id) DO NOTHING`, rows.keys, rows.users, rows.dests, rows.filts, rows.whys, now).
-			Exec(func(tag pgconn.CommandTag) error {
-				res.Notifications = int(tag.RowsAffected())
-				return nil
-			})
+WITH added AS (
+	INSERT INTO notifications (msg_key, user_id, destination_id, filter_id, state, why_hash, created)
+	SELECT r.msg_key, r.user_id, r.destination_id, r.filter_id, 'queued', r.why_hash, $6
+	FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[]) AS r(msg_key, user_id, destination_id, filter_id, why_hash)
+	ON CONFLICT (msg_key, destination_id) DO NOTHING
+	RETURNING destination_id),
+kinds AS (SELECT count(*) AS n, array_agg(DISTINCT d.kind ORDER BY d.kind) AS kinds
+	FROM added JOIN destinations d ON d.id = added.destination_id)
+SELECT n, CASE WHEN n > 0 THEN record_changes('queued', kinds) END FROM kinds`, rows.keys, rows.users, rows.dests, rows.filts, rows.whys, now).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&res.Notifications, nil) })
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("queue notifications: %w", err)
 		}
@@ -212,14 +216,18 @@ func lockReferences(ctx context.Context, tx pgx.Tx, batch []store.Accepted) (bef
 // first, locked with SKIP LOCKED so that concurrent claimers each take
 // others, and leased in the same statement.
 func (s *Store) Claim(ctx context.Context, destinationID int64, now time.Time, lease time.Duration, limit int) ([]store.Notification, error) {
-	rows, err := s.pool.Query(ctx, `
+	var ns []store.Notification
+	err := s.fenced(ctx, func(q querier) error {
+		rows, err := q.Query(ctx, `
 UPDATE notifications n SET next_attempt = $3, attempts = n.attempts + 1
 FROM (SELECT id FROM notifications
 	WHERE destination_id = $1 AND state IN ('queued', 'failed') AND (next_attempt IS NULL OR next_attempt <= $2)
 	ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) due
 WHERE n.id = due.id
 RETURNING `+notificationColumns, destinationID, trunc(now), trunc(now.Add(lease)), limit)
-	ns, err := collect(rows, err, scanNotification)
+		ns, err = collect(rows, err, scanNotification)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("claim notifications of destination %d: %w", destinationID, err)
 	}
@@ -269,12 +277,15 @@ func (s *Store) MarkDead(ctx context.Context, ids []int64, reason string, now ti
 // $2, the time $3, the state $4 and args from $5 on) and logs state for each
 // notification it changed: one statement, so both or neither happen.
 func (s *Store) outcome(ctx context.Context, ids []int64, state store.State, detail string, now time.Time, set string, args ...any) error {
-	_, err := s.pool.Exec(ctx, `
+	err := s.fenced(ctx, func(q querier) error {
+		_, err := q.Exec(ctx, `
 WITH changed AS (UPDATE notifications n SET `+set+` WHERE n.id = ANY($1)
 	RETURNING n.id, n.msg_key, n.user_id, n.destination_id, COALESCE(n.filter_id, 0) AS filter_id)
 INSERT INTO delivery_log (notification_id, msg_key, user_id, destination_id, filter_id, outcome, detail, at)
 SELECT id, msg_key, user_id, destination_id, filter_id, $4, $2, $3 FROM changed ORDER BY id`,
-		append([]any{ids, detail, trunc(now), string(state)}, args...)...)
+			append([]any{ids, detail, trunc(now), string(state)}, args...)...)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("mark %d notifications %s: %w", len(ids), state, err)
 	}
@@ -283,24 +294,35 @@ SELECT id, msg_key, user_id, destination_id, filter_id, $4, $2, $3 FROM changed 
 
 // RequeueDead implements store.Queue.
 func (s *Store) RequeueDead(ctx context.Context, ids []int64, now time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `
+	var n int64
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
 WITH changed AS (UPDATE notifications n SET state = 'queued', attempts = 0, next_attempt = $2
 	WHERE n.state = 'dead' AND (coalesce(cardinality($1::bigint[]), 0) = 0 OR n.id = ANY($1))
 	RETURNING n.id, n.msg_key, n.user_id, n.destination_id, COALESCE(n.filter_id, 0) AS filter_id)
 INSERT INTO delivery_log (notification_id, msg_key, user_id, destination_id, filter_id, outcome, detail, at)
 SELECT id, msg_key, user_id, destination_id, filter_id, 'queued', 'requeued', $2 FROM changed ORDER BY id`,
-		ids, trunc(now))
+			ids, trunc(now))
+		if n = tag.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return recordChanges(ctx, tx, store.ChangeQueued, []string{""})
+	})
 	if err != nil {
 		return 0, fmt.Errorf("requeue dead notifications: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }
 
 // Release implements store.Delivery. Only notifications still in their
 // lease are released: one marked meanwhile keeps its outcome.
 func (s *Store) Release(ctx context.Context, ids []int64, next time.Time) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE notifications SET next_attempt = $1, attempts = greatest(attempts - 1, 0)
-WHERE id = ANY($2) AND state IN ('queued', 'failed')`, trunc(next), ids); err != nil {
+	err := s.fenced(ctx, func(q querier) error {
+		_, err := q.Exec(ctx, `UPDATE notifications SET next_attempt = $1, attempts = greatest(attempts - 1, 0)
+WHERE id = ANY($2) AND state IN ('queued', 'failed')`, trunc(next), ids)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("release %d notifications: %w", len(ids), err)
 	}
 	return nil
