@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,12 +10,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hark/store"
+	"hark/store/internal/feedwait"
 )
 
 // The change feed (store.Feed) is the changes table (schemaV5). Every
 // transaction that adds changes notifies the channel feedChannel, which
 // PostgreSQL delivers at commit to every session listening, in this
-// process or another. While anyone waits, one goroutine (feedWatch.watch)
+// process or another. While anyone waits, one goroutine (watchFeed)
 // listens on a connection of the pool and reads the head whenever a
 // notification comes, and every feedPollEvery besides, should one be
 // lost with a connection.
@@ -76,17 +76,7 @@ func (s *Store) PruneChanges(ctx context.Context, before time.Time) (int64, erro
 
 // WaitChanges implements store.Feed.
 func (s *Store) WaitChanges(ctx context.Context, after store.FeedCursor) error {
-	moved, done := s.feed.wait(s.pool, after)
-	if moved == nil {
-		return nil
-	}
-	defer done()
-	select {
-	case <-moved:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.feed.Wait(ctx, after)
 }
 
 // recordChanges adds a change of type t per kind in kinds to tx, and
@@ -99,68 +89,24 @@ func recordChanges(ctx context.Context, tx pgx.Tx, t store.ChangeType, kinds []s
 	return nil
 }
 
-// feedWatch is what a process knows of the feed's head, and who waits
-// for it to move.
-type feedWatch struct {
-	mu      sync.Mutex
-	head    store.FeedCursor // the newest head read
-	moved   chan struct{}    // closed when head moves, then replaced
-	waiting int
-	running bool
-	// ctx ends with the store: the watcher stops.
-	ctx     context.Context
-	cancel  context.CancelFunc
-	stopped sync.WaitGroup
-}
-
-func newFeedWatch() *feedWatch {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &feedWatch{moved: make(chan struct{}), ctx: ctx, cancel: cancel}
-}
-
-// wait registers a waiter for a head past after: nil when it is past
-// already, else the channel closed when the head moves and the done the
-// waiter calls when it stops waiting.
-func (w *feedWatch) wait(pool *pgxpool.Pool, after store.FeedCursor) (<-chan struct{}, func()) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.head > after {
-		return nil, nil
-	}
-	w.waiting++
-	if !w.running && w.ctx.Err() == nil {
-		w.running = true
-		w.stopped.Add(1)
-		go w.watch(pool)
-	}
-	return w.moved, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		w.waiting--
-	}
-}
-
-// watch listens for commits on a connection of pool until no one waits
-// or the store closes, taking another connection when one fails.
-func (w *feedWatch) watch(pool *pgxpool.Pool) {
-	defer w.stopped.Done()
+// watchFeed listens for commits on a connection of the pool until no one
+// waits or the store closes (ctx), taking another connection when one
+// fails.
+func (s *Store) watchFeed(ctx context.Context, w *feedwait.Watch) {
 	for {
-		conn, err := pool.Acquire(w.ctx)
+		conn, err := s.pool.Acquire(ctx)
 		if err == nil {
-			err = w.listen(conn)
+			err = listen(ctx, conn, w)
 			release(conn, err)
-		}
-		if err == nil || w.ctx.Err() != nil {
-			return
 		}
 		// The waiters' own fallbacks (their contexts, their callers'
 		// polling) cover a database that stays out of reach.
-		if w.idle() {
+		if err == nil || ctx.Err() != nil || w.Idle() {
 			return
 		}
 		t := time.NewTimer(feedRetry)
 		select {
-		case <-w.ctx.Done():
+		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-t.C:
@@ -171,52 +117,30 @@ func (w *feedWatch) watch(pool *pgxpool.Pool) {
 // listen listens on conn and reads the head on every notification and
 // every feedPollEvery, until no one waits (nil) or conn fails. The head
 // is read after LISTEN: a commit before is in it, one after notifies.
-func (w *feedWatch) listen(conn *pgxpool.Conn) error {
-	if _, err := conn.Exec(w.ctx, "LISTEN "+feedChannel); err != nil {
+func listen(ctx context.Context, conn *pgxpool.Conn, w *feedwait.Watch) error {
+	if _, err := conn.Exec(ctx, "LISTEN "+feedChannel); err != nil {
 		return fmt.Errorf("listen for changes: %w", err)
 	}
 	for {
-		head, err := feedHead(w.ctx, conn)
+		head, err := feedHead(ctx, conn)
 		if err != nil {
 			return err
 		}
-		w.saw(head)
-		wait, cancel := context.WithTimeout(w.ctx, feedPollEvery)
+		w.Saw(head)
+		wait, cancel := context.WithTimeout(ctx, feedPollEvery)
 		_, err = conn.Conn().WaitForNotification(wait)
 		cancel()
 		switch {
-		case w.ctx.Err() != nil:
-			return w.ctx.Err()
+		case ctx.Err() != nil:
+			return ctx.Err()
 		case pgconn.Timeout(err):
-			if w.idle() {
+			if w.Idle() {
 				return nil
 			}
 		case err != nil:
 			return fmt.Errorf("wait for changes: %w", err)
 		}
 	}
-}
-
-// saw records head, waking the waiters when it moved.
-func (w *feedWatch) saw(head store.FeedCursor) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if head > w.head {
-		w.head = head
-		close(w.moved)
-		w.moved = make(chan struct{})
-	}
-}
-
-// idle says whether no one waits, and if so marks the watcher stopped.
-func (w *feedWatch) idle() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.waiting > 0 && w.ctx.Err() == nil {
-		return false
-	}
-	w.running = false
-	return true
 }
 
 // release hands conn back to the pool, no longer listening; a connection
@@ -233,10 +157,4 @@ func release(conn *pgxpool.Conn, failed error) {
 		cancel()
 	}
 	conn.Release()
-}
-
-// close stops the watcher, for Close.
-func (w *feedWatch) close() {
-	w.cancel()
-	w.stopped.Wait()
 }

@@ -21,13 +21,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hark/store"
+	"hark/store/internal/feedwait"
 )
 
 // Store is the store.Store on one PostgreSQL database.
 type Store struct {
 	pool *pgxpool.Pool
 	whys whyCache
-	feed *feedWatch
+	feed *feedwait.Watch
 }
 
 var _ store.Store = (*Store)(nil)
@@ -48,7 +49,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open store %s: %w", redacted(cfg), err)
 	}
-	return &Store{pool: pool, feed: newFeedWatch()}, nil
+	s := &Store{pool: pool}
+	s.feed = feedwait.New(s.watchFeed)
+	return s, nil
 }
 
 // redacted names the database of cfg without its password, for errors.
@@ -94,7 +97,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 
 // Close stops the feed's watcher and closes the pool's connections.
 func (s *Store) Close() error {
-	s.feed.close()
+	s.feed.Close()
 	s.pool.Close()
 	return nil
 }
