@@ -1,8 +1,8 @@
 // Package store keeps hark's state: users, their destinations and filters,
 // the recent message history that previews search, the durable
 // notification queue and the delivery log. Store is the interface the rest
-// of hark uses; store/sqlite implements it today, store/storetest is the
-// suite any backend must pass, and a PostgreSQL backend can come later.
+// of hark uses; store/sqlite (the default) and store/postgres implement
+// it, and store/storetest is the suite every backend must pass.
 // This package holds no SQL. The records are plain data: store knows nothing of how rules are
 // compiled or how notifications are sent.
 package store
@@ -29,7 +29,7 @@ var (
 )
 
 // Store is all of hark's persistent state: the contract every backend
-// keeps (store/sqlite is one) and store/storetest checks. Every method is safe for
+// keeps (store/sqlite and store/postgres) and store/storetest checks. Every method is safe for
 // concurrent use, also across processes sharing one database (the service
 // and the admin commands).
 type Store interface {
@@ -150,7 +150,8 @@ type Queue interface {
 	// Enqueue stores each message in the history and its matches as
 	// queued notifications, all in one transaction, so a crash keeps all
 	// or none. A notification's ID is fixed here, though the SQLite store
-	// writes its row only when it is first claimed. A message queued
+	// writes its row only when it is first claimed (the PostgreSQL store
+	// writes it here). A message queued
 	// before (by key) queues nothing again, which makes re-processing it
 	// after a crash harmless; one destination gets one notification per
 	// message. A one-shot filter is deactivated by the first message that
