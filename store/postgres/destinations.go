@@ -29,14 +29,20 @@ func scanDestination(row pgx.Row) (store.Destination, error) {
 		d.Settings = nil // none is nil, as the SQLite store reads it
 	}
 	d.ConfirmExpires, d.SnoozeUntil, d.Created = timeOf(expires), timeOf(snooze), timeOf(created)
-	d.BatchDelta = time.Duration(delta.Microseconds)*time.Microsecond + time.Duration(delta.Days)*24*time.Hour +
-		time.Duration(delta.Months)*30*24*time.Hour
+	d.BatchDelta = durationOf(delta)
 	return d, err
 }
 
 // interval is d as an interval column keeps it.
 func interval(d time.Duration) pgtype.Interval {
 	return pgtype.Interval{Microseconds: d.Microseconds(), Valid: true}
+}
+
+// durationOf is an interval column read back (interval writes only
+// microseconds; days and months count as PostgreSQL's justify does).
+func durationOf(i pgtype.Interval) time.Duration {
+	return time.Duration(i.Microseconds)*time.Microsecond + time.Duration(i.Days)*24*time.Hour +
+		time.Duration(i.Months)*30*24*time.Hour
 }
 
 // SaveDestination implements store.Destinations. Several users may claim

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -11,16 +12,19 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"hark/destkind"
+	"hark/schedule"
 	"hark/store"
 )
 
-const filterColumns = `f.id, f.user_id, f.name, f.position, f.active, f.oneshot, f.created, f.updated`
+const filterColumns = `f.id, f.user_id, f.name, f.position, f.active, f.oneshot, f.created, f.updated,
+	f.urgent, f.snooze_until, f.snooze_drop`
 
 func scanFilter(row pgx.Row) (store.Filter, error) {
 	var f store.Filter
-	var created, updated pgtype.Timestamptz
-	err := row.Scan(&f.ID, &f.UserID, &f.Name, &f.Position, &f.Active, &f.Oneshot, &created, &updated)
-	f.Created, f.Updated = timeOf(created), timeOf(updated)
+	var created, updated, snooze pgtype.Timestamptz
+	err := row.Scan(&f.ID, &f.UserID, &f.Name, &f.Position, &f.Active, &f.Oneshot, &created, &updated,
+		&f.Urgent, &snooze, &f.SnoozeDrop)
+	f.Created, f.Updated, f.SnoozeUntil = timeOf(created), timeOf(updated), timeOf(snooze)
 	return f, err
 }
 
@@ -49,7 +53,7 @@ func (s *Store) ImportFilters(ctx context.Context, userID int64, create []store.
 	now := time.Now()
 	var outF []store.Filter
 	var outD []store.Destination
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.write(ctx, func(tx pgx.Tx) (err error) {
 		outD = slices.Clone(create)
 		outF = slices.Clone(fs)
 		for i := range outF {
@@ -69,17 +73,35 @@ func (s *Store) ImportFilters(ctx context.Context, userID int64, create []store.
 				return fmt.Errorf("destination %s:%s: %w", d.Kind, d.Address, err)
 			}
 		}
-		for i := range outF {
-			for j, id := range outF[i].DestinationIDs {
-				if id >= 0 {
-					continue
-				}
-				k := int(-id - 1)
-				if k >= len(outD) {
-					return fmt.Errorf("filter %q: destination %d names none of the %d created", outF[i].Name, id, len(outD))
-				}
-				outF[i].DestinationIDs[j] = outD[k].ID
+		// A negative destination id names the one created at -id-1.
+		created := func(filter string, id int64) (int64, error) {
+			if id >= 0 {
+				return id, nil
 			}
+			if k := int(-id - 1); k < len(outD) {
+				return outD[k].ID, nil
+			}
+			return 0, fmt.Errorf("filter %q: destination %d names none of the %d created", filter, id, len(outD))
+		}
+		for i := range outF {
+			f := &outF[i]
+			for j, id := range f.DestinationIDs {
+				if f.DestinationIDs[j], err = created(f.Name, id); err != nil {
+					return err
+				}
+			}
+			if f.Modes == nil {
+				continue
+			}
+			modes := make(map[int64]schedule.Mode, len(f.Modes)) // the caller's map stays as it was
+			for id, m := range f.Modes {
+				dest, err := created(f.Name, id)
+				if err != nil {
+					return err
+				}
+				modes[dest] = m
+			}
+			f.Modes = modes
 		}
 		rows, err := tx.Query(ctx, `SELECT name, id FROM filters WHERE user_id = $1 FOR UPDATE`, userID)
 		if err != nil {
@@ -115,33 +137,40 @@ func (s *Store) ImportFilters(ctx context.Context, userID int64, create []store.
 	return outF, outD, nil
 }
 
-// saveFilter creates f (ID 0) or replaces it by ID within tx, rules and
-// destinations included.
+// saveFilter creates f (ID 0) or replaces it by ID within tx, rules,
+// destinations and the way it is delivered included. A mode for a
+// destination f does not send to is not kept.
 func saveFilter(ctx context.Context, tx pgx.Tx, f *store.Filter, now time.Time) error {
 	if f.Created.IsZero() {
 		f.Created = now
 	}
 	f.Created, f.Updated = trunc(f.Created), trunc(now)
+	snooze := tz(f.SnoozeUntil)
 	if f.ID == 0 {
 		err := tx.QueryRow(ctx, `
-INSERT INTO filters (user_id, name, position, active, oneshot, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			f.UserID, f.Name, f.Position, f.Active, f.Oneshot, f.Created, f.Updated).Scan(&f.ID)
+INSERT INTO filters (user_id, name, position, active, oneshot, created, updated, urgent, snooze_until, snooze_drop)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+			f.UserID, f.Name, f.Position, f.Active, f.Oneshot, f.Created, f.Updated, f.Urgent, snooze, f.SnoozeDrop).Scan(&f.ID)
 		if err != nil {
 			return err
 		}
 	} else {
 		err := changed(tx.Exec(ctx, `
-UPDATE filters SET user_id = $1, name = $2, position = $3, active = $4, oneshot = $5, updated = $6 WHERE id = $7`,
-			f.UserID, f.Name, f.Position, f.Active, f.Oneshot, f.Updated, f.ID))(store.ErrNotFound)
+UPDATE filters SET user_id = $1, name = $2, position = $3, active = $4, oneshot = $5, updated = $6,
+	urgent = $7, snooze_until = $8, snooze_drop = $9
+WHERE id = $10`,
+			f.UserID, f.Name, f.Position, f.Active, f.Oneshot, f.Updated, f.Urgent, snooze, f.SnoozeDrop, f.ID))(store.ErrNotFound)
 		if err != nil {
 			return err
 		}
 	}
+	f.SnoozeUntil = timeOf(snooze)
 	kinds, args, negates := make([]string, len(f.Rules)), make([]string, len(f.Rules)), make([]bool, len(f.Rules))
 	for i, r := range f.Rules {
 		kinds[i], args[i], negates[i] = r.Kind, string(r.Args), r.Negate
 	}
-	// The rules and destinations are replaced in one round trip.
+	// The rules, destinations and modes are replaced in one round trip;
+	// deleting the destinations deletes their modes (schemaV6).
 	b := &pgx.Batch{}
 	b.Queue(`DELETE FROM rules WHERE filter_id = $1`, f.ID)
 	b.Queue(`INSERT INTO rules (filter_id, position, kind, args, negate)
@@ -149,7 +178,68 @@ SELECT $1, r.n - 1, r.kind, r.args, r.negate FROM unnest($2::text[], $3::text[],
 		f.ID, kinds, args, negates)
 	b.Queue(`DELETE FROM filter_destinations WHERE filter_id = $1`, f.ID)
 	b.Queue(`INSERT INTO filter_destinations (filter_id, destination_id) SELECT DISTINCT $1::bigint, unnest($2::bigint[])`, f.ID, f.DestinationIDs)
+	var dests []int64
+	var counts []int
+	var everies []pgtype.Interval
+	var ats []string
+	var kept map[int64]schedule.Mode // the caller's map stays as it was
+	for _, dest := range slices.Sorted(maps.Keys(f.Modes)) {
+		if !slices.Contains(f.DestinationIDs, dest) {
+			continue
+		}
+		m := f.Modes[dest]
+		dests, counts, everies, ats = append(dests, dest), append(counts, m.Count), append(everies, interval(m.Every)), append(ats, m.At)
+		if kept == nil {
+			kept = map[int64]schedule.Mode{}
+		}
+		kept[dest] = m
+	}
+	f.Modes = kept
+	if len(dests) > 0 {
+		b.Queue(`INSERT INTO filter_modes (filter_id, destination_id, batch_count, batch_delta, digest_at)
+SELECT $1, m.* FROM unnest($2::bigint[], $3::integer[], $4::interval[], $5::text[]) AS m`, f.ID, dests, counts, everies, ats)
+	}
 	return tx.SendBatch(ctx, b).Close()
+}
+
+// SnoozeFilter implements store.Filters.
+func (s *Store) SnoozeFilter(ctx context.Context, userID, id int64, until time.Time, drop bool) error {
+	err := changed(s.pool.Exec(ctx, `UPDATE filters SET snooze_until = $1, snooze_drop = $2 WHERE id = $3 AND user_id = $4`,
+		tz(until), drop, id, userID))(store.ErrNotFound)
+	if err != nil {
+		return fmt.Errorf("snooze filter %d: %w", id, err)
+	}
+	return nil
+}
+
+// filterModes is the modes of filters by filter and destination, as
+// read by the query its queue adds to a batch.
+type filterModes map[int64]map[int64]schedule.Mode
+
+// queue queues on b the read of the modes of the filters ids (of every
+// filter when ids is nil) into ms.
+func (ms filterModes) queue(b *pgx.Batch, ids []int64) {
+	b.Queue(`SELECT filter_id, destination_id, batch_count, batch_delta, digest_at FROM filter_modes
+WHERE $1::bigint[] IS NULL OR filter_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
+		var filter, dest int64
+		var m schedule.Mode
+		var every pgtype.Interval
+		_, err := pgx.ForEachRow(rows, []any{&filter, &dest, &m.Count, &every, &m.At}, func() error {
+			if ms[filter] == nil {
+				ms[filter] = map[int64]schedule.Mode{}
+			}
+			m.Every = durationOf(every)
+			ms[filter][dest] = m
+			return nil
+		})
+		return err
+	})
+}
+
+// snapshot runs f in a read-only repeatable-read transaction, so that
+// what its queries read agrees.
+func (s *Store) snapshot(ctx context.Context, f func(pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, f)
 }
 
 // DeleteFilter implements store.Filters. Its notifications stay, no
@@ -192,11 +282,11 @@ func (s *Store) FilterByID(ctx context.Context, id int64) (store.Filter, error) 
 	return fs[0], nil
 }
 
-// filters runs a filter query and fills in the rules and destinations of
-// what it found, in one repeatable-read transaction so the three agree.
+// filters runs a filter query and fills in the rules, destinations and
+// modes of what it found, in one snapshot so that they agree.
 func (s *Store) filters(ctx context.Context, query string, args ...any) ([]store.Filter, error) {
 	var fs []store.Filter
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := s.snapshot(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, query, args...)
 		if fs, err = collect(rows, err, scanFilter); err != nil || len(fs) == 0 {
 			return err
@@ -232,7 +322,15 @@ func (s *Store) filters(ctx context.Context, query string, args ...any) ([]store
 				})
 				return err
 			})
-		return tx.SendBatch(ctx, b).Close()
+		modes := filterModes{}
+		modes.queue(b, ids)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		for id, m := range modes {
+			byID[id].Modes = m
+		}
+		return nil
 	})
 	return fs, err
 }
@@ -248,13 +346,28 @@ func (s *Store) SetFilterActive(ctx context.Context, userID, id int64, created t
 
 // FilterNames implements store.Delivery.
 func (s *Store) FilterNames(ctx context.Context) ([]store.FilterName, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, user_id, name, active, created FROM filters`)
-	fs, err := collect(rows, err, func(row pgx.Row) (store.FilterName, error) {
-		var f store.FilterName
-		var created pgtype.Timestamptz
-		err := row.Scan(&f.ID, &f.UserID, &f.Name, &f.Active, &created)
-		f.Created = timeOf(created)
-		return f, err
+	var fs []store.FilterName
+	err := s.snapshot(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT id, user_id, name, active, created, urgent, snooze_until, snooze_drop FROM filters`).Query(func(rows pgx.Rows) (err error) {
+			fs, err = collect(rows, nil, func(row pgx.Row) (store.FilterName, error) {
+				var f store.FilterName
+				var created, snooze pgtype.Timestamptz
+				err := row.Scan(&f.ID, &f.UserID, &f.Name, &f.Active, &created, &f.Urgent, &snooze, &f.SnoozeDrop)
+				f.Created, f.SnoozeUntil = timeOf(created), timeOf(snooze)
+				return f, err
+			})
+			return err
+		})
+		modes := filterModes{}
+		modes.queue(b, nil)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		for i := range fs {
+			fs[i].Modes = modes[fs[i].ID]
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list filter names: %w", err)

@@ -212,19 +212,30 @@ func lockReferences(ctx context.Context, tx pgx.Tx, batch []store.Accepted) (bef
 	return before, dests, filters, nil
 }
 
-// Claim implements store.Queue: the due rows of the destination, oldest
-// first, locked with SKIP LOCKED so that concurrent claimers each take
-// others, and leased in the same statement.
+// Claim implements store.Queue: ClaimOnly of every filter.
 func (s *Store) Claim(ctx context.Context, destinationID int64, now time.Time, lease time.Duration, limit int) ([]store.Notification, error) {
+	return s.ClaimOnly(ctx, destinationID, store.FilterSet{Except: true}, now, lease, limit)
+}
+
+// ClaimOnly implements store.Queue: the due rows of the destination that
+// only's filters made, oldest first, locked with SKIP LOCKED so that
+// concurrent claimers each take others, and leased in the same
+// statement.
+func (s *Store) ClaimOnly(ctx context.Context, destinationID int64, only store.FilterSet, now time.Time, lease time.Duration, limit int) ([]store.Notification, error) {
+	ids := only.IDs
+	if ids == nil {
+		ids = []int64{} // = ANY of NULL is NULL, which would pick nothing
+	}
 	var ns []store.Notification
 	err := s.fenced(ctx, func(q querier) error {
 		rows, err := q.Query(ctx, `
 UPDATE notifications n SET next_attempt = $3, attempts = n.attempts + 1
 FROM (SELECT id FROM notifications
 	WHERE destination_id = $1 AND state IN ('queued', 'failed') AND (next_attempt IS NULL OR next_attempt <= $2)
+	AND (COALESCE(filter_id, 0) = ANY($5)) <> $6
 	ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) due
 WHERE n.id = due.id
-RETURNING `+notificationColumns, destinationID, trunc(now), trunc(now.Add(lease)), limit)
+RETURNING `+notificationColumns, destinationID, trunc(now), trunc(now.Add(lease)), limit, ids, only.Except)
 		ns, err = collect(rows, err, scanNotification)
 		return err
 	})
@@ -235,17 +246,31 @@ RETURNING `+notificationColumns, destinationID, trunc(now), trunc(now.Add(lease)
 	return ns, nil
 }
 
-// Pending implements store.Queue.
+// Pending implements store.Queue: one row per destination and filter,
+// summed up per destination here.
 func (s *Store) Pending(ctx context.Context, now time.Time) ([]store.Pending, error) {
-	rows, err := s.pool.Query(ctx, `SELECT destination_id, count(*), min(created) FROM notifications
+	rows, err := s.pool.Query(ctx, `SELECT destination_id, COALESCE(filter_id, 0), count(*), min(created) FROM notifications
 WHERE state IN ('queued', 'failed') AND (next_attempt IS NULL OR next_attempt <= $1)
-GROUP BY destination_id ORDER BY destination_id`, trunc(now))
-	ps, err := collect(rows, err, func(row pgx.Row) (store.Pending, error) {
-		var p store.Pending
-		var oldest time.Time
-		err := row.Scan(&p.DestinationID, &p.Due, &oldest)
-		p.Oldest = oldest.UTC()
-		return p, err
+GROUP BY 1, 2 ORDER BY 1, 2`, trunc(now))
+	if err != nil {
+		return nil, fmt.Errorf("read pending notifications: %w", err)
+	}
+	var ps []store.Pending
+	var dest int64
+	var fp store.FilterPending
+	var oldest time.Time
+	_, err = pgx.ForEachRow(rows, []any{&dest, &fp.FilterID, &fp.Due, &oldest}, func() error {
+		if len(ps) == 0 || ps[len(ps)-1].DestinationID != dest {
+			ps = append(ps, store.Pending{DestinationID: dest})
+		}
+		p := &ps[len(ps)-1]
+		fp.Oldest = oldest.UTC()
+		p.ByFilter = append(p.ByFilter, fp)
+		p.Due += fp.Due
+		if p.Oldest.IsZero() || fp.Oldest.Before(p.Oldest) {
+			p.Oldest = fp.Oldest
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read pending notifications: %w", err)

@@ -10,6 +10,7 @@ var migrations = []string{
 	3: schemaV3,
 	4: schemaV4,
 	5: schemaV5,
+	6: schemaV6,
 }
 
 // schemaVersionTable records how many migrations the database has.
@@ -346,4 +347,33 @@ BEGIN
 	END IF;
 	RETURN NULL;
 END $$;
+`
+
+// schemaV6 gives a filter a way of its own to be delivered (see
+// store.FilterDelivery; SQLite's schemaV15). Urgent and the snooze are
+// columns of the filter, as a destination's schedule is of its row. A
+// mode replacing a destination's own for the filter's notifications is a
+// row of filter_modes, whose key is that of the filter_destinations row
+// it refines: a filter can have a mode only for a destination it sends
+// to, and the mode goes with the link (when the filter is saved without
+// that destination, or either is deleted). A filter with no modes has no
+// rows.
+const schemaV6 = `
+ALTER TABLE filters
+	ADD COLUMN urgent       boolean NOT NULL DEFAULT false,
+	ADD COLUMN snooze_until timestamptz,
+	ADD COLUMN snooze_drop  boolean NOT NULL DEFAULT false;
+
+CREATE TABLE filter_modes (
+	filter_id      bigint   NOT NULL,
+	destination_id bigint   NOT NULL,
+	batch_count    integer  NOT NULL DEFAULT 0,
+	batch_delta    interval NOT NULL DEFAULT '0',
+	digest_at      text     NOT NULL DEFAULT '',
+	PRIMARY KEY (filter_id, destination_id),
+	FOREIGN KEY (filter_id, destination_id) REFERENCES filter_destinations (filter_id, destination_id) ON DELETE CASCADE
+);
+
+CREATE CONSTRAINT TRIGGER filter_modes_bump AFTER INSERT OR UPDATE OR DELETE ON filter_modes
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bump_settings();
 `
