@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -305,6 +306,42 @@ type FilterSet struct {
 // Has says whether the notifications of filter id are in fs.
 func (fs FilterSet) Has(id int64) bool {
 	return slices.Contains(fs.IDs, id) != fs.Except
+}
+
+// Imported is f as ImportFilters saves it: with the destinations it
+// names by placeholder (-(i+1) for created[i], already saved) replaced by
+// their IDs, in DestinationIDs and Modes alike. f's own slice and map
+// are left as they were.
+func (f Filter) Imported(created []Destination) (Filter, error) {
+	real := func(id int64) (int64, error) {
+		if id >= 0 {
+			return id, nil
+		}
+		if k := int(-id - 1); k < len(created) {
+			return created[k].ID, nil
+		}
+		return 0, fmt.Errorf("filter %q: destination %d names none of the %d created", f.Name, id, len(created))
+	}
+	f.DestinationIDs = slices.Clone(f.DestinationIDs)
+	for i, id := range f.DestinationIDs {
+		var err error
+		if f.DestinationIDs[i], err = real(id); err != nil {
+			return f, err
+		}
+	}
+	if f.Modes == nil {
+		return f, nil
+	}
+	modes := make(map[int64]schedule.Mode, len(f.Modes))
+	for id, m := range f.Modes {
+		dest, err := real(id)
+		if err != nil {
+			return f, err
+		}
+		modes[dest] = m
+	}
+	f.Modes = modes
+	return f, nil
 }
 
 // Rule is one rule of a filter as stored: its kind's name and arguments

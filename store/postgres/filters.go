@@ -55,10 +55,7 @@ func (s *Store) ImportFilters(ctx context.Context, userID int64, create []store.
 	var outD []store.Destination
 	err := s.write(ctx, func(tx pgx.Tx) (err error) {
 		outD = slices.Clone(create)
-		outF = slices.Clone(fs)
-		for i := range outF {
-			outF[i].DestinationIDs = slices.Clone(outF[i].DestinationIDs) // placeholders are filled in below
-		}
+		outF = slices.Clone(fs) // Imported copies what it changes
 		for i := range outD {
 			d := &outD[i]
 			d.ID, d.UserID = 0, userID
@@ -73,35 +70,10 @@ func (s *Store) ImportFilters(ctx context.Context, userID int64, create []store.
 				return fmt.Errorf("destination %s:%s: %w", d.Kind, d.Address, err)
 			}
 		}
-		// A negative destination id names the one created at -id-1.
-		created := func(filter string, id int64) (int64, error) {
-			if id >= 0 {
-				return id, nil
-			}
-			if k := int(-id - 1); k < len(outD) {
-				return outD[k].ID, nil
-			}
-			return 0, fmt.Errorf("filter %q: destination %d names none of the %d created", filter, id, len(outD))
-		}
 		for i := range outF {
-			f := &outF[i]
-			for j, id := range f.DestinationIDs {
-				if f.DestinationIDs[j], err = created(f.Name, id); err != nil {
-					return err
-				}
+			if outF[i], err = outF[i].Imported(outD); err != nil {
+				return err
 			}
-			if f.Modes == nil {
-				continue
-			}
-			modes := make(map[int64]schedule.Mode, len(f.Modes)) // the caller's map stays as it was
-			for id, m := range f.Modes {
-				dest, err := created(f.Name, id)
-				if err != nil {
-					return err
-				}
-				modes[dest] = m
-			}
-			f.Modes = modes
 		}
 		rows, err := tx.Query(ctx, `SELECT name, id FROM filters WHERE user_id = $1 FOR UPDATE`, userID)
 		if err != nil {
