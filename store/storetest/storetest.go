@@ -77,6 +77,7 @@ var suite = []struct {
 	{"ScanHistoryKeepsWhatKeepAccepts", testScanHistoryKeepsWhatKeepAccepts},
 	{"TermValuesAreDistinctAndSorted", testTermValuesAreDistinctAndSorted},
 	{"FilterDeliveryRoundTrips", testFilterDeliveryRoundTrips},
+	{"FilterModesGoWithTheirDestination", testFilterModesGoWithTheirDestination},
 	{"ImportedFilterModesNameCreatedDestinations", testImportedFilterModesNameCreatedDestinations},
 	{"SnoozeFilterOfItsOwnerOnly", testSnoozeFilterOfItsOwnerOnly},
 	{"ClaimOnlyPicksByFilter", testClaimOnlyPicksByFilter},
