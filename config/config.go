@@ -106,10 +106,21 @@ type Signatures struct {
 	Nitpicky bool `yaml:"nitpicky"`
 }
 
-// Store is where state lives.
+// Store is where state lives: a SQLite file at Path (the default), or
+// the PostgreSQL database URL names, which several hark processes share.
 type Store struct {
+	// Path is the SQLite database; with URL set, its directory still holds
+	// the process's own files (the sent journal, the unsubscribe key).
 	Path string `yaml:"path"`
+	// URL, when set, is a postgres:// URL: the store is that database.
+	// It may hold a password, so it is a secret (URLFile, HARK_STORE_URL).
+	URL     string `yaml:"url"`
+	URLFile string `yaml:"url_file"`
 }
+
+// Postgres reports whether the store is a PostgreSQL database (URL set)
+// rather than the SQLite file at Path.
+func (s Store) Postgres() bool { return s.URL != "" }
 
 // Web is the HTTP side.
 type Web struct {

@@ -171,6 +171,8 @@ func TestErrorsOnCheck(t *testing.T) {
 		{"matrix rate not a number", "matrix: {rate_limit: fast}", `hark.yaml:1:22: matrix.rate_limit: "fast" is not a number like 2 or 0.5`},
 		{"account url without name", "oidc: {account_url: 'https://fasjson.example/v1/users/'}", "hark.yaml:1:21: oidc.account_url: must say where the user's name goes with {name}, like https://fasjson.fedoraproject.org/v1/users/{name}/"},
 		{"catch-up gap tiny", "catchup: {gap: 5s}", "hark.yaml:1:16: catchup.gap: must be at least 1m0s, got 5s"},
+		{"store url not postgres", "store: {url: 'mysql://db.example/hark'}", "hark.yaml:1:14: store.url: is not a postgres:// URL like postgres://hark@db.example.org:5432/hark"},
+		{"store url without database", "store: {url: 'postgres://hark@db.example'}", "hark.yaml:1:14: store.url: names no database: write postgres://USER@HOST:PORT/DATABASE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := parseErrors(t, tc.yaml)

@@ -124,6 +124,7 @@ func secretsOf(c *Config) []secret {
 		{"irc.nickserv_password", &c.IRC.NickServPassword, &c.IRC.NickServPasswordFile},
 		{"matrix.access_token", &c.Matrix.AccessToken, &c.Matrix.AccessTokenFile},
 		{"oidc.client_secret", &c.OIDC.ClientSecret, &c.OIDC.ClientSecretFile},
+		{"store.url", &c.Store.URL, &c.Store.URLFile},
 	}
 }
 

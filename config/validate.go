@@ -60,6 +60,7 @@ func (d *decoder) validate(c *Config) {
 	d.amqp(c.Bus.AMQP)
 
 	d.required("store.path", c.Store.Path)
+	d.postgresURL("store.url", c.Store.URL)
 
 	d.hostPort("web.listen", c.Web.Listen, true)
 	d.hostPort("web.metrics_listen", c.Web.MetricsListen, false)
@@ -260,6 +261,25 @@ func (d *decoder) zmqAddr(key, v string, required bool) {
 		}
 	default:
 		d.errorAt(key, "%q is not a tcp:// or ipc:// address", v)
+	}
+}
+
+// postgresURL checks an optional PostgreSQL connection URL, without the
+// password in what it says.
+func (d *decoder) postgresURL(key, v string) {
+	if v == "" {
+		return
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		d.errorAt(key, "is not a postgres:// URL like postgres://hark@db.example.org:5432/hark")
+		return
+	}
+	if u.Host == "" && u.Query().Get("host") == "" {
+		d.errorAt(key, "names no server: write postgres://USER@HOST:PORT/DATABASE")
+	}
+	if strings.Trim(u.Path, "/") == "" && u.Query().Get("dbname") == "" {
+		d.errorAt(key, "names no database: write postgres://USER@HOST:PORT/DATABASE")
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package store keeps hark's state: users, their destinations and filters,
 // the recent message history that previews search, the durable
 // notification queue and the delivery log. Store is the interface the rest
-// of hark uses; store/sqlite implements it today, store/storetest is the
-// suite any backend must pass, and a PostgreSQL backend can come later.
+// of hark uses; store/sqlite (the default) and store/postgres implement
+// it, and store/storetest is the suite every backend must pass.
 // This package holds no SQL. The records are plain data: store knows nothing of how rules are
 // compiled or how notifications are sent.
 package store
@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -29,7 +30,7 @@ var (
 )
 
 // Store is all of hark's persistent state: the contract every backend
-// keeps (store/sqlite is one) and store/storetest checks. Every method is safe for
+// keeps (store/sqlite and store/postgres) and store/storetest checks. Every method is safe for
 // concurrent use, also across processes sharing one database (the service
 // and the admin commands).
 type Store interface {
@@ -150,7 +151,8 @@ type Queue interface {
 	// Enqueue stores each message in the history and its matches as
 	// queued notifications, all in one transaction, so a crash keeps all
 	// or none. A notification's ID is fixed here, though the SQLite store
-	// writes its row only when it is first claimed. A message queued
+	// writes its row only when it is first claimed (the PostgreSQL store
+	// writes it here). A message queued
 	// before (by key) queues nothing again, which makes re-processing it
 	// after a crash harmless; one destination gets one notification per
 	// message. A one-shot filter is deactivated by the first message that
@@ -308,6 +310,42 @@ type FilterSet struct {
 // Has says whether the notifications of filter id are in fs.
 func (fs FilterSet) Has(id int64) bool {
 	return slices.Contains(fs.IDs, id) != fs.Except
+}
+
+// Imported is f as ImportFilters saves it: with the destinations it
+// names by placeholder (-(i+1) for created[i], already saved) replaced by
+// their IDs, in DestinationIDs and Modes alike. f's own slice and map
+// are left as they were.
+func (f Filter) Imported(created []Destination) (Filter, error) {
+	real := func(id int64) (int64, error) {
+		if id >= 0 {
+			return id, nil
+		}
+		if k := int(-id - 1); k < len(created) {
+			return created[k].ID, nil
+		}
+		return 0, fmt.Errorf("filter %q: destination %d names none of the %d created", f.Name, id, len(created))
+	}
+	f.DestinationIDs = slices.Clone(f.DestinationIDs)
+	for i, id := range f.DestinationIDs {
+		var err error
+		if f.DestinationIDs[i], err = real(id); err != nil {
+			return f, err
+		}
+	}
+	if f.Modes == nil {
+		return f, nil
+	}
+	modes := make(map[int64]schedule.Mode, len(f.Modes))
+	for id, m := range f.Modes {
+		dest, err := real(id)
+		if err != nil {
+			return f, err
+		}
+		modes[dest] = m
+	}
+	f.Modes = modes
+	return f, nil
 }
 
 // Rule is one rule of a filter as stored: its kind's name and arguments

@@ -305,7 +305,7 @@ func (s *process) serve(ctx context.Context, roles []app.Role) (err error) {
 	for _, r := range roles {
 		names = append(names, r.Name)
 	}
-	log.Info("hark serving", "roles", strings.Join(names, ","), "store", cfg.Store.Path, "endpoints", s.endpoints, "srv_domains", len(cfg.Bus.SRVDomains), "inbound", cfg.Bus.Inbound, "amqp", s.amqpSrc != nil)
+	log.Info("hark serving", "roles", strings.Join(names, ","), "store", storeName(cfg), "endpoints", s.endpoints, "srv_domains", len(cfg.Bus.SRVDomains), "inbound", cfg.Bus.Inbound, "amqp", s.amqpSrc != nil)
 	stopAt := make(chan time.Time, 1)
 	context.AfterFunc(ctx, func() { stopAt <- time.Now() })
 	if s.rt != nil {

@@ -45,6 +45,10 @@ type Options struct {
 	Messages int
 	// Dir holds the benchmark's database.
 	Dir string
+	// Open, if set, opens the empty store to ingest into instead of a
+	// SQLite file in Dir: another backend, e.g. a fresh PostgreSQL
+	// database.
+	Open func(ctx context.Context) (store.Store, error)
 	// Measuring, if set, is called when the population is loaded and
 	// the measured runs begin: a profile taken from there leaves out the
 	// setup.
@@ -59,7 +63,17 @@ func Run(ctx context.Context, samples []synth.Sample, describer router.Describer
 	if err != nil {
 		return Result{}, err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(opts.Dir, "ingest.db"))
+	open := opts.Open
+	if open == nil {
+		open = func(ctx context.Context) (store.Store, error) {
+			s, err := sqlite.Open(ctx, filepath.Join(opts.Dir, "ingest.db"))
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		}
+	}
+	st, err := open(ctx)
 	if err != nil {
 		return Result{}, err
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
 	"time"
 
 	"hark/store"
+	"hark/store/internal/feedwait"
 )
 
 // The change feed (store.Feed) is the changes table (schemaV11). SQLite
@@ -59,17 +59,7 @@ func (s *SQLite) PruneChanges(ctx context.Context, before time.Time) (int64, err
 
 // WaitChanges implements store.Feed.
 func (s *SQLite) WaitChanges(ctx context.Context, after store.FeedCursor) error {
-	moved, done := s.feed.wait(s, after)
-	if moved == nil {
-		return nil
-	}
-	defer done()
-	select {
-	case <-moved:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.feed.Wait(ctx, after)
 }
 
 // recordQueued adds a queued change per kind in kinds to tx.
@@ -82,47 +72,18 @@ func recordQueued(ctx context.Context, tx *sql.Tx, kinds []string, now int64) er
 	return nil
 }
 
-// feedWatch is what a process knows of the feed's head, and who waits
-// for it to move. While anyone waits, one goroutine (watch) reads the
-// head every feedPollEvery, and at once when this process committed.
+// feedWatch is the feed's head as this process last read it (see
+// feedwait): while anyone waits, one goroutine (watch) reads it every
+// feedPollEvery, and at once when this process committed.
 type feedWatch struct {
-	mu      sync.Mutex
-	head    store.FeedCursor // the newest head read
-	moved   chan struct{}    // closed when head moves, then replaced
-	waiting int
-	running bool
-	poke    chan struct{} // a commit of this process: read the head now
-	// ctx ends with the store: the watcher stops.
-	ctx     context.Context
-	cancel  context.CancelFunc
-	stopped sync.WaitGroup
+	*feedwait.Watch
+	poke chan struct{} // a commit of this process: read the head now
 }
 
-func newFeedWatch() *feedWatch {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &feedWatch{moved: make(chan struct{}), poke: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
-}
-
-// wait registers a waiter for a head past after: nil when it is past
-// already, else the channel closed when the head moves and the done the
-// waiter calls when it stops waiting.
-func (w *feedWatch) wait(s *SQLite, after store.FeedCursor) (<-chan struct{}, func()) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.head > after {
-		return nil, nil
-	}
-	w.waiting++
-	if !w.running && w.ctx.Err() == nil {
-		w.running = true
-		w.stopped.Add(1)
-		go w.watch(s)
-	}
-	return w.moved, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		w.waiting--
-	}
+func newFeedWatch(s *SQLite) *feedWatch {
+	w := &feedWatch{poke: make(chan struct{}, 1)}
+	w.Watch = feedwait.New(func(ctx context.Context, _ *feedwait.Watch) { w.watch(ctx, s) })
+	return w
 }
 
 // committed tells the watcher that this process committed a write,
@@ -135,9 +96,8 @@ func (w *feedWatch) committed() {
 }
 
 // watch reads the head whenever the database changed, until no one
-// waits or the store closes, waking the waiters whenever it moved.
-func (w *feedWatch) watch(s *SQLite) {
-	defer w.stopped.Done()
+// waits or the store closes (ctx), reporting it to the waiters.
+func (w *feedWatch) watch(ctx context.Context, s *SQLite) {
 	tick := time.NewTicker(feedPollEvery)
 	defer tick.Stop()
 	var conn *sql.Conn // asked for data_version; nil: read the head each time
@@ -149,51 +109,36 @@ func (w *feedWatch) watch(s *SQLite) {
 	version := int64(-1)
 	for {
 		if conn == nil {
-			conn, _ = s.r.Conn(w.ctx) // without one, the head is read every time
+			conn, _ = s.r.Conn(ctx) // without one, the head is read every time
 			version = -1
 		}
 		changed := true
 		if conn != nil {
 			var v int64
-			if err := conn.QueryRowContext(w.ctx, selectDataVersion).Scan(&v); err != nil {
+			if err := conn.QueryRowContext(ctx, selectDataVersion).Scan(&v); err != nil {
 				conn.Close()
 				conn = nil
 			} else {
 				changed, version = v != version, v
 			}
 		}
-		var head store.FeedCursor
-		var err error
 		if changed {
 			// A failed read is tried again on the next tick; the
 			// waiters' own fallbacks cover a database that stays
 			// unreadable.
-			if head, err = s.FeedHead(w.ctx); err != nil {
+			if head, err := s.FeedHead(ctx); err != nil {
 				version = -1
+			} else {
+				w.Saw(head)
 			}
 		}
-		w.mu.Lock()
-		if changed && err == nil && head > w.head {
-			w.head = head
-			close(w.moved)
-			w.moved = make(chan struct{})
-		}
-		if w.waiting == 0 || w.ctx.Err() != nil {
-			w.running = false
-			w.mu.Unlock()
+		if w.Idle() {
 			return
 		}
-		w.mu.Unlock()
 		select {
-		case <-w.ctx.Done():
+		case <-ctx.Done():
 		case <-w.poke:
 		case <-tick.C:
 		}
 	}
-}
-
-// close stops the watcher, for Close.
-func (w *feedWatch) close() {
-	w.cancel()
-	w.stopped.Wait()
 }

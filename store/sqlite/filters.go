@@ -34,10 +34,7 @@ func (s *SQLite) ReplaceFilters(ctx context.Context, userID int64, fs []store.Fi
 func (s *SQLite) ImportFilters(ctx context.Context, userID int64, create []store.Destination, fs []store.Filter) ([]store.Filter, []store.Destination, error) {
 	now := time.Now()
 	create = slices.Clone(create)
-	fs = slices.Clone(fs)
-	for i := range fs {
-		fs[i].DestinationIDs = slices.Clone(fs[i].DestinationIDs) // placeholders are filled in below
-	}
+	fs = slices.Clone(fs) // Imported copies what it changes
 	err := s.write(ctx, func(tx *sql.Tx) (err error) {
 		for i := range create {
 			d := &create[i]
@@ -52,32 +49,9 @@ func (s *SQLite) ImportFilters(ctx context.Context, userID int64, create []store
 				return fmt.Errorf("destination %s:%s: %w", d.Kind, d.Address, err)
 			}
 		}
-		created := func(f string, id int64) (int64, error) {
-			if id >= 0 {
-				return id, nil
-			}
-			if k := int(-id - 1); k < len(create) {
-				return create[k].ID, nil
-			}
-			return 0, fmt.Errorf("filter %q: destination %d names none of the %d created", f, id, len(create))
-		}
 		for i := range fs {
-			for j, id := range fs[i].DestinationIDs {
-				if fs[i].DestinationIDs[j], err = created(fs[i].Name, id); err != nil {
-					return err
-				}
-			}
-			modes := fs[i].Modes
-			if modes == nil {
-				continue
-			}
-			fs[i].Modes = make(map[int64]schedule.Mode, len(modes))
-			for id, m := range modes {
-				real, err := created(fs[i].Name, id)
-				if err != nil {
-					return err
-				}
-				fs[i].Modes[real] = m
+			if fs[i], err = fs[i].Imported(create); err != nil {
+				return err
 			}
 		}
 		rows, err := tx.QueryContext(ctx, selectFilterNamesOfUser, userID)

@@ -108,7 +108,8 @@ func Open(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	ck.SetMaxOpenConns(1)
-	s := &SQLite{w: w, r: r, ck: ck, ckStopped: make(chan struct{}), feed: newFeedWatch()}
+	s := &SQLite{w: w, r: r, ck: ck, ckStopped: make(chan struct{})}
+	s.feed = newFeedWatch(s)
 	ckCtx, stop := context.WithCancel(context.Background())
 	s.stopCk = stop
 	go s.checkpointLoop(ckCtx)
@@ -231,7 +232,7 @@ func migrateOne(ctx context.Context, conn *sql.Conn) (done bool, err error) {
 
 // Close closes the database.
 func (s *SQLite) Close() error {
-	s.feed.close()
+	s.feed.Close()
 	s.stopCk()
 	<-s.ckStopped
 	return errors.Join(s.r.Close(), s.w.Close(), s.ck.Close())

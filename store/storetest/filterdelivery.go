@@ -56,6 +56,31 @@ func testFilterDeliveryRoundTrips(t *testing.T, b Backend) {
 	}
 }
 
+func testFilterModesGoWithTheirDestination(t *testing.T, b Backend) {
+	s := b.openTest(t)
+	ctx := context.Background()
+	f := seed(t, s, "alice", false)
+	other, err := s.SaveDestination(ctx, store.Destination{UserID: f.user.ID, Kind: store.KindEmail, Address: "other@example.org", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.filter.DestinationIDs = []int64{f.dest.ID, other.ID}
+	f.filter.Modes = map[int64]schedule.Mode{f.dest.ID: {At: "08:00"}, other.ID: {Count: 3, Every: time.Hour}}
+	if _, err := s.SaveFilter(ctx, f.filter); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteDestination(ctx, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]schedule.Mode{f.dest.ID: {At: "08:00"}}
+	if listed, err := s.ListFilters(ctx, f.user.ID); err != nil || len(listed) != 1 || !reflect.DeepEqual(listed[0].Modes, want) {
+		t.Errorf("ListFilters after deleting a destination: %+v, %v; want modes %+v", listed, err, want)
+	}
+	if names, err := s.FilterNames(ctx); err != nil || len(names) != 1 || !reflect.DeepEqual(names[0].Modes, want) {
+		t.Errorf("FilterNames after deleting a destination: %+v, %v; want modes %+v", names, err, want)
+	}
+}
+
 func testImportedFilterModesNameCreatedDestinations(t *testing.T, b Backend) {
 	s := b.openTest(t)
 	ctx := context.Background()

@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite of the store.Store contract:
-// what every backend must do, whatever keeps the data. A backend's own
-// test runs it with Run; store/sqlite does.
+// what every backend must do, whatever keeps the data. Its own test runs
+// it with Run on every backend (store/sqlite and store/postgres), table
+// driven.
 package storetest
 
 import (
@@ -59,10 +60,12 @@ var suite = []struct {
 	{"OneshotFiresOnceUnderRaces", testOneshotFiresOnceUnderRaces},
 	{"ConcurrentWritersAcrossProcessesNeverFailBusy", testConcurrentWritersAcrossProcessesNeverFailBusy},
 	{"ClaimLeasesDueNotifications", testClaimLeasesDueNotifications},
+	{"ConcurrentClaimsNeverShareANotification", testConcurrentClaimsNeverShareANotification},
 	{"OutcomesMoveStateAndLog", testOutcomesMoveStateAndLog},
 	{"HistoryPagesNewestFirst", testHistoryPagesNewestFirst},
 	{"PruneHistoryKeepsMessagesAwaitingDelivery", testPruneHistoryKeepsMessagesAwaitingDelivery},
 	{"EnqueueDropsMatchesToDeletedDestinations", testEnqueueDropsMatchesToDeletedDestinations},
+	{"DeletingADestinationOrUserDropsTheirQueue", testDeletingADestinationOrUserDropsTheirQueue},
 	{"SessionLastsUntilExpiry", testSessionLastsUntilExpiry},
 	{"RevokeAPITokenOnlyOwn", testRevokeAPITokenOnlyOwn},
 	{"FirstLoginIsMarkedOnce", testFirstLoginIsMarkedOnce},
@@ -74,6 +77,7 @@ var suite = []struct {
 	{"ScanHistoryKeepsWhatKeepAccepts", testScanHistoryKeepsWhatKeepAccepts},
 	{"TermValuesAreDistinctAndSorted", testTermValuesAreDistinctAndSorted},
 	{"FilterDeliveryRoundTrips", testFilterDeliveryRoundTrips},
+	{"FilterModesGoWithTheirDestination", testFilterModesGoWithTheirDestination},
 	{"ImportedFilterModesNameCreatedDestinations", testImportedFilterModesNameCreatedDestinations},
 	{"SnoozeFilterOfItsOwnerOnly", testSnoozeFilterOfItsOwnerOnly},
 	{"ClaimOnlyPicksByFilter", testClaimOnlyPicksByFilter},
@@ -480,6 +484,55 @@ func testClaimLeasesDueNotifications(t *testing.T, b Backend) {
 	}
 }
 
+// testConcurrentClaimsNeverShareANotification: claimers in two
+// "processes" take one destination's notifications at once; each
+// notification goes to one of them, and all of them are taken.
+func testConcurrentClaimsNeverShareANotification(t *testing.T, b Backend) {
+	path := b.Fresh(t)
+	stores := []store.Store{b.openAt(t, path), b.openAt(t, path)}
+	f := seed(t, stores[0], "alice", false)
+	const queued = 60
+	var batch []store.Accepted
+	for i := range queued {
+		batch = append(batch, f.accepted(fmt.Sprintf("m%d", i)))
+	}
+	if _, err := stores[0].Enqueue(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Add(time.Second)
+	var mu sync.Mutex
+	claimed := map[int64]int{}
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			for {
+				ns, err := stores[i%2].Claim(context.Background(), f.dest.ID, now, time.Minute, 4)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ns) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, n := range ns {
+					claimed[n.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for id, n := range claimed {
+		if n != 1 {
+			t.Errorf("notification %d claimed %d times", id, n)
+		}
+	}
+	if len(claimed) != queued {
+		t.Errorf("claimed %d notifications, want %d", len(claimed), queued)
+	}
+}
+
 func testOutcomesMoveStateAndLog(t *testing.T, b Backend) {
 	s := b.openTest(t)
 	ctx := context.Background()
@@ -600,6 +653,42 @@ func testEnqueueDropsMatchesToDeletedDestinations(t *testing.T, b Backend) {
 	}
 	if res.Messages != 1 || res.Notifications != 1 || res.Dropped != 1 {
 		t.Errorf("result %+v, want the message, alice's notification, bob's match dropped", res)
+	}
+}
+
+// Deleting a destination, or its user, takes the notifications queued
+// for it: they could never be sent, and nothing lists or claims them.
+func testDeletingADestinationOrUserDropsTheirQueue(t *testing.T, b Backend) {
+	for _, tc := range []struct {
+		name   string
+		delete func(store.Store, fixture) error
+	}{
+		{"destination", func(s store.Store, f fixture) error { return s.DeleteDestination(context.Background(), f.dest.ID) }},
+		{"user", func(s store.Store, f fixture) error { return s.DeleteUser(context.Background(), f.user.Name) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := b.openTest(t)
+			ctx := context.Background()
+			alice, bob := seed(t, s, "alice", false), seed(t, s, "bob", false)
+			acc := alice.accepted("m1")
+			acc.Matches = append(acc.Matches, bob.accepted("m1").Matches...)
+			if res, err := s.Enqueue(ctx, []store.Accepted{acc}); err != nil || res.Notifications != 2 {
+				t.Fatalf("enqueue: %+v, %v", res, err)
+			}
+			if err := tc.delete(s, bob); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().Add(time.Second)
+			if p, err := s.Pending(ctx, now); err != nil || len(p) != 1 || p[0].DestinationID != alice.dest.ID {
+				t.Errorf("pending %+v, %v; want alice's only", p, err)
+			}
+			if ns, _ := s.Claim(ctx, bob.dest.ID, now, time.Minute, 10); len(ns) != 0 {
+				t.Errorf("claimed %+v for the deleted destination", ns)
+			}
+			if ns, _ := s.ListNotifications(ctx, store.NotificationQuery{}); len(ns) != 1 || ns[0].DestinationID != alice.dest.ID {
+				t.Errorf("listed %+v; want alice's only", ns)
+			}
+		})
 	}
 }
 
