@@ -17,7 +17,7 @@ import (
 
 // clusterStore is the store a cluster's processes share: its section of
 // the configuration. SQLite is one file several processes open in WAL
-// mode; a PostgreSQL backend adds its case here.
+// mode; PostgreSQL a fresh database on the machine's server.
 type clusterStore struct {
 	name   string
 	config func(t testing.TB, dir string) string
@@ -25,6 +25,7 @@ type clusterStore struct {
 
 var clusterStores = []clusterStore{
 	{"sqlite", func(testing.TB, string) string { return "store:\n  path: hark.db\n" }},
+	{"postgres", func(t testing.TB, _ string) string { return fmt.Sprintf("store:\n  url: %q\n", testpeer.PostgresDB(t)) }},
 }
 
 // cluster is several `hark serve` processes on one store, each with its
