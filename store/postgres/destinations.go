@@ -15,16 +15,27 @@ import (
 	"hark/store"
 )
 
-const destinationColumns = `id, user_id, kind, address, confirmed, confirm_code, confirm_expires, enabled,
-	batch_count, batch_delta, "verbose", markup, disabled_reason, digest_at, quiet_hours, snooze_until, snooze_drop, created, settings`
+// selectDestinations reads destinations with their last send problem
+// (none: NULLs); a query appends its WHERE on d.
+const selectDestinations = `SELECT d.id, d.user_id, d.kind, d.address, d.confirmed, d.confirm_code, d.confirm_expires, d.enabled,
+	d.batch_count, d.batch_delta, d."verbose", d.markup, d.disabled_reason, d.digest_at, d.quiet_hours, d.snooze_until,
+	d.snooze_drop, d.created, d.settings, p.at, p.what, p.words, p.attempts, p.gave_up
+FROM destinations d LEFT JOIN send_problems p ON p.destination_id = d.id `
 
 func scanDestination(row pgx.Row) (store.Destination, error) {
 	var d store.Destination
-	var expires, snooze, created pgtype.Timestamptz
+	var expires, snooze, created, problemAt pgtype.Timestamptz
 	var delta pgtype.Interval
+	var what, words pgtype.Text
+	var attempts pgtype.Int4
+	var gaveUp pgtype.Bool
 	err := row.Scan(&d.ID, &d.UserID, &d.Kind, &d.Address, &d.Confirmed, &d.ConfirmCode, &expires, &d.Enabled,
 		&d.BatchCount, &delta, &d.Verbose, &d.Markup, &d.DisabledReason, &d.DigestAt, &d.QuietHours, &snooze, &d.SnoozeDrop, &created,
-		&d.Settings)
+		&d.Settings, &problemAt, &what, &words, &attempts, &gaveUp)
+	if problemAt.Valid {
+		d.LastProblem = store.SendProblem{At: problemAt.Time, What: store.SendWhat(what.String), Words: words.String,
+			Attempts: int(attempts.Int32), GaveUp: gaveUp.Bool}
+	}
 	if len(d.Settings) == 0 {
 		d.Settings = nil // none is nil, as the SQLite store reads it
 	}
@@ -190,13 +201,13 @@ func (s *Store) AllDestinations(ctx context.Context) ([]store.Destination, error
 // destinations reads the destinations that where (a WHERE and ORDER BY
 // clause) selects.
 func (s *Store) destinations(ctx context.Context, where string, args ...any) ([]store.Destination, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+destinationColumns+` FROM destinations `+where, args...)
+	rows, err := s.pool.Query(ctx, selectDestinations+where, args...)
 	return collect(rows, err, scanDestination)
 }
 
 // DestinationByID implements store.Web.
 func (s *Store) DestinationByID(ctx context.Context, id int64) (store.Destination, error) {
-	d, err := one(s.pool.QueryRow(ctx, `SELECT `+destinationColumns+` FROM destinations WHERE id = $1`, id), scanDestination)
+	d, err := one(s.pool.QueryRow(ctx, selectDestinations+`WHERE d.id = $1`, id), scanDestination)
 	if err != nil {
 		return d, fmt.Errorf("find destination %d: %w", id, err)
 	}

@@ -56,3 +56,41 @@ func (s *Store) FinishSend(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// SetSendProblem implements store.Outbox.
+func (s *Store) SetSendProblem(ctx context.Context, id int64, p store.SendProblem) error {
+	var err error
+	if p.IsZero() {
+		err = s.clearSendProblem(ctx, id)
+	} else {
+		err = changed(s.pool.Exec(ctx, `
+INSERT INTO send_problems (destination_id, at, what, words, attempts, gave_up)
+SELECT id, $2, $3, $4, $5, $6 FROM destinations WHERE id = $1
+ON CONFLICT (destination_id) DO UPDATE SET at = excluded.at, what = excluded.what,
+	words = excluded.words, attempts = excluded.attempts, gave_up = excluded.gave_up`,
+			id, p.At, string(p.What), p.Words, p.Attempts, p.GaveUp))(store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("record the send problem of destination %d: %w", id, err)
+	}
+	return nil
+}
+
+// clearSendProblem deletes destination id's send problem if it has one:
+// clearing one that is not there writes nothing, as most sends succeed.
+func (s *Store) clearSendProblem(ctx context.Context, id int64) error {
+	var exists, has bool
+	err := s.pool.QueryRow(ctx, `
+SELECT EXISTS (SELECT 1 FROM destinations WHERE id = $1), EXISTS (SELECT 1 FROM send_problems WHERE destination_id = $1)`,
+		id).Scan(&exists, &has)
+	switch {
+	case err != nil:
+		return err
+	case !exists:
+		return store.ErrNotFound
+	case !has:
+		return nil
+	}
+	_, err = s.pool.Exec(ctx, `DELETE FROM send_problems WHERE destination_id = $1`, id)
+	return err
+}

@@ -11,6 +11,7 @@ var migrations = []string{
 	4: schemaV4,
 	5: schemaV5,
 	6: schemaV6,
+	7: schemaV7,
 }
 
 // schemaVersionTable records how many migrations the database has.
@@ -376,4 +377,19 @@ CREATE TABLE filter_modes (
 
 CREATE CONSTRAINT TRIGGER filter_modes_bump AFTER INSERT OR UPDATE OR DELETE ON filter_modes
 	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bump_settings();
+`
+
+// schemaV7 keeps the last problem of each destination's outbox sends
+// (store.Outbox.SetSendProblem) in a table of its own, as the SQLite
+// backend does: writing it is not a settings change (no bump_settings
+// trigger), so services need not reload for it.
+const schemaV7 = `
+CREATE TABLE send_problems (
+	destination_id bigint      PRIMARY KEY REFERENCES destinations (id) ON DELETE CASCADE,
+	at             timestamptz NOT NULL,
+	what           text        NOT NULL,
+	words          text        NOT NULL,
+	attempts       integer     NOT NULL,
+	gave_up        boolean     NOT NULL
+);
 `
