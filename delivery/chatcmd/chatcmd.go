@@ -271,3 +271,19 @@ func plural(n int) string {
 	}
 	return "s"
 }
+
+// Help is the list of commands for a bot whose replies call an address
+// noun, sent to it in where ("in private", "in a direct chat"). The IRC
+// bot has its own in its templates, which operators may change.
+func Help(noun, where string) []string {
+	return []string{
+		"I am hark's notification bot. Commands (send them to me " + where + "):",
+		"help: this text",
+		"stop: stop sending notifications to this " + noun,
+		"start: send notifications to this " + noun + " again",
+		"list filters: your filters, and which send to this " + noun,
+		"confirm CODE: confirm this " + noun + " with the code the bot sent you",
+		"snooze 2h, snooze on, snooze off: mute this " + noun + " for a while, or until snooze off",
+		"snooze FILTER 2h (or 09:00, tomorrow 09:00, on, off), drop at the end to drop what matched: mute one filter",
+	}
+}
