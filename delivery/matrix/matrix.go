@@ -3,6 +3,7 @@
 // a plain body and an HTML formatted_body, in a direct chat the bot
 // creates once per user and reuses. It is a delivery.Sender like email
 // and IRC; delivery's journal and retries make its sends exactly once.
+// Listen answers the commands (chatcmd) people send it in direct chats.
 package matrix
 
 import (
