@@ -55,14 +55,14 @@ func (b *Bot) Listen(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if l.synced {
+			wait, l.synced = syncBackoffMin, false // it synced since the last failure: a fresh outage
+		}
 		b.log.Warn("matrix command sync failed; retrying", "err", err, "wait", wait)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
-		}
-		if l.since != "" {
-			wait = syncBackoffMin // it synced: a fresh outage
 		}
 		wait = min(2*wait, syncBackoffMax)
 	}
@@ -73,6 +73,8 @@ type listener struct {
 	b     *Bot
 	http  *http.Client
 	since string
+	// synced is whether a sync succeeded since the last failure.
+	synced bool
 	// direct says whether a room has two members, the bot and one
 	// other; a membership change forgets the room's answer.
 	direct map[id.RoomID]bool
@@ -95,6 +97,7 @@ func (l *listener) run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("sync with %s: %w", l.b.cli.HomeserverURL, err)
 		}
+		l.synced = true
 		l.joinInvites(ctx, resp)
 		for room, jr := range resp.Rooms.Join {
 			for _, evt := range jr.Timeline.Events {

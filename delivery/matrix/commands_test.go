@@ -41,7 +41,8 @@ func (b *lockedBuffer) String() string {
 
 // TestListenAnswersDirectChatsOnly: carol's commands in a direct chat
 // with the bot are answered there and change her destination; a
-// command in a room feed of three members is not taken for one.
+// command in a room feed of three members is not taken for one; after
+// the homeserver restarts, the bot answers again.
 func TestListenAnswersDirectChatsOnly(t *testing.T) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hark.db"))
@@ -116,5 +117,15 @@ func TestListenAnswersDirectChatsOnly(t *testing.T) {
 	}
 	if !d.Enabled || !d.SnoozeUntil.Equal(store.Forever) {
 		t.Errorf("carol's destination: enabled %t (stop in the feed must not count), snooze until %v (want on)", d.Enabled, d.SnoozeUntil)
+	}
+
+	// The homeserver restarts: the bot syncs on from where it was.
+	hs.Stop()
+	hs.Start()
+	if _, err := carol.Client.SendText(ctx, direct.RoomID, "snooze off"); err != nil {
+		t.Fatal(err)
+	}
+	if answer := carol.Notices(1, time.Minute)[0]; !strings.HasPrefix(answer.Body, "Snooze off") {
+		t.Errorf("answer after the homeserver's restart: %q", answer.Body)
 	}
 }
