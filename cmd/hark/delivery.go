@@ -68,12 +68,16 @@ func unsubscribeKeyPath(cfg *config.Config) string {
 // of the lease named here.
 var electedKinds = map[string]string{
 	store.KindIRC:       ircBotLease,
-	destkind.Matrix:     "bot:matrix",
-	destkind.MatrixRoom: "bot:matrix",
+	destkind.Matrix:     matrixBotLease,
+	destkind.MatrixRoom: matrixBotLease,
 }
 
 // ircBotLease is the lease of the IRC bot's connection.
 const ircBotLease = "bot:irc"
+
+// matrixBotLease is the lease of the Matrix bot: its holder sends Matrix
+// notifications and reads the bot's commands.
+const matrixBotLease = "bot:matrix"
 
 // defaultInstance is the lease owner name of a process without
 // --instance.

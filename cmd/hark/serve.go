@@ -19,6 +19,7 @@ import (
 	"hark/delivery"
 	"hark/delivery/email"
 	"hark/delivery/irc"
+	"hark/delivery/matrix"
 	"hark/destkind"
 	"hark/filters"
 	"hark/metrics"
@@ -94,8 +95,11 @@ type process struct {
 	catchupMetrics []metrics.Source
 	endpoints      int
 	ircBot         *irc.Bot
-	deliverer      *delivery.Deliverer
-	mailer         *email.Mailer
+	// matrixBot is the Matrix bot of the delivery role, nil without
+	// matrix.homeserver.
+	matrixBot *matrix.Bot
+	deliverer *delivery.Deliverer
+	mailer    *email.Mailer
 	// mailerFree is false when a delivery still holds the mailer at the
 	// end of the stop budget: closing it would wait for its SMTP
 	// transaction.
@@ -187,13 +191,12 @@ func (s *process) startDelivery(context.Context) (err error) {
 		s.deliverer.Register(store.KindIRC, s.ircBot)
 		s.deliverer.Register(destkind.IRCChannel, s.ircBot)
 	}
-	matrixBot, err := newMatrixBot(s.cfg, s.log)
-	if err != nil {
+	if s.matrixBot, err = newMatrixBot(s.cfg, s.settings, s.log); err != nil {
 		return err
 	}
-	if matrixBot != nil {
-		s.deliverer.Register(destkind.Matrix, matrixBot)
-		s.deliverer.Register(destkind.MatrixRoom, matrixBot)
+	if s.matrixBot != nil {
+		s.deliverer.Register(destkind.Matrix, s.matrixBot)
+		s.deliverer.Register(destkind.MatrixRoom, s.matrixBot)
 	}
 	return nil
 }
@@ -278,6 +281,11 @@ func (s *process) serve(ctx context.Context, roles []app.Role) (err error) {
 	}
 	if s.ircBot != nil {
 		wg.Go(func() { s.runIRCBot(ctx) })
+	}
+	if s.matrixBot != nil {
+		// One process reads the bot's commands: the one that delivers
+		// Matrix notifications.
+		wg.Go(func() { s.runElected(ctx, matrixBotLease, "matrix bot elected: reading commands", s.matrixBot.Listen) })
 	}
 	if s.deliverer != nil {
 		wg.Go(func() { s.deliverer.Run(ctx) })
@@ -384,28 +392,34 @@ func (s *process) runIRCBot(ctx context.Context) {
 		s.ircBot.Run(ctx)
 		return
 	}
+	s.runElected(ctx, ircBotLease, "irc bot elected: connecting", func(ctx context.Context) { s.ircBot.Run(ctx) })
+}
+
+// runElected runs run while this process holds lease, and again each
+// time it wins the lease back: run's context ends when the lease is lost.
+func (s *process) runElected(ctx context.Context, lease, elected string, run func(context.Context)) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for ctx.Err() == nil {
-		if !s.deliverer.Holds(ircBotLease) {
+		if !s.deliverer.Holds(lease) {
 			select {
 			case <-ctx.Done():
 			case <-t.C:
 			}
 			continue
 		}
-		elected, lost := context.WithCancel(ctx)
+		held, lost := context.WithCancel(ctx)
 		go func() {
-			for elected.Err() == nil && s.deliverer.Holds(ircBotLease) {
+			for held.Err() == nil && s.deliverer.Holds(lease) {
 				select {
-				case <-elected.Done():
+				case <-held.Done():
 				case <-t.C:
 				}
 			}
 			lost()
 		}()
-		s.log.Info("irc bot elected: connecting", "instance", s.instance)
-		s.ircBot.Run(elected)
+		s.log.Info(elected, "instance", s.instance)
+		run(held)
 		lost()
 	}
 }

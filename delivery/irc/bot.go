@@ -24,6 +24,9 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"hark/delivery/chatcmd"
+	"hark/store"
 )
 
 // Options configure a Bot. Server and Nick are required.
@@ -79,6 +82,8 @@ type Bot struct {
 	log     *slog.Logger
 	limiter *rate.Limiter
 	render  *Renderer
+	// cmds answers private messages.
+	cmds *chatcmd.Commands
 
 	mu      sync.Mutex
 	sess    *session      // nil while disconnected
@@ -123,13 +128,16 @@ func New(opts Options) (*Bot, error) {
 	if opts.MaxLines > 0 {
 		r.SetMaxLines(opts.MaxLines)
 	}
-	return &Bot{
+	b := &Bot{
 		opts:    opts,
 		log:     opts.Logger.With("irc", opts.Server),
 		limiter: rate.NewLimiter(rate.Every(opts.Interval), opts.Burst),
 		render:  r,
 		changed: make(chan struct{}),
-	}, nil
+	}
+	b.cmds = &chatcmd.Commands{Settings: opts.Settings, Kind: store.KindIRC, Noun: "nick", Log: b.log,
+		Help: func(nick string) ([]string, error) { return b.render.Text("help", nil, nil, b.Width(nick)) }}
+	return b, nil
 }
 
 // Run connects, and reconnects with backoff whenever the connection ends,

@@ -3,6 +3,7 @@
 // a plain body and an HTML formatted_body, in a direct chat the bot
 // creates once per user and reuses. It is a delivery.Sender like email
 // and IRC; delivery's journal and retries make its sends exactly once.
+// Listen answers the commands (chatcmd) people send it in direct chats.
 package matrix
 
 import (
@@ -24,6 +25,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"hark/delivery"
+	"hark/delivery/chatcmd"
 	"hark/destkind"
 )
 
@@ -58,6 +60,9 @@ type Options struct {
 	RateLimit float64
 	Burst     int
 	Log       *slog.Logger
+	// Settings answers the commands people send the bot (Listen); nil
+	// answers that commands are not available.
+	Settings chatcmd.Settings
 	// HTTPClient talks to the homeserver; nil is a client with a 30s
 	// timeout.
 	HTTPClient *http.Client
@@ -69,6 +74,8 @@ type Bot struct {
 	log *slog.Logger
 	// pace is the token bucket every message waits on (Options.RateLimit).
 	pace *rate.Limiter
+	// cmds answers the commands people send the bot (Listen).
+	cmds *chatcmd.Commands
 
 	mu sync.Mutex
 	// direct is the bot's m.direct account data, user → rooms, newest
@@ -80,7 +87,8 @@ type Bot struct {
 	lookedBack map[id.RoomID]bool
 }
 
-// New makes the bot; it talks to the homeserver only when sending.
+// New makes the bot; it talks to the homeserver only when sending, and
+// when Listen reads commands.
 func New(o Options) (*Bot, error) {
 	cli, err := mautrix.NewClient(o.Homeserver, id.UserID(o.UserID), o.AccessToken)
 	if err != nil {
@@ -102,7 +110,9 @@ func New(o Options) (*Bot, error) {
 	if o.RateLimit > 0 {
 		pace = rate.NewLimiter(rate.Limit(o.RateLimit), max(o.Burst, 1))
 	}
-	return &Bot{cli: cli, log: log, pace: pace, lookedBack: map[id.RoomID]bool{}}, nil
+	cmds := &chatcmd.Commands{Settings: o.Settings, Kind: destkind.Matrix, Noun: "Matrix ID", Log: log,
+		Help: func(string) ([]string, error) { return chatcmd.Help("Matrix ID", "in a direct chat"), nil }}
+	return &Bot{cli: cli, log: log, pace: pace, cmds: cmds, lookedBack: map[id.RoomID]bool{}}, nil
 }
 
 // MaxDigest implements delivery.DigestLimiter.

@@ -24,12 +24,13 @@ type MatrixUser struct {
 	seen map[id.EventID]bool
 }
 
-// Notice is one m.notice a MatrixUser received, with its room and the
-// whole content as sent.
+// Notice is one m.notice a MatrixUser received (or sent), with its room,
+// its sender and the whole content as sent.
 type Notice struct {
 	*event.MessageEventContent
-	Room id.RoomID
-	Raw  map[string]any
+	Room   id.RoomID
+	Sender id.UserID
+	Raw    map[string]any
 }
 
 // User logs in as a registered user (see Register).
@@ -87,7 +88,7 @@ func (u *MatrixUser) Poll(n int, timeout time.Duration) []Notice {
 					u.t.Fatal(err)
 				}
 				if m := evt.Content.AsMessage(); m.MsgType == event.MsgNotice {
-					out = append(out, Notice{m, room, evt.Content.Raw})
+					out = append(out, Notice{m, room, evt.Sender, evt.Content.Raw})
 				}
 			}
 		}
