@@ -1,4 +1,4 @@
-package main
+package hark
 
 import (
 	"context"
@@ -8,9 +8,9 @@ import (
 	"hark/store/sqlite"
 )
 
-// openStore opens the store cfg names: the one place that knows SQLite is
+// OpenStore opens the store cfg names: the one place that knows SQLite is
 // the backend, so every command works on the store.Store contract.
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	s, err := sqlite.Open(ctx, cfg.Store.Path)
 	if err != nil {
 		return nil, err
