@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"hark/app/hark"
 	"hark/config"
 	"hark/store"
 )
@@ -61,7 +62,7 @@ func adminCommand(ctx context.Context, name string, fs *flag.FlagSet, args []str
 		if err != nil {
 			return err
 		}
-		s, err := openStore(ctx, cfg)
+		s, err := hark.OpenStore(ctx, cfg)
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"hark/accounts"
+	"hark/app/hark"
 	"hark/config"
 	"hark/delivery"
 	"hark/delivery/webhook"
@@ -117,7 +118,7 @@ ntfy topic, an IRC nick or a Matrix ID gets one when added on the web).
 			// A destination made before secrets were stored signs with
 			// one derived from hark's key, which showing again reveals
 			// nothing new.
-			key, err := delivery.LoadKey(unsubscribeKeyPath(cfg))
+			key, err := delivery.LoadKey(hark.UnsubscribeKeyPath(cfg))
 			if err != nil {
 				return err
 			}

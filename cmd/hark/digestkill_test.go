@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hark/app/hark"
 )
 
 // TestServeDailyDigestExactlyOnceAcrossKill9 kills hark serve with
@@ -29,7 +31,7 @@ func TestServeDailyDigestExactlyOnceAcrossKill9(t *testing.T) {
 	svc.kill(t)
 
 	smtp.SlowReplies(time.Second)
-	t.Setenv(testClockEnv, "3h")
+	t.Setenv(hark.TestClockEnv, "3h")
 	svc.start(t)
 	svc.eventually(t, "the digest's first mail arrives", func() bool { return len(smtp.Mails()) > 0 })
 	svc.kill(t)

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"os"
 
+	"hark/app/hark"
 	"hark/bus"
 	"hark/config"
-	"hark/meta"
 	"hark/store"
 )
 
@@ -37,7 +37,7 @@ func runHistory(ctx context.Context, args []string, io stdio) int {
 		if len(args) != 1 {
 			return usagef("want one FILE")
 		}
-		desc, err := meta.New(meta.Options{Files: cfg.Meta.Processors, Aliases: cfg.Meta.Aliases})
+		desc, err := hark.NewDescriber(cfg)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 // Command hark is the notification router's one binary: the service and
-// the tools around it, one subcommand each. This package parses flags and
-// wires packages together; the logic lives in those packages.
+// the tools around it, one subcommand each. This package parses flags;
+// package app/hark wires the service's parts from the configuration, and
+// the logic lives in the packages it wires.
 package main
 
 import (

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 
+	"hark/app/hark"
 	"hark/bus"
 	"hark/filters"
 	"hark/meta"
@@ -102,7 +103,7 @@ func runMatch(ctx context.Context, args []string, io stdio) int {
 		}
 		seen[e.User] = name
 	}
-	describer, err := newDescriber(cfg)
+	describer, err := hark.NewDescriber(cfg)
 	if err != nil {
 		fmt.Fprintf(io.err, "hark match: %v\n", err)
 		return 1

@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 
+	"hark/app/hark"
 	"hark/bus"
 	"hark/config"
 	"hark/meta"
@@ -83,7 +84,7 @@ func runTail(ctx context.Context, args []string, io stdio) int {
 	}
 	p := &tailPrinter{out: io.out, include: include, exclude: exclude, pretty: o.pretty, json: o.json}
 	if !o.json && !o.pretty {
-		if p.describer, err = newDescriber(cfg); err != nil {
+		if p.describer, err = hark.NewDescriber(cfg); err != nil {
 			fmt.Fprintf(io.err, "hark tail: %v\n", err)
 			return 1
 		}
@@ -102,7 +103,7 @@ func runTail(ctx context.Context, args []string, io stdio) int {
 	}
 	var discover bus.Discoverer
 	if len(o.endpoints) == 0 {
-		discover = busDiscovery(cfg)
+		discover = hark.BusDiscovery(cfg)
 	}
 	if len(endpoints) == 0 && discover == nil {
 		fmt.Fprintln(io.err, "hark tail: no endpoint: give --endpoint or set bus.endpoints or bus.srv_domains in the config")
@@ -117,7 +118,7 @@ func runTail(ctx context.Context, args []string, io stdio) int {
 		Logger:          slog.New(slog.NewTextHandler(io.err, nil)),
 	}
 	if o.validate {
-		v, err := newVerifier(cfg)
+		v, err := hark.NewVerifier(cfg)
 		if err != nil {
 			fmt.Fprintf(io.err, "hark tail: %v\n", err)
 			return 1

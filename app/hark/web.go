@@ -1,4 +1,4 @@
-package main
+package hark
 
 import (
 	"context"
@@ -42,7 +42,7 @@ func newWebUI(ctx context.Context, cfg *config.Config, st ui.Store, settings *ac
 // lapse after users.unconfirmed_ttl, and unsubscribe links are checked
 // with the key delivery signs them with.
 func newSettings(cfg *config.Config, st store.Store) (*accounts.Service, error) {
-	key, err := delivery.LoadKey(unsubscribeKeyPath(cfg))
+	key, err := delivery.LoadKey(UnsubscribeKeyPath(cfg))
 	if err != nil {
 		return nil, err
 	}

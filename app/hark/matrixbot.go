@@ -1,4 +1,4 @@
-package main
+package hark
 
 import (
 	"log/slog"

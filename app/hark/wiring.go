@@ -1,4 +1,4 @@
-package main
+package hark
 
 import (
 	"context"
@@ -16,16 +16,16 @@ import (
 // The constructors here turn configuration sections into the runtime
 // objects several subcommands share, so every command builds them alike.
 
-// newDescriber is the meta describer the config asks for: the built-in
+// NewDescriber is the meta describer the config asks for: the built-in
 // processors, the config's extra files, and its username aliases.
-func newDescriber(cfg *config.Config) (*meta.Describer, error) {
+func NewDescriber(cfg *config.Config) (*meta.Describer, error) {
 	return meta.New(meta.Options{Files: cfg.Meta.Processors, Aliases: cfg.Meta.Aliases})
 }
 
-// newVerifier is the signature checker of bus.signatures and
+// NewVerifier is the signature checker of bus.signatures and
 // bus.gpg_keyring. A service configured for GnuPG alone refuses X.509
 // messages rather than trusting any certificate they carry.
-func newVerifier(cfg *config.Config) (*bus.Verifier, error) {
+func NewVerifier(cfg *config.Config) (*bus.Verifier, error) {
 	sig := cfg.Bus.Signatures
 	return bus.NewVerifier(bus.VerifyOptions{CAFile: sig.CA, CRLFile: sig.CRL, RoutingPolicy: sig.RoutingPolicy, Nitpicky: sig.Nitpicky,
 		GPGKeyring: cfg.Bus.GPGKeyring, RequireCA: true})
@@ -55,9 +55,9 @@ func ownershipOf(ref *owners.Refresher) func() rules.Ownership {
 	return func() rules.Ownership { return ref.Current() }
 }
 
-// busDiscovery finds the publishers bus.srv_domains names in DNS, or is
+// BusDiscovery finds the publishers bus.srv_domains names in DNS, or is
 // nil when none is configured.
-func busDiscovery(cfg *config.Config) bus.Discoverer {
+func BusDiscovery(cfg *config.Config) bus.Discoverer {
 	if len(cfg.Bus.SRVDomains) == 0 {
 		return nil
 	}

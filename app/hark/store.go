@@ -1,4 +1,4 @@
-package main
+package hark
 
 import (
 	"context"
@@ -10,11 +10,11 @@ import (
 	"hark/store/sqlite"
 )
 
-// openStore opens the store cfg names: the one place that knows the
+// OpenStore opens the store cfg names: the one place that knows the
 // backends, so every command works on the store.Store contract. A
 // store.url is a PostgreSQL database; otherwise the SQLite file at
 // store.path.
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	if cfg.Store.Postgres() {
 		s, err := postgres.Open(ctx, cfg.Store.URL)
 		if err != nil {

@@ -1,4 +1,4 @@
-package main
+package hark
 
 import (
 	"log/slog"
@@ -24,7 +24,7 @@ import (
 // process's: a named instance keeps its own ("-sent-NAME.email"), so
 // processes delivering from one database never replay each other's.
 func newDeliverer(cfg *config.Config, st store.Store, instance string, log *slog.Logger) (*delivery.Deliverer, *email.Mailer, error) {
-	key, err := delivery.LoadKey(unsubscribeKeyPath(cfg))
+	key, err := delivery.LoadKey(UnsubscribeKeyPath(cfg))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,9 +57,9 @@ func newDeliverer(cfg *config.Config, st store.Store, instance string, log *slog
 	return d, mailer, nil
 }
 
-// unsubscribeKeyPath is where the unsubscribe key lives: beside the
+// UnsubscribeKeyPath is where the unsubscribe key lives: beside the
 // database. Webhook secrets are derived from it too.
-func unsubscribeKeyPath(cfg *config.Config) string {
+func UnsubscribeKeyPath(cfg *config.Config) string {
 	return filepath.Join(filepath.Dir(cfg.Store.Path), "unsubscribe.key")
 }
 
@@ -101,24 +101,24 @@ func sentJournal(cfg *config.Config, instance string) string {
 	return cfg.Store.Path + "-sent-" + instance
 }
 
-// testClockEnv is FOR TESTS ONLY: a duration (3h) that delivery's clock
+// TestClockEnv is FOR TESTS ONLY: a duration (3h) that delivery's clock
 // runs ahead of the real one, so that an end-to-end test through hark
 // serve reaches a daily digest's time of day without waiting for it.
 // Never set it in production: digests and retries would go out early.
-const testClockEnv = "HARK_TEST_CLOCK_SHIFT"
+const TestClockEnv = "HARK_TEST_CLOCK_SHIFT"
 
-// testClock is delivery's clock: the real one, or with testClockEnv set
+// testClock is delivery's clock: the real one, or with TestClockEnv set
 // the real one shifted by it (nil: the default).
 func testClock(log *slog.Logger) func() time.Time {
-	v := os.Getenv(testClockEnv)
+	v := os.Getenv(TestClockEnv)
 	if v == "" {
 		return nil
 	}
 	shift, err := time.ParseDuration(v)
 	if err != nil {
-		log.Error("ignoring "+testClockEnv, "value", v, "err", err)
+		log.Error("ignoring "+TestClockEnv, "value", v, "err", err)
 		return nil
 	}
-	log.Warn(testClockEnv+" is set: delivery's clock runs ahead of the real one (for tests only)", "shift", shift)
+	log.Warn(TestClockEnv+" is set: delivery's clock runs ahead of the real one (for tests only)", "shift", shift)
 	return func() time.Time { return time.Now().Add(shift) }
 }
