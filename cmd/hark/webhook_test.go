@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +36,10 @@ type hookReceiver struct {
 	refused     int
 	badSig      int
 	cut         int
+	// lastByteCut are the bodies of requests cut exactly at their last
+	// byte: those hark may have journaled before the kill (the window
+	// delivery/journal.go documents).
+	lastByteCut []string
 	got         map[string][]string // message id → webhook-ids answered 2xx
 }
 
@@ -46,6 +51,9 @@ func startHookReceiver(t *testing.T, unavailable int) *hookReceiver {
 		defer r.mu.Unlock()
 		if err != nil {
 			r.cut++
+			if req.ContentLength-int64(len(body)) == 1 {
+				r.lastByteCut = append(r.lastByteCut, string(body))
+			}
 			return
 		}
 		r.requests++
@@ -89,6 +97,14 @@ func (r *hookReceiver) setSecret(t *testing.T, secret string) {
 	r.mu.Unlock()
 }
 
+// cutAtLastByte says whether a request about message id was cut at its
+// last byte.
+func (r *hookReceiver) cutAtLastByte(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.ContainsFunc(r.lastByteCut, func(body string) bool { return strings.Contains(body, id) })
+}
+
 func (r *hookReceiver) received() (got map[string][]string, refused, badSig, cut int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -106,7 +122,10 @@ func (r *hookReceiver) received() (got map[string][]string, refused, badSig, cut
 // signed, and once, without de-duplicating on webhook-id: hark holds
 // each request's last byte back until its sent journal record is
 // written, so a kill leaves the receiver either a cut request (sent
-// again) or a journaled one (not sent again).
+// again) or a journaled one (not sent again). A kill between the journal
+// record and the last byte's write (two system calls) loses that one
+// request: the test accepts at most one per kill, and only a request the
+// receiver saw cut at exactly its last byte.
 func TestServeWebhookOnceAcrossKillsAndUnavailableReceiver(t *testing.T) {
 	testpeer.RequireZMQ(t)
 	pub := testpeer.StartPub(t)
@@ -172,10 +191,15 @@ func TestServeWebhookOnceAcrossKillsAndUnavailableReceiver(t *testing.T) {
 	if refused < 40 {
 		t.Errorf("the receiver refused %d requests, want its first 40", refused)
 	}
-	repeats := 0
+	repeats, inWindow := 0, 0
 	for _, c := range committed {
 		ids := got[c.MsgID]
 		switch {
+		case len(ids) == 0 && recv.cutAtLastByte(c.MsgID):
+			// Killed between its journal record and its last byte: the
+			// documented window, lost rather than repeated.
+			inWindow++
+			t.Logf("%s was journaled, and its request cut at its last byte by a kill", c.MsgID)
 		case len(ids) == 0:
 			t.Errorf("%s was marked sent but never received", c.MsgID)
 		case len(ids) > 1:
@@ -190,7 +214,10 @@ func TestServeWebhookOnceAcrossKillsAndUnavailableReceiver(t *testing.T) {
 	if repeats > 0 {
 		t.Errorf("%d notifications received more than once across %d kills", repeats, kills)
 	}
-	if len(got) != len(committed) {
+	if inWindow > kills {
+		t.Errorf("%d requests cut at their last byte after being journaled, more than one per kill (%d kills)", inWindow, kills)
+	}
+	if len(got)+inWindow != len(committed) {
 		t.Errorf("received %d messages for %d notifications", len(got), len(committed))
 	}
 	t.Log(fmt.Sprintf("%d published, %d committed, %d received, %d answered 503, %d cut by a kill, %d repeats", n, len(committed), len(got), refused, cut, repeats))
