@@ -64,6 +64,11 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 		return 2
 	}
 	if err := s.serve(ctx, chosen); err != nil {
+		if errors.Is(err, errStoppedWaiting) {
+			// Told to stop while waiting for the database: nothing ran.
+			log.Info("hark stopped while waiting for the store", "store", storeName(cfg))
+			return 0
+		}
 		log.Error("hark serve stopped", "err", err)
 		return 1
 	}
@@ -123,7 +128,7 @@ func (s *process) roles() app.Table {
 }
 
 func (s *process) startStore(ctx context.Context) (err error) {
-	if s.st, err = openStore(ctx, s.cfg); err != nil {
+	if s.st, err = openStoreWaiting(ctx, s.cfg, s.log); err != nil {
 		return err
 	}
 	s.settings, err = newSettings(s.cfg, s.st)

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/url"
+	"time"
 
 	"hark/config"
 	"hark/store"
@@ -28,6 +32,43 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	}
 	return s, nil
 }
+
+// Waiting for PostgreSQL at start: the first retry after
+// storeRetryFirst, each later one after twice the wait before, at most
+// storeRetryMax apart.
+const (
+	storeRetryFirst = time.Second
+	storeRetryMax   = 30 * time.Second
+)
+
+// openStoreWaiting opens the store as openStore does, but while
+// PostgreSQL cannot be reached it logs why and tries again with backoff
+// until it can, or until ctx is done: hark serve may start before its
+// database, as services on one machine or in one cluster do. Errors only
+// a person can fix (a refused password, a missing database, a bad URL)
+// end it at once.
+func openStoreWaiting(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
+	wait := storeRetryFirst
+	for attempt := 1; ; attempt++ {
+		st, err := openStore(ctx, cfg)
+		if err == nil || !cfg.Store.Postgres() || !postgres.Unreachable(err) {
+			return st, err
+		}
+		log.Warn("PostgreSQL unreachable at store.url; retrying", "store", storeName(cfg), "attempt", attempt, "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("open store %s: %w", storeName(cfg), errStoppedWaiting)
+		case <-t.C:
+		}
+		wait = min(2*wait, storeRetryMax)
+	}
+}
+
+// errStoppedWaiting is openStoreWaiting's error when hark was told to
+// stop before PostgreSQL could be reached.
+var errStoppedWaiting = errors.New("stopped while waiting for PostgreSQL")
 
 // storeName is where the store is, for logs: the SQLite file, or the
 // PostgreSQL URL with its password hidden.
