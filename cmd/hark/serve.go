@@ -174,7 +174,8 @@ func (s *process) startRouter(ctx context.Context) error {
 		s.inputs, s.busStats = append(s.inputs, amqpSrc), func() bus.Stats { return zmqStats().Plus(amqpSrc.Stats()) }
 	}
 	s.inputs, s.catchupMetrics = withCatchup(cfg, s.st, s.log, s.inputs, s.busStats)
-	s.rt, err = router.New(router.Options{Store: s.st, Describer: describer, Index: s.index, Retention: cfg.History.Retention, Logger: s.log})
+	s.rt, err = router.New(router.Options{Store: s.st, Describer: describer, Index: s.index, Retention: cfg.History.Retention, Logger: s.log,
+		Unreachable: storeUnreachable(cfg)})
 	return err
 }
 

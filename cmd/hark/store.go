@@ -51,7 +51,7 @@ func openStoreWaiting(ctx context.Context, cfg *config.Config, log *slog.Logger)
 	wait := storeRetryFirst
 	for attempt := 1; ; attempt++ {
 		st, err := openStore(ctx, cfg)
-		if err == nil || !cfg.Store.Postgres() || !postgres.Unreachable(err) {
+		if unreachable := storeUnreachable(cfg); err == nil || unreachable == nil || !unreachable(err) {
 			return st, err
 		}
 		log.Warn("PostgreSQL unreachable at store.url; retrying", "store", storeName(cfg), "attempt", attempt, "retry_in", wait, "err", err)
@@ -64,6 +64,16 @@ func openStoreWaiting(ctx context.Context, cfg *config.Config, log *slog.Logger)
 		}
 		wait = min(2*wait, storeRetryMax)
 	}
+}
+
+// storeUnreachable reports whether an error of cfg's store says it
+// cannot be reached for now, worth waiting for: a PostgreSQL server
+// restarting. Nil for SQLite, a file, whose errors are not worth waiting for.
+func storeUnreachable(cfg *config.Config) func(error) bool {
+	if cfg.Store.Postgres() {
+		return postgres.Unreachable
+	}
+	return nil
 }
 
 // errStoppedWaiting is openStoreWaiting's error when hark was told to
