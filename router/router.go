@@ -75,7 +75,12 @@ type Options struct {
 	// its sources are told (an AMQP message is requeued), so a full disk,
 	// a stuck store or a rule that runs long cannot hold up shutdown.
 	StopGrace time.Duration
-	Logger    *slog.Logger
+	// Unreachable reports whether a store error says the store cannot be
+	// reached for now (a database server restarting): Run's first load
+	// of the filters waits through those, retrying with backoff, instead
+	// of failing. Nil: every error fails it.
+	Unreachable func(error) bool
+	Logger      *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -157,13 +162,42 @@ func (r *Router) Stats() Stats {
 	}
 }
 
+// Waiting for an unreachable store at the first reload: the first retry
+// after firstReloadRetry, each later one after twice the wait before, at
+// most firstReloadRetryMax apart.
+const (
+	firstReloadRetry    = time.Second
+	firstReloadRetryMax = 30 * time.Second
+)
+
+// firstReload loads the filters Run starts with, retrying while the
+// store is unreachable (see Options.Unreachable) until ctx is done.
+func (r *Router) firstReload(ctx context.Context) error {
+	wait := firstReloadRetry
+	for {
+		err := r.Reload(ctx)
+		if err == nil || ctx.Err() != nil || r.opts.Unreachable == nil || !r.opts.Unreachable(err) {
+			return err
+		}
+		r.log.Warn("store unreachable at the first load of the filters; retrying", "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, firstReloadRetryMax)
+	}
+}
+
 // Run loads the filters, then feeds every source's messages through the
 // per-message path until ctx is done. It then stops the sources, commits
 // what they handed over, and returns: a message handed to the router
 // before shutdown is committed, not dropped.
 func (r *Router) Run(ctx context.Context, sources ...Source) error {
 	from := store.FollowFrom(ctx, r.opts.Store) // before the first reload
-	if err := r.Reload(ctx); err != nil {
+	if err := r.firstReload(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while starting: nothing was handed over yet
 		}

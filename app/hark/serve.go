@@ -111,7 +111,7 @@ func (s *Process) Roles() app.Table {
 }
 
 func (s *Process) startStore(ctx context.Context) (err error) {
-	if s.st, err = OpenStore(ctx, s.cfg); err != nil {
+	if s.st, err = openStoreWaiting(ctx, s.cfg, s.log); err != nil {
 		return err
 	}
 	s.settings, err = newSettings(s.cfg, s.st)
@@ -157,7 +157,8 @@ func (s *Process) startRouter(ctx context.Context) error {
 		s.inputs, s.busStats = append(s.inputs, amqpSrc), func() bus.Stats { return zmqStats().Plus(amqpSrc.Stats()) }
 	}
 	s.inputs, s.catchupMetrics = withCatchup(cfg, s.st, s.log, s.inputs, s.busStats)
-	s.rt, err = router.New(router.Options{Store: s.st, Describer: describer, Index: s.index, Retention: cfg.History.Retention, Logger: s.log})
+	s.rt, err = router.New(router.Options{Store: s.st, Describer: describer, Index: s.index, Retention: cfg.History.Retention, Logger: s.log,
+		Unreachable: storeUnreachable(cfg)})
 	return err
 }
 
@@ -297,7 +298,7 @@ func (s *Process) Run(ctx context.Context, roles []app.Role) (err error) {
 	for _, r := range roles {
 		names = append(names, r.Name)
 	}
-	log.Info("hark serving", "roles", strings.Join(names, ","), "store", storeName(cfg), "endpoints", s.endpoints, "srv_domains", len(cfg.Bus.SRVDomains), "inbound", cfg.Bus.Inbound, "amqp", s.amqpSrc != nil)
+	log.Info("hark serving", "roles", strings.Join(names, ","), "store", StoreName(cfg), "endpoints", s.endpoints, "srv_domains", len(cfg.Bus.SRVDomains), "inbound", cfg.Bus.Inbound, "amqp", s.amqpSrc != nil)
 	stopAt := make(chan time.Time, 1)
 	context.AfterFunc(ctx, func() { stopAt <- time.Now() })
 	if s.rt != nil {

@@ -2,7 +2,11 @@ package hark
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/url"
+	"time"
 
 	"hark/config"
 	"hark/store"
@@ -29,9 +33,56 @@ func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	return s, nil
 }
 
-// storeName is where the store is, for logs: the SQLite file, or the
+// Waiting for PostgreSQL at start: the first retry after
+// storeRetryFirst, each later one after twice the wait before, at most
+// storeRetryMax apart.
+const (
+	storeRetryFirst = time.Second
+	storeRetryMax   = 30 * time.Second
+)
+
+// openStoreWaiting opens the store as OpenStore does, but while
+// PostgreSQL cannot be reached it logs why and tries again with backoff
+// until it can, or until ctx is done: hark serve may start before its
+// database, as services on one machine or in one cluster do. Errors only
+// a person can fix (a refused password, a missing database, a bad URL)
+// end it at once.
+func openStoreWaiting(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
+	wait := storeRetryFirst
+	for attempt := 1; ; attempt++ {
+		st, err := OpenStore(ctx, cfg)
+		if unreachable := storeUnreachable(cfg); err == nil || unreachable == nil || !unreachable(err) {
+			return st, err
+		}
+		log.Warn("PostgreSQL unreachable at store.url; retrying", "store", StoreName(cfg), "attempt", attempt, "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("open store %s: %w", StoreName(cfg), ErrStoppedWaiting)
+		case <-t.C:
+		}
+		wait = min(2*wait, storeRetryMax)
+	}
+}
+
+// storeUnreachable reports whether an error of cfg's store says it
+// cannot be reached for now, worth waiting for: a PostgreSQL server
+// restarting. Nil for SQLite, a file, whose errors are not worth waiting for.
+func storeUnreachable(cfg *config.Config) func(error) bool {
+	if cfg.Store.Postgres() {
+		return postgres.Unreachable
+	}
+	return nil
+}
+
+// ErrStoppedWaiting is Run's error when hark was told to
+// stop before PostgreSQL could be reached.
+var ErrStoppedWaiting = errors.New("stopped while waiting for PostgreSQL")
+
+// StoreName is where the store is, for logs: the SQLite file, or the
 // PostgreSQL URL with its password hidden.
-func storeName(cfg *config.Config) string {
+func StoreName(cfg *config.Config) string {
 	if !cfg.Store.Postgres() {
 		return cfg.Store.Path
 	}

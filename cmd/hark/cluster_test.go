@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"hark/internal/testpeer"
 )
 
@@ -21,11 +24,66 @@ import (
 type clusterStore struct {
 	name   string
 	config func(t testing.TB, dir string) string
+	// restartable: a test that restarts the store's server runs it on a
+	// server of its own instead (see privateServer).
+	restartable bool
 }
 
 var clusterStores = []clusterStore{
-	{"sqlite", func(testing.TB, string) string { return "store:\n  path: hark.db\n" }},
-	{"postgres", func(t testing.TB, _ string) string { return fmt.Sprintf("store:\n  url: %q\n", testpeer.PostgresDB(t)) }},
+	{"sqlite", func(testing.TB, string) string { return "store:\n  path: hark.db\n" }, false},
+	{"postgres", func(t testing.TB, _ string) string { return postgresStore(testpeer.PostgresDB(t)) }, true},
+}
+
+// postgresStore is the store section for the database at url. Its path
+// is in the test's directory: beside it live each process's sent journal
+// and the unsubscribe key, which must not be shared with other runs.
+func postgresStore(url string) string {
+	return fmt.Sprintf("store:\n  url: %q\n  path: hark.db\n", url)
+}
+
+// privateServer moves a restartable st to a PostgreSQL server of t's own
+// and returns how to restart that server (see restartServer); for the
+// others, st as it is and nil.
+func privateServer(t *testing.T, st clusterStore) (clusterStore, func(down time.Duration, workers int)) {
+	if !st.restartable {
+		return st, nil
+	}
+	pg := testpeer.StartPrivatePostgres(t)
+	st.config = func(testing.TB, string) string { return postgresStore(pg.URL) }
+	return st, func(down time.Duration, workers int) { restartServer(t, pg, down, workers) }
+}
+
+// restartServer stops pg for down, starts it again and waits until the
+// delivery partitions are shared by as many workers as before. An outage
+// longer than the lease lets every lease lapse, and the first worker
+// back takes every partition until the others show up again: a worker
+// killed before it has its share again would leave nothing to take over.
+func restartServer(t *testing.T, pg *testpeer.PrivatePostgres, down time.Duration, workers int) {
+	t.Helper()
+	stopped := time.Now()
+	pg.Stop()
+	time.Sleep(down) // the outage itself, not a wait for something
+	pg.Start()
+	back := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for {
+		var owners int
+		err := conn.QueryRow(ctx, `SELECT count(DISTINCT owner) FROM leases WHERE name LIKE 'delivery:%' AND expires > now()`).Scan(&owners)
+		if err != nil {
+			t.Fatalf("count the owners of delivery partitions after the restart: %v", err)
+		}
+		if owners == workers {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("PostgreSQL restarted mid-stream: down for %v, partitions shared by %d workers again %v after", back.Sub(stopped).Round(time.Millisecond), workers, time.Since(back).Round(time.Millisecond))
 }
 
 // cluster is several `hark serve` processes on one store, each with its
@@ -130,7 +188,9 @@ const clusterLease = 3 * time.Second
 // documented in-flight window of the sent journal (a kill between an
 // email's end of data and its journal record), which is counted. A
 // delivery process killed for good has its destinations taken over
-// within the lease.
+// within the lease. On PostgreSQL, the server is also restarted once
+// mid-stream: routers hold what they could not commit, unacknowledged,
+// and delivery picks up again, with the same counts.
 func TestClusterDeliversExactlyOnceAcrossKills(t *testing.T) {
 	for _, st := range clusterStores {
 		t.Run(st.name, func(t *testing.T) { testClusterExactlyOnce(t, st) })
@@ -138,6 +198,7 @@ func TestClusterDeliversExactlyOnceAcrossKills(t *testing.T) {
 }
 
 func testClusterExactlyOnce(t *testing.T, st clusterStore) {
+	st, restartStore := privateServer(t, st)
 	b := testpeer.RabbitMQ(t)
 	b.DeclareQueue("#")
 	smtp := testpeer.StartSMTP(t)
@@ -168,8 +229,13 @@ func testClusterExactlyOnce(t *testing.T, st clusterStore) {
 		time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
 		victim.start(t)
 	}
-	for range 3 {
+	for round := range 3 {
 		killAt(routers)
+		if round == 1 && restartStore != nil {
+			// Down for longer than the lease: workers lose their
+			// partitions and take them again.
+			restartStore(clusterLease+time.Second, len(workers))
+		}
 		killAt(workers)
 	}
 	pika.Wait()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -48,6 +49,11 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 		return 2
 	}
 	if err := s.Run(ctx, chosen); err != nil {
+		if errors.Is(err, hark.ErrStoppedWaiting) {
+			// Told to stop while waiting for the database: nothing ran.
+			log.Info("hark stopped while waiting for the store", "store", hark.StoreName(cfg))
+			return 0
+		}
 		log.Error("hark serve stopped", "err", err)
 		return 1
 	}

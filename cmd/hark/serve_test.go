@@ -88,6 +88,20 @@ func newService(t testing.TB, endpoint, extra string) *service {
 // start runs `hark serve` and waits until /healthz answers.
 func (s *service) start(t testing.TB) {
 	t.Helper()
+	s.launch(t)
+	s.eventually(t, "hark serve answers /healthz", func() bool {
+		resp, err := http.Get("http://" + s.web + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// launch runs `hark serve` without waiting for it.
+func (s *service) launch(t testing.TB) {
+	t.Helper()
 	bin, err := harkBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -105,14 +119,6 @@ func (s *service) start(t testing.TB) {
 			cmd.Process.Kill()
 			cmd.Wait()
 		}
-	})
-	s.eventually(t, "hark serve answers /healthz", func() bool {
-		resp, err := http.Get("http://" + s.web + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
 	})
 }
 

@@ -49,6 +49,11 @@ type Options struct {
 	// SQLite file in Dir: another backend, e.g. a fresh PostgreSQL
 	// database.
 	Open func(ctx context.Context) (store.Store, error)
+	// Routers is how many routers ingest at once (default 1), as the
+	// router processes of one deployment do: each with its own index and
+	// its own connection to the store (Open called again), taking every
+	// Routers-th message.
+	Routers int
 	// Measuring, if set, is called when the population is loaded and
 	// the measured runs begin: a profile taken from there leaves out the
 	// setup.
@@ -86,16 +91,27 @@ func Run(ctx context.Context, samples []synth.Sample, describer router.Describer
 	if err := pop.Load(matchIx); err != nil {
 		return Result{}, err
 	}
-	ix := filters.New(filters.Options{Owners: owners})
-	rt, err := router.New(router.Options{Store: st, Describer: describer, Index: ix,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		return Result{}, err
-	}
-	// Load the filters into the router's index now, so the timed run
-	// measures messages, not the first reload.
-	if err := rt.Reload(ctx); err != nil {
-		return Result{}, err
+	n := max(opts.Routers, 1)
+	var rts []*router.Router
+	for i := range n {
+		rst := st
+		if i > 0 {
+			if rst, err = open(ctx); err != nil {
+				return Result{}, err
+			}
+			defer rst.Close()
+		}
+		rt, err := router.New(router.Options{Store: rst, Describer: describer, Index: filters.New(filters.Options{Owners: owners}),
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			return Result{}, err
+		}
+		// Load the filters into the router's index now, so the timed run
+		// measures messages, not the first reload.
+		if err := rt.Reload(ctx); err != nil {
+			return Result{}, err
+		}
+		rts = append(rts, rt)
 	}
 	res := Result{SetupTime: time.Since(start), Messages: opts.Messages}
 	if opts.Measuring != nil {
@@ -116,27 +132,38 @@ func Run(ctx context.Context, samples []synth.Sample, describer router.Describer
 	}
 	matching := matchAlone()
 
-	src := &memorySource{samples: samples, n: opts.Messages, done: make(chan struct{})}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 1)
+	errc := make(chan error, n)
+	var srcs []*memorySource
+	for i := range n {
+		srcs = append(srcs, &memorySource{samples: samples, from: i, step: n, n: opts.Messages, done: make(chan struct{})})
+	}
 	runtime.GC()
 	begin := time.Now()
-	go func() { errc <- rt.Run(runCtx, src) }()
-	select {
-	case <-src.done:
-	case err := <-errc:
-		return Result{}, fmt.Errorf("run router: %w", err)
+	for i, rt := range rts {
+		go func() { errc <- rt.Run(runCtx, srcs[i]) }()
+	}
+	for _, src := range srcs {
+		select {
+		case <-src.done:
+		case err := <-errc:
+			return Result{}, fmt.Errorf("run router: %w", err)
+		}
 	}
 	elapsed := time.Since(begin).Seconds()
 	cancel()
-	if err := <-errc; err != nil {
-		return Result{}, err
+	for range rts {
+		if err := <-errc; err != nil {
+			return Result{}, err
+		}
 	}
 	matching += matchAlone()
 	res.MatchMsgsPerS = float64(2*opts.Messages) / matching.Seconds()
 	res.IngestMsgsPerS = float64(opts.Messages) / elapsed
-	res.Notifications = rt.Stats().Notifications
+	for _, rt := range rts {
+		res.Notifications += rt.Stats().Notifications
+	}
 	res.NotesPerS = float64(res.Notifications) / elapsed
 	res.Ratio = res.IngestMsgsPerS / res.MatchMsgsPerS
 	if res.Notifications == 0 {
@@ -181,22 +208,28 @@ func load(ctx context.Context, st store.Store, pop *synth.Population) error {
 	return nil
 }
 
-// memorySource hands the router n messages cycling through the samples,
-// each with a fresh msg_id, and closes done once all are committed.
+// memorySource hands the router its share of n messages cycling through
+// the samples, each with a fresh msg_id — message from, from+step, … —
+// and closes done once all of those are committed.
 type memorySource struct {
-	samples []synth.Sample
-	n       int
-	acked   atomic.Int64
-	done    chan struct{}
+	samples    []synth.Sample
+	from, step int
+	n          int
+	acked      atomic.Int64
+	done       chan struct{}
 }
 
 func (m *memorySource) Run(ctx context.Context, handle func(context.Context, *bus.Envelope)) error {
+	share := int64((m.n - m.from + m.step - 1) / m.step)
+	if share <= 0 {
+		close(m.done)
+	}
 	ack := func(err error) {
-		if err == nil && m.acked.Add(1) == int64(m.n) {
+		if err == nil && m.acked.Add(1) == share {
 			close(m.done)
 		}
 	}
-	for i := range m.n {
+	for i := m.from; i < m.n; i += m.step {
 		env := *m.samples[i%len(m.samples)].Env
 		env.MsgID = fmt.Sprintf("ingest-%d", i)
 		env.Ack = ack

@@ -83,3 +83,33 @@ func TestUnreachableServerIsAClearError(t *testing.T) {
 		t.Errorf("open of an unreachable server: %v", err)
 	}
 }
+
+// Open's error tells a server that cannot be reached (worth waiting for)
+// from one that refuses (a missing database: only a person fixes that),
+// and names the server without its password.
+func TestOpenTellsUnreachableFromRefused(t *testing.T) {
+	server := testpeer.PostgresDB(t) // the server is there, or the test skips
+	missing := strings.Replace(server, "hark_scratch_", "hark_missing_", 1)
+	closed := fmt.Sprintf("postgres://postgres:secret@127.0.0.1:%d/hark?sslmode=disable", testpeer.FreePort(t))
+	for _, tc := range []struct {
+		name, url   string
+		unreachable bool
+	}{
+		{"nothing listens", closed, true},
+		{"no such database", missing, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Open(context.Background(), tc.url)
+			if err == nil {
+				s.Close()
+				t.Fatal("opened")
+			}
+			if got := Unreachable(err); got != tc.unreachable {
+				t.Errorf("Unreachable(%v) = %v, want %v", err, got, tc.unreachable)
+			}
+			if strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "127.0.0.1") {
+				t.Errorf("error %q: want the server named without its password", err)
+			}
+		})
+	}
+}
