@@ -482,6 +482,14 @@ type NotificationQuery struct {
 	Limit int
 }
 
+// Max is how many q lists at most: its Limit, or 100.
+func (q NotificationQuery) Max() int {
+	if q.Limit <= 0 {
+		return 100
+	}
+	return q.Limit
+}
+
 // LogEntry is one outcome in the delivery log: what was sent (or not) to
 // whom, when, through which filter.
 type LogEntry struct {

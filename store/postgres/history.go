@@ -336,33 +336,15 @@ func (s *Store) QueryHistory(ctx context.Context, q store.HistoryQuery) (int, []
 		return fmt.Sprintf("$%d", len(args))
 	}
 	var topics []string
-	if len(q.Categories) > 0 || len(q.NotCategories) > 0 {
+	if q.NeedsTopics() {
 		var err error
 		if topics, err = s.TermValues(ctx, store.TermTopic); err != nil {
 			return 0, nil, fmt.Errorf("query history: %w", err)
 		}
 	}
-	for _, c := range []struct {
-		field  string
-		values []string
-		not    bool
-	}{
-		{store.TermTopic, nonEmpty(q.Topics), false},
-		{store.TermTopic, inCategories(topics, q.Categories), false},
-		{store.TermUser, nonEmpty(q.Users), false},
-		{store.TermPackage, nonEmpty(q.Packages), false},
-		{store.TermAgent, nonEmpty(q.Agents), false},
-		{store.TermTopic, nonEmpty(q.NotTopics), true},
-		{store.TermTopic, inCategories(topics, q.NotCategories), true},
-		{store.TermUser, nonEmpty(q.NotUsers), true},
-		{store.TermPackage, nonEmpty(q.NotPackages), true},
-		{store.TermAgent, nonEmpty(q.NotAgents), true},
-	} {
-		if c.values == nil {
-			continue
-		}
-		clause := `EXISTS (SELECT 1 FROM message_terms t WHERE t.field = ` + arg(c.field) + ` AND t.value = ANY(` + arg(c.values) + `) AND t.ts = m.ts AND t.msg_id = m.id)`
-		if c.not {
+	for _, c := range q.TermConditions(topics) {
+		clause := `EXISTS (SELECT 1 FROM message_terms t WHERE t.field = ` + arg(c.Field) + ` AND t.value = ANY(` + arg(c.Values) + `) AND t.ts = m.ts AND t.msg_id = m.id)`
+		if c.Negated {
 			clause = "NOT " + clause
 		}
 		where = append(where, clause)
@@ -391,28 +373,4 @@ func (s *Store) QueryHistory(ctx context.Context, q store.HistoryQuery) (int, []
 		return 0, nil, fmt.Errorf("query history: %w", err)
 	}
 	return total, msgs, nil
-}
-
-// nonEmpty is values, or nil (no narrowing) when there are none.
-func nonEmpty(values []string) []string {
-	if len(values) == 0 {
-		return nil
-	}
-	return values
-}
-
-// inCategories is the topics whose category is one of categories: nil
-// when there are no categories, empty (nothing qualifies) when no topic
-// is in them.
-func inCategories(topics, categories []string) []string {
-	if len(categories) == 0 {
-		return nil
-	}
-	out := []string{}
-	for _, t := range topics {
-		if slices.Contains(categories, store.TopicCategory(t)) {
-			out = append(out, t)
-		}
-	}
-	return out
 }

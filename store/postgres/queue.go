@@ -370,7 +370,7 @@ func (s *Store) QueueDepth(ctx context.Context) (map[store.State]int64, error) {
 
 // ListNotifications implements store.Queue.
 func (s *Store) ListNotifications(ctx context.Context, q store.NotificationQuery) ([]store.Notification, error) {
-	rows, err := s.pool.Query(ctx, notificationListing+`WHERE $1 = '' OR u.name = $1 ORDER BY n.id DESC LIMIT $2`, q.User, limit(q))
+	rows, err := s.pool.Query(ctx, notificationListing+`WHERE $1 = '' OR u.name = $1 ORDER BY n.id DESC LIMIT $2`, q.User, q.Max())
 	ns, err := collect(rows, err, scanListedNotification)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
@@ -403,7 +403,7 @@ func (s *Store) DeliveryLog(ctx context.Context, q store.NotificationQuery) ([]s
 SELECT l.id, l.notification_id, l.msg_key, l.user_id, l.destination_id, l.filter_id, l.outcome, l.detail, l.at
 FROM delivery_log l JOIN users u ON u.id = l.user_id
 WHERE $1 = '' OR u.name = $1
-ORDER BY l.id DESC LIMIT $2`, q.User, limit(q))
+ORDER BY l.id DESC LIMIT $2`, q.User, q.Max())
 	entries, err := collect(rows, err, func(row pgx.Row) (store.LogEntry, error) {
 		var e store.LogEntry
 		var at time.Time
@@ -415,11 +415,4 @@ ORDER BY l.id DESC LIMIT $2`, q.User, limit(q))
 		return nil, fmt.Errorf("read delivery log: %w", err)
 	}
 	return entries, nil
-}
-
-func limit(q store.NotificationQuery) int {
-	if q.Limit <= 0 {
-		return 100
-	}
-	return q.Limit
 }

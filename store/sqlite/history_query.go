@@ -50,29 +50,14 @@ func (s *SQLite) QueryHistory(ctx context.Context, q store.HistoryQuery) (int, [
 	// A category is the set of the history's topics whose fourth word it
 	// is: there are few distinct topics, and their terms are small rows.
 	var topics []string
-	if len(q.Categories) > 0 || len(q.NotCategories) > 0 {
+	if q.NeedsTopics() {
 		var err error
 		if topics, err = s.TermValues(ctx, store.TermTopic); err != nil {
 			return 0, nil, fmt.Errorf("query history: %w", err)
 		}
 	}
-	for _, c := range []struct {
-		field  string
-		values []string
-		not    bool
-	}{
-		{store.TermTopic, nonEmpty(q.Topics), false},
-		{store.TermTopic, inCategories(topics, q.Categories), false},
-		{store.TermUser, nonEmpty(q.Users), false},
-		{store.TermPackage, nonEmpty(q.Packages), false},
-		{store.TermAgent, nonEmpty(q.Agents), false},
-		{store.TermTopic, nonEmpty(q.NotTopics), true},
-		{store.TermTopic, inCategories(topics, q.NotCategories), true},
-		{store.TermUser, nonEmpty(q.NotUsers), true},
-		{store.TermPackage, nonEmpty(q.NotPackages), true},
-		{store.TermAgent, nonEmpty(q.NotAgents), true},
-	} {
-		terms(c.field, c.values, c.not)
+	for _, c := range q.TermConditions(topics) {
+		terms(c.Field, c.Values, c.Negated)
 	}
 	if len(q.Contains) > 0 {
 		text := make([]string, len(q.Contains))
@@ -97,31 +82,4 @@ func (s *SQLite) QueryHistory(ctx context.Context, q store.HistoryQuery) (int, [
 		return 0, nil, fmt.Errorf("query history: %w", err)
 	}
 	return total, msgs, nil
-}
-
-// nonEmpty is values, or nil (no narrowing) when there are none.
-func nonEmpty(values []string) []string {
-	if len(values) == 0 {
-		return nil
-	}
-	return values
-}
-
-// inCategories is the topics whose category is one of categories: nil
-// when there are no categories, empty (nothing qualifies) when no topic
-// is in them.
-func inCategories(topics, categories []string) []string {
-	if len(categories) == 0 {
-		return nil
-	}
-	out := []string{}
-	for _, t := range topics {
-		for _, c := range categories {
-			if store.TopicCategory(t) == c {
-				out = append(out, t)
-				break
-			}
-		}
-	}
-	return out
 }

@@ -515,7 +515,7 @@ func (q *inboxQueue) departed(ctx context.Context, db querier, version int64) ([
 }
 
 // listInbox is the inbox's waiting entries as notifications, newest
-// first, for q's user (everyone's when q.User is ""), at most limit(q).
+// first, for q's user (everyone's when q.User is ""), at most q.Max().
 func (s *SQLite) listInbox(ctx context.Context, q store.NotificationQuery) ([]store.Notification, error) {
 	var user int64
 	if q.User != "" {
@@ -534,13 +534,13 @@ func (s *SQLite) listInbox(ctx context.Context, q store.NotificationQuery) ([]st
 	defer rows.Close()
 	names := inboxNames{s: s}
 	var out []store.Notification
-	for len(out) < limit(q) && rows.Next() {
+	for len(out) < q.Max() && rows.Next() {
 		_, es, err := scanInboxRow(rows)
 		if err != nil {
 			return nil, fmt.Errorf("read inbox: %w", err)
 		}
 		for _, e := range slices.Backward(es) {
-			if user != 0 && e.userID != user || len(out) == limit(q) {
+			if user != 0 && e.userID != user || len(out) == q.Max() {
 				continue
 			}
 			n, ok, err := names.notification(ctx, e)

@@ -406,7 +406,7 @@ func (s *SQLite) QueueDepth(ctx context.Context) (map[store.State]int64, error) 
 // ListNotifications implements Queue: the notification rows and the
 // inbox's entries, newest (highest id) first.
 func (s *SQLite) ListNotifications(ctx context.Context, q store.NotificationQuery) ([]store.Notification, error) {
-	rows, err := s.r.QueryContext(ctx, listNotifications, q.User, limit(q))
+	rows, err := s.r.QueryContext(ctx, listNotifications, q.User, q.Max())
 	ns, err := collect(rows, err, scanListedNotification)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
@@ -417,12 +417,12 @@ func (s *SQLite) ListNotifications(ctx context.Context, q store.NotificationQuer
 	}
 	ns = append(ns, waiting...)
 	slices.SortFunc(ns, func(a, b store.Notification) int { return cmp.Compare(b.ID, a.ID) })
-	return ns[:min(len(ns), limit(q))], nil
+	return ns[:min(len(ns), q.Max())], nil
 }
 
 // DeliveryLog implements Queue.
 func (s *SQLite) DeliveryLog(ctx context.Context, q store.NotificationQuery) ([]store.LogEntry, error) {
-	rows, err := s.r.QueryContext(ctx, listDeliveryLog, q.User, limit(q))
+	rows, err := s.r.QueryContext(ctx, listDeliveryLog, q.User, q.Max())
 	entries, err := collect(rows, err, func(row scanner) (store.LogEntry, error) {
 		var e store.LogEntry
 		var at int64
@@ -434,13 +434,6 @@ func (s *SQLite) DeliveryLog(ctx context.Context, q store.NotificationQuery) ([]
 		return nil, fmt.Errorf("read delivery log: %w", err)
 	}
 	return entries, nil
-}
-
-func limit(q store.NotificationQuery) int {
-	if q.Limit <= 0 {
-		return 100
-	}
-	return q.Limit
 }
 
 func scanNotification(row scanner) (store.Notification, error) {
