@@ -64,25 +64,14 @@ ntfy topic, an IRC nick or a Matrix ID gets one when added on the web).
 		if len(args) < 2 {
 			return usagef("want NAME and KIND:ADDRESS")
 		}
-		kind, address, err := destkind.Parse(args[1])
-		if err != nil {
-			return usagef("%v", err)
-		}
-		u, err := s.UserByName(ctx, args[0])
-		if err != nil {
-			return err
-		}
 		// The user's own destination of the address, or a new one: others
 		// may claim it too (store.SaveDestination refuses confirming an
 		// address another user has confirmed).
-		ds, err := s.ListDestinations(ctx, u.ID)
+		u, d, err := userDestination(ctx, s, args[0], args[1])
 		if err != nil {
 			return err
 		}
-		d := store.Destination{UserID: u.ID, Kind: kind, Address: address, Enabled: true}
-		if i := slices.IndexFunc(ds, func(d store.Destination) bool { return d.Kind == kind && d.Address == address }); i >= 0 {
-			d = ds[i]
-		}
+		kind := d.Kind
 		var prefs []accounts.Preference
 		for _, kv := range args[2:] {
 			key, value, ok := strings.Cut(kv, "=")
@@ -134,27 +123,39 @@ func confirmDestination(ctx context.Context, s store.Store, args []string, io st
 	if len(args) != 3 {
 		return usagef("want NAME, KIND:ADDRESS and CODE")
 	}
-	kind, address, err := destkind.Parse(args[1])
-	if err != nil {
-		return usagef("%v", err)
-	}
-	u, err := s.UserByName(ctx, args[0])
+	u, d, err := userDestination(ctx, s, args[0], args[1])
 	if err != nil {
 		return err
 	}
-	ds, err := s.ListDestinations(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	i := slices.IndexFunc(ds, func(d store.Destination) bool { return d.Kind == kind && d.Address == address })
-	if i < 0 {
+	if d.ID == 0 {
 		return fmt.Errorf("confirm %s for %s: %w", args[1], u.Name, store.ErrNotFound)
 	}
-	if err := s.ConfirmDestination(ctx, ds[i].ID, args[2], time.Now()); err != nil {
+	if err := s.ConfirmDestination(ctx, d.ID, args[2], time.Now()); err != nil {
 		return fmt.Errorf("confirm %s for %s: %w", args[1], u.Name, err)
 	}
 	fmt.Fprintf(io.out, "confirmed %s for %s\n", args[1], u.Name)
 	return nil
+}
+
+// userDestination is user name's destination spelled kind:address, or
+// a new one of theirs (ID 0) when they have none such.
+func userDestination(ctx context.Context, s store.Store, name, spelling string) (store.User, store.Destination, error) {
+	kind, address, err := destkind.Parse(spelling)
+	if err != nil {
+		return store.User{}, store.Destination{}, usagef("%v", err)
+	}
+	u, err := s.UserByName(ctx, name)
+	if err != nil {
+		return u, store.Destination{}, err
+	}
+	ds, err := s.ListDestinations(ctx, u.ID)
+	if err != nil {
+		return u, store.Destination{}, err
+	}
+	if i := slices.IndexFunc(ds, func(d store.Destination) bool { return d.Kind == kind && d.Address == address }); i >= 0 {
+		return u, ds[i], nil
+	}
+	return u, store.Destination{UserID: u.ID, Kind: kind, Address: address, Enabled: true}, nil
 }
 
 // kindSettingsHelp lists each kind's settings for the usage text:
