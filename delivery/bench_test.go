@@ -76,3 +76,51 @@ func BenchmarkEmailDelivery(b *testing.B) {
 	b.ReportMetric(rRate, "raw/s")
 	b.ReportMetric(dRate/rRate, "delivery/raw")
 }
+
+// BenchmarkSentJournal measures emails per second through the whole
+// pipeline, as BenchmarkEmailDelivery does, with the sent journal in a
+// file against the journal in the store (a row per send), on PostgreSQL
+// and on SQLite, in alternating rounds of the same run. pg-store/file
+// and sqlite-store/file are the ratios of the rates on each backend.
+func BenchmarkSentJournal(b *testing.B) {
+	inStore := func(o *delivery.Options) { o.JournalStore, o.SentJournal = o.Store.(store.SentJournal), "" }
+	worlds := []struct {
+		name string
+		w    *world
+		took time.Duration
+	}{
+		{name: "pg-file", w: newWorld(b, setup{postgres: true})},
+		{name: "pg-store", w: newWorld(b, setup{postgres: true, opts: inStore})},
+		{name: "sqlite-file", w: newWorld(b, setup{})},
+		{name: "sqlite-store", w: newWorld(b, setup{opts: inStore})},
+	}
+	const round = 100
+	sent := 0
+	b.ResetTimer()
+	for sent < b.N {
+		n := min(round, b.N-sent)
+		for i := range worlds {
+			w := worlds[i].w
+			b.StopTimer()
+			w.queue(n)
+			b.StartTimer()
+			start := time.Now()
+			for target := int64(sent + n); w.d.Stats().Notifications[store.KindEmail]["sent"] < target; {
+				w.pass(0)
+			}
+			worlds[i].took += time.Since(start)
+		}
+		sent += n
+	}
+	b.StopTimer()
+	rate := map[string]float64{}
+	for _, x := range worlds {
+		if m, _ := x.w.mails(); m != b.N {
+			b.Fatalf("%s: server got %d mails, want %d", x.name, m, b.N)
+		}
+		rate[x.name] = float64(b.N) / x.took.Seconds()
+		b.ReportMetric(rate[x.name], x.name+"/s")
+	}
+	b.ReportMetric(rate["pg-store"]/rate["pg-file"], "pg-store/file")
+	b.ReportMetric(rate["sqlite-store"]/rate["sqlite-file"], "sqlite-store/file")
+}

@@ -86,6 +86,12 @@ type Options struct {
 	// none: a crash then sends again the sends not yet marked, up to
 	// markEvery of them.
 	SentJournal string
+	// JournalStore, when set, keeps the sent journals in the store
+	// instead, as Instance's (SentJournal and PeerJournal are then not
+	// used): hark serve sets it on PostgreSQL, where a process on another
+	// machine taking a partition over must read its predecessor's
+	// journal.
+	JournalStore store.SentJournal
 	// PollEvery is how often a kind's queue is read when the store's
 	// change feed did not ask for it sooner (default 1s): what a retry or
 	// a digest that came due waits at most. A new notification is read
@@ -128,7 +134,8 @@ type Options struct {
 	// service ("irc" → "bot:irc").
 	Elected map[string]string
 	// PeerJournal is the SentJournal of another instance, by its name:
-	// the journal a process taking a lease over replays.
+	// the journal file a process taking a lease over replays. With
+	// JournalStore, that journal is the instance's in the store.
 	PeerJournal func(instance string) string
 	// Now and Jitter are the clock and the source of jitter (a number in
 	// [0, 1)); tests replace them.
@@ -276,9 +283,9 @@ func wakes(c store.Change, kind string) bool {
 }
 
 // journal is kind's sent journal, opened on first use; nil when
-// Options.SentJournal is "".
-func (d *Deliverer) journal(kind string) (*journal, error) {
-	if d.o.SentJournal == "" {
+// there is none (no JournalStore, and SentJournal is "").
+func (d *Deliverer) journal(ctx context.Context, kind string) (*journal, error) {
+	if d.o.JournalStore == nil && d.o.SentJournal == "" {
 		return nil, nil
 	}
 	d.mu.Lock()
@@ -286,12 +293,35 @@ func (d *Deliverer) journal(kind string) (*journal, error) {
 	if j := d.journals[kind]; j != nil {
 		return j, nil
 	}
-	j, err := openJournal(d.o.SentJournal + "." + kind)
+	var j *journal
+	var err error
+	if d.o.JournalStore != nil {
+		j, err = openStoreJournal(ctx, d.o.JournalStore, d.journalInstance(), kind)
+	} else {
+		j, err = openJournal(d.o.SentJournal + "." + kind)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("deliver %s: %w", kind, err)
 	}
 	d.journals[kind] = j
 	return j, nil
+}
+
+// journalInstance is whose journal in the store this process writes:
+// its Instance, or "default" for a process without a name (the name
+// hark serve's leases use too).
+func (d *Deliverer) journalInstance() string { return cmp.Or(d.o.Instance, "default") }
+
+// peerLog is the journal log of kind another instance left, for a
+// takeover to replay; nil when there is none to read.
+func (d *Deliverer) peerLog(instance, kind string) journalLog {
+	switch {
+	case d.o.JournalStore != nil:
+		return &storeLog{st: d.o.JournalStore, instance: cmp.Or(instance, "default"), kind: kind}
+	case d.o.PeerJournal != nil:
+		return &fileLog{path: d.o.PeerJournal(instance) + "." + kind}
+	}
+	return nil
 }
 
 // work runs Pass for kind whenever wake says the feed has work for it,

@@ -15,6 +15,7 @@ import (
 	"hark/meta"
 	"hark/schedule"
 	"hark/store"
+	"hark/store/postgres"
 	"hark/store/sqlite"
 )
 
@@ -25,7 +26,7 @@ type world struct {
 	t      testing.TB
 	ctx    context.Context
 	dir    string
-	st     *sqlite.SQLite
+	st     store.Store
 	smtp   *testpeer.SMTP
 	d      *delivery.Deliverer
 	now    time.Time
@@ -39,13 +40,25 @@ type setup struct {
 	dest  func(*store.Destination)
 	opts  func(*delivery.Options)
 	mails email.Options
+	// postgres opens the store on the machine's PostgreSQL, in a fresh
+	// database, instead of SQLite.
+	postgres bool
+}
+
+// openStore opens a fresh store: SQLite in dir, or a new database on
+// the machine's PostgreSQL.
+func openStore(t testing.TB, ctx context.Context, dir string, pg bool) (store.Store, error) {
+	if pg {
+		return postgres.Open(ctx, testpeer.PostgresDB(t))
+	}
+	return sqlite.Open(ctx, filepath.Join(dir, "hark.db"))
 }
 
 func newWorld(t testing.TB, s setup) *world {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "hark.db"))
+	st, err := openStore(t, ctx, dir, s.postgres)
 	if err != nil {
 		t.Fatal(err)
 	}

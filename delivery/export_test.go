@@ -13,7 +13,7 @@ func WriteSentJournal(path string, ids []int64, at time.Time) error {
 		return err
 	}
 	defer j.close()
-	return j.sent(ids, at)
+	return j.sent(context.Background(), ids, at)
 }
 
 // ReplayDetail is the delivery-log detail of a send the journal recorded.

@@ -16,8 +16,9 @@ import (
 	"hark/store"
 )
 
-// journal is one destination kind's sent journal: an append-only file
-// beside the database with one record per batch the medium has (the
+// journal is one destination kind's sent journal: an append-only log
+// (a file beside the database, or a table of the store: see journalLog)
+// with one record per batch the medium has (the
 // notification ids and when), written the moment the sender hands the
 // batch over and before the grouped MarkSent (see marks). It is what
 // makes delivery exactly once across a kill: a restart marks sent what
@@ -61,32 +62,52 @@ import (
 // socket: a kill between the last line and the record, or in the middle
 // of a batch of several lines, repeats the batch.
 //
-// Records are written with a plain write(2), no fsync: SQLite runs
-// synchronous=NORMAL in WAL mode, so a killed process keeps both the
-// journal and the last commits, and only a power loss can lose either.
-// Once every id written is marked sent (or its send failed), the file is
-// truncated, so it holds a few records at most.
+// In a file, records are written with a plain write(2), no fsync: SQLite
+// runs synchronous=NORMAL in WAL mode, so a killed process keeps both
+// the journal and the last commits, and only a power loss can lose
+// either. In the store (PostgreSQL, where delivery processes may run on
+// other machines than the one whose disk a file would be on), a record
+// is a row, committed before the send goes on: its write is a round trip
+// to the server, so the duplicate window above is that round trip rather
+// than a write(2). Once every id written is marked sent (or its send
+// failed), the log is truncated, so it holds a few records at most.
 //
-// A record is one line: the time in Unix milliseconds, the ids joined by
+// A file's record is one line: the time in Unix milliseconds, the ids joined by
 // commas, and a CRC-32 of the two, e.g. "1767225600000 17,18 1a2b3c4d".
 // A line without its newline (a write cut short) or whose CRC does not
 // match (garbage a power loss left) is skipped.
 type journal struct {
-	path string
+	log journalLog
 
 	mu      sync.Mutex
-	f       *os.File
 	pending map[int64]bool // written, not yet marked sent nor failed
-	dirty   bool           // the file may hold records
-	buf     []byte
+	dirty   bool           // the log may hold records
 
 	// run is held for a whole Pass of the journal's kind: the replay at
 	// its start must not meet another pass's sends.
 	run sync.Mutex
 }
 
-// openJournal opens (creating) the journal at path. A journal left with
-// records by a previous process is dirty: replay it before sending.
+// journalLog is where a journal's records are kept: a file beside the
+// database (fileLog, SQLite's: a write(2) costs less than the send) or
+// the store (storeLog, PostgreSQL's: a process on another machine
+// taking a partition over reads it).
+type journalLog interface {
+	// append records that the medium has ids since at.
+	append(ctx context.Context, ids []int64, at time.Time) error
+	// read is what the log records: when each id was sent (the last
+	// record of an id wins), and how many records were skipped as torn
+	// or corrupt.
+	read(ctx context.Context) (sent map[int64]time.Time, skipped int, err error)
+	// clear drops every record appended or read so far.
+	clear(ctx context.Context) error
+	// String names the log in delivery's log.
+	String() string
+	close() error
+}
+
+// openJournal opens (creating) the journal file at path. A journal left
+// with records by a previous process is dirty: replay it before sending.
 func openJournal(path string) (*journal, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
@@ -97,31 +118,44 @@ func openJournal(path string) (*journal, error) {
 		f.Close()
 		return nil, fmt.Errorf("open sent journal: %w", err)
 	}
-	return &journal{path: path, f: f, pending: map[int64]bool{}, dirty: st.Size() > 0}, nil
+	return newJournal(&fileLog{path: path, f: f}, st.Size() > 0), nil
 }
 
-// close closes the file; the journal is not used afterwards.
+// openStoreJournal opens instance's kind journal in st. One left with
+// records by a previous process is dirty: replay it before sending.
+func openStoreJournal(ctx context.Context, st store.SentJournal, instance, kind string) (*journal, error) {
+	recs, err := st.SentRecords(ctx, instance, kind)
+	if err != nil {
+		return nil, fmt.Errorf("open sent journal: %w", err)
+	}
+	return newJournal(&storeLog{st: st, instance: instance, kind: kind}, len(recs) > 0), nil
+}
+
+func newJournal(log journalLog, dirty bool) *journal {
+	return &journal{log: log, pending: map[int64]bool{}, dirty: dirty}
+}
+
+// close closes the log; the journal is not used afterwards.
 func (j *journal) close() error {
 	if j == nil {
 		return nil
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.f.Close()
+	return j.log.close()
 }
 
 // sent records that the medium has ids since at. A nil journal (none
 // configured) records nothing.
-func (j *journal) sent(ids []int64, at time.Time) error {
+func (j *journal) sent(ctx context.Context, ids []int64, at time.Time) error {
 	if j == nil || len(ids) == 0 {
 		return nil
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.buf = appendRecord(j.buf[:0], ids, at)
 	j.dirty = true // even a failed write may have left part of a record
-	if _, err := j.f.Write(j.buf); err != nil {
-		return fmt.Errorf("write sent journal: %w", err)
+	if err := j.log.append(ctx, ids, at); err != nil {
+		return err
 	}
 	for _, id := range ids {
 		j.pending[id] = true
@@ -131,7 +165,7 @@ func (j *journal) sent(ids []int64, at time.Time) error {
 
 // settled forgets ids, now marked sent in the store or failed after all,
 // and truncates the journal once nothing written is pending.
-func (j *journal) settled(ids []int64) error {
+func (j *journal) settled(ctx context.Context, ids []int64) error {
 	if j == nil {
 		return nil
 	}
@@ -143,20 +177,20 @@ func (j *journal) settled(ids []int64) error {
 	if len(j.pending) > 0 || !j.dirty {
 		return nil
 	}
-	return j.truncate()
+	return j.truncate(ctx)
 }
 
-// truncate empties the file; called with mu held.
-func (j *journal) truncate() error {
-	if err := j.f.Truncate(0); err != nil {
-		return fmt.Errorf("truncate sent journal: %w", err)
+// truncate empties the log; called with mu held.
+func (j *journal) truncate(ctx context.Context) error {
+	if err := j.log.clear(ctx); err != nil {
+		return err
 	}
 	j.dirty = false
 	clear(j.pending)
 	return nil
 }
 
-// needsReplay says whether the file may hold records no pass is about
+// needsReplay says whether the log may hold records no pass is about
 // to settle: left by a killed process, by a mark that failed, or by a
 // write cut short. Called at the start of a pass, when nothing is in
 // flight.
@@ -168,6 +202,94 @@ func (j *journal) needsReplay() bool {
 	defer j.mu.Unlock()
 	return j.dirty
 }
+
+// fileLog is a journal's records in a file, one line each (see
+// appendRecord). Its f is nil when it is only read: a peer's.
+type fileLog struct {
+	path string
+	f    *os.File
+	buf  []byte
+}
+
+func (l *fileLog) append(_ context.Context, ids []int64, at time.Time) error {
+	l.buf = appendRecord(l.buf[:0], ids, at)
+	if _, err := l.f.Write(l.buf); err != nil {
+		return fmt.Errorf("write sent journal: %w", err)
+	}
+	return nil
+}
+
+func (l *fileLog) read(context.Context) (map[int64]time.Time, int, error) {
+	return readJournal(l.path)
+}
+
+func (l *fileLog) clear(context.Context) error {
+	if err := l.f.Truncate(0); err != nil {
+		return fmt.Errorf("truncate sent journal: %w", err)
+	}
+	return nil
+}
+
+func (l *fileLog) String() string { return l.path }
+
+func (l *fileLog) close() error { return l.f.Close() }
+
+// storeLog is a journal's records in the store (store.SentJournal), as
+// instance's for kind. A record's write is one INSERT: on PostgreSQL
+// about a loopback round trip, which the email's corked end of data and
+// a webhook's held last byte wait for (see the duplicate window above).
+type storeLog struct {
+	st             store.SentJournal
+	instance, kind string
+	last           int64 // the newest record appended or read: what clear settles up to
+}
+
+// storeWriteTimeout bounds a journal write or read in the store. The
+// write comes after the medium has the batch: it must not be given up
+// with the pass's context (a shutdown), only when the store is gone.
+const storeWriteTimeout = 10 * time.Second
+
+func (l *storeLog) append(ctx context.Context, ids []int64, at time.Time) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeWriteTimeout)
+	defer cancel()
+	id, err := l.st.AppendSent(ctx, l.instance, l.kind, ids, at)
+	if err != nil {
+		return fmt.Errorf("write sent journal: %w", err)
+	}
+	l.last = max(l.last, id)
+	return nil
+}
+
+func (l *storeLog) read(ctx context.Context) (map[int64]time.Time, int, error) {
+	recs, err := l.st.SentRecords(ctx, l.instance, l.kind)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read sent journal: %w", err)
+	}
+	sent := map[int64]time.Time{}
+	for _, r := range recs {
+		for _, id := range r.IDs {
+			sent[id] = r.At
+		}
+		l.last = max(l.last, r.ID)
+	}
+	return sent, 0, nil
+}
+
+func (l *storeLog) clear(ctx context.Context) error {
+	if l.last == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeWriteTimeout)
+	defer cancel()
+	if err := l.st.SettleSent(ctx, l.instance, l.kind, l.last); err != nil {
+		return fmt.Errorf("truncate sent journal: %w", err)
+	}
+	return nil
+}
+
+func (l *storeLog) String() string { return "store:" + l.instance + "." + l.kind }
+
+func (l *storeLog) close() error { return nil }
 
 // appendRecord appends the record of ids sent at to buf.
 func appendRecord(buf []byte, ids []int64, at time.Time) []byte {
@@ -260,24 +382,24 @@ type SentNoter interface {
 func (d *Deliverer) replay(ctx context.Context, kind string, j *journal) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if err := d.replayFile(ctx, kind, j.path, nil); err != nil {
+	if err := d.replayLog(ctx, kind, j.log, nil); err != nil {
 		return err
 	}
-	return j.truncate()
+	return j.truncate(ctx)
 }
 
-// replayFile marks sent, at the time each was sent, every id the journal
-// at path records that the store does not know as sent, among those of
-// the destinations covers accepts (all when it is nil). It leaves the
-// file alone: a successor replays its predecessor's journal with it,
-// one partition at a time.
-func (d *Deliverer) replayFile(ctx context.Context, kind, path string, covers func(dest int64) bool) error {
-	sent, skipped, err := readJournal(path)
+// replayLog marks sent, at the time each was sent, every id log records
+// that the store does not know as sent, among those of the destinations
+// covers accepts (all when it is nil). It leaves the log alone: a
+// successor replays its predecessor's journal with it, one partition at
+// a time.
+func (d *Deliverer) replayLog(ctx context.Context, kind string, log journalLog, covers func(dest int64) bool) error {
+	sent, skipped, err := log.read(ctx)
 	if err != nil {
 		return err
 	}
 	if skipped > 0 {
-		d.o.Logger.Warn("sent journal: skipped torn or corrupt records", "kind", kind, "path", path, "skipped", skipped)
+		d.o.Logger.Warn("sent journal: skipped torn or corrupt records", "kind", kind, "path", log.String(), "skipped", skipped)
 	}
 	byTime := map[time.Time][]int64{}
 	for id, at := range sent {
@@ -302,7 +424,7 @@ func (d *Deliverer) replayFile(ctx context.Context, kind, path string, covers fu
 	}
 	if len(marked) > 0 {
 		slices.Sort(marked)
-		d.o.Logger.Warn("sent journal: marked sent what the medium had before a crash or a failed mark", "kind", kind, "path", path, "notifications", marked)
+		d.o.Logger.Warn("sent journal: marked sent what the medium had before a crash or a failed mark", "kind", kind, "path", log.String(), "notifications", marked)
 	}
 	return nil
 }

@@ -171,3 +171,33 @@ func TestDailyDigestKilledMidSendGoesOutOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartReplaysTheStoreJournal is a process killed mid-claim with
+// its sent journal in PostgreSQL: of three notifications it claimed, two
+// were handed over and journaled, not marked. Its restart marks those
+// sent, sends only the third, and leaves no record behind.
+func TestRestartReplaysTheStoreJournal(t *testing.T) {
+	w := newWorld(t, setup{postgres: true, opts: func(o *delivery.Options) {
+		o.JournalStore, o.SentJournal = o.Store.(store.SentJournal), ""
+	}})
+	w.queue(3)
+	ns, err := w.st.Claim(w.ctx, w.dest.ID, w.now, 15*time.Second, 3)
+	if err != nil || len(ns) != 3 {
+		t.Fatalf("claim = %d, %v", len(ns), err)
+	}
+	for _, ids := range [][]int64{{ns[0].ID}, {ns[1].ID}} {
+		if _, err := w.st.AppendSent(w.ctx, "default", store.KindEmail, ids, w.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.pass(16 * time.Second)
+	if got := w.smtp.Mails(); len(got) != 1 || got[0].Header.Get("X-Fedmsg-Msg-Id") != ns[2].MsgKey {
+		t.Errorf("after the restart %d mails went out, want only %s's", len(got), ns[2].MsgKey)
+	}
+	if d := w.depth(); d[store.StateSent] != 3 {
+		t.Errorf("queue depth %v, want 3 sent", d)
+	}
+	if recs, err := w.st.SentRecords(w.ctx, "default", store.KindEmail); err != nil || len(recs) != 0 {
+		t.Errorf("journal after the replay and a send: %+v, %v; want no record", recs, err)
+	}
+}

@@ -76,19 +76,19 @@ func TestJournalTruncatesOnceNothingIsPending(t *testing.T) {
 	if j.needsReplay() {
 		t.Error("a new journal needs a replay")
 	}
-	must(j.sent([]int64{1, 2}, at))
-	must(j.sent([]int64{3}, at))
-	must(j.settled([]int64{1, 2}))
+	must(j.sent(t.Context(), []int64{1, 2}, at))
+	must(j.sent(t.Context(), []int64{3}, at))
+	must(j.settled(t.Context(), []int64{1, 2}))
 	if got := ids(); !slices.Equal(got, []int64{1, 2, 3}) {
 		t.Errorf("with 3 pending the journal holds %v, want 1, 2, 3", got)
 	}
-	must(j.settled([]int64{3}))
+	must(j.settled(t.Context(), []int64{3}))
 	if got := ids(); len(got) != 0 {
 		t.Errorf("with nothing pending the journal holds %v, want nothing", got)
 	}
-	must(j.sent([]int64{4}, at)) // appends at the start of the emptied file
-	must(j.sent([]int64{5}, at))
-	must(j.settled([]int64{5})) // 5 failed after its hand-off
+	must(j.sent(t.Context(), []int64{4}, at)) // appends at the start of the emptied file
+	must(j.sent(t.Context(), []int64{5}, at))
+	must(j.settled(t.Context(), []int64{5})) // 5 failed after its hand-off
 	if got := ids(); !slices.Equal(got, []int64{4, 5}) {
 		t.Errorf("after a truncation the journal holds %v, want 4, 5", got)
 	}

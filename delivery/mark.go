@@ -51,7 +51,7 @@ func (m *marks) sent(ctx context.Context, b *Batch, at time.Time) error {
 // the group's ids (truncating it once nothing it holds is pending).
 func (m *marks) flush(ctx context.Context) error {
 	if len(m.group) == 0 {
-		return m.j.settled(nil)
+		return m.j.settled(ctx, nil)
 	}
 	var ids []int64
 	for _, s := range m.group {
@@ -69,5 +69,5 @@ func (m *marks) flush(ctx context.Context) error {
 		m.d.stats.sent(s.b, s.at)
 	}
 	m.group = m.group[:0]
-	return m.j.settled(ids)
+	return m.j.settled(ctx, ids)
 }

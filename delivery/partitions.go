@@ -35,9 +35,10 @@ import (
 // one lease ("bot:irc") whose holder delivers all of that kind.
 //
 // A process that takes a lease over from another first replays the
-// other's sent journal (Options.PeerJournal) for the destinations the
-// lease covers: what the medium had before the other was killed is
-// marked sent, not sent again.
+// other's sent journal (in the store with Options.JournalStore, else the
+// file Options.PeerJournal names) for the destinations the lease covers:
+// what the medium had before the other was killed is marked sent, not
+// sent again.
 
 // Leases is what partitioned delivery needs of the store; every
 // store.Store is one.
@@ -270,7 +271,7 @@ func (k *keeper) giveUp(ctx context.Context, want []string) []string {
 // marked sent before this one claims anything of l.
 func (k *keeper) takeOver(ctx context.Context, l store.Lease) error {
 	o := k.d.o
-	if o.PeerJournal == nil {
+	if o.PeerJournal == nil && o.JournalStore == nil {
 		return nil
 	}
 	ctx = store.WithFence(ctx, store.Fence{Lease: l.Name, Token: l.Token})
@@ -280,8 +281,7 @@ func (k *keeper) takeOver(ctx context.Context, l store.Lease) error {
 			continue // the lease covers none of kind's destinations
 		}
 		covers := func(dest int64) bool { return k.leaseOf(kind, dest) == l.Name }
-		path := o.PeerJournal(l.Previous) + "." + kind
-		if err := k.d.replayFile(ctx, kind, path, covers); err != nil {
+		if err := k.d.replayLog(ctx, kind, k.d.peerLog(l.Previous, kind), covers); err != nil {
 			return fmt.Errorf("take over %s from %s: %w", l.Name, l.Previous, err)
 		}
 	}

@@ -36,7 +36,7 @@ func (d *Deliverer) Pass(ctx context.Context, kind string) error {
 	if sender == nil {
 		return fmt.Errorf("deliver %s: no sender", kind)
 	}
-	j, err := d.journal(kind)
+	j, err := d.journal(ctx, kind)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func (d *Deliverer) send(ctx context.Context, s Sender, j *journal, b *Batch) ou
 	var out outcome
 	b.handed = func() {
 		ids = b.notificationIDs()
-		out.journal = j.sent(ids, d.o.Now())
+		out.journal = j.sent(ctx, ids, d.o.Now())
 	}
 	out.retryable, out.err = s.Send(ctx, b)
 	if out.err == nil {
@@ -42,7 +42,7 @@ func (d *Deliverer) send(ctx context.Context, s Sender, j *journal, b *Batch) ou
 	b.handed = nil
 	out.at = d.o.Now()
 	if out.err != nil && ids != nil {
-		out.journal = errors.Join(out.journal, j.settled(ids))
+		out.journal = errors.Join(out.journal, j.settled(ctx, ids))
 	}
 	return out
 }

@@ -44,6 +44,7 @@ type Store interface {
 	Web
 	Leases
 	Feed
+	SentJournal
 	// SettingsVersion changes whenever a user, destination or filter does
 	// (also when a one-shot filter is used up), so a running service can
 	// poll it cheaply and reload only when it moved.

@@ -18,11 +18,15 @@ import (
 // newDeliverer is delivery as the config asks for it, with the email
 // sender; kinds registered elsewhere (IRC) are added to senders by the
 // caller before Run. Its unsubscribe key lives beside the database, so
-// links in mails already sent keep working after a restart, and so does
-// its sent journal (store.path with "-sent.email", "-sent.irc"), which
-// must survive whatever the database survives. The journal is one
-// process's: a named instance keeps its own ("-sent-NAME.email"), so
-// processes delivering from one database never replay each other's.
+// links in mails already sent keep working after a restart. Its sent
+// journal must survive whatever the database survives: on SQLite it is
+// files beside the database (store.path with "-sent.email", "-sent.irc"),
+// a write(2) per send where a store write would cost more than the send;
+// on PostgreSQL it is rows of the store, so a worker on another machine
+// taking a partition over reads the previous owner's. The journal is one
+// process's: a named instance keeps its own ("-sent-NAME.email", or the
+// instance's rows), so processes delivering from one database never
+// replay each other's, except in a takeover.
 func newDeliverer(cfg *config.Config, st store.Store, instance string, log *slog.Logger) (*delivery.Deliverer, *email.Mailer, error) {
 	key, err := delivery.LoadKey(UnsubscribeKeyPath(cfg))
 	if err != nil {
@@ -39,17 +43,23 @@ func newDeliverer(cfg *config.Config, st store.Store, instance string, log *slog
 		return nil, nil, err
 	}
 	r, f := cfg.Delivery.Retry, cfg.Delivery.Flood
-	d, err := delivery.New(delivery.Options{
+	o := delivery.Options{
 		Store: st, Senders: delivery.Senders{store.KindEmail: mailer, webhook.Kind: hooks, ntfy.Kind: newNtfySender(cfg)}, BaseURL: cfg.Web.BaseURL, Key: key,
-		SentJournal: sentJournal(cfg, instance), Logger: log,
+		Logger: log,
 		Leases: st, Instance: leaseOwner(instance), Partitions: cfg.Delivery.Partitions, Lease: cfg.Delivery.Lease,
 		Elected:   electedKinds,
 		PollEvery: cfg.Delivery.PollEvery, PollOnly: !cfg.Delivery.FollowFeed,
-		PeerJournal: func(owner string) string { return sentJournal(cfg, owner) },
-		Retry:       delivery.Retry{MaxAttempts: r.MaxAttempts, BackoffMin: r.BackoffMin, BackoffMax: r.BackoffMax},
-		Flood:       delivery.Flood{Rate: f.Rate, Window: f.Window, DigestFor: f.DigestFor},
-		Now:         testClock(log),
-	})
+		Retry: delivery.Retry{MaxAttempts: r.MaxAttempts, BackoffMin: r.BackoffMin, BackoffMax: r.BackoffMax},
+		Flood: delivery.Flood{Rate: f.Rate, Window: f.Window, DigestFor: f.DigestFor},
+		Now:   testClock(log),
+	}
+	if cfg.Store.Postgres() {
+		o.JournalStore = st
+	} else {
+		o.SentJournal = sentJournal(cfg, instance)
+		o.PeerJournal = func(owner string) string { return sentJournal(cfg, owner) }
+	}
+	d, err := delivery.New(o)
 	if err != nil {
 		mailer.Close()
 		return nil, nil, err

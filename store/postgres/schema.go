@@ -12,6 +12,7 @@ var migrations = []string{
 	5: schemaV5,
 	6: schemaV6,
 	7: schemaV7,
+	8: schemaV8,
 }
 
 // schemaVersionTable records how many migrations the database has.
@@ -391,5 +392,20 @@ CREATE TABLE send_problems (
 	words          text        NOT NULL,
 	attempts       integer     NOT NULL,
 	gave_up        boolean     NOT NULL
+);
+`
+
+// schemaV8 holds delivery's sent journals (store.SentJournal), so a
+// worker taking a partition over reads what its previous owner, maybe on
+// another machine, handed to a medium and had not marked sent. The rows
+// of one instance and kind are few: they are deleted once marked.
+const schemaV8 = `
+CREATE TABLE sent_journal (
+	instance text        NOT NULL,
+	kind     text        NOT NULL,
+	id       bigint      GENERATED ALWAYS AS IDENTITY,
+	ids      bigint[]    NOT NULL,
+	at       timestamptz NOT NULL,
+	PRIMARY KEY (instance, kind, id)
 );
 `

@@ -24,6 +24,7 @@ var migrations = []string{
 	14: schemaV14,
 	15: schemaV15,
 	16: schemaV16,
+	17: schemaV17,
 }
 
 const createSchemaVersion = `
@@ -959,4 +960,27 @@ ON CONFLICT (destination_id) DO UPDATE SET at = excluded.at, what = excluded.wha
 	deleteSendProblem = `DELETE FROM send_problems WHERE destination_id = ?`
 	// selectHasSendProblem has no row when there is no destination ?1.
 	selectHasSendProblem = `SELECT EXISTS (SELECT 1 FROM send_problems WHERE destination_id = ?1) FROM destinations WHERE id = ?1`
+)
+
+// schemaV17 holds delivery's sent journals when they live in the store
+// (store.SentJournal; hark serve keeps SQLite's in files beside the
+// database, see delivery's journal): ids is the notification ids joined
+// by commas. AUTOINCREMENT, so a record's id stays larger than any
+// settled before it.
+const schemaV17 = `
+CREATE TABLE sent_journal (
+	id       INTEGER PRIMARY KEY AUTOINCREMENT,
+	instance TEXT    NOT NULL,
+	kind     TEXT    NOT NULL,
+	ids      TEXT    NOT NULL,
+	at       INTEGER NOT NULL
+);
+CREATE INDEX sent_journal_by_instance ON sent_journal (instance, kind, id);
+`
+
+// Sent journals (see schemaV17 and journal.go).
+const (
+	appendSent = `INSERT INTO sent_journal (instance, kind, ids, at) VALUES (?, ?, ?, ?)`
+	selectSent = `SELECT id, ids, at FROM sent_journal WHERE instance = ? AND kind = ? ORDER BY id`
+	settleSent = `DELETE FROM sent_journal WHERE instance = ? AND kind = ? AND id <= ?`
 )

@@ -78,6 +78,7 @@ var suite = []struct {
 	{"TermValuesAreDistinctAndSorted", testTermValuesAreDistinctAndSorted},
 	{"FilterDeliveryRoundTrips", testFilterDeliveryRoundTrips},
 	{"FilterModesGoWithTheirDestination", testFilterModesGoWithTheirDestination},
+	{"SentJournalRecordsUntilSettled", testSentJournalRecordsUntilSettled},
 	{"ImportedFilterModesNameCreatedDestinations", testImportedFilterModesNameCreatedDestinations},
 	{"SnoozeFilterOfItsOwnerOnly", testSnoozeFilterOfItsOwnerOnly},
 	{"ClaimOnlyPicksByFilter", testClaimOnlyPicksByFilter},
