@@ -476,6 +476,20 @@ type FilterPending struct {
 	Oldest   time.Time
 }
 
+// FirstDestination is what DestinationByAddress answers, from what
+// DestinationsByAddress did for kind:address: the first of ds (the
+// confirmed one, else the newest claim), or ErrNotFound when there is
+// none.
+func FirstDestination(ds []Destination, err error, kind, address string) (Destination, error) {
+	if err == nil && len(ds) == 0 {
+		err = fmt.Errorf("find destination %s:%s: %w", kind, address, ErrNotFound)
+	}
+	if err != nil {
+		return Destination{}, err
+	}
+	return ds[0], nil
+}
+
 // NotificationQuery narrows a listing. Zero values mean no restriction;
 // Limit 0 means 100.
 type NotificationQuery struct {

@@ -162,13 +162,7 @@ func claim(ctx context.Context, tx pgx.Tx, id, userID int64, kind, address strin
 // DestinationByAddress implements store.Destinations.
 func (s *Store) DestinationByAddress(ctx context.Context, kind, address string) (store.Destination, error) {
 	ds, err := s.DestinationsByAddress(ctx, kind, address)
-	if err == nil && len(ds) == 0 {
-		err = fmt.Errorf("find destination %s:%s: %w", kind, address, store.ErrNotFound)
-	}
-	if err != nil {
-		return store.Destination{}, err
-	}
-	return ds[0], nil
+	return store.FirstDestination(ds, err, kind, address)
 }
 
 // DestinationsByAddress implements store.Destinations.

@@ -101,13 +101,7 @@ func claim(ctx context.Context, tx *sql.Tx, id, userID int64, kind, address stri
 // destination of the address, or else the newest claim on it.
 func (s *SQLite) DestinationByAddress(ctx context.Context, kind, address string) (store.Destination, error) {
 	ds, err := s.DestinationsByAddress(ctx, kind, address)
-	if err == nil && len(ds) == 0 {
-		err = fmt.Errorf("find destination %s:%s: %w", kind, address, store.ErrNotFound)
-	}
-	if err != nil {
-		return store.Destination{}, err
-	}
-	return ds[0], nil
+	return store.FirstDestination(ds, err, kind, address)
 }
 
 // DestinationsByAddress is every claim on an address, the confirmed one
