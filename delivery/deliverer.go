@@ -237,6 +237,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	wg.Go(func() { d.workOutbox(ctx) })
 	wg.Wait()
 	if d.keeper != nil {
+		// The releases of partitions given up run aside; they end before
+		// everything still held or leaving is given back.
+		d.keeper.releasing.Wait()
 		release, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		errs = append(errs, d.keeper.releaseAll(release))
 		cancel()

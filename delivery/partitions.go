@@ -253,6 +253,9 @@ func (k *keeper) giveUp(ctx context.Context, want []string) []string {
 			k.pass.Unlock()
 			k.acquire.Lock()
 			defer k.acquire.Unlock()
+			if ctx.Err() != nil {
+				return // stopping: releaseAll gives back what is leaving
+			}
 			if err := k.leases.ReleaseLeases(ctx, k.d.o.Instance, drop); err != nil {
 				k.d.o.Logger.Error("delivery leases", "err", err)
 			}

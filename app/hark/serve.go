@@ -248,11 +248,21 @@ func (s *Process) Run(ctx context.Context, roles []app.Role) (err error) {
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(servers)+1)
+	// Every listener first, so that one that cannot listen leaves no
+	// other serving.
+	listeners := make([]net.Listener, 0, len(servers))
 	for _, srv := range servers {
 		ln, err := net.Listen("tcp", srv.Addr)
 		if err != nil {
+			for _, open := range listeners {
+				open.Close()
+			}
 			return fmt.Errorf("listen on %s: %w", srv.Addr, err)
 		}
+		listeners = append(listeners, ln)
+	}
+	for i, srv := range servers {
+		ln := listeners[i]
 		log.Info("serving http", "addr", ln.Addr().String())
 		wg.Go(func() {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"time"
 
 	"hark/config"
@@ -81,14 +80,11 @@ func storeUnreachable(cfg *config.Config) func(error) bool {
 var ErrStoppedWaiting = errors.New("stopped while waiting for PostgreSQL")
 
 // StoreName is where the store is, for logs: the SQLite file, or the
-// PostgreSQL URL with its password hidden.
+// PostgreSQL server and database without the password (which may be in
+// the URL's user part or a password= parameter).
 func StoreName(cfg *config.Config) string {
 	if !cfg.Store.Postgres() {
 		return cfg.Store.Path
 	}
-	u, err := url.Parse(cfg.Store.URL)
-	if err != nil {
-		return "postgres"
-	}
-	return u.Redacted()
+	return postgres.Where(cfg.Store.URL)
 }

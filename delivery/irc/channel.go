@@ -74,10 +74,14 @@ func (s *session) join(ctx context.Context, channel string) error {
 		j = &joinState{done: make(chan struct{})}
 		s.joins[channelKey(channel)] = j
 		s.mu.Unlock()
-		if err := s.b.limiter.Wait(ctx); err != nil {
-			return err
+		err := s.b.limiter.Wait(ctx)
+		if err == nil {
+			err = s.write("JOIN " + channel)
 		}
-		if err := s.write("JOIN " + channel); err != nil {
+		if err != nil {
+			// No JOIN went out: the next post to the channel tries again
+			// instead of waiting for an answer that never comes.
+			s.joined(channel, fmt.Errorf("join %s: %w", channel, err))
 			return err
 		}
 	} else {
@@ -165,14 +169,16 @@ func (s *session) startProbe(channel string) (token string, p *probe) {
 	return token, p
 }
 
+// dropProbe forgets the probe of token.
+func (s *session) dropProbe(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.probes, token)
+}
+
 // endProbe pings the server and waits for the answer: a channel that
 // refused the lines sent since startProbe has said so by then.
 func (s *session) endProbe(ctx context.Context, token string, p *probe) error {
-	defer func() {
-		s.mu.Lock()
-		delete(s.probes, token)
-		s.mu.Unlock()
-	}()
 	if err := s.write("PING :" + token); err != nil {
 		return err
 	}
@@ -205,6 +211,7 @@ func (b *Bot) SayChannel(ctx context.Context, channel string, lines []string) er
 		return fmt.Errorf("post to %s: %w", channel, err)
 	}
 	token, p := s.startProbe(channel)
+	defer s.dropProbe(token) // also when a line cannot be written
 	for _, line := range lines {
 		for _, part := range split(line, budget(s.prefix(), channel)) {
 			if err := b.limiter.Wait(ctx); err != nil {

@@ -58,6 +58,17 @@ func Open(ctx context.Context, url string) (*Store, error) {
 }
 
 // redacted names the database of cfg without its password, for errors.
+// Where is the server and database url names, for logs: user, host,
+// port and database, never a password (whether in the user part or a
+// password= parameter). An URL pgx cannot read is "postgres".
+func Where(url string) string {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return "postgres"
+	}
+	return redacted(cfg)
+}
+
 func redacted(cfg *pgxpool.Config) string {
 	c := cfg.ConnConfig
 	return fmt.Sprintf("postgres://%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
